@@ -1,0 +1,94 @@
+//! The command line: clap definitions and dispatch, one file per subcommand.
+//! Each subcommand is a thin layer over the library.
+
+mod check;
+mod demo;
+mod history;
+mod init;
+mod list;
+mod output;
+mod run;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::run::App;
+
+/// ferry: scheduled data extracts for school districts.
+#[derive(Parser, Debug)]
+#[command(name = "ferry", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: ./ferry.toml, else the embedded demo default).
+    #[arg(long, global = true, env = "FERRY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write a starter ferry.toml and the scripts/ and stdlib/ folders.
+    Init(init::Args),
+    /// Validate scripts without running them.
+    Check(check::Args),
+    /// Generate a script's files and show a preview; deliver and keep nothing.
+    TestExtract(run::TestArgs),
+    /// Generate a script's files and deliver them; record the run.
+    Run(run::RunArgs),
+    /// The scripts: name, delivery mode, server, frequency, extract mode, stopped, last run.
+    List,
+    /// Past runs, or one run in full.
+    History(history::Args),
+    /// Create the demo district database.
+    Demo(demo::Args),
+}
+
+/// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
+pub const EXIT_RUN_FAILED: i32 = 1;
+/// See [`EXIT_RUN_FAILED`].
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    /// Process exit code.
+    pub code: i32,
+    /// The message (already written for a person).
+    pub error: anyhow::Error,
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure {
+            code: EXIT_BAD_INPUT,
+            error: e.into(),
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    let settings = Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Demo(args) => demo::run(args, &settings).await,
+        command => {
+            let app = App::open(settings).await?;
+            match command {
+                Command::Check(args) => check::run(args, &app),
+                Command::TestExtract(args) => run::test_extract(args, &app).await,
+                Command::Run(args) => run::run(args, &app).await,
+                Command::List => list::run(&app).await,
+                Command::History(args) => history::run(args, &app).await,
+                Command::Init(_) | Command::Demo(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}

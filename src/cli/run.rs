@@ -1,0 +1,158 @@
+//! `ferry run` and `ferry test-extract`.
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::output::{size, table, thousands};
+use super::{Failure, EXIT_RUN_FAILED};
+use crate::run::context::Progress;
+use crate::run::{App, RunReport, RunRequest};
+use crate::state::Trigger;
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+        .ok_or_else(|| format!("'{s}' is not NAME=VALUE"))
+}
+
+/// Options of `ferry run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Scripts (paths or names in the scripts folder).
+    pub scripts: Vec<String>,
+    /// Run every script in the scripts folder.
+    #[arg(long, conflicts_with = "scripts")]
+    pub all: bool,
+    /// Override a header parameter: --param include_ssn=true
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+/// Options of `ferry test-extract`.
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// The script (a path or a name in the scripts folder).
+    pub script: String,
+    /// Override a header parameter: --param include_ssn=true
+    #[arg(long = "param", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Rows shown per file.
+    #[arg(long, default_value_t = 10)]
+    pub rows: usize,
+}
+
+fn progress_bar() -> (Option<Progress>, Option<ProgressBar>) {
+    if !std::io::stderr().is_terminal() {
+        return (None, None);
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"));
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let b = bar.clone();
+    let f: Progress = Arc::new(move |file: &str, rows: u64| b.set_message(format!("{file}: {} rows", thousands(rows))));
+    (Some(f), Some(bar))
+}
+
+fn cancel_on_ctrl_c() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("Stopping: the run will end at its next check.");
+            f.store(true, Ordering::Relaxed);
+        }
+    });
+    flag
+}
+
+async fn one(app: &App, name: &str, trigger: Trigger, params: &[(String, String)]) -> Result<RunReport, Failure> {
+    let script = app.load(&app.script_path(name))?;
+    let (progress, bar) = progress_bar();
+    let req = RunRequest {
+        params: params.to_vec(),
+        progress,
+        cancel: Some(cancel_on_ctrl_c()),
+    };
+    let report = app.run(&script, trigger, req).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(report?)
+}
+
+/// Runs scripts one after another; fails when any run failed.
+pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
+    let names: Vec<String> = if args.all {
+        app.all_scripts().iter().map(|p| p.display().to_string()).collect()
+    } else {
+        args.scripts.clone()
+    };
+    if names.is_empty() {
+        return Err(anyhow::anyhow!("name a script to run, or use --all").into());
+    }
+    let mut failed = 0;
+    for name in &names {
+        let report = one(app, name, Trigger::Manual, &args.params).await?;
+        let status = if report.succeeded() { "succeeded" } else { "FAILED" };
+        println!("run {} {}: {status}", report.id, name);
+        for f in &report.files {
+            let to: Vec<String> = report
+                .deliveries
+                .iter()
+                .filter(|d| d.file == f.name)
+                .map(|d| format!("{} ({})", d.destination, d.remote_path))
+                .collect();
+            let to = if to.is_empty() { "not delivered".to_string() } else { format!("-> {}", to.join(", ")) };
+            println!("  {}  {} rows  {}  {to}", f.name, thousands(f.rows), size(f.bytes));
+        }
+        if let Some(e) = &report.error {
+            failed += 1;
+            println!("  error: {e}");
+        }
+        if let Some(dir) = &report.kept {
+            println!("  files kept in {}", dir.display());
+        }
+    }
+    if failed > 0 {
+        return Err(Failure {
+            code: EXIT_RUN_FAILED,
+            error: anyhow::anyhow!("{failed} of {} runs failed; see `ferry history`", names.len()),
+        });
+    }
+    Ok(())
+}
+
+/// Builds the files, prints a preview of each, delivers and keeps nothing.
+pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
+    let report = one(app, &args.script, Trigger::Test, &args.params).await?;
+    for f in &report.files {
+        println!("{}: {} rows, {} ({} columns)", f.name, thousands(f.rows), size(f.bytes), f.columns.len());
+        let mut t = table(&f.columns.iter().map(String::as_str).collect::<Vec<_>>());
+        for row in f.preview.iter().take(args.rows) {
+            t.add_row(row.iter().map(|v| v.as_deref().unwrap_or("").replace(['\r', '\n'], "⏎")).collect::<Vec<_>>());
+        }
+        println!("{t}");
+        if f.rows as usize > args.rows.min(f.preview.len()) {
+            println!("... {} more rows", thousands(f.rows - args.rows.min(f.preview.len()) as u64));
+        }
+        for d in report.deliveries.iter().filter(|d| d.file == f.name) {
+            println!("would deliver to '{}'", d.destination);
+        }
+    }
+    for line in report.log.iter().filter(|l| l.level != "info") {
+        println!("{}: {}", line.level, line.message);
+    }
+    match report.error {
+        None => {
+            println!("test extract {}: nothing was delivered or kept", report.id);
+            Ok(())
+        }
+        Some(e) => Err(Failure {
+            code: EXIT_RUN_FAILED,
+            error: anyhow::anyhow!("{e}"),
+        }),
+    }
+}

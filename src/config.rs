@@ -1,0 +1,389 @@
+//! `ferry.toml` → validated [`Settings`]; secret references.
+//!
+//! Two phases, as everywhere in ferry: the raw TOML is deserialised into
+//! `Raw*` structs, then checked and resolved into `Settings`, which the rest of
+//! the program can trust. Paths are resolved against the folder holding the
+//! configuration file (the working folder for the embedded default).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::demo::DemoOptions;
+use crate::location::line_of_offset;
+
+/// The configuration used when there is no `ferry.toml`: the demo district in
+/// SQLite and a local `out/` folder. `ferry init` writes this text out.
+pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
+
+/// The file name ferry looks for in the working folder.
+pub const CONFIG_FILE: &str = "ferry.toml";
+
+/// A configuration problem, located in the file where possible.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named on the command line does not exist or cannot be read.
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A syntax or value error at a place in the file.
+    #[error("{origin}:{line}: {message}")]
+    Invalid {
+        /// The file (or "embedded default").
+        origin: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A problem with a named setting that has no single line.
+    #[error("{origin}: {message}")]
+    Setting {
+        /// The file (or "embedded default").
+        origin: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// A reference to a secret kept outside scripts and configuration: the value
+/// is looked up only when needed and never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretRef {
+    /// An environment variable.
+    Env(String),
+    /// The whole content of a file (trailing newline removed).
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretRef::Env(v) => write!(f, "env:{v}"),
+            SecretRef::File(p) => write!(f, "file:{}", p.display()),
+        }
+    }
+}
+
+impl SecretRef {
+    /// Parses `env:NAME` or `file:PATH`; a literal secret is refused so it
+    /// cannot end up in a file that is shared or committed.
+    pub fn parse(text: &str, root: &Path) -> Result<Self, String> {
+        if let Some(var) = text.strip_prefix("env:") {
+            if var.is_empty() {
+                return Err("'env:' needs a variable name, e.g. env:FERRY_DB_PASSWORD".into());
+            }
+            Ok(SecretRef::Env(var.to_string()))
+        } else if let Some(path) = text.strip_prefix("file:") {
+            Ok(SecretRef::File(root.join(path)))
+        } else {
+            Err("secrets are references, not literals: write env:VARIABLE or file:PATH".into())
+        }
+    }
+
+    /// Reads the secret's value; the error names the reference, never a value.
+    pub fn resolve(&self) -> Result<String, String> {
+        match self {
+            SecretRef::Env(var) => std::env::var(var)
+                .map_err(|_| format!("secret {self} is not set: export the variable {var}")),
+            SecretRef::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("secret {self} cannot be read: {e}")),
+        }
+    }
+}
+
+/// A named database.
+#[derive(Clone, Debug)]
+pub struct DatabaseSettings {
+    /// Connection URL (`sqlite:`, `postgres://`, `mysql://`), password-free.
+    pub url: String,
+    /// The password, when not in the URL.
+    pub password: Option<SecretRef>,
+    /// When set, the SQLite file is created as the demo district if missing.
+    pub demo: Option<DemoOptions>,
+}
+
+/// How files reach a destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// A folder on this machine (or a mounted share).
+    Local,
+}
+
+impl fmt::Display for DeliveryMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeliveryMode::Local => write!(f, "local"),
+        }
+    }
+}
+
+/// A named destination.
+#[derive(Clone, Debug)]
+pub struct DestinationSettings {
+    /// The protocol.
+    pub mode: DeliveryMode,
+    /// Server host name or address (empty for local).
+    pub server: String,
+    /// The folder files are written to.
+    pub path: PathBuf,
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Where the configuration came from, for messages.
+    pub origin: String,
+    /// Relative paths are resolved against this folder.
+    pub root: PathBuf,
+    /// Default time zone of scripts.
+    pub timezone: chrono_tz::Tz,
+    /// The active school year (named by the year it ends in), if fixed here.
+    pub active_year: Option<i32>,
+    /// The scripts folder.
+    pub scripts_dir: PathBuf,
+    /// The shipped Rhai modules (`import "oneroster" as or;`).
+    pub stdlib_dir: PathBuf,
+    /// The SQLite state store (history).
+    pub state_path: PathBuf,
+    /// Where runs build their files; kept files live here too.
+    pub work_dir: PathBuf,
+    /// Run timeout when a script's header gives none.
+    pub default_timeout: Duration,
+    /// Named databases.
+    pub databases: BTreeMap<String, DatabaseSettings>,
+    /// Named destinations.
+    pub destinations: BTreeMap<String, DestinationSettings>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    timezone: Option<String>,
+    active_year: Option<i32>,
+    scripts: Option<String>,
+    stdlib: Option<String>,
+    state: Option<String>,
+    work: Option<String>,
+    default_timeout: Option<String>,
+    #[serde(default)]
+    databases: BTreeMap<String, RawDatabase>,
+    #[serde(default)]
+    destinations: BTreeMap<String, RawDestination>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    url: String,
+    password: Option<String>,
+    demo: Option<RawDemo>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDemo {
+    students: Option<u32>,
+    seed: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    mode: String,
+    path: String,
+}
+
+impl Settings {
+    /// Loads `path`, or `./ferry.toml` when present, or the embedded default.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(cwd.join(CONFIG_FILE)).filter(|p| p.exists()),
+        };
+        match file {
+            Some(file) => {
+                let text = std::fs::read_to_string(&file).map_err(|source| ConfigError::Read {
+                    path: file.clone(),
+                    source,
+                })?;
+                let root = file
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(cwd);
+                Settings::parse(&text, &file.display().to_string(), &root)
+            }
+            None => Settings::parse(DEFAULT_CONFIG, "embedded default configuration", &cwd),
+        }
+    }
+
+    /// Parses configuration text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str, root: &Path) -> Result<Settings, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            origin: origin.to_string(),
+            line: e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1),
+            message: e.message().to_string(),
+        })?;
+        let setting = |message: String| ConfigError::Setting {
+            origin: origin.to_string(),
+            message,
+        };
+        let timezone = match raw.timezone.as_deref() {
+            None => chrono_tz::UTC,
+            Some(tz) => tz.parse().map_err(|_| {
+                setting(format!(
+                    "timezone '{tz}' is not an IANA time zone name (e.g. America/Chicago)"
+                ))
+            })?,
+        };
+        let default_timeout = match raw.default_timeout.as_deref() {
+            None => Duration::from_secs(30 * 60),
+            Some(t) => humantime::parse_duration(t).map_err(|e| {
+                setting(format!("default_timeout '{t}' is not a duration like \"30m\": {e}"))
+            })?,
+        };
+        let path = |p: Option<String>, default: &str| root.join(p.as_deref().unwrap_or(default));
+        let mut databases = BTreeMap::new();
+        for (name, db) in raw.databases {
+            let scheme_ok = ["sqlite:", "postgres://", "postgresql://", "mysql://", "mariadb://"]
+                .iter()
+                .any(|s| db.url.starts_with(s));
+            if !scheme_ok {
+                return Err(setting(format!(
+                    "databases.{name}.url must start with sqlite:, postgres:// or mysql://"
+                )));
+            }
+            if crate::source::url_has_password(&db.url) {
+                return Err(setting(format!(
+                    "databases.{name}.url holds a password: remove it and set \
+                     password = \"env:VARIABLE\" instead"
+                )));
+            }
+            let password = db
+                .password
+                .map(|p| SecretRef::parse(&p, root))
+                .transpose()
+                .map_err(|e| setting(format!("databases.{name}.password: {e}")))?;
+            let url = match db.url.strip_prefix("sqlite:") {
+                Some(file) if !file.starts_with(":memory:") => {
+                    let file = file.trim_start_matches("//");
+                    format!("sqlite:{}", root.join(file).display())
+                }
+                _ => db.url,
+            };
+            if db.demo.is_some() && !url.starts_with("sqlite:") {
+                return Err(setting(format!(
+                    "databases.{name}.demo is only possible for a sqlite: database"
+                )));
+            }
+            let demo = db.demo.map(|d| {
+                let default = DemoOptions::default();
+                DemoOptions {
+                    students: d.students.unwrap_or(default.students),
+                    seed: d.seed.unwrap_or(default.seed),
+                    active_year: raw.active_year.unwrap_or(default.active_year),
+                }
+            });
+            databases.insert(name, DatabaseSettings { url, password, demo });
+        }
+        let mut destinations = BTreeMap::new();
+        for (name, d) in raw.destinations {
+            let mode = match d.mode.as_str() {
+                "local" => DeliveryMode::Local,
+                other => {
+                    return Err(setting(format!(
+                        "destinations.{name}.mode '{other}' is not supported by this build \
+                         (supported: local)"
+                    )))
+                }
+            };
+            destinations.insert(
+                name,
+                DestinationSettings {
+                    mode,
+                    server: String::new(),
+                    path: root.join(d.path),
+                },
+            );
+        }
+        Ok(Settings {
+            origin: origin.to_string(),
+            root: root.to_path_buf(),
+            timezone,
+            active_year: raw.active_year,
+            scripts_dir: path(raw.scripts, "scripts"),
+            stdlib_dir: path(raw.stdlib, "stdlib"),
+            state_path: path(raw.state, ".ferry/state.db"),
+            work_dir: path(raw.work, ".ferry/work"),
+            default_timeout,
+            databases,
+            destinations,
+        })
+    }
+
+    /// The active school year: from the configuration, else the school year
+    /// today's date falls in (July 1 starts the next one).
+    pub fn active_year(&self) -> i32 {
+        self.active_year.unwrap_or_else(|| {
+            crate::demo::school_year_for(chrono::Utc::now().with_timezone(&self.timezone).date_naive())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_is_valid_and_local() {
+        let s = Settings::parse(DEFAULT_CONFIG, "default", Path::new("/x")).unwrap();
+        assert!(s.databases["live"].demo.is_some());
+        assert!(s.databases["live"].url.starts_with("sqlite:/x/"));
+        assert_eq!(s.destinations["out"].path, Path::new("/x/out"));
+        assert_eq!(s.destinations["out"].mode, DeliveryMode::Local);
+    }
+
+    #[test]
+    fn errors_name_line_and_setting() {
+        let e = Settings::parse("timezone = \"UTC\"\nbogus = 1\n", "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.toml:2: unknown field `bogus`"), "{e}");
+        let e = Settings::parse("[databases.live]\nurl = \"oracle://x\"\n", "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("databases.live.url must start with"), "{e}");
+        let e = Settings::parse(
+            "[databases.w]\nurl = \"postgres://u:hunter2@h/db\"\n",
+            "f.toml",
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("holds a password") && !e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn secrets_are_references_only() {
+        assert!(SecretRef::parse("hunter2", Path::new("/")).is_err());
+        let r = SecretRef::parse("env:FERRY_TEST_UNSET_VAR", Path::new("/")).unwrap();
+        let e = r.resolve().unwrap_err();
+        assert!(e.contains("FERRY_TEST_UNSET_VAR"));
+    }
+}

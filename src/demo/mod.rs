@@ -1,0 +1,237 @@
+//! The embedded demo district: a generated SQLite database that ferry uses when there is no configuration.
+//!
+//! A new user should be able to run the example scripts before connecting a
+//! real student-information system, and vendors should be able to test their
+//! templates against data that is as awkward as the real thing: accented,
+//! apostrophised and comma-laden names, quoted nicknames, addresses with line
+//! breaks, mid-year arrivals and withdrawals. The data is deterministic (the
+//! same options give the same rows, byte for byte), so examples, docs and
+//! tests can quote it.
+//!
+//! Tables: `school`, `school_year`, `student`, `enrollment`, `staff`,
+//! `course`, `section`, `roster`, `attendance`; see `schema.rs` for columns.
+
+mod calendar;
+mod catalog;
+mod district;
+mod generate;
+mod names;
+mod schema;
+mod timetable;
+
+#[cfg(test)]
+mod tests;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
+
+pub use calendar::school_year_for;
+use calendar::{Calendar, MAX_YEAR, MIN_YEAR};
+
+/// Sizing and seed of a demo district.
+///
+/// The seed and active year, not the clock, decide every value, so two
+/// machines given the same options build identical databases.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Rows in the `student` table (a few of them are past students).
+    pub students: u32,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// The school year marked active, named by the calendar year it ends in.
+    pub active_year: i32,
+}
+
+impl Default for DemoOptions {
+    /// 2,000 students (five schools) in the current school year: big enough
+    /// to look like a district, small enough to build in a blink.
+    fn default() -> Self {
+        DemoOptions {
+            students: 2000,
+            seed: 2026,
+            active_year: school_year_for(chrono::Local::now().date_naive()),
+        }
+    }
+}
+
+/// How many rows each table received, so callers can report what was built.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DemoSummary {
+    /// The school year marked active.
+    pub active_year: i32,
+    pub schools: u64,
+    pub school_years: u64,
+    pub students: u64,
+    pub enrollments: u64,
+    pub staff: u64,
+    pub courses: u64,
+    pub sections: u64,
+    /// Rows in `roster` (student-in-section placements).
+    pub rosters: u64,
+    pub attendance: u64,
+}
+
+/// Why the demo database could not be built; each message names the file or folder involved.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The active year is one the calendar arithmetic does not support.
+    #[error(
+        "cannot build a demo district for the school year ending in {year}: \
+         the active year must be between {MIN_YEAR} and {MAX_YEAR}"
+    )]
+    YearOutOfRange { year: i32 },
+
+    /// The path names a folder or root rather than a file.
+    #[error("cannot build the demo database at {}: the path does not name a file", .path.display())]
+    NotAFile { path: PathBuf },
+
+    /// Whether the database already exists could not be determined.
+    #[error("could not check whether the demo database {} exists: {source}", .path.display())]
+    Inspect {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The folder that should hold the database could not be created.
+    #[error("could not create the folder {} for the demo database: {source}", .path.display())]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// SQLite refused to create or fill the temporary database.
+    #[error(
+        "could not build the demo database {} (in the temporary file {}): {source}",
+        .path.display(), .partial.display()
+    )]
+    Database {
+        path: PathBuf,
+        partial: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// The finished database could not be moved into place.
+    #[error(
+        "built the demo database in {} but could not move it to {}: {source}",
+        .partial.display(), .path.display()
+    )]
+    Rename {
+        path: PathBuf,
+        partial: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Creates the demo database at `path` unless it already exists (returns Ok(None) then).
+///
+/// This is what runs on every start without configuration: the first start
+/// pays for generation, later ones reuse the file (and any edits made to it).
+pub async fn ensure(path: &Path, opts: &DemoOptions) -> Result<Option<DemoSummary>, DemoError> {
+    match tokio::fs::try_exists(path).await {
+        Ok(true) => Ok(None),
+        Ok(false) => create(path, opts).await.map(Some),
+        Err(source) => Err(DemoError::Inspect {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Always (re)creates it.
+///
+/// The database is built in a uniquely named temporary file beside `path` and
+/// renamed into place only once complete, so a crash or a concurrent reader
+/// never sees half a district, and two processes creating it at once both
+/// succeed (the last rename wins, with identical contents). Missing parent
+/// folders are created.
+pub async fn create(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let calendars = calendars(opts.active_year)?;
+    let partial = partial_path(path)?;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|source| DemoError::Folder {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+    }
+    // A leftover from a crashed process that had the same id would make CREATE TABLE fail.
+    let _ = tokio::fs::remove_file(&partial).await;
+    let summary = match build(&partial, opts, &calendars).await {
+        Ok(summary) => summary,
+        Err(source) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(DemoError::Database {
+                path: path.to_path_buf(),
+                partial,
+                source,
+            });
+        }
+    };
+    if let Err(source) = tokio::fs::rename(&partial, path).await {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return Err(DemoError::Rename {
+            path: path.to_path_buf(),
+            partial,
+            source,
+        });
+    }
+    Ok(summary)
+}
+
+/// The three calendars (oldest first), or the reason the year cannot be used.
+fn calendars(active_year: i32) -> Result<[Calendar; 3], DemoError> {
+    let out_of_range = || DemoError::YearOutOfRange { year: active_year };
+    if !(MIN_YEAR..=MAX_YEAR).contains(&active_year) {
+        return Err(out_of_range());
+    }
+    let year = |y| Calendar::new(y).ok_or_else(out_of_range);
+    Ok([year(active_year - 2)?, year(active_year - 1)?, year(active_year)?])
+}
+
+/// `demo.db` -> `demo.db.<pid>-<n>.partial`, beside the target so the final rename stays on one file system.
+fn partial_path(path: &Path) -> Result<PathBuf, DemoError> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let Some(name) = path.file_name() else {
+        return Err(DemoError::NotAFile {
+            path: path.to_path_buf(),
+        });
+    };
+    let mut partial = OsString::from(name);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    partial.push(format!(".{}-{n}.partial", std::process::id()));
+    Ok(path.with_file_name(partial))
+}
+
+/// Opens a fresh SQLite file tuned for one bulk write, fills it and closes it.
+///
+/// No journal and no fsyncs while generating: if anything fails, the
+/// temporary file is thrown away, so SQLite's crash safety buys nothing here.
+async fn build(
+    partial: &Path,
+    opts: &DemoOptions,
+    calendars: &[Calendar; 3],
+) -> Result<DemoSummary, sqlx::Error> {
+    let mut conn = SqliteConnectOptions::new()
+        .filename(partial)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Off)
+        .synchronous(SqliteSynchronous::Off)
+        .locking_mode(SqliteLockingMode::Exclusive)
+        .disable_statement_logging()
+        .connect()
+        .await?;
+    let result = generate::fill(&mut conn, opts, calendars).await;
+    let closed = conn.close().await;
+    let summary = result?;
+    closed?;
+    Ok(summary)
+}

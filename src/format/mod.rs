@@ -1,0 +1,43 @@
+//! File formats: turning rendered rows into the exact bytes a vendor expects.
+//!
+//! Plain Rust with no knowledge of scripts: the script host parses options
+//! into the types here and pushes batches through a [`RowWriter`].
+//!
+//! A file is made in four steps: a [`FileName`] renders the delivered name,
+//! a [`PartialFile`] is created under it, a [`DelimitedWriter`] or
+//! [`HtmlWriter`] streams rows into it, and [`PartialFile::commit`] renames
+//! it into place and reports its size and SHA-256 as a [`WrittenFile`].
+
+mod charset;
+mod csv_options;
+mod delimited;
+mod error;
+mod framing;
+mod html;
+mod naming;
+mod output;
+mod unquoted;
+
+pub use charset::{Charset, Unencodable, Unmappable};
+pub use csv_options::{parse_delimiter, CsvOptions, LineEnding};
+pub use delimited::DelimitedWriter;
+pub use error::{FormatError, Place};
+pub use html::{HtmlOptions, HtmlWriter};
+pub use naming::{DateStamp, FileName};
+pub use output::{HashingWriter, PartialFile, WrittenFile};
+pub use unquoted::Unquoted;
+
+use crate::source::{Batch, Column};
+
+/// A streaming file format: told the columns once, then pushed batches.
+///
+/// Push, not pull: the caller owns the loop over the database cursor, so a
+/// writer never buffers more than the batch it is given.
+pub trait RowWriter {
+    /// Writes whatever precedes the rows (BOM, header row, HTML head).
+    fn begin(&mut self, columns: &[Column]) -> Result<(), FormatError>;
+    /// Writes every complete row of `batch`.
+    fn write_batch(&mut self, batch: &Batch) -> Result<(), FormatError>;
+    /// Writes whatever follows the rows and flushes.
+    fn finish(&mut self) -> Result<(), FormatError>;
+}

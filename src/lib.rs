@@ -1,0 +1,17 @@
+//! ferry: scheduled data extracts for school districts.
+//!
+//! A script (`scripts/NAME.rhai`) queries a database, formats the rows as the
+//! exact file a vendor expects and delivers it. The modules below each own one
+//! step; only `script` knows about the Rhai engine.
+
+pub mod cli;
+pub mod config;
+pub mod deliver;
+pub mod demo;
+pub mod format;
+pub mod location;
+pub mod run;
+pub mod schedule;
+pub mod script;
+pub mod source;
+pub mod state;

@@ -1,0 +1,145 @@
+//! Per-run state that travels with a script's execution: where files go, the
+//! deadline and cancel flag, and what the run has produced so far.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::config::Settings;
+use crate::source::Databases;
+
+/// Why the script is running; decides whether `deliver` sends anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Generate and deliver (`ferry run`).
+    Run,
+    /// Generate and show; deliver nothing, keep nothing (`ferry test-extract`).
+    Test,
+}
+
+/// A file a run produced.
+#[derive(Clone, Debug)]
+pub struct Artifact {
+    /// The file name (what the vendor sees).
+    pub name: String,
+    /// Where it was written locally.
+    pub path: PathBuf,
+    /// Data rows (header excluded).
+    pub rows: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// The first rows as written (before charset conversion), for previews.
+    pub preview: Vec<Vec<Option<String>>>,
+}
+
+/// A file sent (or, in a test, that would have been sent) to a destination.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    /// The file name.
+    pub file: String,
+    /// The destination's name.
+    pub destination: String,
+    /// Where it landed (empty in test mode).
+    pub remote_path: String,
+}
+
+/// One line of a run's log.
+#[derive(Clone, Debug)]
+pub struct LogLine {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `info`, `warn` or `error`.
+    pub level: &'static str,
+    /// The text.
+    pub message: String,
+}
+
+/// What a run has produced so far.
+#[derive(Debug, Default)]
+pub struct RunRecord {
+    /// Log lines, in order.
+    pub log: Vec<LogLine>,
+    /// Files written.
+    pub files: Vec<Artifact>,
+    /// Deliveries made.
+    pub deliveries: Vec<Delivery>,
+}
+
+/// Called with (file name, rows written so far) while a file is written.
+pub type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
+
+/// Everything a running script's primitives need, shared with the runner.
+pub struct RunContext {
+    /// The configuration.
+    pub settings: Arc<Settings>,
+    /// The configured databases.
+    pub databases: Arc<Databases>,
+    /// The async runtime host functions block on (they run on a blocking thread).
+    pub runtime: tokio::runtime::Handle,
+    /// Run or test.
+    pub mode: Mode,
+    /// The script file, for error locations.
+    pub script_path: PathBuf,
+    /// This run's folder; files are built here.
+    pub work_dir: PathBuf,
+    /// When the run must stop.
+    pub deadline: Instant,
+    /// The run's time limit as written, for messages.
+    pub timeout_text: String,
+    /// Set to stop the run at the next check.
+    pub cancel: Arc<AtomicBool>,
+    /// When the run started, in the script's time zone (file name dates).
+    pub started: DateTime<Tz>,
+    /// `query("live", ..)` goes to `warehouse`.
+    pub use_warehouse: bool,
+    /// Progress callback for terminals.
+    pub progress: Option<Progress>,
+    /// What the run produced.
+    pub record: Mutex<RunRecord>,
+}
+
+impl RunContext {
+    /// Appends a log line (and mirrors it to tracing).
+    pub fn log(&self, level: &'static str, message: impl Into<String>) {
+        let message = message.into();
+        tracing::info!(script = %self.script_path.display(), level, "{message}");
+        self.lock().log.push(LogLine {
+            at: Utc::now(),
+            level,
+            message,
+        });
+    }
+
+    /// The record, even if a panicking thread poisoned the lock.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, RunRecord> {
+        self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why the run must stop now, if it must.
+    pub fn stop_reason(&self) -> Option<String> {
+        if self.cancel.load(Ordering::Relaxed) {
+            Some("the run was cancelled".to_string())
+        } else if Instant::now() >= self.deadline {
+            Some(format!("the run's time limit of {} passed", self.timeout_text))
+        } else {
+            None
+        }
+    }
+
+    /// The database a script's name refers to, honouring `use_warehouse`.
+    pub fn database_name<'a>(&self, name: &'a str) -> &'a str {
+        if self.use_warehouse && name == "live" {
+            "warehouse"
+        } else {
+            name
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Running a script: the run's folder and deadline, the blocking thread the
+//! engine runs on, what is kept afterwards, and the history record.
+
+pub mod context;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::Utc;
+
+use crate::config::Settings;
+use crate::script::{ParamValue, Script, ScriptError};
+use crate::source::Databases;
+use crate::state::{Outcome, StateError, Store, Trigger};
+use context::{Artifact, Delivery, LogLine, Mode, Progress, RunContext, RunRecord};
+
+/// Problems that stop a run before it starts.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A `--param` that the script does not declare or of the wrong type.
+    #[error("{script}: --param {name}: {message}")]
+    Param {
+        /// The script file.
+        script: String,
+        /// The parameter.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The script could not be loaded.
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    /// History could not be written.
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The run folder could not be made.
+    #[error("cannot create the run folder {path}: {source}")]
+    WorkDir {
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Options of one run.
+#[derive(Clone, Default)]
+pub struct RunRequest {
+    /// `name=value` overrides of header parameters.
+    pub params: Vec<(String, String)>,
+    /// Called as files are written.
+    pub progress: Option<Progress>,
+    /// Set to stop the run.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+/// How a run went.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The history id.
+    pub id: i64,
+    /// The failure, located in the script where possible.
+    pub error: Option<String>,
+    /// Files produced (in a test, removed after the report is made).
+    pub files: Vec<Artifact>,
+    /// Deliveries made (in a test: the ones that would have been).
+    pub deliveries: Vec<Delivery>,
+    /// The run's log.
+    pub log: Vec<LogLine>,
+    /// The folder holding kept files, if any were kept.
+    pub kept: Option<PathBuf>,
+}
+
+impl RunReport {
+    /// True when the run did everything the script asked.
+    pub fn succeeded(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// The configuration, databases and history, shared by every run.
+pub struct App {
+    /// Validated configuration.
+    pub settings: Arc<Settings>,
+    /// Databases, connected on first use.
+    pub databases: Arc<Databases>,
+    /// History.
+    pub store: Store,
+}
+
+impl App {
+    /// Opens the state store; databases connect later, when a query needs them.
+    pub async fn open(settings: Settings) -> Result<App, StateError> {
+        let store = Store::open(&settings.state_path).await?;
+        Ok(App {
+            databases: Arc::new(Databases::new(settings.databases.clone())),
+            settings: Arc::new(settings),
+            store,
+        })
+    }
+
+    /// The file a command-line name refers to: a path, or a script id in the
+    /// scripts folder.
+    pub fn script_path(&self, name: &str) -> PathBuf {
+        let p = Path::new(name);
+        if p.extension().is_some() || p.components().count() > 1 {
+            p.to_path_buf()
+        } else {
+            self.settings.scripts_dir.join(format!("{name}.rhai"))
+        }
+    }
+
+    /// Every `.rhai` file in the scripts folder, sorted.
+    pub fn all_scripts(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.settings.scripts_dir)
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "rhai")).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Loads a script against this configuration.
+    pub fn load(&self, path: &Path) -> Result<Script, ScriptError> {
+        Script::load(path, &self.settings)
+    }
+
+    /// Runs `script`, records it in history and returns the report. A
+    /// script failure is a report with an error, not an `Err`.
+    pub async fn run(&self, script: &Script, trigger: Trigger, req: RunRequest) -> Result<RunReport, RunError> {
+        let params = self.params(script, &req.params)?;
+        let id = self.store.start_run(&script.id, &script.path.display().to_string(), &script.hash, trigger).await?;
+        let work_dir = self.settings.work_dir.join(format!("run-{id}"));
+        std::fs::create_dir_all(&work_dir).map_err(|source| RunError::WorkDir {
+            path: work_dir.display().to_string(),
+            source,
+        })?;
+        let tz = script.spec.timezone.unwrap_or(self.settings.timezone);
+        let timeout = script.spec.timeout.unwrap_or(self.settings.default_timeout);
+        let mode = if trigger == Trigger::Test { Mode::Test } else { Mode::Run };
+        let ctx = Arc::new(RunContext {
+            settings: self.settings.clone(),
+            databases: self.databases.clone(),
+            runtime: tokio::runtime::Handle::current(),
+            mode,
+            script_path: script.path.clone(),
+            work_dir: work_dir.clone(),
+            deadline: Instant::now() + timeout,
+            timeout_text: humantime::format_duration(timeout).to_string(),
+            cancel: req.cancel.unwrap_or_default(),
+            started: Utc::now().with_timezone(&tz),
+            use_warehouse: script.spec.use_warehouse,
+            progress: req.progress,
+            record: Mutex::new(RunRecord::default()),
+        });
+        let (s, c) = (script.clone(), ctx.clone());
+        let result = tokio::task::spawn_blocking(move || s.run(c, params))
+            .await
+            .unwrap_or_else(|e| Err(ScriptError::at(&script.path, 1, format!("the run crashed: {e}"))));
+        let error = result.err().map(|e| e.to_string());
+        if let Some(e) = &error {
+            ctx.log("error", e.clone());
+        }
+        let record = std::mem::take(&mut *ctx.lock());
+        // A failed run keeps its files for inspection and re-delivery; a
+        // successful one keeps only files it did not deliver anywhere.
+        let undelivered = |f: &Artifact| !record.deliveries.iter().any(|d| d.file == f.name);
+        let keep = mode == Mode::Run && (error.is_some() || record.files.iter().any(undelivered));
+        let status = if error.is_some() { "failed" } else { "succeeded" };
+        self.store
+            .finish_run(
+                id,
+                &Outcome {
+                    status,
+                    error: error.as_deref(),
+                    files: &record.files,
+                    kept: keep,
+                    deliveries: if mode == Mode::Test { &[] } else { &record.deliveries },
+                    log: &record.log,
+                },
+            )
+            .await?;
+        if !keep {
+            let _ = std::fs::remove_dir_all(&work_dir);
+        }
+        Ok(RunReport {
+            id,
+            error,
+            files: record.files,
+            deliveries: record.deliveries,
+            log: record.log,
+            kept: keep.then_some(work_dir),
+        })
+    }
+
+    fn params(&self, script: &Script, overrides: &[(String, String)]) -> Result<Vec<(String, ParamValue)>, RunError> {
+        let mut values: Vec<(String, ParamValue)> = script.spec.params.clone();
+        for (name, text) in overrides {
+            let err = |message: String| RunError::Param {
+                script: script.path.display().to_string(),
+                name: name.clone(),
+                message,
+            };
+            let slot = values.iter_mut().find(|(n, _)| n == name).ok_or_else(|| {
+                let declared: Vec<&str> = script.spec.params.iter().map(|(n, _)| n.as_str()).collect();
+                err(format!(
+                    "the script declares no such parameter (declared under [params]: {})",
+                    if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+                ))
+            })?;
+            slot.1 = slot.1.parse_like(text).map_err(err)?;
+        }
+        Ok(values)
+    }
+}

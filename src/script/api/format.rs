@@ -1,0 +1,354 @@
+//! `csv(rows, opts)` and `html(rows, opts)`: stream rows into a file in the
+//! run's folder and return it as a `File` to deliver.
+//!
+//! Plain rows go from the database batch straight to the writer; only rows
+//! passed through `rows.map(..)` (or a script array) become script values.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine, Map, NativeCallContext, Position};
+
+use super::query::{apply_maps, columns_of_map, push_dynamic, row_to_map, Rows};
+use crate::format::{
+    parse_delimiter, Charset, CsvOptions, DateStamp, DelimitedWriter, FileName, HtmlOptions, HtmlWriter, PartialFile,
+    RowWriter, Unmappable,
+};
+use crate::run::context::{Artifact, RunContext};
+use crate::script::engine::runtime_error;
+use crate::source::{Batch, Column};
+
+type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
+
+/// Rows of each file kept for `test-extract`'s preview.
+pub const PREVIEW_ROWS: usize = 20;
+
+/// A file the run built. Cheap to clone.
+#[derive(Clone)]
+pub struct File(Arc<Artifact>);
+
+impl File {
+    /// The built file's record.
+    pub fn artifact(&self) -> &Artifact {
+        &self.0
+    }
+}
+
+const CSV_OPTIONS: &[&str] = &[
+    "name", "ext", "delimiter", "header", "quotes", "charset", "unmappable", "unquoted", "line_ending", "bom",
+    "append_date", "on_empty", "columns",
+];
+const HTML_OPTIONS: &[&str] = &["name", "ext", "title", "header", "charset", "append_date", "on_empty", "columns"];
+
+/// The option names a format accepts, for load-time checks.
+pub fn option_names(format: &str) -> &'static [&'static str] {
+    if format == "html" {
+        HTML_OPTIONS
+    } else {
+        CSV_OPTIONS
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnEmpty {
+    Write,
+    Fail,
+    ZeroBytes,
+}
+
+enum Kind {
+    Csv(CsvOptions),
+    Html(HtmlOptions),
+}
+
+struct Opts {
+    name: FileName,
+    on_empty: OnEmpty,
+    columns: Option<Vec<String>>,
+    header: bool,
+    kind: Kind,
+}
+
+struct Reader<'a> {
+    map: &'a Map,
+    format: &'static str,
+    pos: Position,
+}
+
+impl Reader<'_> {
+    fn err(&self, key: &str, msg: impl std::fmt::Display) -> Box<rhai::EvalAltResult> {
+        runtime_error(format!("{}(): option {key}: {msg}", self.format), self.pos)
+    }
+    fn text(&self, key: &str) -> Res<Option<String>> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(v) if v.is_string() => Ok(Some(v.to_string())),
+            Some(v) => Err(self.err(key, format!("expected text, got {}", v.type_name()))),
+        }
+    }
+    fn flag(&self, key: &str, default: bool) -> Res<bool> {
+        match self.map.get(key) {
+            None => Ok(default),
+            Some(v) => v.as_bool().map_err(|t| self.err(key, format!("expected true or false, got {t}"))),
+        }
+    }
+    fn parse<T>(&self, key: &str, f: impl FnOnce(&str) -> Result<T, crate::format::FormatError>) -> Res<Option<T>> {
+        match self.text(key)? {
+            None => Ok(None),
+            Some(s) => f(&s).map(Some).map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos)),
+        }
+    }
+}
+
+fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) -> Res<Opts> {
+    let known = option_names(format);
+    if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(runtime_error(format!("{format}(): unknown option '{k}' (options: {})", known.join(", ")), pos));
+    }
+    let r = Reader { map, format, pos };
+    let stem = r.text("name")?.unwrap_or_else(|| {
+        run.script_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "extract".into())
+    });
+    let ext = r.text("ext")?.unwrap_or_else(|| format.to_string());
+    let stamp = r.parse("append_date", DateStamp::parse)?;
+    let name = FileName::new(&stem, &ext, stamp).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
+    let on_empty = match r.text("on_empty")?.as_deref() {
+        None | Some("write") => OnEmpty::Write,
+        Some("fail") => OnEmpty::Fail,
+        Some("zero_bytes") => OnEmpty::ZeroBytes,
+        Some(other) => return Err(r.err("on_empty", format!("'{other}' is not \"write\", \"fail\" or \"zero_bytes\""))),
+    };
+    let columns = match map.get("columns") {
+        None => None,
+        Some(v) => Some(
+            v.clone()
+                .try_cast::<Array>()
+                .ok_or_else(|| r.err("columns", "expected an array of column names"))?
+                .into_iter()
+                .map(|c| c.into_immutable_string().map(|s| s.to_string()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| r.err("columns", "expected an array of column names"))?,
+        ),
+    };
+    let header = r.flag("header", true)?;
+    let charset = r.parse("charset", Charset::parse)?.unwrap_or(Charset::UTF_8);
+    let kind = if format == "html" {
+        Kind::Html(HtmlOptions {
+            title: r.text("title")?.unwrap_or_else(|| stem.clone()),
+            header,
+            charset,
+        })
+    } else {
+        let d = CsvOptions::default();
+        Kind::Csv(CsvOptions {
+            delimiter: r.parse("delimiter", parse_delimiter)?.unwrap_or(d.delimiter),
+            quote_all: r.flag("quotes", d.quote_all)?,
+            header,
+            line_ending: r.parse("line_ending", str::parse)?.unwrap_or(d.line_ending),
+            bom: r.flag("bom", d.bom)?,
+            charset,
+            unmappable: r.parse("unmappable", str::parse::<Unmappable>)?.unwrap_or(d.unmappable),
+            unquoted: r.parse("unquoted", str::parse)?.unwrap_or(d.unquoted),
+        })
+    };
+    Ok(Opts {
+        name,
+        on_empty,
+        columns,
+        header,
+        kind,
+    })
+}
+
+/// Feeds rows into a writer, counting them and keeping a preview.
+struct Pump<'w> {
+    writer: &'w mut dyn RowWriter,
+    pos: Position,
+    format: &'static str,
+    rows: u64,
+    columns: Option<Vec<Column>>,
+    preview: Vec<Vec<Option<String>>>,
+}
+
+impl Pump<'_> {
+    fn begin(&mut self, columns: Vec<Column>) -> Res<()> {
+        self.writer.begin(&columns).map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos))?;
+        self.columns = Some(columns);
+        Ok(())
+    }
+
+    fn write(&mut self, batch: &Batch, run: &RunContext, file: &str) -> Res<()> {
+        for row in batch.rows().take(PREVIEW_ROWS.saturating_sub(self.preview.len())) {
+            self.preview.push(row.iter().map(|v| v.map(str::to_string)).collect());
+        }
+        self.writer.write_batch(batch).map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos))?;
+        self.rows += batch.len() as u64;
+        if let Some(p) = &run.progress {
+            p(file, self.rows);
+        }
+        Ok(())
+    }
+
+    /// Writes one script map as a row; the first map fixes the columns.
+    fn write_map(&mut self, m: &Map, source: &[Column], wanted: &Option<Vec<String>>, out: &mut Batch) -> Res<()> {
+        if self.columns.is_none() {
+            let cols = match wanted {
+                Some(names) => names
+                    .iter()
+                    .map(|n| source.iter().find(|c| &c.name == n).cloned().unwrap_or_else(|| Column::new(n, crate::source::Kind::Text)))
+                    .collect(),
+                None => columns_of_map(source, m),
+            };
+            *out = Batch::new(cols.len());
+            self.begin(cols)?;
+        }
+        let cols = self.columns.as_ref().expect("columns set above");
+        if wanted.is_none() {
+            if let Some(extra) = m.keys().find(|k| !cols.iter().any(|c| c.name == k.as_str())) {
+                return Err(runtime_error(
+                    format!(
+                        "{}(): a row has the field '{extra}' that the first row did not have; every row must have the same fields (or give the columns option)",
+                        self.format
+                    ),
+                    self.pos,
+                ));
+            }
+        }
+        for c in cols {
+            push_dynamic(out, m.get(c.name.as_str()).unwrap_or(&Dynamic::UNIT));
+        }
+        Ok(())
+    }
+}
+
+/// Streams `input` through `writer`: (rows, preview, column names).
+#[allow(clippy::type_complexity)]
+fn fill(
+    ctx: &NativeCallContext,
+    run: &RunContext,
+    writer: &mut dyn RowWriter,
+    input: Dynamic,
+    wanted: &Option<Vec<String>>,
+    format: &'static str,
+    file_name: &str,
+) -> Res<(u64, Vec<Vec<Option<String>>>, Vec<String>)> {
+    let pos = ctx.call_position();
+    let mut pump = Pump {
+        writer,
+        pos,
+        format,
+        rows: 0,
+        columns: None,
+        preview: Vec::new(),
+    };
+    if let Some(rows) = input.clone().try_cast::<Rows>() {
+        let mut started = rows.start(run)?;
+        let source = std::mem::take(&mut started.columns);
+        if started.maps.is_empty() && wanted.is_none() {
+            pump.begin(source.clone())?;
+            while let Some(batch) = started.next(run)? {
+                pump.write(&batch, run, file_name)?;
+                started.stream.recycle(batch);
+            }
+        } else {
+            let mut out = Batch::new(0);
+            while let Some(batch) = started.next(run)? {
+                for row in batch.rows() {
+                    if let Some(m) = apply_maps(ctx, &started.maps, row_to_map(&source, row), pos)? {
+                        pump.write_map(&m, &source, wanted, &mut out)?;
+                    }
+                }
+                started.stream.recycle(batch);
+                pump.write(&out, run, file_name)?;
+                out.clear();
+            }
+            if pump.columns.is_none() {
+                let cols = match wanted {
+                    Some(names) => names.iter().map(|n| Column::new(n, crate::source::Kind::Text)).collect(),
+                    None => source,
+                };
+                pump.begin(cols)?;
+            }
+        }
+    } else if let Some(array) = input.clone().try_cast::<Array>() {
+        let mut out = Batch::new(0);
+        for item in &array {
+            let m = item.read_lock::<Map>().ok_or_else(|| {
+                runtime_error(format!("{format}(): an array of rows must hold object maps, found {}", item.type_name()), pos)
+            })?;
+            pump.write_map(&m, &[], wanted, &mut out)?;
+        }
+        if pump.columns.is_none() {
+            pump.begin(wanted.iter().flatten().map(|n| Column::new(n, crate::source::Kind::Text)).collect())?;
+        }
+        pump.write(&out, run, file_name)?;
+    } else {
+        return Err(runtime_error(
+            format!("{format}(): the first argument must be rows from query() or an array of maps, not {}", input.type_name()),
+            pos,
+        ));
+    }
+    pump.writer.finish().map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
+    let columns: Vec<String> = pump.columns.take().unwrap_or_default().into_iter().map(|c| c.name).collect();
+    Ok((pump.rows, std::mem::take(&mut pump.preview), columns))
+}
+
+fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, format: &'static str) -> Res<File> {
+    let pos = ctx.call_position();
+    let o = parse_opts(format, opts, run, pos)?;
+    let file_name = o.name.render(run.started.naive_local());
+    if run.lock().files.iter().any(|f| f.name == file_name) {
+        return Err(runtime_error(format!("{format}(): this run already wrote a file named {file_name}; give each file its own name"), pos));
+    }
+    let io_err = |e: std::io::Error| runtime_error(format!("{format}(): cannot write {file_name} in {}: {e}", run.work_dir.display()), pos);
+    let mut partial = PartialFile::create(&run.work_dir, &file_name).map_err(io_err)?;
+    let filled = match o.kind {
+        Kind::Csv(c) => {
+            let mut w = DelimitedWriter::new(&mut partial, c).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
+            fill(&ctx, run, &mut w, input, &o.columns, format, &file_name)
+        }
+        Kind::Html(h) => fill(&ctx, run, &mut HtmlWriter::new(&mut partial, h), input, &o.columns, format, &file_name),
+    };
+    let (rows, preview, columns) = filled?;
+    if rows == 0 {
+        match o.on_empty {
+            OnEmpty::Fail => {
+                return Err(runtime_error(format!("{format}(): the result is empty and on_empty is \"fail\"; no file was written"), pos))
+            }
+            OnEmpty::Write if !o.header => {
+                return Err(runtime_error(
+                    format!("{format}(): the result is empty and header is off, so the file would be zero bytes; set on_empty: \"zero_bytes\" if the vendor accepts an empty file"),
+                    pos,
+                ))
+            }
+            _ => {}
+        }
+    }
+    let written = partial.commit().map_err(io_err)?;
+    let artifact = Artifact {
+        name: written.name,
+        path: written.path,
+        rows,
+        bytes: written.bytes,
+        sha256: written.sha256,
+        columns,
+        preview,
+    };
+    run.log("info", format!("wrote {} ({} rows, {} bytes)", artifact.name, artifact.rows, artifact.bytes));
+    run.lock().files.push(artifact.clone());
+    Ok(File(Arc::new(artifact)))
+}
+
+/// Registers `csv`, `html` and the `File` type's getters.
+pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+    engine.register_type_with_name::<File>("File");
+    engine.register_get("name", |f: &mut File| f.0.name.clone());
+    engine.register_get("rows", |f: &mut File| f.0.rows as rhai::INT);
+    engine.register_get("bytes", |f: &mut File| f.0.bytes as rhai::INT);
+    engine.register_get("sha256", |f: &mut File| f.0.sha256.clone());
+    for format in ["csv", "html"] {
+        let r = run.clone();
+        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| build(ctx, &r, input, &opts, format));
+        let r = run.clone();
+        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic| build(ctx, &r, input, &Map::new(), format));
+    }
+}

@@ -1,0 +1,20 @@
+//! The primitives scripts call, one file per family, each with `register()`.
+
+pub mod deliver;
+pub mod format;
+pub mod query;
+pub mod time;
+
+use std::sync::Arc;
+
+use rhai::Engine;
+
+use crate::run::context::RunContext;
+
+/// Registers every primitive, bound to one run.
+pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
+    query::register(engine, run.clone());
+    format::register(engine, run.clone());
+    deliver::register(engine, run.clone());
+    time::register(engine, run);
+}

@@ -1,0 +1,220 @@
+//! `query(db, sql, params)`: a lazy handle on a query's rows, and what a
+//! script can do with it (`map`, `to_array`). Nothing runs until a format
+//! primitive or `to_array` pulls the rows.
+
+use std::sync::Arc;
+
+use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext, Position, INT};
+
+use crate::run::context::RunContext;
+use crate::script::engine::{runtime_error, MAX_ARRAY_SIZE};
+use crate::source::{render, Batch, Column, Kind, Param, Query, Row, RowStream};
+
+type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
+
+/// The rows of a query, not yet fetched. Cheap to clone.
+#[derive(Clone)]
+pub struct Rows {
+    spec: Arc<RowsSpec>,
+}
+
+struct RowsSpec {
+    db: String,
+    query: Query,
+    pos: Position,
+    maps: Vec<FnPtr>,
+}
+
+fn to_param(name: &str, v: &Dynamic, pos: Position) -> Res<Param> {
+    if v.is_unit() {
+        Ok(Param::Null)
+    } else if let Some(b) = v.clone().try_cast::<bool>() {
+        Ok(Param::Bool(b))
+    } else if let Some(i) = v.clone().try_cast::<INT>() {
+        Ok(Param::Int(i))
+    } else if let Some(f) = v.clone().try_cast::<rhai::FLOAT>() {
+        Ok(Param::Float(f))
+    } else if v.is_string() {
+        Ok(Param::Text(v.to_string()))
+    } else {
+        Err(runtime_error(
+            format!("query parameter '{name}' is a {}; parameters must be text, numbers, true/false or ()", v.type_name()),
+            pos,
+        ))
+    }
+}
+
+/// The columns and stream of a started query.
+pub(crate) struct Started {
+    pub stream: RowStream,
+    pub columns: Vec<Column>,
+    pub maps: Vec<FnPtr>,
+    pub pos: Position,
+}
+
+impl Rows {
+    /// Runs the query and waits for its columns.
+    pub(crate) fn start(&self, run: &RunContext) -> Res<Started> {
+        let spec = &self.spec;
+        let db = run.database_name(&spec.db).to_string();
+        let fail = |e: String| runtime_error(format!("query on database '{db}' failed: {e}"), spec.pos);
+        if run.use_warehouse && db == "warehouse" && !run.databases.contains("warehouse") {
+            return Err(runtime_error(
+                "the header says use_warehouse = true but ferry.toml has no [databases.warehouse]",
+                spec.pos,
+            ));
+        }
+        let source = run.runtime.block_on(run.databases.get(&db)).map_err(|e| runtime_error(e.to_string(), spec.pos))?;
+        let query = spec.query.clone();
+        let mut stream = RowStream::spawn(move |mut tx| {
+            Box::pin(async move {
+                source.stream(&query, &mut tx).await?;
+                tx.finish().await
+            })
+        });
+        let columns = run.runtime.block_on(stream.start(Some(run.deadline))).map_err(|e| fail(e.to_string()))?.to_vec();
+        Ok(Started {
+            stream,
+            columns,
+            maps: spec.maps.clone(),
+            pos: spec.pos,
+        })
+    }
+
+    /// The database name the script used.
+    pub fn database(&self) -> &str {
+        &self.spec.db
+    }
+}
+
+impl Started {
+    /// The next batch of source rows, failing at the query's position.
+    pub fn next(&mut self, run: &RunContext) -> Res<Option<Batch>> {
+        if let Some(reason) = run.stop_reason() {
+            return Err(rhai::EvalAltResult::ErrorTerminated(reason.into(), self.pos).into());
+        }
+        run.runtime.block_on(self.stream.next_batch(Some(run.deadline))).map_err(|e| {
+            runtime_error(format!("query failed while reading rows: {e}"), self.pos)
+        })
+    }
+}
+
+/// A source row as a script sees it: numbers and booleans typed, NULL as ().
+pub(crate) fn row_to_map(columns: &[Column], row: Row<'_>) -> Map {
+    let mut map = Map::new();
+    for (i, c) in columns.iter().enumerate() {
+        let v = match row.get(i) {
+            None => Dynamic::UNIT,
+            Some(s) => match c.kind {
+                Kind::Integer => s.parse::<INT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
+                Kind::Float => s.parse::<rhai::FLOAT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
+                Kind::Boolean => Dynamic::from(s == "true"),
+                _ => s.into(),
+            },
+        };
+        map.insert(c.name.as_str().into(), v);
+    }
+    map
+}
+
+/// Appends a script value as one cell: () is NULL.
+pub(crate) fn push_dynamic(batch: &mut Batch, v: &Dynamic) {
+    if v.is_unit() {
+        batch.push_null();
+        return;
+    }
+    if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        batch.push_str(&s);
+    } else if let Ok(i) = v.as_int() {
+        render::int(batch.text(), i);
+    } else if let Ok(f) = v.as_float() {
+        render::float(batch.text(), f);
+    } else if let Ok(b) = v.as_bool() {
+        render::boolean(batch.text(), b);
+    } else {
+        batch.push_str(&v.to_string());
+    }
+    batch.end_cell();
+}
+
+/// Output columns of mapped rows: the source's order for names still present,
+/// then new names alphabetically (script maps do not keep insertion order).
+pub(crate) fn columns_of_map(source: &[Column], map: &Map) -> Vec<Column> {
+    let mut cols: Vec<Column> = source.iter().filter(|c| map.contains_key(c.name.as_str())).cloned().collect();
+    for k in map.keys() {
+        if !source.iter().any(|c| c.name == k.as_str()) {
+            cols.push(Column::new(k.as_str(), Kind::Text));
+        }
+    }
+    cols
+}
+
+/// Applies the script's `map` closures to a row; `None` drops the row.
+pub(crate) fn apply_maps(ctx: &NativeCallContext, maps: &[FnPtr], mut row: Map, pos: Position) -> Res<Option<Map>> {
+    for f in maps {
+        let out: Dynamic = f.call_within_context(ctx, (row,))?;
+        if out.is_unit() {
+            return Ok(None);
+        }
+        row = out.try_cast::<Map>().ok_or_else(|| {
+            runtime_error("the rows.map closure must return an object map, or () to drop the row", pos)
+        })?;
+    }
+    Ok(Some(row))
+}
+
+fn to_array(ctx: NativeCallContext, rows: &mut Rows, run: &RunContext) -> Res<Array> {
+    let mut started = rows.start(run)?;
+    let mut out = Array::new();
+    while let Some(batch) = started.next(run)? {
+        for row in batch.rows() {
+            let map = row_to_map(&started.columns, row);
+            if let Some(m) = apply_maps(&ctx, &started.maps, map, ctx.call_position())? {
+                if out.len() >= MAX_ARRAY_SIZE {
+                    return Err(runtime_error(
+                        format!("to_array() is for small results: more than {MAX_ARRAY_SIZE} rows; write them with csv() instead"),
+                        ctx.call_position(),
+                    ));
+                }
+                out.push(m.into());
+            }
+        }
+        started.stream.recycle(batch);
+    }
+    Ok(out)
+}
+
+/// Registers `query`, `Rows.map` and `Rows.to_array`.
+pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+    engine.register_type_with_name::<Rows>("Rows");
+    let make = |ctx: &NativeCallContext, db: &str, sql: &str, params: Map| -> Res<Rows> {
+        let pos = ctx.call_position();
+        let params = params
+            .iter()
+            .map(|(k, v)| Ok((k.to_string(), to_param(k, v, pos)?)))
+            .collect::<Res<_>>()?;
+        Ok(Rows {
+            spec: Arc::new(RowsSpec {
+                db: db.to_string(),
+                query: Query { sql: sql.to_string(), params },
+                pos,
+                maps: Vec::new(),
+            }),
+        })
+    };
+    engine.register_fn("query", move |ctx: NativeCallContext, db: &str, sql: &str, params: Map| make(&ctx, db, sql, params));
+    engine.register_fn("query", move |ctx: NativeCallContext, db: &str, sql: &str| make(&ctx, db, sql, Map::new()));
+    engine.register_fn("map", |rows: &mut Rows, f: FnPtr| {
+        let mut maps = rows.spec.maps.clone();
+        maps.push(f);
+        Rows {
+            spec: Arc::new(RowsSpec {
+                db: rows.spec.db.clone(),
+                query: rows.spec.query.clone(),
+                pos: rows.spec.pos,
+                maps,
+            }),
+        }
+    });
+    engine.register_fn("to_array", move |ctx: NativeCallContext, rows: &mut Rows| to_array(ctx, rows, &run));
+}

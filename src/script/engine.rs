@@ -1,0 +1,130 @@
+//! The Rhai engine as ferry configures it: sandbox limits, the import
+//! resolver, deadline and cancellation through the progress callback, and the
+//! one function that turns engine errors into located messages.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rhai::{Dynamic, Engine, EvalAltResult, Position};
+
+use super::resolver::SandboxResolver;
+use crate::run::context::RunContext;
+
+/// Operations a run may perform before it is stopped (a loop gone wrong).
+/// Streaming rows through `csv` costs no operations; only script code does.
+pub const MAX_OPERATIONS: u64 = 500_000_000;
+/// Nested function calls.
+pub const MAX_CALL_LEVELS: usize = 64;
+/// Bytes in one string.
+pub const MAX_STRING_SIZE: usize = 16 * 1024 * 1024;
+/// Items in one array (`rows.to_array()` is meant for small results).
+pub const MAX_ARRAY_SIZE: usize = 1_000_000;
+/// Entries in one object map.
+pub const MAX_MAP_SIZE: usize = 100_000;
+
+/// An engine with ferry's limits and import folders; `run` adds the
+/// primitives bound to that run.
+pub fn build(scripts_dir: &Path, stdlib_dir: &Path, run: Option<Arc<RunContext>>) -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_string_size(MAX_STRING_SIZE)
+        .set_max_array_size(MAX_ARRAY_SIZE)
+        .set_max_map_size(MAX_MAP_SIZE)
+        .set_max_expr_depths(128, 64)
+        .set_max_modules(64)
+        .set_module_resolver(SandboxResolver::new(&[&scripts_dir.join("lib"), stdlib_dir]));
+    engine.disable_symbol("eval");
+    if let Some(ctx) = run {
+            let c = ctx.clone();
+            engine.on_progress(move |_| c.stop_reason().map(Dynamic::from));
+            let c = ctx.clone();
+            engine.on_print(move |s| c.log("info", s));
+            let c = ctx.clone();
+            engine.on_debug(move |s, _, pos| c.log("info", format!("line {}: {s}", pos.line().unwrap_or(0))));
+            super::api::register_all(&mut engine, ctx);
+    }
+    engine
+}
+
+/// A script failure located in a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}{}: {message}", col.map(|c| format!(":{c}")).unwrap_or_default())]
+pub struct ScriptError {
+    /// The file.
+    pub path: String,
+    /// 1-based line (1 when unknown).
+    pub line: usize,
+    /// 1-based column, when known.
+    pub col: Option<usize>,
+    /// What went wrong and what to do.
+    pub message: String,
+}
+
+impl ScriptError {
+    /// An error at a line of `path`.
+    pub fn at(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        ScriptError {
+            path: path.display().to_string(),
+            line: line.max(1),
+            col: None,
+            message: message.into(),
+        }
+    }
+
+    /// From a run-time error, unwrapping calls into functions and modules so
+    /// the message names where in the script it happened.
+    pub fn eval(path: &Path, err: Box<EvalAltResult>) -> Self {
+        let mut outer = Position::NONE;
+        let mut chain = Vec::new();
+        let mut e = *err;
+        loop {
+            match e {
+                EvalAltResult::ErrorInFunctionCall(name, source, inner, pos) => {
+                    if outer.is_none() {
+                        outer = pos;
+                    }
+                    let place = if source.is_empty() { String::new() } else { format!(" ({source})") };
+                    chain.push(format!("in {name}(){place}"));
+                    e = *inner;
+                }
+                EvalAltResult::ErrorInModule(name, inner, pos) => {
+                    if outer.is_none() {
+                        outer = pos;
+                    }
+                    chain.push(format!("in module {name}"));
+                    e = *inner;
+                }
+                _ => break,
+            }
+        }
+        let inner_pos = e.take_position();
+        let message = match e {
+            EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
+            EvalAltResult::ErrorParsing(t, _) => format!("syntax error: {t}"),
+            EvalAltResult::ErrorTerminated(d, _) => format!("stopped: {d}"),
+            EvalAltResult::ErrorTooManyOperations(_) => format!(
+                "stopped: the script performed more than {MAX_OPERATIONS} operations (an endless loop?)"
+            ),
+            other => other.to_string(),
+        };
+        let pos = if outer.is_none() { inner_pos } else { outer };
+        let mut message = message;
+        if !chain.is_empty() {
+            let at = inner_pos.line().map(|l| format!(" line {l}")).unwrap_or_default();
+            message = format!("{message} ({}{at})", chain.join(", "));
+        }
+        ScriptError {
+            path: path.display().to_string(),
+            line: pos.line().unwrap_or(1),
+            col: pos.position(),
+            message,
+        }
+    }
+}
+
+/// A host-function error at the script position that called it.
+pub fn runtime_error(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), pos).into()
+}

@@ -1,0 +1,179 @@
+//! The script host: the only module that imports `rhai`. It loads a script
+//! file (header → [`JobSpec`], code → compiled AST), checks what it can before
+//! any run (databases, destinations and option names that are written
+//! literally), and runs it with the primitives bound to one run.
+
+pub mod api;
+pub mod engine;
+pub mod header;
+mod resolver;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rhai::{ASTNode, Expr, Scope, Stmt, AST};
+use sha2::{Digest, Sha256};
+
+pub use engine::ScriptError;
+pub use header::{JobSpec, ParamValue};
+
+use crate::config::Settings;
+use crate::run::context::RunContext;
+
+/// What a script refers to by literal name, found without running it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Uses {
+    /// Databases named in `query("name", ...)`.
+    pub databases: BTreeSet<String>,
+    /// Destinations named in `deliver(file, "name")`.
+    pub destinations: BTreeSet<String>,
+    /// Extract methods used (`SQL`, ...), for `ferry list`.
+    pub methods: BTreeSet<&'static str>,
+}
+
+/// A loaded, validated script version.
+#[derive(Clone)]
+pub struct Script {
+    /// The file.
+    pub path: PathBuf,
+    /// The file name without `.rhai`: the script's identity in history.
+    pub id: String,
+    /// SHA-256 of the file's content, recorded with every run.
+    pub hash: String,
+    /// The header.
+    pub spec: JobSpec,
+    /// Literal references.
+    pub uses: Uses,
+    ast: Arc<AST>,
+}
+
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script").field("path", &self.path).field("hash", &self.hash).finish()
+    }
+}
+
+impl Script {
+    /// Reads, parses, compiles (resolving imports) and checks `path`.
+    pub fn load(path: &Path, settings: &Settings) -> Result<Script, ScriptError> {
+        let source = std::fs::read_to_string(path)
+            .map_err(|e| ScriptError::at(path, 1, format!("cannot read the script: {e}")))?;
+        Script::from_source(path, &source, settings)
+    }
+
+    /// Like [`Script::load`] with the text given.
+    pub fn from_source(path: &Path, source: &str, settings: &Settings) -> Result<Script, ScriptError> {
+        let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let spec = header::parse(source, &id).map_err(|e| ScriptError::at(path, e.line, e.message))?;
+        let engine = engine::build(&settings.scripts_dir, &settings.stdlib_dir, None);
+        let mut ast = engine
+            .compile_into_self_contained(&Scope::new(), source)
+            .map_err(|e| ScriptError::eval(path, e))?;
+        ast.set_source(path.display().to_string());
+        let uses = check(path, &ast, &spec, settings)?;
+        let hash = hex::encode(Sha256::digest(source.as_bytes()));
+        Ok(Script {
+            path: path.to_path_buf(),
+            id,
+            hash,
+            spec,
+            uses,
+            ast: Arc::new(ast),
+        })
+    }
+
+    /// Runs the script to completion on the calling (blocking) thread.
+    pub fn run(&self, run: Arc<RunContext>, params: Vec<(String, ParamValue)>) -> Result<(), ScriptError> {
+        let (scripts, stdlib) = (run.settings.scripts_dir.clone(), run.settings.stdlib_dir.clone());
+        let engine = engine::build(&scripts, &stdlib, Some(run));
+        let params: rhai::Map = params
+            .into_iter()
+            .map(|(k, v)| {
+                let d = match v {
+                    ParamValue::Bool(b) => rhai::Dynamic::from(b),
+                    ParamValue::Int(i) => rhai::Dynamic::from(i),
+                    ParamValue::Float(f) => rhai::Dynamic::from(f),
+                    ParamValue::Text(s) => rhai::Dynamic::from(s),
+                };
+                (k.into(), d)
+            })
+            .collect();
+        let mut scope = Scope::new();
+        scope.push_constant("params", params);
+        engine
+            .run_ast_with_scope(&mut scope, &self.ast)
+            .map_err(|e| ScriptError::eval(&self.path, e))
+    }
+}
+
+fn literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::StringConstant(s, _) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// Checks literal database and destination names and option keys.
+fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<Uses, ScriptError> {
+    let mut uses = Uses::default();
+    let mut problem: Option<ScriptError> = None;
+    ast.walk(&mut |nodes: &[ASTNode]| {
+        let (call, pos) = match nodes.last() {
+            Some(ASTNode::Expr(Expr::FnCall(c, pos))) | Some(ASTNode::Stmt(Stmt::FnCall(c, pos))) => (c, *pos),
+            _ => return true,
+        };
+        let line = pos.line().unwrap_or(1);
+        let name = call.name.as_str();
+        match name {
+            "query" => {
+                uses.methods.insert("SQL");
+                if let Some(db) = call.args.first().and_then(literal) {
+                    let db = if spec.use_warehouse && db == "live" { "warehouse" } else { db };
+                    uses.databases.insert(db.to_string());
+                    if !settings.databases.contains_key(db) {
+                        let known: Vec<_> = settings.databases.keys().cloned().collect();
+                        problem.get_or_insert(ScriptError::at(
+                            path,
+                            line,
+                            format!("unknown database '{db}' (configured: {}); add [databases.{db}] to ferry.toml", known.join(", ")),
+                        ));
+                    }
+                }
+            }
+            "deliver" => {
+                if let Some(dest) = call.args.get(1).and_then(literal) {
+                    uses.destinations.insert(dest.to_string());
+                    if !settings.destinations.contains_key(dest) {
+                        let known: Vec<_> = settings.destinations.keys().cloned().collect();
+                        problem.get_or_insert(ScriptError::at(
+                            path,
+                            line,
+                            format!("unknown destination '{dest}' (configured: {}); add [destinations.{dest}] to ferry.toml", known.join(", ")),
+                        ));
+                    }
+                }
+            }
+            "csv" | "html" => {
+                if let Some(Expr::Map(m, _)) = call.args.get(1) {
+                    let known = api::format::option_names(name);
+                    for (ident, _) in m.0.iter() {
+                        if !known.contains(&ident.name.as_str()) {
+                            problem.get_or_insert(ScriptError::at(
+                                path,
+                                ident.pos.line().unwrap_or(line),
+                                format!("{name}(): unknown option '{}' (options: {})", ident.name, known.join(", ")),
+                            ));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+    match problem {
+        Some(p) => Err(p),
+        None => Ok(uses),
+    }
+}

@@ -1,0 +1,218 @@
+//! Databases: named sources that stream rendered rows out of a read-only
+//! transaction.
+//!
+//! A [`Source`] runs on the async runtime and pushes [`Batch`]es into a
+//! bounded channel; the consumer (a file writer on the script's thread) pulls
+//! them with [`RowStream::next_batch`]. The channel bound is what keeps memory
+//! flat however many rows a query returns, and emptied batches travel back to
+//! the producer for reuse.
+
+mod batch;
+mod mysql;
+mod params;
+mod postgres;
+pub mod render;
+mod sqlite;
+mod stream;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use tokio::sync::Mutex;
+
+pub use batch::{Batch, Column, Kind, Row};
+pub use params::{rewrite, Dialect, Param, Rewritten};
+pub use stream::{BatchSender, RowStream};
+
+use crate::config::DatabaseSettings;
+
+/// A database failure, with the database's name and a hint where one helps.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A script named a database that the configuration does not define.
+    #[error("unknown database '{name}' (configured: {known}); add [databases.{name}] to ferry.toml")]
+    Unknown {
+        /// The name used.
+        name: String,
+        /// The names that exist.
+        known: String,
+    },
+    /// Could not connect or open.
+    #[error("cannot connect to database '{name}' ({url}): {message}")]
+    Connect {
+        /// Database name.
+        name: String,
+        /// URL without secrets.
+        url: String,
+        /// The driver's reason.
+        message: String,
+    },
+    /// The database refused or failed the query.
+    #[error("{message}")]
+    Query {
+        /// The driver's reason, with hints.
+        message: String,
+    },
+    /// The SQL names a parameter the script did not pass.
+    #[error("the SQL uses :{0} but the params map has no '{0}'")]
+    MissingParam(String),
+    /// A column type ferry does not render.
+    #[error("column '{column}' has type {type_name}, which ferry cannot render; cast it in SQL (e.g. CAST({column} AS TEXT))")]
+    Unsupported {
+        /// Column name.
+        column: String,
+        /// The database's type name.
+        type_name: String,
+    },
+    /// The consumer stopped reading (the run was cancelled or failed).
+    #[error("the reader of the rows went away")]
+    Closed,
+}
+
+impl SourceError {
+    /// Classifies a driver error, adding what to do for the common cases.
+    pub(crate) fn query(e: sqlx::Error) -> SourceError {
+        let text = e.to_string();
+        let lower = text.to_ascii_lowercase();
+        let hint = if lower.contains("read-only") || lower.contains("readonly") || lower.contains("read only") {
+            " (extracts run in a read-only transaction: a script can never change the database)"
+        } else {
+            ""
+        };
+        SourceError::Query {
+            message: format!("{text}{hint}"),
+        }
+    }
+}
+
+/// One query to run: SQL with `:name` placeholders and the named values.
+#[derive(Clone, Debug, Default)]
+pub struct Query {
+    /// SQL as the script wrote it.
+    pub sql: String,
+    /// Values for the placeholders.
+    pub params: BTreeMap<String, Param>,
+}
+
+impl Query {
+    /// Rewrites the placeholders for `dialect` and lists the values in bind order.
+    pub fn positional(&self, dialect: Dialect) -> Result<(String, Vec<Param>), SourceError> {
+        let r = rewrite(&self.sql, dialect);
+        let values = r
+            .order
+            .iter()
+            .map(|n| self.params.get(n).cloned().ok_or_else(|| SourceError::MissingParam(n.clone())))
+            .collect::<Result<_, _>>()?;
+        Ok((r.sql, values))
+    }
+}
+
+/// A database kind. Implementations open a read-only transaction, stream the
+/// result as rendered text, and roll back.
+pub trait Source: Send + Sync {
+    /// Runs `query`, sending the columns then the rows to `out`.
+    fn stream<'a>(&'a self, query: &'a Query, out: &'a mut BatchSender) -> BoxFuture<'a, Result<(), SourceError>>;
+}
+
+/// The configured databases, connected on first use and kept for the
+/// process's lifetime.
+pub struct Databases {
+    settings: BTreeMap<String, DatabaseSettings>,
+    open: Mutex<BTreeMap<String, Arc<dyn Source>>>,
+}
+
+impl Databases {
+    /// Databases as configured; nothing connects yet.
+    pub fn new(settings: BTreeMap<String, DatabaseSettings>) -> Self {
+        Databases {
+            settings,
+            open: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// True when `name` is configured.
+    pub fn contains(&self, name: &str) -> bool {
+        self.settings.contains_key(name)
+    }
+
+    /// The names configured, for messages.
+    pub fn names(&self) -> String {
+        self.settings.keys().cloned().collect::<Vec<_>>().join(", ")
+    }
+
+    /// The source called `name`, connecting (and creating the demo district)
+    /// on first use.
+    pub async fn get(&self, name: &str) -> Result<Arc<dyn Source>, SourceError> {
+        let mut open = self.open.lock().await;
+        if let Some(s) = open.get(name) {
+            return Ok(s.clone());
+        }
+        let settings = self.settings.get(name).ok_or_else(|| SourceError::Unknown {
+            name: name.to_string(),
+            known: self.names(),
+        })?;
+        let connect_err = |message: String| SourceError::Connect {
+            name: name.to_string(),
+            url: redact_url(&settings.url),
+            message,
+        };
+        let password = settings.password.as_ref().map(|p| p.resolve()).transpose().map_err(connect_err)?;
+        let url = settings.url.as_str();
+        let source: Arc<dyn Source> = if let Some(path) = url.strip_prefix("sqlite:") {
+            if let Some(demo) = &settings.demo {
+                crate::demo::ensure(std::path::Path::new(path), demo)
+                    .await
+                    .map_err(|e| connect_err(e.to_string()))?;
+            }
+            Arc::new(sqlite::SqliteSource::connect(url).await.map_err(|e| connect_err(e.to_string()))?)
+        } else if url.starts_with("postgres") {
+            Arc::new(postgres::PgSource::connect(url, password).await.map_err(|e| connect_err(e.to_string()))?)
+        } else {
+            Arc::new(mysql::MySqlSource::connect(url, password).await.map_err(|e| connect_err(e.to_string()))?)
+        };
+        open.insert(name.to_string(), source.clone());
+        Ok(source)
+    }
+}
+
+/// True when a database URL carries a password (`scheme://user:pw@host`).
+pub fn url_has_password(url: &str) -> bool {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .is_some_and(|(auth, _)| auth.contains(':'))
+}
+
+/// The URL with any password replaced, safe for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://").and_then(|(s, rest)| rest.split_once('@').map(|(a, h)| (s, a, h))) {
+        Some((scheme, auth, host)) if auth.contains(':') => {
+            let user = auth.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_shown() {
+        assert!(url_has_password("postgres://u:pw@h/db"));
+        assert!(!url_has_password("postgres://u@h/db"));
+        assert_eq!(redact_url("mysql://root:s3cret@h:3306/t"), "mysql://root:***@h:3306/t");
+        assert_eq!(redact_url("sqlite:/x.db"), "sqlite:/x.db");
+    }
+
+    #[test]
+    fn missing_parameter_is_named() {
+        let q = Query {
+            sql: "SELECT :a, :b".into(),
+            params: [("a".to_string(), Param::Int(1))].into(),
+        };
+        let e = q.positional(Dialect::Sqlite).unwrap_err().to_string();
+        assert_eq!(e, "the SQL uses :b but the params map has no 'b'");
+    }
+}

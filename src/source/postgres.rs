@@ -1,0 +1,167 @@
+//! PostgreSQL: `BEGIN READ ONLY`, binary-protocol values decoded per column
+//! type chosen once per query.
+
+use std::str::FromStr;
+
+use futures::future::BoxFuture;
+use futures::TryStreamExt;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgTypeKind, PgValueRef};
+use sqlx::{Column as _, Connection, Decode, Executor, Postgres, Row as _, Statement, TypeInfo, ValueRef};
+
+use super::{render, BatchSender, Column, Dialect, Kind, Param, Query, Source, SourceError};
+
+/// A PostgreSQL database.
+pub struct PgSource {
+    pool: PgPool,
+}
+
+impl PgSource {
+    /// Connects a small pool; `password` overrides the URL's.
+    pub async fn connect(url: &str, password: Option<String>) -> Result<Self, sqlx::Error> {
+        let mut opts = PgConnectOptions::from_str(url)?.application_name("ferry");
+        if let Some(p) = password {
+            opts = opts.password(&p);
+        }
+        let pool = PgPoolOptions::new().max_connections(4).connect_with(opts).await?;
+        Ok(PgSource { pool })
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Decoder {
+    Bool,
+    I16,
+    I32,
+    I64,
+    Oid,
+    F32,
+    F64,
+    Numeric,
+    Text,
+    Date,
+    Time,
+    Timestamp,
+    TimestampTz,
+    Bytea,
+    Json,
+    Jsonb,
+    Uuid,
+}
+
+fn decoder(column: &str, ty: &sqlx::postgres::PgTypeInfo) -> Result<(Decoder, Kind), SourceError> {
+    use Decoder as D;
+    Ok(match ty.name() {
+        "BOOL" => (D::Bool, Kind::Boolean),
+        "INT2" => (D::I16, Kind::Integer),
+        "INT4" => (D::I32, Kind::Integer),
+        "INT8" => (D::I64, Kind::Integer),
+        "OID" => (D::Oid, Kind::Integer),
+        "FLOAT4" => (D::F32, Kind::Float),
+        "FLOAT8" => (D::F64, Kind::Float),
+        "NUMERIC" => (D::Numeric, Kind::Decimal),
+        "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CITEXT" | "UNKNOWN" => (D::Text, Kind::Text),
+        "DATE" => (D::Date, Kind::Date),
+        "TIME" => (D::Time, Kind::Time),
+        "TIMESTAMP" => (D::Timestamp, Kind::Timestamp),
+        "TIMESTAMPTZ" => (D::TimestampTz, Kind::TimestampTz),
+        "BYTEA" => (D::Bytea, Kind::Binary),
+        "JSON" => (D::Json, Kind::Json),
+        "JSONB" => (D::Jsonb, Kind::Json),
+        "UUID" => (D::Uuid, Kind::Text),
+        other => match ty.kind() {
+            PgTypeKind::Enum(_) => (D::Text, Kind::Text),
+            _ => {
+                return Err(SourceError::Unsupported {
+                    column: column.to_string(),
+                    type_name: other.to_string(),
+                })
+            }
+        },
+    })
+}
+
+type Decoded = Result<(), sqlx::error::BoxDynError>;
+
+fn render_value(d: Decoder, raw: PgValueRef<'_>, out: &mut String) -> Decoded {
+    use Decoder as D;
+    match d {
+        D::Bool => render::boolean(out, <bool as Decode<Postgres>>::decode(raw)?),
+        D::I16 => render::int(out, <i16 as Decode<Postgres>>::decode(raw)?),
+        D::I32 => render::int(out, <i32 as Decode<Postgres>>::decode(raw)?),
+        D::I64 => render::int(out, <i64 as Decode<Postgres>>::decode(raw)?),
+        D::Oid => render::int(out, <sqlx::postgres::types::Oid as Decode<Postgres>>::decode(raw)?.0),
+        D::F32 => render::float(out, f64::from(<f32 as Decode<Postgres>>::decode(raw)?)),
+        D::F64 => render::float(out, <f64 as Decode<Postgres>>::decode(raw)?),
+        D::Numeric => render::decimal(out, &<rust_decimal::Decimal as Decode<Postgres>>::decode(raw)?),
+        D::Text => out.push_str(<&str as Decode<Postgres>>::decode(raw)?),
+        D::Date => render::date(out, <chrono::NaiveDate as Decode<Postgres>>::decode(raw)?),
+        D::Time => render::time(out, <chrono::NaiveTime as Decode<Postgres>>::decode(raw)?),
+        D::Timestamp => render::timestamp(out, <chrono::NaiveDateTime as Decode<Postgres>>::decode(raw)?),
+        D::TimestampTz => render::timestamp_tz(out, <chrono::DateTime<chrono::Utc> as Decode<Postgres>>::decode(raw)?),
+        D::Bytea => render::binary(out, <&[u8] as Decode<Postgres>>::decode(raw)?),
+        D::Json => out.push_str(raw.as_str()?),
+        D::Jsonb => {
+            let bytes = raw.as_bytes()?;
+            let text = match raw.format() {
+                sqlx::postgres::PgValueFormat::Binary => bytes.get(1..).unwrap_or_default(),
+                sqlx::postgres::PgValueFormat::Text => bytes,
+            };
+            out.push_str(std::str::from_utf8(text)?);
+        }
+        D::Uuid => {
+            let u = <uuid::Uuid as Decode<Postgres>>::decode(raw)?;
+            out.push_str(u.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+        }
+    }
+    Ok(())
+}
+
+impl Source for PgSource {
+    fn stream<'a>(&'a self, query: &'a Query, out: &'a mut BatchSender) -> BoxFuture<'a, Result<(), SourceError>> {
+        Box::pin(async move {
+            let (sql, values) = query.positional(Dialect::Postgres)?;
+            let mut conn = self.pool.acquire().await.map_err(SourceError::query)?;
+            let mut tx = conn.begin_with("BEGIN READ ONLY").await.map_err(SourceError::query)?;
+            let q_stmt_sql = sql;
+            // Bind types follow the values; text parameters compared with
+            // dates need a cast in SQL (`:start::date`).
+            let stmt = (&mut *tx).prepare(&q_stmt_sql).await.map_err(SourceError::query)?;
+            let mut decoders = Vec::with_capacity(stmt.columns().len());
+            let mut columns = Vec::with_capacity(stmt.columns().len());
+            for c in stmt.columns() {
+                let (d, kind) = decoder(c.name(), c.type_info())?;
+                decoders.push(d);
+                columns.push(Column::new(c.name(), kind));
+            }
+            out.columns(columns).await?;
+            let mut q = stmt.query();
+            for v in values {
+                q = match v {
+                    Param::Null => q.bind(None::<String>),
+                    Param::Bool(b) => q.bind(b),
+                    Param::Int(i) => q.bind(i),
+                    Param::Float(f) => q.bind(f),
+                    Param::Text(s) => q.bind(s),
+                };
+            }
+            let mut rows = q.fetch(&mut *tx);
+            while let Some(row) = rows.try_next().await.map_err(SourceError::query)? {
+                let batch = out.batch();
+                for (i, d) in decoders.iter().enumerate() {
+                    let raw = row.try_get_raw(i).map_err(SourceError::query)?;
+                    if raw.is_null() {
+                        batch.push_null();
+                        continue;
+                    }
+                    render_value(*d, raw, batch.text()).map_err(|e| SourceError::Query {
+                        message: format!("cannot read column {}: {e}", i + 1),
+                    })?;
+                    batch.end_cell();
+                }
+                out.row_done().await?;
+            }
+            drop(rows);
+            tx.rollback().await.map_err(SourceError::query)
+        })
+    }
+}

@@ -1,0 +1,154 @@
+//! The bounded channel between a database task and a file writer.
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::{Batch, Column, SourceError};
+
+/// Rows per batch: large enough to amortise channel hand-offs, small enough
+/// that a few batches in flight stay well under a megabyte or two.
+const BATCH_ROWS: usize = 1024;
+/// A batch is also sent once its text passes this many bytes (wide rows).
+const BATCH_BYTES: usize = 256 * 1024;
+/// Batches queued between producer and consumer.
+const IN_FLIGHT: usize = 4;
+
+enum Message {
+    Columns(Vec<Column>),
+    Rows(Batch),
+    Failed(SourceError),
+}
+
+/// The producer's end: fill [`BatchSender::batch`], call
+/// [`BatchSender::row_done`] after each row.
+pub struct BatchSender {
+    tx: mpsc::Sender<Message>,
+    recycled: mpsc::UnboundedReceiver<Batch>,
+    current: Batch,
+}
+
+impl BatchSender {
+    /// Announces the result's columns; must come before any row.
+    pub async fn columns(&mut self, columns: Vec<Column>) -> Result<(), SourceError> {
+        self.current = Batch::new(columns.len());
+        self.tx.send(Message::Columns(columns)).await.map_err(|_| SourceError::Closed)
+    }
+
+    /// The batch the current row is rendered into.
+    pub fn batch(&mut self) -> &mut Batch {
+        &mut self.current
+    }
+
+    /// Marks a row complete; sends the batch when it is full.
+    pub async fn row_done(&mut self) -> Result<(), SourceError> {
+        if self.current.len() >= BATCH_ROWS || self.current.text_len() >= BATCH_BYTES {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), SourceError> {
+        let width = self.current.width();
+        let next = match self.recycled.try_recv() {
+            Ok(b) => b,
+            Err(_) => Batch::new(width),
+        };
+        let full = std::mem::replace(&mut self.current, next);
+        self.tx.send(Message::Rows(full)).await.map_err(|_| SourceError::Closed)
+    }
+
+    /// Sends the last partial batch.
+    pub async fn finish(mut self) -> Result<(), SourceError> {
+        if !self.current.is_empty() {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The consumer's end.
+pub struct RowStream {
+    rx: mpsc::Receiver<Message>,
+    recycle: mpsc::UnboundedSender<Batch>,
+    columns: Vec<Column>,
+}
+
+impl RowStream {
+    /// A connected pair: the producer runs `produce` on the runtime.
+    pub fn spawn<F>(produce: F) -> RowStream
+    where
+        F: FnOnce(BatchSender) -> futures::future::BoxFuture<'static, Result<(), SourceError>> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel(IN_FLIGHT);
+        let (recycle, recycled) = mpsc::unbounded_channel();
+        let sender = BatchSender {
+            tx: tx.clone(),
+            recycled,
+            current: Batch::new(0),
+        };
+        tokio::spawn(async move {
+            if let Err(e) = produce(sender).await {
+                let _ = tx.send(Message::Failed(e)).await;
+            }
+        });
+        RowStream {
+            rx,
+            recycle,
+            columns: Vec::new(),
+        }
+    }
+
+    /// Waits for the columns (the query has started) or the first error.
+    pub async fn start(&mut self, deadline: Option<Instant>) -> Result<&[Column], StreamError> {
+        match self.recv(deadline).await? {
+            Some(Message::Columns(c)) => {
+                self.columns = c;
+                Ok(&self.columns)
+            }
+            Some(Message::Failed(e)) => Err(StreamError::Source(e)),
+            Some(Message::Rows(_)) | None => Err(StreamError::Source(SourceError::Closed)),
+        }
+    }
+
+    /// The columns announced by [`RowStream::start`].
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The next batch, or `None` at the end of the result.
+    pub async fn next_batch(&mut self, deadline: Option<Instant>) -> Result<Option<Batch>, StreamError> {
+        match self.recv(deadline).await? {
+            Some(Message::Rows(b)) => Ok(Some(b)),
+            Some(Message::Failed(e)) => Err(StreamError::Source(e)),
+            Some(Message::Columns(_)) => Err(StreamError::Source(SourceError::Closed)),
+            None => Ok(None),
+        }
+    }
+
+    /// Hands an emptied batch back to the producer for reuse.
+    pub fn recycle(&self, mut batch: Batch) {
+        batch.clear();
+        let _ = self.recycle.send(batch);
+    }
+
+    async fn recv(&mut self, deadline: Option<Instant>) -> Result<Option<Message>, StreamError> {
+        match deadline {
+            None => Ok(self.rx.recv().await),
+            Some(d) => tokio::time::timeout_at(d.into(), self.rx.recv())
+                .await
+                .map_err(|_| StreamError::Deadline),
+        }
+    }
+}
+
+/// Why a stream stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// The database failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The run's deadline passed while waiting for rows.
+    #[error("the run's time limit passed while waiting for the database")]
+    Deadline,
+}
