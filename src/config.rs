@@ -97,8 +97,9 @@ impl SecretRef {
     /// Reads the secret's value; the error names the reference, never a value.
     pub fn resolve(&self) -> Result<String, String> {
         match self {
-            SecretRef::Env(var) => std::env::var(var)
-                .map_err(|_| format!("secret {self} is not set: export the variable {var}")),
+            SecretRef::Env(var) => {
+                std::env::var(var).map_err(|_| format!("secret {self} is not set: export the variable {var}"))
+            }
             SecretRef::File(path) => std::fs::read_to_string(path)
                 .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
                 .map_err(|e| format!("secret {self} cannot be read: {e}")),
@@ -254,9 +255,8 @@ impl Settings {
         };
         let default_timeout = match raw.default_timeout.as_deref() {
             None => Duration::from_secs(30 * 60),
-            Some(t) => humantime::parse_duration(t).map_err(|e| {
-                setting(format!("default_timeout '{t}' is not a duration like \"30m\": {e}"))
-            })?,
+            Some(t) => humantime::parse_duration(t)
+                .map_err(|e| setting(format!("default_timeout '{t}' is not a duration like \"30m\": {e}")))?,
         };
         let path = |p: Option<String>, default: &str| root.join(p.as_deref().unwrap_or(default));
         let mut databases = BTreeMap::new();

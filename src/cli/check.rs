@@ -22,7 +22,12 @@ pub fn run(args: Args, app: &App) -> Result<(), super::Failure> {
     let mut bad = 0;
     for path in &paths {
         match app.load(path) {
-            Ok(s) => println!("ok     {}  ({}; schedule: {})", path.display(), s.spec.name, s.spec.schedule),
+            Ok(s) => println!(
+                "ok     {}  ({}; schedule: {})",
+                path.display(),
+                s.spec.name,
+                s.spec.schedule
+            ),
             Err(e) => {
                 bad += 1;
                 println!("error  {e}");

@@ -32,7 +32,13 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             println!("  error        {e}");
         }
         for f in &files {
-            println!("  file         {}  {} rows  {}  sha256 {}", f.name, thousands(f.rows as u64), size(f.bytes as u64), f.sha256);
+            println!(
+                "  file         {}  {} rows  {}  sha256 {}",
+                f.name,
+                thousands(f.rows as u64),
+                size(f.bytes as u64),
+                f.sha256
+            );
             if let Some(d) = &f.destination {
                 println!("               -> {d} {}", f.remote_path.as_deref().unwrap_or(""));
             }
@@ -47,7 +53,17 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         return Ok(());
     }
     let runs = app.store.runs(args.script.as_deref(), args.limit).await?;
-    let mut t = table(&["run", "script", "trigger", "started", "status", "rows", "bytes", "destination", "error"]);
+    let mut t = table(&[
+        "run",
+        "script",
+        "trigger",
+        "started",
+        "status",
+        "rows",
+        "bytes",
+        "destination",
+        "error",
+    ]);
     for r in &runs {
         t.add_row(vec![
             r.id.to_string(),

@@ -6,10 +6,22 @@ use crate::run::App;
 
 /// Prints name, delivery mode, server, frequency, extract mode, stopped, last run.
 pub async fn run(app: &App) -> Result<(), Failure> {
-    let mut t = table(&["script", "name", "delivery mode", "server", "frequency", "extract mode", "stopped", "last run"]);
+    let mut t = table(&[
+        "script",
+        "name",
+        "delivery mode",
+        "server",
+        "frequency",
+        "extract mode",
+        "stopped",
+        "last run",
+    ]);
     let mut errors = Vec::new();
     for path in app.all_scripts() {
-        let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let last = app
             .store
             .last_run(&id)
@@ -18,11 +30,22 @@ pub async fn run(app: &App) -> Result<(), Failure> {
             .unwrap_or_else(|| "never".into());
         match app.load(&path) {
             Ok(s) => {
-                let dests: Vec<_> = s.uses.destinations.iter().filter_map(|d| app.settings.destinations.get(d)).collect();
+                let dests: Vec<_> = s
+                    .uses
+                    .destinations
+                    .iter()
+                    .filter_map(|d| app.settings.destinations.get(d))
+                    .collect();
                 let modes: Vec<String> = dests.iter().map(|d| d.mode.to_string()).collect();
                 let servers: Vec<String> = dests
                     .iter()
-                    .map(|d| if d.server.is_empty() { d.path.display().to_string() } else { d.server.clone() })
+                    .map(|d| {
+                        if d.server.is_empty() {
+                            d.path.display().to_string()
+                        } else {
+                            d.server.clone()
+                        }
+                    })
                     .collect();
                 let methods: Vec<&str> = s.uses.methods.iter().copied().collect();
                 t.add_row(vec![
@@ -37,7 +60,16 @@ pub async fn run(app: &App) -> Result<(), Failure> {
                 ]);
             }
             Err(e) => {
-                t.add_row(vec![id, "(invalid)".into(), String::new(), String::new(), String::new(), String::new(), String::new(), last]);
+                t.add_row(vec![
+                    id,
+                    "(invalid)".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    last,
+                ]);
                 errors.push(e.to_string());
             }
         }

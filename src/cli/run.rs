@@ -105,7 +105,11 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
                 .filter(|d| d.file == f.name)
                 .map(|d| format!("{} ({})", d.destination, d.remote_path))
                 .collect();
-            let to = if to.is_empty() { "not delivered".to_string() } else { format!("-> {}", to.join(", ")) };
+            let to = if to.is_empty() {
+                "not delivered".to_string()
+            } else {
+                format!("-> {}", to.join(", "))
+            };
             println!("  {}  {} rows  {}  {to}", f.name, thousands(f.rows), size(f.bytes));
         }
         if let Some(e) = &report.error {
@@ -129,14 +133,27 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
 pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
     let report = one(app, &args.script, Trigger::Test, &args.params).await?;
     for f in &report.files {
-        println!("{}: {} rows, {} ({} columns)", f.name, thousands(f.rows), size(f.bytes), f.columns.len());
+        println!(
+            "{}: {} rows, {} ({} columns)",
+            f.name,
+            thousands(f.rows),
+            size(f.bytes),
+            f.columns.len()
+        );
         let mut t = table(&f.columns.iter().map(String::as_str).collect::<Vec<_>>());
         for row in f.preview.iter().take(args.rows) {
-            t.add_row(row.iter().map(|v| v.as_deref().unwrap_or("").replace(['\r', '\n'], "⏎")).collect::<Vec<_>>());
+            t.add_row(
+                row.iter()
+                    .map(|v| v.as_deref().unwrap_or("").replace(['\r', '\n'], "⏎"))
+                    .collect::<Vec<_>>(),
+            );
         }
         println!("{t}");
         if f.rows as usize > args.rows.min(f.preview.len()) {
-            println!("... {} more rows", thousands(f.rows - args.rows.min(f.preview.len()) as u64));
+            println!(
+                "... {} more rows",
+                thousands(f.rows - args.rows.min(f.preview.len()) as u64)
+            );
         }
         for d in report.deliveries.iter().filter(|d| d.file == f.name) {
             println!("would deliver to '{}'", d.destination);

@@ -81,12 +81,18 @@ mod tests {
         let dest = LocalFolder::new("out", &dir.path().join("out"));
         let d = dest.put_sync(&src, "roster.csv").unwrap();
         assert!(d.remote_path.ends_with("out/roster.csv"));
-        assert_eq!(std::fs::read(dir.path().join("out/roster.csv")).unwrap(), b"a,b\r\n1,2\r\n");
+        assert_eq!(
+            std::fs::read(dir.path().join("out/roster.csv")).unwrap(),
+            b"a,b\r\n1,2\r\n"
+        );
         // Overwrites in place.
         std::fs::write(&src, b"x\r\n").unwrap();
         dest.put_sync(&src, "roster.csv").unwrap();
         assert_eq!(std::fs::read(dir.path().join("out/roster.csv")).unwrap(), b"x\r\n");
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("out"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, ["roster.csv"]);
     }
 }

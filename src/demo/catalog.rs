@@ -179,7 +179,11 @@ impl Catalog {
 
 fn elementary(c: &mut Catalog, g: u8) {
     let code = grade_code(g);
-    let label = if g == 0 { "Kindergarten".to_string() } else { format!("Grade {g}") };
+    let label = if g == 0 {
+        "Kindergarten".to_string()
+    } else {
+        format!("Grade {g}")
+    };
     let core = [
         ("HR", "Homeroom", "Homeroom"),
         ("RD", "Reading", "Language Arts"),
@@ -192,11 +196,16 @@ fn elementary(c: &mut Catalog, g: u8) {
         let name = format!("{label} {subject}");
         c.slot(g, position as u8, Term::Year, &[(&number, &name, dept, 1)]);
     }
-    c.slot(g, 5, Term::Year, &[
-        ("ART-E", "Art", "Fine Arts", 1),
-        ("MUS-E", "Music", "Fine Arts", 1),
-        ("PE-E", "Physical Education", "Physical Education", 1),
-    ]);
+    c.slot(
+        g,
+        5,
+        Term::Year,
+        &[
+            ("ART-E", "Art", "Fine Arts", 1),
+            ("MUS-E", "Music", "Fine Arts", 1),
+            ("PE-E", "Physical Education", "Physical Education", 1),
+        ],
+    );
 }
 
 fn middle(c: &mut Catalog, g: u8) {
@@ -207,25 +216,45 @@ fn middle(c: &mut Catalog, g: u8) {
     c.slot(g, 0, Term::Year, &[(&ela.0, &ela.1, "English", 1)]);
     match g {
         6 => c.slot(g, 1, Term::Year, &[(&math6.0, &math6.1, "Mathematics", 1)]),
-        7 => c.slot(g, 1, Term::Year, &[
-            (&math6.0, &math6.1, "Mathematics", 80),
-            ("PREALG", "Pre-Algebra", "Mathematics", 20),
-        ]),
-        _ => c.slot(g, 1, Term::Year, &[
-            ("PREALG", "Pre-Algebra", "Mathematics", 70),
-            ("ALG1-M", "Algebra I", "Mathematics", 30),
-        ]),
+        7 => c.slot(
+            g,
+            1,
+            Term::Year,
+            &[
+                (&math6.0, &math6.1, "Mathematics", 80),
+                ("PREALG", "Pre-Algebra", "Mathematics", 20),
+            ],
+        ),
+        _ => c.slot(
+            g,
+            1,
+            Term::Year,
+            &[
+                ("PREALG", "Pre-Algebra", "Mathematics", 70),
+                ("ALG1-M", "Algebra I", "Mathematics", 30),
+            ],
+        ),
     }
     c.slot(g, 2, Term::Year, &[(&sci.0, &sci.1, "Science", 1)]);
     c.slot(g, 3, Term::Year, &[(&soc.0, &soc.1, "Social Studies", 1)]);
-    c.slot(g, 4, Term::Year, &[("PE-M", "Physical Education & Health", "Physical Education", 1)]);
-    c.slot(g, 5, Term::Year, &[
-        ("BAND-M", "Band", "Fine Arts", 3),
-        ("CHOIR-M", "Choir", "Fine Arts", 2),
-        ("ART-M", "Art", "Fine Arts", 2),
-        ("SPAN1-M", "Spanish I", "World Languages", 2),
-        ("CS-M", "Computer Science Discoveries", "Career & Technical", 2),
-    ]);
+    c.slot(
+        g,
+        4,
+        Term::Year,
+        &[("PE-M", "Physical Education & Health", "Physical Education", 1)],
+    );
+    c.slot(
+        g,
+        5,
+        Term::Year,
+        &[
+            ("BAND-M", "Band", "Fine Arts", 3),
+            ("CHOIR-M", "Choir", "Fine Arts", 2),
+            ("ART-M", "Art", "Fine Arts", 2),
+            ("SPAN1-M", "Spanish I", "World Languages", 2),
+            ("CS-M", "Computer Science Discoveries", "Career & Technical", 2),
+        ],
+    );
 }
 
 const ELECTIVES: &[(&str, &str, &str, u32)] = &[
@@ -247,12 +276,24 @@ fn high_school(c: &mut Catalog, g: u8) {
         9 => &[("1001", "English 9", "English", 1)],
         10 => &[("1002", "English 10", "English", 1)],
         11 => &[("1003", "English 11", "English", 1)],
-        _ => &[("1004", "English 12", "English", 85), ("1050", "AP English Literature", "English", 15)],
+        _ => &[
+            ("1004", "English 12", "English", 85),
+            ("1050", "AP English Literature", "English", 15),
+        ],
     };
     let math: &[_] = match g {
-        9 => &[("2001", "Algebra I", "Mathematics", 70), ("2002", "Geometry", "Mathematics", 30)],
-        10 => &[("2002", "Geometry", "Mathematics", 65), ("2003", "Algebra II", "Mathematics", 35)],
-        11 => &[("2003", "Algebra II", "Mathematics", 60), ("2004", "Precalculus", "Mathematics", 40)],
+        9 => &[
+            ("2001", "Algebra I", "Mathematics", 70),
+            ("2002", "Geometry", "Mathematics", 30),
+        ],
+        10 => &[
+            ("2002", "Geometry", "Mathematics", 65),
+            ("2003", "Algebra II", "Mathematics", 35),
+        ],
+        11 => &[
+            ("2003", "Algebra II", "Mathematics", 60),
+            ("2004", "Precalculus", "Mathematics", 40),
+        ],
         _ => &[
             ("2004", "Precalculus", "Mathematics", 45),
             ("2050", "AP Calculus AB", "Mathematics", 25),
@@ -261,7 +302,10 @@ fn high_school(c: &mut Catalog, g: u8) {
     };
     let science: &[_] = match g {
         9 => &[("3001", "Biology", "Science", 1)],
-        10 => &[("3002", "Chemistry", "Science", 80), ("3004", "Environmental Science", "Science", 20)],
+        10 => &[
+            ("3002", "Chemistry", "Science", 80),
+            ("3004", "Environmental Science", "Science", 20),
+        ],
         11 => &[
             ("3003", "Physics", "Science", 50),
             ("3004", "Environmental Science", "Science", 30),
@@ -276,7 +320,10 @@ fn high_school(c: &mut Catalog, g: u8) {
     let social: &[_] = match g {
         9 => &[("4000", "World Geography", "Social Studies", 1)],
         10 => &[("4001", "World History", "Social Studies", 1)],
-        11 => &[("4002", "U.S. History", "Social Studies", 75), ("4050", "AP U.S. History", "Social Studies", 25)],
+        11 => &[
+            ("4002", "U.S. History", "Social Studies", 75),
+            ("4050", "AP U.S. History", "Social Studies", 25),
+        ],
         _ => &[("4003", "Government & Economics", "Social Studies", 1)],
     };
     let fourth: &[_] = match g {

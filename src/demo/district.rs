@@ -33,8 +33,18 @@ pub(crate) struct District {
 }
 
 const TREES: &[&str] = &[
-    "Maple", "Cedar", "Willow", "Oak", "Pine", "Birch", "Aspen", "Juniper", "Sycamore",
-    "Hawthorne", "Elm", "Alder",
+    "Maple",
+    "Cedar",
+    "Willow",
+    "Oak",
+    "Pine",
+    "Birch",
+    "Aspen",
+    "Juniper",
+    "Sycamore",
+    "Hawthorne",
+    "Elm",
+    "Alder",
 ];
 const FEATURES: &[&str] = &[
     "Grove", "Ridge", "Creek", "Hill", "Valley", "Park", "Meadow", "Point", "Bay", "Lake",
@@ -171,7 +181,11 @@ pub(crate) fn plan(
         Kind::Continuing | Kind::Withdrawn => (below(rng, 13) as i32, oldest, active_year),
         Kind::New => {
             let g = below(rng, 13) as i32;
-            let first = if g == 0 || chance(rng, 0.6) { active_year } else { active_year - 1 };
+            let first = if g == 0 || chance(rng, 0.6) {
+                active_year
+            } else {
+                active_year - 1
+            };
             (g, first, active_year)
         }
         Kind::Former if chance(rng, 0.5) => {
@@ -180,7 +194,11 @@ pub(crate) fn plan(
         }
         Kind::Former => {
             let g = 1 + below(rng, 12) as i32;
-            let last = if g >= 2 && chance(rng, 0.3) { oldest } else { active_year - 1 };
+            let last = if g >= 2 && chance(rng, 0.3) {
+                oldest
+            } else {
+                active_year - 1
+            };
             (g, oldest, last)
         }
     };

@@ -21,25 +21,56 @@ pub(crate) const TABLES: &[(&str, &[&str])] = &[
 ];
 
 pub(crate) const SCHOOL: &[&str] = &[
-    "school_id", "state_school_id", "name", "low_grade", "high_grade", "address", "city", "state",
-    "zip", "phone",
+    "school_id",
+    "state_school_id",
+    "name",
+    "low_grade",
+    "high_grade",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "phone",
 ];
 pub(crate) const SCHOOL_YEAR: &[&str] = &["end_year", "label", "start_date", "end_date", "active"];
 pub(crate) const STUDENT: &[&str] = &[
-    "person_id", "state_id", "first_name", "middle_name", "last_name", "birth_date", "gender",
-    "ssn", "email", "phone", "address", "city", "state", "zip",
+    "person_id",
+    "state_id",
+    "first_name",
+    "middle_name",
+    "last_name",
+    "birth_date",
+    "gender",
+    "ssn",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "state",
+    "zip",
 ];
 pub(crate) const ENROLLMENT: &[&str] = &[
-    "enrollment_id", "person_id", "school_id", "end_year", "grade", "start_date", "end_date",
+    "enrollment_id",
+    "person_id",
+    "school_id",
+    "end_year",
+    "grade",
+    "start_date",
+    "end_date",
     "service_type",
 ];
 pub(crate) const STAFF: &[&str] = &["staff_id", "first_name", "last_name", "email", "school_id"];
-pub(crate) const COURSE: &[&str] =
-    &["course_id", "school_id", "end_year", "number", "name", "department"];
+pub(crate) const COURSE: &[&str] = &["course_id", "school_id", "end_year", "number", "name", "department"];
 pub(crate) const SECTION: &[&str] = &["section_id", "course_id", "staff_id", "period", "room", "term"];
 pub(crate) const ROSTER: &[&str] = &["section_id", "person_id", "start_date", "end_date"];
 pub(crate) const ATTENDANCE: &[&str] = &[
-    "attendance_id", "person_id", "school_id", "date", "code", "excused", "minutes",
+    "attendance_id",
+    "person_id",
+    "school_id",
+    "date",
+    "code",
+    "excused",
+    "minutes",
 ];
 
 /// The tables, created before any row is written.

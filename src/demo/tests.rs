@@ -38,7 +38,11 @@ async fn count(conn: &mut SqliteConnection, sql: &str) -> i64 {
 /// Every table's rows as text (SQLite's `quote`, so types and NULLs show), plus the schema.
 async fn dump(path: &Path) -> Vec<String> {
     let mut conn = open(path).await;
-    let mut out = strings(&mut conn, "SELECT name || ':' || ifnull(sql, '') FROM sqlite_master ORDER BY name").await;
+    let mut out = strings(
+        &mut conn,
+        "SELECT name || ':' || ifnull(sql, '') FROM sqlite_master ORDER BY name",
+    )
+    .await;
     for (table, columns) in TABLES {
         let row = columns
             .iter()
@@ -60,7 +64,8 @@ fn db(dir: &tempfile::TempDir, name: &str) -> PathBuf {
 fn the_public_futures_can_be_spawned() {
     fn send<T: Send>(_: &T) {}
     let o = DemoOptions::default();
-    send(&o);
+    send(&ensure(Path::new("x.db"), &o));
+    send(&create(Path::new("x.db"), &o));
     assert_eq!(o.students, 2000);
     assert_eq!(o.seed, 2026);
     assert_eq!(o.active_year, school_year_for(chrono::Local::now().date_naive()));
@@ -74,9 +79,20 @@ async fn same_options_give_identical_tables() {
     let sb = create(&b, &opts(300, 7)).await.unwrap();
     assert_eq!(sa, sb);
     let (da, dbb) = (dump(&a).await, dump(&b).await);
-    let rows = sa.schools + sa.school_years + sa.students + sa.enrollments + sa.staff
-        + sa.courses + sa.sections + sa.rosters + sa.attendance;
-    assert_eq!(da.len() as u64, rows + 18, "9 tables, 8 indexes and state_id's autoindex");
+    let rows = sa.schools
+        + sa.school_years
+        + sa.students
+        + sa.enrollments
+        + sa.staff
+        + sa.courses
+        + sa.sections
+        + sa.rosters
+        + sa.attendance;
+    assert_eq!(
+        da.len() as u64,
+        rows + 18,
+        "9 tables, 8 indexes and state_id's autoindex"
+    );
     assert_eq!(da, dbb);
 }
 
@@ -87,7 +103,12 @@ async fn another_seed_or_year_gives_other_data() {
     create(&a, &opts(100, 1)).await.unwrap();
     create(&b, &opts(100, 2)).await.unwrap();
     create(&c, &opts(100, 1).clone_with_year(2031)).await.unwrap();
-    let students = |d: &[String]| d.iter().filter(|r| r.starts_with("student|")).cloned().collect::<Vec<_>>();
+    let students = |d: &[String]| {
+        d.iter()
+            .filter(|r| r.starts_with("student|"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let (da, db_, dc) = (dump(&a).await, dump(&b).await, dump(&c).await);
     let (sa, sb) = (students(&da), students(&db_));
     assert_eq!(sa.len(), 100);
@@ -140,9 +161,15 @@ async fn ensure_creates_once_and_then_leaves_the_file_alone() {
 #[tokio::test]
 async fn failures_name_the_path_and_leave_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
-    let err = create(&db(&dir, "a.db"), &DemoOptions { active_year: 12_000, ..opts(10, 1) })
-        .await
-        .unwrap_err();
+    let err = create(
+        &db(&dir, "a.db"),
+        &DemoOptions {
+            active_year: 12_000,
+            ..opts(10, 1)
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, DemoError::YearOutOfRange { year: 12_000 }), "{err}");
     assert!(err.to_string().contains("12000"), "{err}");
 
@@ -151,7 +178,11 @@ async fn failures_name_the_path_and_leave_nothing_behind() {
     std::fs::create_dir(&target).unwrap();
     let err = create(&target, &opts(10, 1)).await.unwrap_err();
     assert!(err.to_string().contains(&target.display().to_string()), "{err}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "only the folder remains");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "only the folder remains"
+    );
 
     // A parent that is a file cannot become a folder.
     let file = db(&dir, "file");
@@ -178,18 +209,33 @@ async fn default_size_builds_quickly_with_plausible_counts() {
     assert!((5.5..7.0).contains(&per_student), "{per_student} sections per student");
     let share = s.attendance as f64 / (active as f64 * 100.0);
     assert!((0.03..0.05).contains(&share), "{share} of student-days have a record");
-    let withdrawn = count(&mut conn, "SELECT count(*) FROM enrollment WHERE end_year = 2027 AND end_date IS NOT NULL").await;
+    let withdrawn = count(
+        &mut conn,
+        "SELECT count(*) FROM enrollment WHERE end_year = 2027 AND end_date IS NOT NULL",
+    )
+    .await;
     assert_eq!(withdrawn, 30);
     let counted: i64 = count(&mut conn, "SELECT count(*) FROM course").await;
     assert_eq!(counted as u64, s.courses);
     let broken: Vec<String> = strings(&mut conn, "SELECT \"table\" FROM pragma_foreign_key_check").await;
     assert!(broken.is_empty(), "rows without parents in {broken:?}");
-    let ids = count(&mut conn, "SELECT count(DISTINCT state_id) FROM student WHERE length(state_id) = 10 AND state_id NOT GLOB '*[^0-9]*'").await;
+    let ids = count(
+        &mut conn,
+        "SELECT count(DISTINCT state_id) FROM student WHERE length(state_id) = 10 AND state_id NOT GLOB '*[^0-9]*'",
+    )
+    .await;
     assert_eq!(ids, 2000, "state ids are ten unique digits");
-    let ssn = count(&mut conn, "SELECT count(*) FROM student WHERE ssn GLOB '9[0-9][0-9]-[0-9][0-9]-[0-9][0-9][0-9][0-9]'").await;
+    let ssn = count(
+        &mut conn,
+        "SELECT count(*) FROM student WHERE ssn GLOB '9[0-9][0-9]-[0-9][0-9]-[0-9][0-9][0-9][0-9]'",
+    )
+    .await;
     assert_eq!(ssn, 2000);
     let middle_null = count(&mut conn, "SELECT count(*) FROM student WHERE middle_name IS NULL").await;
-    assert!((450..750).contains(&middle_null), "{middle_null} students without a middle name");
+    assert!(
+        (450..750).contains(&middle_null),
+        "{middle_null} students without a middle name"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +246,11 @@ async fn fifty_students_still_have_every_awkward_value() {
     let mut conn = open(&path).await;
     let names = strings(&mut conn, "SELECT first_name || ' ' || last_name FROM student").await;
     let last = strings(&mut conn, "SELECT last_name FROM student").await;
-    let middle = strings(&mut conn, "SELECT middle_name FROM student WHERE middle_name IS NOT NULL").await;
+    let middle = strings(
+        &mut conn,
+        "SELECT middle_name FROM student WHERE middle_name IS NOT NULL",
+    )
+    .await;
     let addresses = strings(&mut conn, "SELECT address FROM student").await;
     assert!(names.iter().any(|n| !n.is_ascii()), "non-ASCII name: {names:?}");
     assert!(names.iter().any(|n| n.contains('\'')), "apostrophe: {names:?}");
@@ -208,7 +258,10 @@ async fn fifty_students_still_have_every_awkward_value() {
     assert!(middle.iter().any(|n| n.contains('"')), "double quote: {middle:?}");
     assert!(addresses.iter().any(|a| a.contains('\n')), "line break: {addresses:?}");
     let genders = strings(&mut conn, "SELECT DISTINCT gender FROM student ORDER BY gender").await;
-    assert!(genders.iter().all(|g| ["F", "M", "X"].contains(&g.as_str())), "{genders:?}");
+    assert!(
+        genders.iter().all(|g| ["F", "M", "X"].contains(&g.as_str())),
+        "{genders:?}"
+    );
 }
 
 #[tokio::test]
@@ -217,10 +270,21 @@ async fn one_active_year_and_one_enrollment_per_student_per_year() {
     let path = db(&dir, "demo.db");
     create(&path, &opts(400, 5)).await.unwrap();
     let mut conn = open(&path).await;
-    let active = strings(&mut conn, "SELECT label || ' ' || start_date || ' ' || end_date FROM school_year WHERE active").await;
+    let active = strings(
+        &mut conn,
+        "SELECT label || ' ' || start_date || ' ' || end_date FROM school_year WHERE active",
+    )
+    .await;
     assert_eq!(active, ["2026-27 2026-08-15 2027-06-05"]);
-    assert_eq!(count(&mut conn, "SELECT count(*) FROM school_year WHERE active = 0").await, 2);
-    let doubles = count(&mut conn, "SELECT count(*) FROM (SELECT 1 FROM enrollment GROUP BY person_id, end_year HAVING count(*) <> 1)").await;
+    assert_eq!(
+        count(&mut conn, "SELECT count(*) FROM school_year WHERE active = 0").await,
+        2
+    );
+    let doubles = count(
+        &mut conn,
+        "SELECT count(*) FROM (SELECT 1 FROM enrollment GROUP BY person_id, end_year HAVING count(*) <> 1)",
+    )
+    .await;
     assert_eq!(doubles, 0);
     // Everyone rostered or marked absent this year is enrolled this year, at that school.
     let strays = count(&mut conn, "SELECT count(*) FROM roster r WHERE NOT EXISTS (SELECT 1 FROM enrollment e WHERE e.person_id = r.person_id AND e.end_year = 2027)").await;

@@ -1,10 +1,11 @@
 //! The active year's timetable: the sections of each course, their teachers and rooms, and who sits in them.
 //!
-//! Each student's schedule positions are rotated through the periods by a
-//! per-student offset, so a course's students spread across the day; each
-//! (course, term, period) group is then cut into sections no larger than the
-//! band's class size, and teachers are hired greedily so nobody teaches two
-//! sections at once or more than five periods.
+//! Each grade of a school is cut into rotation groups of about a class each,
+//! and a group's schedule positions are rotated through the periods, so a
+//! course's students spread across the day and no student is in two places
+//! at once. Each (course, term, period) group is then cut into sections no
+//! larger than the band's class size, and teachers are hired greedily so
+//! nobody teaches two sections at once or more than five periods.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -12,9 +13,9 @@ use chrono::NaiveDate;
 use rand_chacha::ChaCha8Rng;
 
 use super::calendar::Calendar;
-use super::catalog::{Catalog, Term, PERIODS};
+use super::catalog::{Band, Catalog, Term, PERIODS};
 use super::district::{District, Plan};
-use super::names::{below, mail_part, shuffle, staff_name};
+use super::names::{mail_part, shuffle, staff_name};
 
 /// Most periods a teacher is scheduled to teach.
 const TEACHING_PERIODS: u8 = 5;
@@ -89,25 +90,45 @@ pub(crate) fn build(
     active_year: i32,
     cal: &Calendar,
 ) -> Timetable {
-    let mut groups: BTreeMap<(usize, usize, Term, u8), Vec<u32>> = BTreeMap::new();
+    // Cohorts (school, grade) are cut into as many rotation groups as it takes
+    // to fill classes; each group starts its day at a different period.
+    let mut cohorts: BTreeMap<(usize, u8), Vec<u32>> = BTreeMap::new();
     for (i, plan) in plans.iter().enumerate() {
-        let Some(stint) = plan.stint(active_year) else {
-            continue;
-        };
-        let rotation = below(schedule_rng, PERIODS as usize) as u8;
-        let band = district.schools[stint.school].band;
-        for (slot, course) in catalogs[band as usize].choose(schedule_rng, stint.grade) {
-            let (term_start, term_end) = term_dates(cal, slot.term);
-            let arrives_late = term_end.is_some_and(|end| stint.start > end);
-            let leaves_early = stint.end.is_some_and(|end| end < term_start);
-            if arrives_late || leaves_early {
-                continue;
+        if let Some(stint) = plan.stint(active_year) {
+            cohorts.entry((stint.school, stint.grade)).or_default().push(i as u32);
+        }
+    }
+    let mut groups: BTreeMap<(usize, usize, Term, u8), Vec<u32>> = BTreeMap::new();
+    for ((school, grade), mut students) in cohorts {
+        let band = district.schools[school].band;
+        let catalog = &catalogs[band as usize];
+        let rotations = students.len().div_ceil(band.class_size()).clamp(1, PERIODS as usize);
+        shuffle(schedule_rng, &mut students);
+        // Elementary classes go to their specials together; older students choose for themselves.
+        let class_choices: Vec<Vec<Choice>> = (0..rotations)
+            .map(|_| choices(catalog, schedule_rng, grade))
+            .collect();
+        for (j, &i) in students.iter().enumerate() {
+            let group = j % rotations;
+            let rotation = (group * PERIODS as usize / rotations) as u8;
+            let own;
+            let picked = if band == Band::Elementary {
+                &class_choices[group]
+            } else {
+                own = choices(catalog, schedule_rng, grade);
+                &own
+            };
+            let Some(stint) = plans[i as usize].stint(active_year) else { continue };
+            for &(position, term, course) in picked {
+                let (term_start, term_end) = term_dates(cal, term);
+                let arrives_late = term_end.is_some_and(|end| stint.start > end);
+                let leaves_early = stint.end.is_some_and(|end| end < term_start);
+                if arrives_late || leaves_early {
+                    continue;
+                }
+                let period = (position + rotation) % PERIODS + 1;
+                groups.entry((school, course, term, period)).or_default().push(i);
             }
-            let period = (slot.position + rotation) % PERIODS + 1;
-            groups
-                .entry((stint.school, course, slot.term, period))
-                .or_default()
-                .push(i as u32);
         }
     }
 
@@ -139,6 +160,17 @@ pub(crate) fn build(
         }
     }
     table
+}
+
+/// A schedule position, its term, and the course (index into the catalog) filling it.
+type Choice = (u8, Term, usize);
+
+fn choices(catalog: &Catalog, rng: &mut ChaCha8Rng, grade: u8) -> Vec<Choice> {
+    catalog
+        .choose(rng, grade)
+        .into_iter()
+        .map(|(slot, course)| (slot.position, slot.term, course))
+        .collect()
 }
 
 /// The state of hiring teachers while sections are handed out.
@@ -213,7 +245,6 @@ fn unique_email(taken: &mut HashSet<String>, first: &str, last: &str) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::catalog::Band;
     use crate::demo::district::{kinds, plan};
     use rand::SeedableRng;
 
@@ -245,7 +276,10 @@ mod tests {
                 if s.term.halves() & half == 0 {
                     continue;
                 }
-                assert!(teacher_slots.insert((s.teacher, s.period, half)), "teacher double-booked");
+                assert!(
+                    teacher_slots.insert((s.teacher, s.period, half)),
+                    "teacher double-booked"
+                );
                 for m in &s.members {
                     assert!(student_slots.insert((*m, s.period, half)), "student double-booked");
                 }

@@ -65,8 +65,8 @@ impl Charset {
         if is(LATIN1_NAMES) {
             return Ok(Charset { repr: Repr::Latin1 });
         }
-        let encoding = Encoding::for_label(label.as_bytes())
-            .ok_or_else(|| FormatError::UnknownCharset(name.to_string()))?;
+        let encoding =
+            Encoding::for_label(label.as_bytes()).ok_or_else(|| FormatError::UnknownCharset(name.to_string()))?;
         if !encoding.is_ascii_compatible() {
             return Err(FormatError::NotAsciiCompatible(name.to_string()));
         }
@@ -204,8 +204,7 @@ where
             .max_buffer_length_from_utf8_without_replacement(rest.len())
             .unwrap_or(rest.len().saturating_mul(4).saturating_add(16));
         out.resize(start + room, 0);
-        let (result, read, written) =
-            encoder.encode_from_utf8_without_replacement(rest, &mut out[start..], true);
+        let (result, read, written) = encoder.encode_from_utf8_without_replacement(rest, &mut out[start..], true);
         out.truncate(start + written);
         rest = &rest[read..];
         match result {
@@ -222,9 +221,8 @@ where
 /// become `?`.
 fn transliterate(c: char, next: Option<char>) -> &'static str {
     let t = deunicode_char(c).unwrap_or("?");
-    let trim = t.len() > 1
-        && t.ends_with(' ')
-        && next.is_none_or(|n| deunicode_char(n).is_some_and(|s| s.starts_with(' ')));
+    let trim =
+        t.len() > 1 && t.ends_with(' ') && next.is_none_or(|n| deunicode_char(n).is_some_and(|s| s.starts_with(' ')));
     if trim {
         &t[..t.len() - 1]
     } else {
@@ -316,20 +314,14 @@ mod tests {
         assert_eq!(Charset::parse("latin1").unwrap().name(), "iso-8859-1");
         assert_eq!(Charset::parse("cp1252").unwrap().name(), "windows-1252");
         assert_eq!(Charset::parse("shift_jis").unwrap().name(), "Shift_JIS");
-        assert_eq!(
-            "windows-1252".parse::<Charset>().unwrap().to_string(),
-            "windows-1252"
-        );
+        assert_eq!("windows-1252".parse::<Charset>().unwrap().to_string(), "windows-1252");
     }
 
     #[test]
     fn utf16_and_unknown_names_are_refused_with_a_reason() {
         for name in ["utf-16", "UTF-16BE", "utf-16le"] {
             let e = Charset::parse(name).unwrap_err();
-            assert!(
-                matches!(e, FormatError::NotAsciiCompatible(_)),
-                "{name}: {e:?}"
-            );
+            assert!(matches!(e, FormatError::NotAsciiCompatible(_)), "{name}: {e:?}");
             assert!(e.to_string().contains("delimiters"), "{e}");
         }
         let e = Charset::parse("klingon").unwrap_err();
@@ -341,34 +333,19 @@ mod tests {
     fn ascii_values_and_utf8_are_returned_uncopied() {
         let mut scratch = Vec::new();
         let plain = "Smith, John";
-        let out = Charset::US_ASCII
-            .encode(plain, Unmappable::Fail, &mut scratch)
-            .unwrap();
+        let out = Charset::US_ASCII.encode(plain, Unmappable::Fail, &mut scratch).unwrap();
         assert_eq!(out.as_ptr(), plain.as_ptr());
         let accented = "Zoë";
-        let out = Charset::UTF_8
-            .encode(accented, Unmappable::Fail, &mut scratch)
-            .unwrap();
+        let out = Charset::UTF_8.encode(accented, Unmappable::Fail, &mut scratch).unwrap();
         assert_eq!(out.as_ptr(), accented.as_ptr());
         assert!(scratch.capacity() == 0, "scratch was touched");
     }
 
     #[test]
     fn us_ascii_transliterates_like_deunicode() {
-        for s in [
-            "Zoë Straße",
-            "“quoted” ‚low‚",
-            "北京 café",
-            "Ærø ñ",
-            "北 京",
-            "北京",
-        ] {
+        for s in ["Zoë Straße", "“quoted” ‚low‚", "北京 café", "Ærø ñ", "北 京", "北京"] {
             let got = enc("us-ascii", s, Unmappable::Transliterate).unwrap();
-            assert_eq!(
-                String::from_utf8(got).unwrap(),
-                deunicode::deunicode(s),
-                "{s}"
-            );
+            assert_eq!(String::from_utf8(got).unwrap(), deunicode::deunicode(s), "{s}");
         }
         let got = enc("us-ascii", "“a”", Unmappable::Transliterate).unwrap();
         assert_eq!(got, b"\"a\"");
@@ -380,14 +357,8 @@ mod tests {
 
     #[test]
     fn replace_writes_one_question_mark_per_character() {
-        assert_eq!(
-            enc("us-ascii", "Zoë ß", Unmappable::Replace).unwrap(),
-            b"Zo? ?"
-        );
-        assert_eq!(
-            enc("windows-1252", "é北", Unmappable::Replace).unwrap(),
-            b"\xE9?"
-        );
+        assert_eq!(enc("us-ascii", "Zoë ß", Unmappable::Replace).unwrap(), b"Zo? ?");
+        assert_eq!(enc("windows-1252", "é北", Unmappable::Replace).unwrap(), b"\xE9?");
     }
 
     #[test]
@@ -442,10 +413,7 @@ mod tests {
         let out = Charset::US_ASCII.encode_with_char_refs("é€<", &mut scratch);
         assert_eq!(out, b"&#233;&#8364;<");
         let cs = Charset::parse("windows-1252").unwrap();
-        assert_eq!(
-            cs.encode_with_char_refs("é€北", &mut scratch),
-            b"\xE9\x80&#21271;"
-        );
+        assert_eq!(cs.encode_with_char_refs("é€北", &mut scratch), b"\xE9\x80&#21271;");
     }
 
     #[test]
@@ -454,10 +422,7 @@ mod tests {
             "Transliterate".parse::<Unmappable>().unwrap(),
             Unmappable::Transliterate
         );
-        assert_eq!(
-            "replace".parse::<Unmappable>().unwrap(),
-            Unmappable::Replace
-        );
+        assert_eq!("replace".parse::<Unmappable>().unwrap(), Unmappable::Replace);
         assert_eq!("FAIL".parse::<Unmappable>().unwrap(), Unmappable::Fail);
         let e = "drop".parse::<Unmappable>().unwrap_err().to_string();
         assert!(e.contains("\"drop\"") && e.contains("transliterate"), "{e}");

@@ -184,10 +184,7 @@ mod tests {
             ..CsvOptions::default()
         };
         let msg = o.validate().unwrap_err().to_string();
-        assert!(
-            msg.contains("us-ascii") && msg.contains("byte-order mark"),
-            "{msg}"
-        );
+        assert!(msg.contains("us-ascii") && msg.contains("byte-order mark"), "{msg}");
         for d in [b'"', b'\n', b'\r', 0xE9, 0] {
             let o = CsvOptions {
                 delimiter: d,

@@ -83,9 +83,7 @@ impl<W: Write> DelimitedWriter<W> {
     /// Flushes and hands back the destination, so the caller can commit the
     /// file it was writing.
     pub fn into_inner(self) -> Result<W, FormatError> {
-        self.csv
-            .into_inner()
-            .map_err(|e| FormatError::Io(e.into_error()))
+        self.csv.into_inner().map_err(|e| FormatError::Io(e.into_error()))
     }
 
     /// Converts and writes one value as the next field of the record.
@@ -100,14 +98,14 @@ impl<W: Write> DelimitedWriter<W> {
             ..
         } = self;
         let column = || columns.get(col).cloned().unwrap_or_default();
-        let bytes = opts
-            .charset
-            .encode(value, opts.unmappable, scratch)
-            .map_err(|source| FormatError::Unencodable {
-                place,
-                column: column(),
-                source,
-            })?;
+        let bytes =
+            opts.charset
+                .encode(value, opts.unmappable, scratch)
+                .map_err(|source| FormatError::Unencodable {
+                    place,
+                    column: column(),
+                    source,
+                })?;
         if *guard {
             let delimiter = opts.delimiter;
             if let Some(b) = unquoted::breaking_char(opts.charset, bytes, delimiter) {
@@ -172,9 +170,7 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
 
     fn finish(&mut self) -> Result<(), FormatError> {
         if self.state != State::Begun {
-            return Err(FormatError::OutOfOrder(
-                "finish called before begin or twice",
-            ));
+            return Err(FormatError::OutOfOrder("finish called before begin or twice"));
         }
         self.state = State::Finished;
         self.csv.flush()?;
@@ -232,11 +228,7 @@ mod tests {
         b
     }
 
-    fn write(
-        options: CsvOptions,
-        cols: &[Column],
-        batches: &[Batch],
-    ) -> Result<(Vec<u8>, u64), FormatError> {
+    fn write(options: CsvOptions, cols: &[Column], batches: &[Batch]) -> Result<(Vec<u8>, u64), FormatError> {
         let mut w = DelimitedWriter::new(Vec::new(), options)?;
         w.begin(cols)?;
         for b in batches {
@@ -267,8 +259,7 @@ mod tests {
     fn layouts() -> Vec<CsvOptions> {
         let mut all = Vec::new();
         for delimiter in [b',', b'\t', b'|', b'~'] {
-            for (quote_all, header) in [(false, false), (false, true), (true, false), (true, true)]
-            {
+            for (quote_all, header) in [(false, false), (false, true), (true, false), (true, true)] {
                 for charset in [Charset::UTF_8, Charset::US_ASCII] {
                     for line_ending in [LineEnding::Crlf, LineEnding::Lf] {
                         all.push(CsvOptions {
@@ -297,11 +288,7 @@ mod tests {
         let rows = VALUES
             .chunks(3)
             .map(|r| r.iter().map(|v| cell(v.unwrap_or(""))).collect());
-        opts.header
-            .then_some(header)
-            .into_iter()
-            .chain(rows)
-            .collect()
+        opts.header.then_some(header).into_iter().chain(rows).collect()
     }
 
     #[test]
@@ -327,10 +314,7 @@ mod tests {
     }
 
     fn two_columns() -> Vec<Column> {
-        vec![
-            Column::new("id", Kind::Integer),
-            Column::new("name", Kind::Text),
-        ]
+        vec![Column::new("id", Kind::Integer), Column::new("name", Kind::Text)]
     }
 
     fn two_rows(second: Option<&str>) -> Batch {
@@ -352,10 +336,7 @@ mod tests {
             ..CsvOptions::default()
         };
         let (bytes, _) = write(opts, &two_columns(), &[two_rows(None)]).unwrap();
-        assert_eq!(
-            bytes,
-            b"\"id\",\"name\"\r\n\"1\",\"O'Brien\"\r\n\"2\",\"\"\r\n"
-        );
+        assert_eq!(bytes, b"\"id\",\"name\"\r\n\"1\",\"O'Brien\"\r\n\"2\",\"\"\r\n");
     }
 
     #[test]
@@ -385,15 +366,10 @@ mod tests {
         );
         let e = write(opts.clone(), &two_columns(), &[two_rows(Some("x\ny"))]).unwrap_err();
         assert!(e.to_string().contains("a line break"), "{e}");
-        let cols = [
-            Column::new("say \"id\"", Kind::Text),
-            Column::new("n", Kind::Text),
-        ];
+        let cols = [Column::new("say \"id\"", Kind::Text), Column::new("n", Kind::Text)];
         let e = write(opts, &cols, &[]).unwrap_err().to_string();
         assert!(
-            e.starts_with(
-                "header row, column \"say \\\"id\\\"\": the value contains a double quote"
-            ),
+            e.starts_with("header row, column \"say \\\"id\\\"\": the value contains a double quote"),
             "{e}"
         );
     }
@@ -444,9 +420,7 @@ mod tests {
         let e = write(opts, &two_columns(), &[two_rows(Some("Renée"))]).unwrap_err();
         let msg = e.to_string();
         assert!(
-            msg.starts_with(
-                "row 2, column \"name\": the character 'é' (U+00E9) cannot be written in us-ascii"
-            ),
+            msg.starts_with("row 2, column \"name\": the character 'é' (U+00E9) cannot be written in us-ascii"),
             "{msg}"
         );
     }

@@ -63,11 +63,7 @@ pub(crate) struct AsciiBytes<'b> {
 impl<'b> AsciiBytes<'b> {
     /// Walks `bytes`, the output of a charset framed as `framing`.
     pub(crate) fn new(bytes: &'b [u8], framing: Framing) -> Self {
-        AsciiBytes {
-            bytes,
-            at: 0,
-            framing,
-        }
+        AsciiBytes { bytes, at: 0, framing }
     }
 }
 
@@ -105,9 +101,7 @@ mod tests {
         assert_eq!(found, [(2, b'|'), (3, b'"')]);
         // gb18030 four-byte sequences contain digits that are not characters.
         let gb = Charset::parse("gb18030").unwrap();
-        let bytes = gb
-            .encode("\u{80}1", Unmappable::Fail, &mut scratch)
-            .unwrap();
+        let bytes = gb.encode("\u{80}1", Unmappable::Fail, &mut scratch).unwrap();
         assert_eq!(bytes.len(), 5, "{bytes:x?}");
         let found: Vec<_> = gb.ascii_bytes(bytes).collect();
         assert_eq!(found, [(4, b'1')]);

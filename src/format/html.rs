@@ -87,10 +87,7 @@ impl<W: Write> HtmlWriter<W> {
 
     /// Converts the text built in `line` to the charset and writes it.
     fn emit(&mut self) -> Result<(), FormatError> {
-        let bytes = self
-            .opts
-            .charset
-            .encode_with_char_refs(&self.line, &mut self.scratch);
+        let bytes = self.opts.charset.encode_with_char_refs(&self.line, &mut self.scratch);
         self.out.write_all(bytes)?;
         self.line.clear();
         Ok(())
@@ -111,9 +108,7 @@ impl<W: Write> RowWriter for HtmlWriter<W> {
         let l = &mut self.line;
         l.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"");
         l.push_str(self.opts.charset.name());
-        l.push_str(
-            "\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
-        );
+        l.push_str("\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
         l.push_str("<title>");
         escape_into(l, title, " ");
         l.push_str("</title>\n");
@@ -149,11 +144,7 @@ impl<W: Write> RowWriter for HtmlWriter<W> {
         for row in batch.rows() {
             self.line.push_str("<tr>");
             for (value, &numeric) in row.iter().zip(&self.numeric) {
-                self.line.push_str(if numeric {
-                    "<td class=\"num\">"
-                } else {
-                    "<td>"
-                });
+                self.line.push_str(if numeric { "<td class=\"num\">" } else { "<td>" });
                 escape_into(&mut self.line, value.unwrap_or(""), "<br>");
                 self.line.push_str("</td>");
             }
@@ -166,9 +157,7 @@ impl<W: Write> RowWriter for HtmlWriter<W> {
 
     fn finish(&mut self) -> Result<(), FormatError> {
         if self.state != State::Begun {
-            return Err(FormatError::OutOfOrder(
-                "finish called before begin or twice",
-            ));
+            return Err(FormatError::OutOfOrder("finish called before begin or twice"));
         }
         self.state = State::Finished;
         self.line.push_str("</tbody>\n</table>\n</body>\n</html>\n");
@@ -224,10 +213,7 @@ mod tests {
     }
 
     fn cols() -> Vec<Column> {
-        vec![
-            Column::new("id", Kind::Integer),
-            Column::new("name", Kind::Text),
-        ]
+        vec![Column::new("id", Kind::Integer), Column::new("name", Kind::Text)]
     }
 
     #[test]
@@ -256,20 +242,10 @@ mod tests {
             title: "A & B <x>".into(),
             ..HtmlOptions::default()
         };
-        let columns = [
-            Column::new("<b>", Kind::Integer),
-            Column::new("n", Kind::Text),
-        ];
-        let html = render(
-            opts,
-            &columns,
-            &[Some("1"), Some("<a href=\"x\">O'Neil & co</a>")],
-        );
+        let columns = [Column::new("<b>", Kind::Integer), Column::new("n", Kind::Text)];
+        let html = render(opts, &columns, &[Some("1"), Some("<a href=\"x\">O'Neil & co</a>")]);
         let html = String::from_utf8(html).unwrap();
-        assert!(
-            html.contains("<title>A &amp; B &lt;x&gt;</title>"),
-            "{html}"
-        );
+        assert!(html.contains("<title>A &amp; B &lt;x&gt;</title>"), "{html}");
         assert!(
             html.contains("<th scope=\"col\" class=\"num\">&lt;b&gt;</th>"),
             "{html}"
@@ -288,10 +264,7 @@ mod tests {
             &[Some("1"), Some("a\r\nb\nc\rd\u{7}e\tf")],
         );
         let html = String::from_utf8(html).unwrap();
-        assert!(
-            html.contains("<td>a<br>b<br>c<br>d\u{FFFD}e\tf</td>"),
-            "{html}"
-        );
+        assert!(html.contains("<td>a<br>b<br>c<br>d\u{FFFD}e\tf</td>"), "{html}");
     }
 
     #[test]
@@ -315,9 +288,7 @@ mod tests {
         let html = render(opts, &cols(), &[Some("1"), Some("José 北")]);
         let needle = b"<td>Jos\xE9 &#21271;</td>";
         assert!(html.windows(needle.len()).any(|w| w == needle));
-        assert!(html
-            .windows(29)
-            .any(|w| w == b"<meta charset=\"windows-1252\">"));
+        assert!(html.windows(29).any(|w| w == b"<meta charset=\"windows-1252\">"));
     }
 
     #[test]
@@ -342,15 +313,6 @@ mod tests {
         assert!(w.finish().is_err());
         w.begin(&cols()).unwrap();
         let e = w.write_batch(&Batch::new(3)).unwrap_err();
-        assert!(
-            matches!(
-                e,
-                FormatError::WidthMismatch {
-                    expected: 2,
-                    got: 3
-                }
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, FormatError::WidthMismatch { expected: 2, got: 3 }), "{e:?}");
     }
 }

@@ -16,8 +16,8 @@ const MAX_PART: usize = 200;
 const MAX_NAME_BYTES: usize = 255;
 /// Device names Windows reserves whatever the extension.
 const RESERVED: &[&str] = &[
-    "CON", "PRN", "AUX", "NUL", "COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7",
-    "COM8", "COM9", "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT0",
+    "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 /// A date (and time) appended to the stem, so a vendor's folder keeps one
@@ -64,10 +64,7 @@ impl DateStamp {
                 "the pattern has an unknown % code or one that needs a time zone (%z, %Z)".into(),
             ));
         }
-        if let Some(c) = out
-            .chars()
-            .find(|&c| c.is_control() || FORBIDDEN.contains(&c))
-        {
+        if let Some(c) = out.chars().find(|&c| c.is_control() || FORBIDDEN.contains(&c)) {
             return Err(invalid(format!(
                 "it would put {:?} in the file name; use characters such as '-' or '_'",
                 c
@@ -136,9 +133,7 @@ impl FileName {
             return Err(bad("a name starting with '.' is hidden on many servers"));
         }
         if ext.ends_with(['.', ' ']) {
-            return Err(bad(
-                "Windows drops a trailing dot or space from an extension",
-            ));
+            return Err(bad("Windows drops a trailing dot or space from an extension"));
         }
         let name = FileName {
             stem: stem.to_string(),
@@ -197,17 +192,13 @@ fn check_part(what: &str, value: &str) -> Result<(), FormatError> {
         return Err(bad(format!("the {what} is empty")));
     }
     if value.chars().count() > MAX_PART {
-        return Err(bad(format!(
-            "the {what} is longer than {MAX_PART} characters"
-        )));
+        return Err(bad(format!("the {what} is longer than {MAX_PART} characters")));
     }
     if value.contains("..") {
         return Err(bad(format!("the {what} contains \"..\"")));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(bad(format!(
-            "the {what} contains the control character {c:?}"
-        )));
+        return Err(bad(format!("the {what} contains the control character {c:?}")));
     }
     if let Some(c) = value.chars().find(|c| FORBIDDEN.contains(c)) {
         return Err(bad(format!(
@@ -237,14 +228,8 @@ mod tests {
     fn stamps_parse_case_insensitively() {
         assert_eq!(DateStamp::parse("yyyymmdd").unwrap(), DateStamp::Ymd);
         assert_eq!(DateStamp::parse("YYYYMMDD").unwrap(), DateStamp::Ymd);
-        assert_eq!(
-            DateStamp::parse("yyyymmddhhmmssSS").unwrap(),
-            DateStamp::YmdHmsCs
-        );
-        assert_eq!(
-            DateStamp::parse("YYYYMMDDHHMMSSSS").unwrap(),
-            DateStamp::YmdHmsCs
-        );
+        assert_eq!(DateStamp::parse("yyyymmddhhmmssSS").unwrap(), DateStamp::YmdHmsCs);
+        assert_eq!(DateStamp::parse("YYYYMMDDHHMMSSSS").unwrap(), DateStamp::YmdHmsCs);
         assert_eq!(
             "_%Y-%m".parse::<DateStamp>().unwrap(),
             DateStamp::Pattern("_%Y-%m".into())
@@ -268,26 +253,17 @@ mod tests {
 
     #[test]
     fn names_render_with_each_stamp() {
+        assert_eq!(name("roster", "csv", None).unwrap().render(at()), "roster.csv");
         assert_eq!(
-            name("roster", "csv", None).unwrap().render(at()),
-            "roster.csv"
-        );
-        assert_eq!(
-            name("roster_", "txt", Some("yyyymmdd"))
-                .unwrap()
-                .render(at()),
+            name("roster_", "txt", Some("yyyymmdd")).unwrap().render(at()),
             "roster_20240305.txt"
         );
         assert_eq!(
-            name("roster", "tab", Some("yyyymmddhhmmssSS"))
-                .unwrap()
-                .render(at()),
+            name("roster", "tab", Some("yyyymmddhhmmssSS")).unwrap().render(at()),
             "roster2024030507080912.tab"
         );
         assert_eq!(
-            name("roster", ".html", Some("-%Y-%m-%d_%H%M"))
-                .unwrap()
-                .render(at()),
+            name("roster", ".html", Some("-%Y-%m-%d_%H%M")).unwrap().render(at()),
             "roster-2024-03-05_0708.html"
         );
         let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
@@ -310,8 +286,8 @@ mod tests {
     fn unsafe_names_are_refused() {
         let long = "x".repeat(201);
         let bad_stems = [
-            "", "a/b", "a\\b", "..", "a..b", "../etc", "a:b", "a*b", "a?b", "a<b", "a>b", "a|b",
-            "a\"b", "a\u{7}b", "a\nb", "con", "NUL", "Com1", ".hidden", "end.", &long,
+            "", "a/b", "a\\b", "..", "a..b", "../etc", "a:b", "a*b", "a?b", "a<b", "a>b", "a|b", "a\"b", "a\u{7}b",
+            "a\nb", "con", "NUL", "Com1", ".hidden", "end.", &long,
         ];
         for stem in bad_stems {
             let e = name(stem, "csv", None);

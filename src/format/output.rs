@@ -86,11 +86,7 @@ impl PartialFile {
     /// Starts `<dir>/<final_name>.partial`, replacing a leftover one from an
     /// interrupted run. `final_name` must be a plain file name.
     pub fn create(dir: &Path, final_name: &str) -> io::Result<PartialFile> {
-        if final_name.is_empty()
-            || final_name == "."
-            || final_name == ".."
-            || final_name.contains(['/', '\\'])
-        {
+        if final_name.is_empty() || final_name == "." || final_name == ".." || final_name.contains(['/', '\\']) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("\"{final_name}\" is not a plain file name"),

@@ -99,10 +99,7 @@ mod tests {
         assert_eq!("fail".parse::<Unquoted>().unwrap(), Unquoted::Fail);
         assert_eq!(Unquoted::default(), Unquoted::Quote);
         let msg = "escape".parse::<Unquoted>().unwrap_err().to_string();
-        assert!(
-            msg.contains("\"escape\"") && msg.contains("\"quote\""),
-            "{msg}"
-        );
+        assert!(msg.contains("\"escape\"") && msg.contains("\"quote\""), "{msg}");
     }
 
     #[test]

@@ -115,7 +115,11 @@ impl App {
     /// Every `.rhai` file in the scripts folder, sorted.
     pub fn all_scripts(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = std::fs::read_dir(&self.settings.scripts_dir)
-            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "rhai")).collect())
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
@@ -130,7 +134,10 @@ impl App {
     /// script failure is a report with an error, not an `Err`.
     pub async fn run(&self, script: &Script, trigger: Trigger, req: RunRequest) -> Result<RunReport, RunError> {
         let params = self.params(script, &req.params)?;
-        let id = self.store.start_run(&script.id, &script.path.display().to_string(), &script.hash, trigger).await?;
+        let id = self
+            .store
+            .start_run(&script.id, &script.path.display().to_string(), &script.hash, trigger)
+            .await?;
         let work_dir = self.settings.work_dir.join(format!("run-{id}"));
         std::fs::create_dir_all(&work_dir).map_err(|source| RunError::WorkDir {
             path: work_dir.display().to_string(),
@@ -138,7 +145,11 @@ impl App {
         })?;
         let tz = script.spec.timezone.unwrap_or(self.settings.timezone);
         let timeout = script.spec.timeout.unwrap_or(self.settings.default_timeout);
-        let mode = if trigger == Trigger::Test { Mode::Test } else { Mode::Run };
+        let mode = if trigger == Trigger::Test {
+            Mode::Test
+        } else {
+            Mode::Run
+        };
         let ctx = Arc::new(RunContext {
             settings: self.settings.clone(),
             databases: self.databases.clone(),
@@ -206,7 +217,11 @@ impl App {
                 let declared: Vec<&str> = script.spec.params.iter().map(|(n, _)| n.as_str()).collect();
                 err(format!(
                     "the script declares no such parameter (declared under [params]: {})",
-                    if declared.is_empty() { "none".to_string() } else { declared.join(", ") }
+                    if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    }
                 ))
             })?;
             slot.1 = slot.1.parse_like(text).map_err(err)?;

@@ -39,8 +39,7 @@ fn err(msg: impl fmt::Display) -> ScheduleError {
 }
 
 fn parse_time(s: &str) -> Result<NaiveTime, ScheduleError> {
-    NaiveTime::parse_from_str(s, "%H:%M")
-        .map_err(|_| err(format_args!("'{s}' is not a time of day (24-hour HH:MM)")))
+    NaiveTime::parse_from_str(s, "%H:%M").map_err(|_| err(format_args!("'{s}' is not a time of day (24-hour HH:MM)")))
 }
 
 fn parse_weekday(s: &str) -> Result<Weekday, ScheduleError> {
@@ -81,7 +80,10 @@ impl FromStr for Schedule {
             ["yearly", "on", md, "at", t] => {
                 let bad = || err(format_args!("'{md}' is not a month and day (MM-DD)"));
                 let (m, d) = md.split_once('-').ok_or_else(bad)?;
-                let (m, d) = (m.parse::<u32>().map_err(|_| bad())?, d.parse::<u32>().map_err(|_| bad())?);
+                let (m, d) = (
+                    m.parse::<u32>().map_err(|_| bad())?,
+                    d.parse::<u32>().map_err(|_| bad())?,
+                );
                 // 2024 is a leap year, so 02-29 is accepted.
                 chrono::NaiveDate::from_ymd_opt(2024, m, d).ok_or_else(bad)?;
                 Ok(Schedule::Yearly(m, d, parse_time(t)?))
@@ -128,7 +130,10 @@ mod tests {
         assert_eq!("".parse::<Schedule>().unwrap(), Schedule::None);
         assert_eq!(
             "weekly on thu,mon,mon at 6:00".parse::<Schedule>().unwrap(),
-            Schedule::Weekly(vec![Weekday::Mon, Weekday::Thu], NaiveTime::from_hms_opt(6, 0, 0).unwrap())
+            Schedule::Weekly(
+                vec![Weekday::Mon, Weekday::Thu],
+                NaiveTime::from_hms_opt(6, 0, 0).unwrap()
+            )
         );
     }
 

@@ -37,13 +37,13 @@ pub fn build(scripts_dir: &Path, stdlib_dir: &Path, run: Option<Arc<RunContext>>
         .set_module_resolver(SandboxResolver::new(&[&scripts_dir.join("lib"), stdlib_dir]));
     engine.disable_symbol("eval");
     if let Some(ctx) = run {
-            let c = ctx.clone();
-            engine.on_progress(move |_| c.stop_reason().map(Dynamic::from));
-            let c = ctx.clone();
-            engine.on_print(move |s| c.log("info", s));
-            let c = ctx.clone();
-            engine.on_debug(move |s, _, pos| c.log("info", format!("line {}: {s}", pos.line().unwrap_or(0))));
-            super::api::register_all(&mut engine, ctx);
+        let c = ctx.clone();
+        engine.on_progress(move |_| c.stop_reason().map(Dynamic::from));
+        let c = ctx.clone();
+        engine.on_print(move |s| c.log("info", s));
+        let c = ctx.clone();
+        engine.on_debug(move |s, _, pos| c.log("info", format!("line {}: {s}", pos.line().unwrap_or(0))));
+        super::api::register_all(&mut engine, ctx);
     }
     engine
 }
@@ -75,17 +75,21 @@ impl ScriptError {
 
     /// From a run-time error, unwrapping calls into functions and modules so
     /// the message names where in the script it happened.
-    pub fn eval(path: &Path, err: Box<EvalAltResult>) -> Self {
+    pub fn eval(path: &Path, err: EvalAltResult) -> Self {
         let mut outer = Position::NONE;
         let mut chain = Vec::new();
-        let mut e = *err;
+        let mut e = err;
         loop {
             match e {
                 EvalAltResult::ErrorInFunctionCall(name, source, inner, pos) => {
                     if outer.is_none() {
                         outer = pos;
                     }
-                    let place = if source.is_empty() { String::new() } else { format!(" ({source})") };
+                    let place = if source.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({source})")
+                    };
                     chain.push(format!("in {name}(){place}"));
                     e = *inner;
                 }
@@ -104,9 +108,9 @@ impl ScriptError {
             EvalAltResult::ErrorRuntime(d, _) => d.to_string(),
             EvalAltResult::ErrorParsing(t, _) => format!("syntax error: {t}"),
             EvalAltResult::ErrorTerminated(d, _) => format!("stopped: {d}"),
-            EvalAltResult::ErrorTooManyOperations(_) => format!(
-                "stopped: the script performed more than {MAX_OPERATIONS} operations (an endless loop?)"
-            ),
+            EvalAltResult::ErrorTooManyOperations(_) => {
+                format!("stopped: the script performed more than {MAX_OPERATIONS} operations (an endless loop?)")
+            }
             other => other.to_string(),
         };
         let pos = if outer.is_none() { inner_pos } else { outer };

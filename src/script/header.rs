@@ -33,12 +33,8 @@ impl ParamValue {
                 "false" | "no" | "0" | "off" => ParamValue::Bool(false),
                 _ => return Err(format!("'{text}' is not true or false")),
             },
-            ParamValue::Int(_) => {
-                ParamValue::Int(text.parse().map_err(|_| format!("'{text}' is not a whole number"))?)
-            }
-            ParamValue::Float(_) => {
-                ParamValue::Float(text.parse().map_err(|_| format!("'{text}' is not a number"))?)
-            }
+            ParamValue::Int(_) => ParamValue::Int(text.parse().map_err(|_| format!("'{text}' is not a whole number"))?),
+            ParamValue::Float(_) => ParamValue::Float(text.parse().map_err(|_| format!("'{text}' is not a number"))?),
             ParamValue::Text(_) => ParamValue::Text(text.to_string()),
         })
     }
@@ -240,6 +236,9 @@ let x = 1;
     fn cli_values_follow_the_declared_type() {
         assert_eq!(ParamValue::Bool(false).parse_like("true"), Ok(ParamValue::Bool(true)));
         assert!(ParamValue::Int(1).parse_like("x").is_err());
-        assert_eq!(ParamValue::Text(String::new()).parse_like("x"), Ok(ParamValue::Text("x".into())));
+        assert_eq!(
+            ParamValue::Text(String::new()).parse_like("x"),
+            Ok(ParamValue::Text("x".into()))
+        );
     }
 }

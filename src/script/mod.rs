@@ -50,7 +50,10 @@ pub struct Script {
 
 impl std::fmt::Debug for Script {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Script").field("path", &self.path).field("hash", &self.hash).finish()
+        f.debug_struct("Script")
+            .field("path", &self.path)
+            .field("hash", &self.hash)
+            .finish()
     }
 }
 
@@ -64,12 +67,18 @@ impl Script {
 
     /// Like [`Script::load`] with the text given.
     pub fn from_source(path: &Path, source: &str, settings: &Settings) -> Result<Script, ScriptError> {
-        let id = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let spec = header::parse(source, &id).map_err(|e| ScriptError::at(path, e.line, e.message))?;
-        let engine = engine::build(&settings.scripts_dir, &settings.stdlib_dir, None);
+        let mut engine = engine::build(&settings.scripts_dir, &settings.stdlib_dir, None);
+        // Unoptimised, so literal option maps keep their keys' positions for
+        // the checks below (constant folding would merge them into one value).
+        engine.set_optimization_level(rhai::OptimizationLevel::None);
         let mut ast = engine
             .compile_into_self_contained(&Scope::new(), source)
-            .map_err(|e| ScriptError::eval(path, e))?;
+            .map_err(|e| ScriptError::eval(path, *e))?;
         ast.set_source(path.display().to_string());
         let uses = check(path, &ast, &spec, settings)?;
         let hash = hex::encode(Sha256::digest(source.as_bytes()));
@@ -103,7 +112,7 @@ impl Script {
         scope.push_constant("params", params);
         engine
             .run_ast_with_scope(&mut scope, &self.ast)
-            .map_err(|e| ScriptError::eval(&self.path, e))
+            .map_err(|e| ScriptError::eval(&self.path, *e))
     }
 }
 

@@ -18,7 +18,11 @@ impl SandboxResolver {
     pub fn new(folders: &[&Path]) -> Self {
         SandboxResolver {
             folders: folders.iter().map(|f| FileModuleResolver::new_with_path(*f)).collect(),
-            names: folders.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "),
+            names: folders
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 }
@@ -27,12 +31,21 @@ fn allowed(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
         && path.split('/').all(|part| {
-            !part.is_empty() && part != ".." && part != "." && part.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c))
+            !part.is_empty()
+                && part != ".."
+                && part != "."
+                && part.chars().all(|c| c.is_alphanumeric() || "_-.".contains(c))
         })
 }
 
 impl ModuleResolver for SandboxResolver {
-    fn resolve(&self, engine: &Engine, source: Option<&str>, path: &str, pos: Position) -> Result<Shared<Module>, Box<EvalAltResult>> {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
         if !allowed(path) {
             return Err(EvalAltResult::ErrorRuntime(
                 format!("import \"{path}\": module names are plain names like \"oneroster\" or \"vendor/acme\" (no .., no absolute paths)").into(),

@@ -173,11 +173,7 @@ impl<'a> Row<'a> {
         if cell.null {
             return None;
         }
-        let start = if at == 0 {
-            0
-        } else {
-            self.batch.cells[at - 1].end
-        };
+        let start = if at == 0 { 0 } else { self.batch.cells[at - 1].end };
         Some(&self.batch.text[start..cell.end])
     }
 
@@ -207,10 +203,7 @@ mod tests {
         let rows: Vec<Vec<Option<&str>>> = b.rows().map(|r| r.iter().collect()).collect();
         assert_eq!(
             rows,
-            vec![
-                vec![Some("a"), None, Some("")],
-                vec![Some("x,y"), Some("é"), None]
-            ]
+            vec![vec![Some("a"), None, Some("")], vec![Some("x,y"), Some("é"), None]]
         );
         b.clear();
         assert!(b.is_empty());

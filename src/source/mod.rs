@@ -23,7 +23,7 @@ use tokio::sync::Mutex;
 
 pub use batch::{Batch, Column, Kind, Row};
 pub use params::{rewrite, Dialect, Param, Rewritten};
-pub use stream::{BatchSender, RowStream};
+pub use stream::{BatchSender, RowStream, StreamError};
 
 use crate::config::DatabaseSettings;
 
@@ -102,7 +102,12 @@ impl Query {
         let values = r
             .order
             .iter()
-            .map(|n| self.params.get(n).cloned().ok_or_else(|| SourceError::MissingParam(n.clone())))
+            .map(|n| {
+                self.params
+                    .get(n)
+                    .cloned()
+                    .ok_or_else(|| SourceError::MissingParam(n.clone()))
+            })
             .collect::<Result<_, _>>()?;
         Ok((r.sql, values))
     }
@@ -157,7 +162,12 @@ impl Databases {
             url: redact_url(&settings.url),
             message,
         };
-        let password = settings.password.as_ref().map(|p| p.resolve()).transpose().map_err(connect_err)?;
+        let password = settings
+            .password
+            .as_ref()
+            .map(|p| p.resolve())
+            .transpose()
+            .map_err(connect_err)?;
         let url = settings.url.as_str();
         let source: Arc<dyn Source> = if let Some(path) = url.strip_prefix("sqlite:") {
             if let Some(demo) = &settings.demo {
@@ -165,11 +175,23 @@ impl Databases {
                     .await
                     .map_err(|e| connect_err(e.to_string()))?;
             }
-            Arc::new(sqlite::SqliteSource::connect(url).await.map_err(|e| connect_err(e.to_string()))?)
+            Arc::new(
+                sqlite::SqliteSource::connect(url)
+                    .await
+                    .map_err(|e| connect_err(e.to_string()))?,
+            )
         } else if url.starts_with("postgres") {
-            Arc::new(postgres::PgSource::connect(url, password).await.map_err(|e| connect_err(e.to_string()))?)
+            Arc::new(
+                postgres::PgSource::connect(url, password)
+                    .await
+                    .map_err(|e| connect_err(e.to_string()))?,
+            )
         } else {
-            Arc::new(mysql::MySqlSource::connect(url, password).await.map_err(|e| connect_err(e.to_string()))?)
+            Arc::new(
+                mysql::MySqlSource::connect(url, password)
+                    .await
+                    .map_err(|e| connect_err(e.to_string()))?,
+            )
         };
         open.insert(name.to_string(), source.clone());
         Ok(source)
@@ -185,7 +207,10 @@ pub fn url_has_password(url: &str) -> bool {
 
 /// The URL with any password replaced, safe for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    match url.split_once("://").and_then(|(s, rest)| rest.split_once('@').map(|(a, h)| (s, a, h))) {
+    match url
+        .split_once("://")
+        .and_then(|(s, rest)| rest.split_once('@').map(|(a, h)| (s, a, h)))
+    {
         Some((scheme, auth, host)) if auth.contains(':') => {
             let user = auth.split(':').next().unwrap_or("");
             format!("{scheme}://{user}:***@{host}")

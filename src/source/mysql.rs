@@ -50,9 +50,8 @@ fn decoder(column: &str, type_name: &str) -> Result<(Decoder, Kind), SourceError
     Ok(match type_name {
         "BOOLEAN" => (D::Bool, Kind::Boolean),
         "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => (D::Int, Kind::Integer),
-        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "BIGINT UNSIGNED" | "YEAR" => {
-            (D::UInt, Kind::Integer)
-        }
+        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "BIGINT UNSIGNED"
+        | "YEAR" => (D::UInt, Kind::Integer),
         "FLOAT" => (D::Float, Kind::Float),
         "DOUBLE" => (D::Double, Kind::Float),
         "DECIMAL" => (D::Decimal, Kind::Decimal),
@@ -81,7 +80,8 @@ fn render_value(d: Decoder, raw: MySqlValueRef<'_>, out: &mut String) -> Result<
         D::UInt => render::int(out, <u64 as Decode<MySql>>::decode(raw)?),
         D::Float => render::float(out, f64::from(<f32 as Decode<MySql>>::decode(raw)?)),
         D::Double => render::float(out, <f64 as Decode<MySql>>::decode(raw)?),
-        D::Decimal => render::decimal(out, &<rust_decimal::Decimal as Decode<MySql>>::decode(raw)?),
+        // MySQL sends DECIMAL as its exact text.
+        D::Decimal => out.push_str(<&str as Decode<MySql>>::decode(raw)?),
         D::Text => out.push_str(<&str as Decode<MySql>>::decode(raw)?),
         D::Bytes => render::binary(out, <&[u8] as Decode<MySql>>::decode(raw)?),
         D::Date => render::date(out, <chrono::NaiveDate as Decode<MySql>>::decode(raw)?),

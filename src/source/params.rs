@@ -55,9 +55,7 @@ pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
             b'\'' | b'"' | b'`' => i = skip_quoted(b, i, dialect),
             b'-' if b.get(i + 1) == Some(&b'-') => i = skip_line(b, i),
             b'#' if dialect == Dialect::MySql => i = skip_line(b, i),
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i = sql[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2)
-            }
+            b'/' if b.get(i + 1) == Some(&b'*') => i = sql[i + 2..].find("*/").map_or(b.len(), |p| i + 2 + p + 2),
             b'$' if dialect == Dialect::Postgres => i = skip_dollar(sql, i),
             b':' if b.get(i + 1) == Some(&b':') => i += 2,
             b':' if b.get(i + 1).is_some_and(|&n| n == b'_' || n.is_ascii_alphabetic()) => {

@@ -96,10 +96,6 @@ pub fn binary(out: &mut String, v: &[u8]) {
     }
 }
 
-/// Appends an exact decimal with its scale.
-pub fn decimal(out: &mut String, v: &rust_decimal::Decimal) {
-    let _ = write!(out, "{v}");
-}
 
 #[cfg(test)]
 mod tests {
@@ -125,7 +121,6 @@ mod tests {
         );
         assert_eq!(r(|o| float(o, 0.1)), "0.1");
         assert_eq!(r(|o| float(o, 12.0)), "12");
-        assert_eq!(r(|o| decimal(o, &"12.50".parse().unwrap())), "12.50");
         assert_eq!(r(|o| binary(o, &[0, 0xab, 0xff])), "00abff");
         assert_eq!(r(|o| int(o, -42i64)), "-42");
         assert_eq!(r(|o| boolean(o, true)), "true");

@@ -32,7 +32,10 @@ impl BatchSender {
     /// Announces the result's columns; must come before any row.
     pub async fn columns(&mut self, columns: Vec<Column>) -> Result<(), SourceError> {
         self.current = Batch::new(columns.len());
-        self.tx.send(Message::Columns(columns)).await.map_err(|_| SourceError::Closed)
+        self.tx
+            .send(Message::Columns(columns))
+            .await
+            .map_err(|_| SourceError::Closed)
     }
 
     /// The batch the current row is rendered into.

@@ -120,10 +120,14 @@ pub struct Store {
     pool: SqlitePool,
 }
 
-const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, started_at, ended_at, status, rows, bytes, destination, error";
+const RUN_COLUMNS: &str =
+    "id, script, script_path, script_hash, trigger, started_at, ended_at, status, rows, bytes, destination, error";
 
 fn run_row(r: &sqlx::sqlite::SqliteRow) -> Result<RunRow, sqlx::Error> {
-    let time = |s: Option<String>| s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok()).map(|t| t.with_timezone(&Utc));
+    let time = |s: Option<String>| {
+        s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
     Ok(RunRow {
         id: r.try_get("id")?,
         script: r.try_get("script")?,
@@ -155,8 +159,15 @@ impl Store {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(std::time::Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(2).connect_with(opts).await.map_err(|e| fail(e.to_string()))?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| fail(e.to_string()))?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(opts)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         Ok(Store { pool })
     }
 
@@ -183,16 +194,18 @@ impl Store {
         let bytes: u64 = o.files.iter().map(|f| f.bytes).sum();
         let mut dests: Vec<&str> = o.deliveries.iter().map(|d| d.destination.as_str()).collect();
         dests.dedup();
-        sqlx::query("UPDATE runs SET ended_at = ?, status = ?, rows = ?, bytes = ?, destination = ?, error = ? WHERE id = ?")
-            .bind(Utc::now().to_rfc3339())
-            .bind(o.status)
-            .bind(rows as i64)
-            .bind(bytes as i64)
-            .bind(Some(dests.join(", ")).filter(|d| !d.is_empty()))
-            .bind(o.error)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE runs SET ended_at = ?, status = ?, rows = ?, bytes = ?, destination = ?, error = ? WHERE id = ?",
+        )
+        .bind(Utc::now().to_rfc3339())
+        .bind(o.status)
+        .bind(rows as i64)
+        .bind(bytes as i64)
+        .bind(Some(dests.join(", ")).filter(|d| !d.is_empty()))
+        .bind(o.error)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         for f in o.files {
             let sent: Vec<&Delivery> = o.deliveries.iter().filter(|d| d.file == f.name).collect();
             let local = o.kept.then(|| f.path.display().to_string());
@@ -219,16 +232,15 @@ impl Store {
 
     /// Recent runs, newest first, of one script or all.
     pub async fn runs(&self, script: Option<&str>, limit: i64) -> Result<Vec<RunRow>, StateError> {
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR script = ?1) ORDER BY id DESC LIMIT ?2"
-        );
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE (?1 IS NULL OR script = ?1) ORDER BY id DESC LIMIT ?2");
         let rows = sqlx::query(&sql).bind(script).bind(limit).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
     }
 
     /// The latest run of a script that was not a test.
     pub async fn last_run(&self, script: &str) -> Result<Option<RunRow>, StateError> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = ? AND trigger <> 'test' ORDER BY id DESC LIMIT 1");
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = ? AND trigger <> 'test' ORDER BY id DESC LIMIT 1");
         let row = sqlx::query(&sql).bind(script).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(run_row).transpose()?)
     }
@@ -236,7 +248,11 @@ impl Store {
     /// One run with its files and log.
     pub async fn run(&self, id: i64) -> Result<(RunRow, Vec<FileRow>, Vec<LogLine>), StateError> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.ok_or(StateError::NoRun(id))?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StateError::NoRun(id))?;
         let files = sqlx::query("SELECT name, local_path, rows, bytes, sha256, destination, remote_path FROM run_files WHERE run_id = ? ORDER BY rowid")
             .bind(id)
             .fetch_all(&self.pool)
@@ -263,7 +279,9 @@ impl Store {
                 let at: String = r.try_get(0)?;
                 let level: String = r.try_get(1)?;
                 Ok(LogLine {
-                    at: DateTime::parse_from_rfc3339(&at).map(|t| t.with_timezone(&Utc)).unwrap_or_default(),
+                    at: DateTime::parse_from_rfc3339(&at)
+                        .map(|t| t.with_timezone(&Utc))
+                        .unwrap_or_default(),
                     level: match level.as_str() {
                         "error" => "error",
                         "warn" => "warn",

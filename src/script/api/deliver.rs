@@ -11,36 +11,48 @@ use crate::script::engine::runtime_error;
 
 /// Registers `deliver`.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
-    engine.register_fn("deliver", move |ctx: NativeCallContext, file: File, dest: &str| -> Result<(), Box<rhai::EvalAltResult>> {
-        let pos = ctx.call_position();
-        let settings = run.settings.destinations.get(dest).ok_or_else(|| {
-            let known: Vec<_> = run.settings.destinations.keys().cloned().collect();
-            runtime_error(
-                format!("unknown destination '{dest}' (configured: {}); add [destinations.{dest}] to ferry.toml", known.join(", ")),
-                pos,
-            )
-        })?;
-        let artifact = file.artifact();
-        if run.mode == Mode::Test {
-            run.log("info", format!("test extract: {} not delivered to '{dest}'", artifact.name));
+    engine.register_fn(
+        "deliver",
+        move |ctx: NativeCallContext, file: File, dest: &str| -> Result<(), Box<rhai::EvalAltResult>> {
+            let pos = ctx.call_position();
+            let settings = run.settings.destinations.get(dest).ok_or_else(|| {
+                let known: Vec<_> = run.settings.destinations.keys().cloned().collect();
+                runtime_error(
+                    format!(
+                        "unknown destination '{dest}' (configured: {}); add [destinations.{dest}] to ferry.toml",
+                        known.join(", ")
+                    ),
+                    pos,
+                )
+            })?;
+            let artifact = file.artifact();
+            if run.mode == Mode::Test {
+                run.log(
+                    "info",
+                    format!("test extract: {} not delivered to '{dest}'", artifact.name),
+                );
+                run.lock().deliveries.push(Delivery {
+                    file: artifact.name.clone(),
+                    destination: dest.to_string(),
+                    remote_path: String::new(),
+                });
+                return Ok(());
+            }
+            let destination = crate::deliver::build(dest, settings);
+            let delivered = run
+                .runtime
+                .block_on(destination.put(&artifact.path, &artifact.name))
+                .map_err(|e| runtime_error(format!("{e}; the file is kept at {}", artifact.path.display()), pos))?;
+            run.log(
+                "info",
+                format!("delivered {} to '{dest}' as {}", artifact.name, delivered.remote_path),
+            );
             run.lock().deliveries.push(Delivery {
                 file: artifact.name.clone(),
                 destination: dest.to_string(),
-                remote_path: String::new(),
+                remote_path: delivered.remote_path,
             });
-            return Ok(());
-        }
-        let destination = crate::deliver::build(dest, settings);
-        let delivered = run
-            .runtime
-            .block_on(destination.put(&artifact.path, &artifact.name))
-            .map_err(|e| runtime_error(format!("{e}; the file is kept at {}", artifact.path.display()), pos))?;
-        run.log("info", format!("delivered {} to '{dest}' as {}", artifact.name, delivered.remote_path));
-        run.lock().deliveries.push(Delivery {
-            file: artifact.name.clone(),
-            destination: dest.to_string(),
-            remote_path: delivered.remote_path,
-        });
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 }

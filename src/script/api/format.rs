@@ -34,10 +34,30 @@ impl File {
 }
 
 const CSV_OPTIONS: &[&str] = &[
-    "name", "ext", "delimiter", "header", "quotes", "charset", "unmappable", "unquoted", "line_ending", "bom",
-    "append_date", "on_empty", "columns",
+    "name",
+    "ext",
+    "delimiter",
+    "header",
+    "quotes",
+    "charset",
+    "unmappable",
+    "unquoted",
+    "line_ending",
+    "bom",
+    "append_date",
+    "on_empty",
+    "columns",
 ];
-const HTML_OPTIONS: &[&str] = &["name", "ext", "title", "header", "charset", "append_date", "on_empty", "columns"];
+const HTML_OPTIONS: &[&str] = &[
+    "name",
+    "ext",
+    "title",
+    "header",
+    "charset",
+    "append_date",
+    "on_empty",
+    "columns",
+];
 
 /// The option names a format accepts, for load-time checks.
 pub fn option_names(format: &str) -> &'static [&'static str] {
@@ -88,13 +108,17 @@ impl Reader<'_> {
     fn flag(&self, key: &str, default: bool) -> Res<bool> {
         match self.map.get(key) {
             None => Ok(default),
-            Some(v) => v.as_bool().map_err(|t| self.err(key, format!("expected true or false, got {t}"))),
+            Some(v) => v
+                .as_bool()
+                .map_err(|t| self.err(key, format!("expected true or false, got {t}"))),
         }
     }
     fn parse<T>(&self, key: &str, f: impl FnOnce(&str) -> Result<T, crate::format::FormatError>) -> Res<Option<T>> {
         match self.text(key)? {
             None => Ok(None),
-            Some(s) => f(&s).map(Some).map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos)),
+            Some(s) => f(&s)
+                .map(Some)
+                .map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos)),
         }
     }
 }
@@ -102,11 +126,17 @@ impl Reader<'_> {
 fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) -> Res<Opts> {
     let known = option_names(format);
     if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(runtime_error(format!("{format}(): unknown option '{k}' (options: {})", known.join(", ")), pos));
+        return Err(runtime_error(
+            format!("{format}(): unknown option '{k}' (options: {})", known.join(", ")),
+            pos,
+        ));
     }
     let r = Reader { map, format, pos };
     let stem = r.text("name")?.unwrap_or_else(|| {
-        run.script_path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "extract".into())
+        run.script_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "extract".into())
     });
     let ext = r.text("ext")?.unwrap_or_else(|| format.to_string());
     let stamp = r.parse("append_date", DateStamp::parse)?;
@@ -115,7 +145,12 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
         None | Some("write") => OnEmpty::Write,
         Some("fail") => OnEmpty::Fail,
         Some("zero_bytes") => OnEmpty::ZeroBytes,
-        Some(other) => return Err(r.err("on_empty", format!("'{other}' is not \"write\", \"fail\" or \"zero_bytes\""))),
+        Some(other) => {
+            return Err(r.err(
+                "on_empty",
+                format!("'{other}' is not \"write\", \"fail\" or \"zero_bytes\""),
+            ))
+        }
     };
     let columns = match map.get("columns") {
         None => None,
@@ -171,7 +206,9 @@ struct Pump<'w> {
 
 impl Pump<'_> {
     fn begin(&mut self, columns: Vec<Column>) -> Res<()> {
-        self.writer.begin(&columns).map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos))?;
+        self.writer
+            .begin(&columns)
+            .map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos))?;
         self.columns = Some(columns);
         Ok(())
     }
@@ -180,7 +217,9 @@ impl Pump<'_> {
         for row in batch.rows().take(PREVIEW_ROWS.saturating_sub(self.preview.len())) {
             self.preview.push(row.iter().map(|v| v.map(str::to_string)).collect());
         }
-        self.writer.write_batch(batch).map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos))?;
+        self.writer
+            .write_batch(batch)
+            .map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos))?;
         self.rows += batch.len() as u64;
         if let Some(p) = &run.progress {
             p(file, self.rows);
@@ -194,7 +233,13 @@ impl Pump<'_> {
             let cols = match wanted {
                 Some(names) => names
                     .iter()
-                    .map(|n| source.iter().find(|c| &c.name == n).cloned().unwrap_or_else(|| Column::new(n, crate::source::Kind::Text)))
+                    .map(|n| {
+                        source
+                            .iter()
+                            .find(|c| &c.name == n)
+                            .cloned()
+                            .unwrap_or_else(|| Column::new(n, crate::source::Kind::Text))
+                    })
                     .collect(),
                 None => columns_of_map(source, m),
             };
@@ -263,7 +308,10 @@ fn fill(
             }
             if pump.columns.is_none() {
                 let cols = match wanted {
-                    Some(names) => names.iter().map(|n| Column::new(n, crate::source::Kind::Text)).collect(),
+                    Some(names) => names
+                        .iter()
+                        .map(|n| Column::new(n, crate::source::Kind::Text))
+                        .collect(),
                     None => source,
                 };
                 pump.begin(cols)?;
@@ -273,22 +321,45 @@ fn fill(
         let mut out = Batch::new(0);
         for item in &array {
             let m = item.read_lock::<Map>().ok_or_else(|| {
-                runtime_error(format!("{format}(): an array of rows must hold object maps, found {}", item.type_name()), pos)
+                runtime_error(
+                    format!(
+                        "{format}(): an array of rows must hold object maps, found {}",
+                        item.type_name()
+                    ),
+                    pos,
+                )
             })?;
             pump.write_map(&m, &[], wanted, &mut out)?;
         }
         if pump.columns.is_none() {
-            pump.begin(wanted.iter().flatten().map(|n| Column::new(n, crate::source::Kind::Text)).collect())?;
+            pump.begin(
+                wanted
+                    .iter()
+                    .flatten()
+                    .map(|n| Column::new(n, crate::source::Kind::Text))
+                    .collect(),
+            )?;
         }
         pump.write(&out, run, file_name)?;
     } else {
         return Err(runtime_error(
-            format!("{format}(): the first argument must be rows from query() or an array of maps, not {}", input.type_name()),
+            format!(
+                "{format}(): the first argument must be rows from query() or an array of maps, not {}",
+                input.type_name()
+            ),
             pos,
         ));
     }
-    pump.writer.finish().map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
-    let columns: Vec<String> = pump.columns.take().unwrap_or_default().into_iter().map(|c| c.name).collect();
+    pump.writer
+        .finish()
+        .map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
+    let columns: Vec<String> = pump
+        .columns
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
     Ok((pump.rows, std::mem::take(&mut pump.preview), columns))
 }
 
@@ -297,16 +368,36 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     let o = parse_opts(format, opts, run, pos)?;
     let file_name = o.name.render(run.started.naive_local());
     if run.lock().files.iter().any(|f| f.name == file_name) {
-        return Err(runtime_error(format!("{format}(): this run already wrote a file named {file_name}; give each file its own name"), pos));
+        return Err(runtime_error(
+            format!("{format}(): this run already wrote a file named {file_name}; give each file its own name"),
+            pos,
+        ));
     }
-    let io_err = |e: std::io::Error| runtime_error(format!("{format}(): cannot write {file_name} in {}: {e}", run.work_dir.display()), pos);
+    let io_err = |e: std::io::Error| {
+        runtime_error(
+            format!(
+                "{format}(): cannot write {file_name} in {}: {e}",
+                run.work_dir.display()
+            ),
+            pos,
+        )
+    };
     let mut partial = PartialFile::create(&run.work_dir, &file_name).map_err(io_err)?;
     let filled = match o.kind {
         Kind::Csv(c) => {
-            let mut w = DelimitedWriter::new(&mut partial, c).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
+            let mut w =
+                DelimitedWriter::new(&mut partial, c).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
             fill(&ctx, run, &mut w, input, &o.columns, format, &file_name)
         }
-        Kind::Html(h) => fill(&ctx, run, &mut HtmlWriter::new(&mut partial, h), input, &o.columns, format, &file_name),
+        Kind::Html(h) => fill(
+            &ctx,
+            run,
+            &mut HtmlWriter::new(&mut partial, h),
+            input,
+            &o.columns,
+            format,
+            &file_name,
+        ),
     };
     let (rows, preview, columns) = filled?;
     if rows == 0 {
@@ -333,7 +424,13 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         columns,
         preview,
     };
-    run.log("info", format!("wrote {} ({} rows, {} bytes)", artifact.name, artifact.rows, artifact.bytes));
+    run.log(
+        "info",
+        format!(
+            "wrote {} ({} rows, {} bytes)",
+            artifact.name, artifact.rows, artifact.bytes
+        ),
+    );
     run.lock().files.push(artifact.clone());
     Ok(File(Arc::new(artifact)))
 }
@@ -347,8 +444,12 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     engine.register_get("sha256", |f: &mut File| f.0.sha256.clone());
     for format in ["csv", "html"] {
         let r = run.clone();
-        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| build(ctx, &r, input, &opts, format));
+        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| {
+            build(ctx, &r, input, &opts, format)
+        });
         let r = run.clone();
-        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic| build(ctx, &r, input, &Map::new(), format));
+        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic| {
+            build(ctx, &r, input, &Map::new(), format)
+        });
     }
 }

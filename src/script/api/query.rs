@@ -8,7 +8,7 @@ use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext, Position, INT}
 
 use crate::run::context::RunContext;
 use crate::script::engine::{runtime_error, MAX_ARRAY_SIZE};
-use crate::source::{render, Batch, Column, Kind, Param, Query, Row, RowStream};
+use crate::source::{render, Batch, Column, Kind, Param, Query, Row, RowStream, StreamError};
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -38,10 +38,22 @@ fn to_param(name: &str, v: &Dynamic, pos: Position) -> Res<Param> {
         Ok(Param::Text(v.to_string()))
     } else {
         Err(runtime_error(
-            format!("query parameter '{name}' is a {}; parameters must be text, numbers, true/false or ()", v.type_name()),
+            format!(
+                "query parameter '{name}' is a {}; parameters must be text, numbers, true/false or ()",
+                v.type_name()
+            ),
             pos,
         ))
     }
+}
+
+/// The run must stop (time limit or cancel): the same message wherever it
+/// is noticed.
+fn stopped(run: &RunContext, pos: Position) -> Box<rhai::EvalAltResult> {
+    let reason = run
+        .stop_reason()
+        .unwrap_or_else(|| format!("the run's time limit of {} passed", run.timeout_text));
+    rhai::EvalAltResult::ErrorTerminated(reason.into(), pos).into()
 }
 
 /// The columns and stream of a started query.
@@ -64,7 +76,10 @@ impl Rows {
                 spec.pos,
             ));
         }
-        let source = run.runtime.block_on(run.databases.get(&db)).map_err(|e| runtime_error(e.to_string(), spec.pos))?;
+        let source = run
+            .runtime
+            .block_on(run.databases.get(&db))
+            .map_err(|e| runtime_error(e.to_string(), spec.pos))?;
         let query = spec.query.clone();
         let mut stream = RowStream::spawn(move |mut tx| {
             Box::pin(async move {
@@ -72,7 +87,11 @@ impl Rows {
                 tx.finish().await
             })
         });
-        let columns = run.runtime.block_on(stream.start(Some(run.deadline))).map_err(|e| fail(e.to_string()))?.to_vec();
+        let columns = match run.runtime.block_on(stream.start(Some(run.deadline))) {
+            Ok(c) => c.to_vec(),
+            Err(StreamError::Deadline) => return Err(stopped(run, spec.pos)),
+            Err(e) => return Err(fail(e.to_string())),
+        };
         Ok(Started {
             stream,
             columns,
@@ -90,12 +109,15 @@ impl Rows {
 impl Started {
     /// The next batch of source rows, failing at the query's position.
     pub fn next(&mut self, run: &RunContext) -> Res<Option<Batch>> {
-        if let Some(reason) = run.stop_reason() {
-            return Err(rhai::EvalAltResult::ErrorTerminated(reason.into(), self.pos).into());
+        if run.stop_reason().is_some() {
+            return Err(stopped(run, self.pos));
         }
-        run.runtime.block_on(self.stream.next_batch(Some(run.deadline))).map_err(|e| {
-            runtime_error(format!("query failed while reading rows: {e}"), self.pos)
-        })
+        run.runtime
+            .block_on(self.stream.next_batch(Some(run.deadline)))
+            .map_err(|e| match e {
+                StreamError::Deadline => stopped(run, self.pos),
+                e => runtime_error(format!("query failed while reading rows: {e}"), self.pos),
+            })
     }
 }
 
@@ -140,7 +162,11 @@ pub(crate) fn push_dynamic(batch: &mut Batch, v: &Dynamic) {
 /// Output columns of mapped rows: the source's order for names still present,
 /// then new names alphabetically (script maps do not keep insertion order).
 pub(crate) fn columns_of_map(source: &[Column], map: &Map) -> Vec<Column> {
-    let mut cols: Vec<Column> = source.iter().filter(|c| map.contains_key(c.name.as_str())).cloned().collect();
+    let mut cols: Vec<Column> = source
+        .iter()
+        .filter(|c| map.contains_key(c.name.as_str()))
+        .cloned()
+        .collect();
     for k in map.keys() {
         if !source.iter().any(|c| c.name == k.as_str()) {
             cols.push(Column::new(k.as_str(), Kind::Text));
@@ -157,7 +183,10 @@ pub(crate) fn apply_maps(ctx: &NativeCallContext, maps: &[FnPtr], mut row: Map, 
             return Ok(None);
         }
         row = out.try_cast::<Map>().ok_or_else(|| {
-            runtime_error("the rows.map closure must return an object map, or () to drop the row", pos)
+            runtime_error(
+                "the rows.map closure must return an object map, or () to drop the row",
+                pos,
+            )
         })?;
     }
     Ok(Some(row))
@@ -196,14 +225,22 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
         Ok(Rows {
             spec: Arc::new(RowsSpec {
                 db: db.to_string(),
-                query: Query { sql: sql.to_string(), params },
+                query: Query {
+                    sql: sql.to_string(),
+                    params,
+                },
                 pos,
                 maps: Vec::new(),
             }),
         })
     };
-    engine.register_fn("query", move |ctx: NativeCallContext, db: &str, sql: &str, params: Map| make(&ctx, db, sql, params));
-    engine.register_fn("query", move |ctx: NativeCallContext, db: &str, sql: &str| make(&ctx, db, sql, Map::new()));
+    engine.register_fn(
+        "query",
+        move |ctx: NativeCallContext, db: &str, sql: &str, params: Map| make(&ctx, db, sql, params),
+    );
+    engine.register_fn("query", move |ctx: NativeCallContext, db: &str, sql: &str| {
+        make(&ctx, db, sql, Map::new())
+    });
     engine.register_fn("map", |rows: &mut Rows, f: FnPtr| {
         let mut maps = rows.spec.maps.clone();
         maps.push(f);
@@ -216,5 +253,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             }),
         }
     });
-    engine.register_fn("to_array", move |ctx: NativeCallContext, rows: &mut Rows| to_array(ctx, rows, &run));
+    engine.register_fn("to_array", move |ctx: NativeCallContext, rows: &mut Rows| {
+        to_array(ctx, rows, &run)
+    });
 }

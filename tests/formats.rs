@@ -1,0 +1,310 @@
+//! Every combination of delimiter × quotes × header × charset, with values
+//! holding delimiters, quotes, line breaks and non-ASCII letters, read back by
+//! Python's strict csv reader and compared field by field with the database.
+
+use ferry::state::Trigger;
+
+use crate::harness::{python_csv, Project};
+
+/// The rows inserted, as (id, name, note, born, score, active); None is NULL.
+type Person = (i64, &'static str, Option<&'static str>, &'static str, f64, bool);
+
+const PEOPLE: &[Person] = &[
+    (
+        1,
+        "Zoë O'Brien",
+        Some("likes, commas | pipes ~ tildes"),
+        "2011-02-03",
+        3.5,
+        true,
+    ),
+    (
+        2,
+        "José \"Pepe\" Nuñez",
+        Some("line one\nline two"),
+        "2010-12-31",
+        -0.25,
+        false,
+    ),
+    (
+        3,
+        "Smith, Jr.",
+        Some("tab\there and crlf\r\nthere"),
+        "2009-01-01",
+        100.0,
+        true,
+    ),
+    (4, "  spaced  ", Some(""), "2012-06-15", 0.1, false),
+    (5, "Đặng Thị Łucja", None, "2013-07-04", 12.5, true),
+    (
+        6,
+        "Curly “quotes” and ‚low‘",
+        Some("Müller-Søren ß"),
+        "2014-08-09",
+        7.0,
+        false,
+    ),
+];
+
+fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn fixture(p: &Project) {
+    let mut sql =
+        String::from("CREATE TABLE people (id INTEGER, name TEXT, note TEXT, born DATE, score REAL, active BOOLEAN);");
+    for (id, name, note, born, score, active) in PEOPLE {
+        sql.push_str(&format!(
+            "INSERT INTO people VALUES ({id}, {}, {}, '{born}', {score}, {});",
+            sql_text(name),
+            note.map(sql_text).unwrap_or_else(|| "NULL".into()),
+            *active as i32
+        ));
+    }
+    p.sqlite(&sql);
+}
+
+/// How ferry renders each row (see docs/scripting.md, "How values are written").
+fn expected_rows() -> Vec<Vec<String>> {
+    PEOPLE
+        .iter()
+        .map(|(id, name, note, born, score, active)| {
+            vec![
+                id.to_string(),
+                name.to_string(),
+                note.unwrap_or("").to_string(),
+                born.to_string(),
+                format!("{score}"),
+                active.to_string(),
+            ]
+        })
+        .collect()
+}
+
+/// US-ASCII output transliterates each non-ASCII character.
+fn ascii(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                deunicode::deunicode_char(c).unwrap_or("?").to_string()
+            }
+        })
+        .collect()
+}
+
+const DELIMITERS: &[(&str, char)] = &[(",", ','), ("tab", '\t'), ("|", '|'), ("~", '~')];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_combination_reads_back_field_by_field() {
+    let p = Project::new();
+    fixture(&p);
+    // One script writes all 32 files, so the test runs one extract.
+    p.script(
+        "combos",
+        r#"
+let n = 0;
+for d in ["comma", "tab", "pipe", "tilde"] {
+    for q in [true, false] {
+        for h in [true, false] {
+            for cs in ["utf-8", "us-ascii"] {
+                let rows = query("live", "SELECT id, name, note, born, score, active FROM people ORDER BY id");
+                let f = csv(rows, #{ name: `${d}_${q}_${h}_${cs}`, delimiter: d, quotes: q, header: h, charset: cs });
+                deliver(f, "out");
+                n += 1;
+            }
+        }
+    }
+}
+if n != 32 { throw "expected 32 files"; }
+"#,
+    );
+    let report = p.run("combos", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    assert_eq!(report.files.len(), 32);
+    let header: Vec<String> = ["id", "name", "note", "born", "score", "active"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut checked = 0;
+    for (word, ch) in DELIMITERS {
+        let word = match *word {
+            "," => "comma",
+            "|" => "pipe",
+            "~" => "tilde",
+            w => w,
+        };
+        for q in [true, false] {
+            for h in [true, false] {
+                for cs in ["utf-8", "us-ascii"] {
+                    let name = format!("{word}_{q}_{h}_{cs}.csv");
+                    let path = p.path(&format!("out/{name}"));
+                    let got = python_csv(&path, *ch, if cs == "us-ascii" { "ascii" } else { "utf-8" });
+                    let mut want = expected_rows();
+                    if h {
+                        want.insert(0, header.clone());
+                    }
+                    if cs == "us-ascii" {
+                        want = want.into_iter().map(|r| r.iter().map(|v| ascii(v)).collect()).collect();
+                    }
+                    assert_eq!(got, want, "{name}");
+                    let bytes = std::fs::read(&path).unwrap();
+                    if cs == "us-ascii" {
+                        assert!(bytes.is_ascii(), "{name} is not pure ASCII");
+                    }
+                    if q {
+                        // With quotes on every field is quoted, the header and empty ones too.
+                        let text = String::from_utf8(bytes).unwrap();
+                        let first = text.split("\r\n").next().unwrap();
+                        assert!(first.starts_with('"') && first.ends_with('"'), "{name}: {first}");
+                        assert_eq!(first.matches('"').count(), 12, "{name}: {first}");
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 32);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exact_bytes_of_a_small_roster() {
+    let p = Project::new();
+    p.sqlite(
+        "CREATE TABLE t (id INTEGER, name TEXT, note TEXT); INSERT INTO t VALUES (1, 'Zoë', NULL), (2, 'a|b', 'x\"y');",
+    );
+    p.script(
+        "s",
+        r#"
+deliver(csv(query("live", "SELECT id, name, note FROM t ORDER BY id"), #{ name: "q", ext: "txt", delimiter: "|", quotes: true }), "out");
+deliver(csv(query("live", "SELECT id, name, note FROM t ORDER BY id"), #{ name: "m", delimiter: "|", line_ending: "lf", charset: "us-ascii" }), "out");
+deliver(csv(query("live", "SELECT id, name, note FROM t ORDER BY id"), #{ name: "b", bom: true, header: false }), "out");
+deliver(csv(query("live", "SELECT id, name FROM t ORDER BY id"), #{ name: "w", charset: "windows-1252" }), "out");
+deliver(csv(query("live", "SELECT id, name, note FROM t ORDER BY id"), #{ name: "r", delimiter: "|", unquoted: "replace", line_ending: "lf" }), "out");
+"#,
+    );
+    let report = p.run("s", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    let read = |n: &str| std::fs::read(p.path(&format!("out/{n}"))).unwrap();
+    assert_eq!(
+        read("q.txt"),
+        b"\"id\"|\"name\"|\"note\"\r\n\"1\"|\"Zo\xc3\xab\"|\"\"\r\n\"2\"|\"a|b\"|\"x\"\"y\"\r\n"
+    );
+    assert_eq!(read("m.csv"), b"id|name|note\n1|Zoe|\n2|\"a|b\"|\"x\"\"y\"\n");
+    assert_eq!(read("b.csv"), b"\xef\xbb\xbf1,Zo\xc3\xab,\r\n2,a|b,\"x\"\"y\"\r\n");
+    assert_eq!(read("w.csv"), b"id,name\r\n1,Zo\xeb\r\n2,a|b\r\n");
+    assert_eq!(read("r.csv"), b"id|name|note\n1|Zo\xc3\xab|\n2|a b|x'y\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn html_is_a_complete_escaped_document() {
+    let p = Project::new();
+    p.sqlite("CREATE TABLE t (id INTEGER, name TEXT); INSERT INTO t VALUES (1, '<b>Tom & \"Jerry\"</b>'), (2, 'Zoë'), (3, NULL);");
+    p.script("h", r#"deliver(html(query("live", "SELECT id, name FROM t ORDER BY id"), #{ name: "r", title: "A & B", charset: "us-ascii" }), "out");"#);
+    let report = p.run("h", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    let text = std::fs::read_to_string(p.path("out/r.html")).unwrap();
+    assert!(text.starts_with("<!DOCTYPE html>"), "{text}");
+    assert!(text.contains("<title>A &amp; B</title>"));
+    assert!(
+        text.contains("&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Zo&#235;"),
+        "non-ASCII letters become references in US-ASCII: {text}"
+    );
+    assert!(text.is_ascii());
+    assert_eq!(
+        text.matches("<tr>").count(),
+        4,
+        "header row and three data rows: {text}"
+    );
+    assert!(text.trim_end().ends_with("</html>"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_result_writes_a_header_only_file_never_zero_bytes() {
+    let p = Project::new();
+    p.sqlite("CREATE TABLE t (id INTEGER, name TEXT);");
+    p.script(
+        "e",
+        r#"deliver(csv(query("live", "SELECT id, name FROM t"), #{ name: "e" }), "out");"#,
+    );
+    let report = p.run("e", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    assert_eq!(std::fs::read(p.path("out/e.csv")).unwrap(), b"id,name\r\n");
+
+    p.script(
+        "z",
+        r#"deliver(csv(query("live", "SELECT id, name FROM t"), #{ name: "z", header: false }), "out");"#,
+    );
+    let report = p.run("z", Trigger::Manual, &[]).await;
+    let e = report.error.unwrap();
+    assert!(e.contains("zero bytes") && e.contains("z.rhai:1"), "{e}");
+    assert!(!p.path("out/z.csv").exists());
+
+    p.script("ok0", r#"deliver(csv(query("live", "SELECT id, name FROM t"), #{ name: "ok0", header: false, on_empty: "zero_bytes" }), "out");"#);
+    assert!(p.run("ok0", Trigger::Manual, &[]).await.succeeded());
+    assert_eq!(std::fs::read(p.path("out/ok0.csv")).unwrap(), b"");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dated_names_and_custom_extensions() {
+    let p = Project::new();
+    p.sqlite("CREATE TABLE t (id INTEGER);INSERT INTO t VALUES (1);");
+    p.script(
+        "d",
+        r#"
+let a = csv(query("live", "SELECT id FROM t"), #{ name: "roster_", ext: "txt", append_date: "yyyymmdd" });
+let b = csv(query("live", "SELECT id FROM t"), #{ name: "roster", ext: "dat", append_date: "yyyymmddhhmmssSS" });
+deliver(a, "out"); deliver(b, "out");
+"#,
+    );
+    let report = p.run("d", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    let files = p.files("out");
+    assert_eq!(files.len(), 2, "{files:?}");
+    let a = files.iter().find(|f| f.starts_with("roster_")).unwrap();
+    assert!(
+        a.len() == "roster_20261128.txt".len() && a.ends_with(".txt") && a[7..15].chars().all(|c| c.is_ascii_digit()),
+        "{a}"
+    );
+    let b = files.iter().find(|f| f.ends_with(".dat")).unwrap();
+    assert_eq!(b.len(), "roster".len() + 16 + 4, "{b}");
+    // The date is the run's start in the configured time zone.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::America::Chicago)
+        .format("%Y%m%d")
+        .to_string();
+    assert_eq!(&a[7..15], today);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_row_closures_and_small_arrays() {
+    let p = Project::new();
+    p.sqlite("CREATE TABLE t (id INTEGER, first TEXT, last TEXT); INSERT INTO t VALUES (1, 'Ann', 'Lee'), (2, 'Bo', 'Ng'), (3, 'Cy', 'Oz');");
+    p.script(
+        "m",
+        r#"
+let rows = query("live", "SELECT id, first, last FROM t ORDER BY id");
+// Drop odd ids, add a computed column, keep the source order for old columns.
+let mapped = rows.map(|r| if r.id % 2 == 1 && r.id != 1 { () } else { r.full = `${r.last}, ${r.first}`; r });
+deliver(csv(mapped, #{ name: "mapped" }), "out");
+let small = query("live", "SELECT id, first FROM t ORDER BY id").to_array();
+if small.len() != 3 || small[2].first != "Cy" || type_of(small[0].id) != "i64" { throw "to_array"; }
+deliver(csv(small, #{ name: "arr", columns: ["first", "id"] }), "out");
+"#,
+    );
+    let report = p.run("m", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    assert_eq!(
+        std::fs::read_to_string(p.path("out/mapped.csv")).unwrap(),
+        "id,first,last,full\r\n1,Ann,Lee,\"Lee, Ann\"\r\n2,Bo,Ng,\"Ng, Bo\"\r\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(p.path("out/arr.csv")).unwrap(),
+        "first,id\r\nAnn,1\r\nBo,2\r\nCy,3\r\n"
+    );
+}

@@ -1,0 +1,211 @@
+//! A throwaway ferry project for tests: a temporary folder with a
+//! `ferry.toml`, scripts and a SQLite database, driven through the library
+//! (`App`) or the built binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ferry::config::Settings;
+use ferry::run::{App, RunReport, RunRequest};
+use ferry::state::Trigger;
+
+/// The repository's own folder (for its scripts/ and stdlib/).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A temporary project.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project whose `live` database is `fixture.db` and whose `out`
+    /// destination is `out/`.
+    pub fn new() -> Self {
+        let p = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(p.path("scripts")).unwrap();
+        std::fs::create_dir_all(p.path("stdlib")).unwrap();
+        p.config(
+            r#"timezone = "America/Chicago"
+active_year = 2027
+[databases.live]
+url = "sqlite:fixture.db"
+[destinations.out]
+mode = "local"
+path = "out"
+"#,
+        );
+        p
+    }
+
+    /// A folder with copies of the repository's scripts/ and stdlib/ and no
+    /// configuration: the embedded default applies, as for a new user.
+    pub fn from_repo() -> Self {
+        let p = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for folder in ["scripts", "stdlib"] {
+            copy_dir(&repo().join(folder), &p.path(folder));
+        }
+        p
+    }
+
+    /// A path inside the project.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Replaces ferry.toml.
+    pub fn config(&self, toml: &str) -> &Self {
+        std::fs::write(self.path("ferry.toml"), toml).unwrap();
+        self
+    }
+
+    /// Writes scripts/NAME.rhai.
+    pub fn script(&self, name: &str, source: &str) -> &Self {
+        std::fs::write(self.path(&format!("scripts/{name}.rhai")), source).unwrap();
+        self
+    }
+
+    /// Runs SQL against fixture.db with the sqlite3 program.
+    pub fn sqlite(&self, sql: &str) -> &Self {
+        let out = Command::new("sqlite3")
+            .arg(self.path("fixture.db"))
+            .arg(sql)
+            .output()
+            .expect("the sqlite3 program is installed");
+        assert!(
+            out.status.success(),
+            "sqlite3: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self
+    }
+
+    /// Settings loaded from the project's ferry.toml.
+    pub fn settings(&self) -> Settings {
+        Settings::load(Some(&self.path("ferry.toml"))).unwrap()
+    }
+
+    /// The library's App for this project.
+    pub async fn app(&self) -> App {
+        App::open(self.settings()).await.unwrap()
+    }
+
+    /// Runs scripts/NAME.rhai through the library.
+    pub async fn run(&self, name: &str, trigger: Trigger, params: &[(&str, &str)]) -> RunReport {
+        let app = self.app().await;
+        let script = app.load(&app.script_path(name)).unwrap_or_else(|e| panic!("{e}"));
+        let req = RunRequest {
+            params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            ..Default::default()
+        };
+        app.run(&script, trigger, req).await.unwrap()
+    }
+
+    /// Runs the ferry binary in the project folder.
+    pub fn ferry(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("FERRY_CONFIG")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Names of the files in a project folder, sorted (empty if missing).
+    pub fn files(&self, rel: &str) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.path(rel))
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Every file below a folder, recursively, as paths relative to it.
+    pub fn all_files(&self, rel: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        walk(&self.path(rel), &self.path(rel), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// What the binary printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Asserts success and returns stdout.
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "ferry failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+}
+
+/// Reads a delimited file with Python's csv module in strict mode and
+/// returns its records. Python is an independent parser: it knows nothing
+/// of how ferry wrote the file.
+pub fn python_csv(path: &Path, delimiter: char, encoding: &str) -> Vec<Vec<String>> {
+    let out = Command::new("python3")
+        .arg(repo().join("tests/read_csv.py"))
+        .arg(path)
+        .arg(delimiter.to_string())
+        .arg(encoding)
+        .output()
+        .expect("python3 is installed");
+    assert!(
+        out.status.success(),
+        "python csv could not read {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}

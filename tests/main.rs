@@ -1,0 +1,11 @@
+//! ferry's integration tests: one binary, a module per area, driven through
+//! the library and the built `ferry` program. Needs no servers; the
+//! PostgreSQL / MariaDB suite is `tests/servers.rs`.
+
+mod harness;
+
+mod cli;
+mod errors;
+mod examples;
+mod formats;
+mod limits;
