@@ -336,15 +336,27 @@ async fn attendance(
             let day = days[next + gap as usize];
             next += gap as usize + 1;
             let (code, excused, minutes) = match rng.gen_range(0..100u32) {
-                0..=59 => ("A", chance(&mut rng, 0.5), if chance(&mut rng, 0.15) { 195i64 } else { 390 }),
+                0..=59 => (
+                    "A",
+                    chance(&mut rng, 0.5),
+                    if chance(&mut rng, 0.15) { 195i64 } else { 390 },
+                ),
                 60..=89 => ("T", chance(&mut rng, 0.2), rng.gen_range(5..46i64)),
                 _ => ("E", chance(&mut rng, 0.8), rng.gen_range(30..121i64)),
             };
             id += 1;
-            ins.row(c, [
-                id.into(), (FIRST_PERSON_ID + i as i64).into(), district.schools[stint.school].id.into(),
-                iso(day).into(), code.into(), excused.into(), minutes.into(),
-            ])
+            ins.row(
+                c,
+                [
+                    id.into(),
+                    (FIRST_PERSON_ID + i as i64).into(),
+                    district.schools[stint.school].id.into(),
+                    iso(day).into(),
+                    code.into(),
+                    excused.into(),
+                    minutes.into(),
+                ],
+            )
             .await?;
         }
     }

@@ -105,9 +105,7 @@ pub(crate) fn build(
         let rotations = students.len().div_ceil(band.class_size()).clamp(1, PERIODS as usize);
         shuffle(schedule_rng, &mut students);
         // Elementary classes go to their specials together; older students choose for themselves.
-        let class_choices: Vec<Vec<Choice>> = (0..rotations)
-            .map(|_| choices(catalog, schedule_rng, grade))
-            .collect();
+        let class_choices: Vec<Vec<Choice>> = (0..rotations).map(|_| choices(catalog, schedule_rng, grade)).collect();
         for (j, &i) in students.iter().enumerate() {
             let group = j % rotations;
             let rotation = (group * PERIODS as usize / rotations) as u8;
@@ -118,7 +116,9 @@ pub(crate) fn build(
                 own = choices(catalog, schedule_rng, grade);
                 &own
             };
-            let Some(stint) = plans[i as usize].stint(active_year) else { continue };
+            let Some(stint) = plans[i as usize].stint(active_year) else {
+                continue;
+            };
             for &(position, term, course) in picked {
                 let (term_start, term_end) = term_dates(cal, term);
                 let arrives_late = term_end.is_some_and(|end| stint.start > end);
