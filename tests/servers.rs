@@ -231,7 +231,10 @@ deliver(html(query(params.db, sql), #{ name: `${params.db}`, title: "same" }), "
     // HTML right-aligns numeric columns by their type, and SQLite has no
     // exact decimal type (the amount is TEXT there), so the HTML matches
     // between the two typed databases.
-    assert_eq!(String::from_utf8(read("pg.html")).unwrap(), String::from_utf8(read("maria.html")).unwrap());
+    assert_eq!(
+        String::from_utf8(read("pg.html")).unwrap(),
+        String::from_utf8(read("maria.html")).unwrap()
+    );
     // And the documented rendering, field by field, read back by Python.
     let rows = python_csv(&p.path("out/pg_comma_false_true_utf-8.csv"), ',', "utf-8");
     assert_eq!(

@@ -121,18 +121,35 @@ pub(crate) enum Kind {
     New,
     /// Enrolled this year, then left during the elapsed part of it.
     Withdrawn,
-    /// Graduated or moved away before this year.
-    Former,
+    /// Finished grade 12 one (13) or two (14) years ago: the grade they would be in now.
+    Graduated(i32),
+    /// Moved away before this year, some mid-year.
+    Moved,
 }
 
-/// Deals kinds to `n` students in exact proportions (at least one of each rare kind).
-pub(crate) fn kinds(rng: &mut ChaCha8Rng, n: usize) -> Vec<Kind> {
-    let mut kinds = Vec::with_capacity(n);
-    kinds.extend(std::iter::repeat_n(Kind::Withdrawn, quota(n, 0.015)));
-    kinds.extend(std::iter::repeat_n(Kind::New, quota(n, 0.08)));
-    kinds.extend(std::iter::repeat_n(Kind::Former, quota(n, 0.04)));
-    kinds.truncate(n);
-    kinds.resize(n, Kind::Continuing);
+impl Kind {
+    /// Whether the student is enrolled in the active year.
+    pub fn is_active(self) -> bool {
+        matches!(self, Kind::Continuing | Kind::New | Kind::Withdrawn)
+    }
+}
+
+/// Deals kinds for a district of `active` students in exact proportions.
+///
+/// Past students are added on top (two graduating classes and some leavers)
+/// so the two earlier years have every grade and about as many students as
+/// this one. Every rare kind occurs at least once whenever there are students.
+pub(crate) fn kinds(rng: &mut ChaCha8Rng, active: usize) -> Vec<Kind> {
+    let class = (active as f64 / 13.0).round() as usize;
+    let moved = if active == 0 { 0 } else { quota(active, 0.06) };
+    let mut kinds = Vec::with_capacity(active + 2 * class + moved);
+    kinds.extend(std::iter::repeat_n(Kind::Withdrawn, quota(active, 0.015)));
+    kinds.extend(std::iter::repeat_n(Kind::New, quota(active, 0.08)));
+    kinds.truncate(active);
+    kinds.resize(active, Kind::Continuing);
+    kinds.extend(std::iter::repeat_n(Kind::Graduated(13), class));
+    kinds.extend(std::iter::repeat_n(Kind::Graduated(14), class));
+    kinds.extend(std::iter::repeat_n(Kind::Moved, moved));
     shuffle(rng, &mut kinds);
     kinds
 }
@@ -188,11 +205,8 @@ pub(crate) fn plan(
             };
             (g, first, active_year)
         }
-        Kind::Former if chance(rng, 0.5) => {
-            let g = if chance(rng, 0.67) { 13 } else { 14 };
-            (g, oldest, active_year - 1)
-        }
-        Kind::Former => {
+        Kind::Graduated(g) => (g, oldest, active_year - 1),
+        Kind::Moved => {
             let g = 1 + below(rng, 12) as i32;
             let last = if g >= 2 && chance(rng, 0.3) {
                 oldest
@@ -223,11 +237,12 @@ pub(crate) fn plan(
             match kind {
                 Kind::Withdrawn => {
                     let from = start_index + 3;
-                    Some(cal.days[from + below(rng, ELAPSED_DAYS.min(window).saturating_sub(from).max(1))])
+                    let span = ELAPSED_DAYS.min(window).saturating_sub(from).max(1);
+                    Some(cal.days[from + below(rng, span)])
                 }
                 _ => None,
             }
-        } else if kind == Kind::Former && year == last_year && grade_now <= 12 && chance(rng, 0.5) {
+        } else if kind == Kind::Moved && year == last_year && chance(rng, 0.5) {
             Some(cal.days[20 + below(rng, window - 30)])
         } else {
             Some(cal.end)
@@ -295,7 +310,7 @@ mod tests {
             }
             let now = p.stint(active);
             match kind {
-                Kind::Former => assert!(now.is_none()),
+                Kind::Graduated(_) | Kind::Moved => assert!(now.is_none()),
                 Kind::Withdrawn => assert!(now.unwrap().end.unwrap() <= *cals[2].elapsed().last().unwrap()),
                 _ => assert!(now.unwrap().end.is_none()),
             }

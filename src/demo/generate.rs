@@ -2,8 +2,8 @@
 //!
 //! Every random choice comes from ChaCha8 streams seeded from the options, one
 //! stream per concern, consumed in a fixed order, so the same options always
-//! produce the same rows, and a change to one concern (say, the timetable)
-//! leaves the others' values untouched.
+//! produce the same rows, and reworking one concern (say, the timetable)
+//! does not reshuffle the others (names, addresses, attendance).
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -12,7 +12,7 @@ use sqlx::Connection;
 
 use super::calendar::{iso, label, Calendar};
 use super::catalog::{grade_code, Band, Catalog};
-use super::district::{kinds, plan, District, Plan};
+use super::district::{kinds, plan, District, Kind, Plan};
 use super::names::{address, chance, mail_part, marks, person, phone, quota, ssn, Quirks};
 use super::schema::{self, Inserter};
 use super::timetable::{self, term_dates};
@@ -55,7 +55,6 @@ pub(crate) async fn fill(
     opts: &DemoOptions,
     calendars: &[Calendar; 3],
 ) -> Result<DemoSummary, sqlx::Error> {
-    let n = opts.students as usize;
     let active = opts.active_year;
     let oldest = active - 2;
     let mut tx = conn.begin().await?;
@@ -66,7 +65,7 @@ pub(crate) async fn fill(
         ..DemoSummary::default()
     };
 
-    let district = District::new(&mut rng(opts.seed, Stream::Schools), n);
+    let district = District::new(&mut rng(opts.seed, Stream::Schools), opts.students as usize);
     let mut ins = Inserter::new("school", schema::SCHOOL);
     for s in &district.schools {
         let (low, high) = s.band.grade_span();
@@ -110,12 +109,13 @@ pub(crate) async fn fill(
     // Students: plans and identities come from separate streams.
     let mut plan_rng = rng(opts.seed, Stream::Plans);
     let mut name_rng = rng(opts.seed, Stream::Names);
-    let kinds = kinds(&mut plan_rng, n);
-    let non_ascii = marks(&mut name_rng, n, quota(n, 0.10));
-    let apostrophe = marks(&mut name_rng, n, quota(n, 0.02));
-    let comma = marks(&mut name_rng, n, quota(n, 0.005));
-    let quote = marks(&mut name_rng, n, quota(n, 0.005));
-    let line_break = marks(&mut name_rng, n, quota(n, 0.003));
+    let kinds = kinds(&mut plan_rng, opts.students as usize);
+    let n = kinds.len();
+    let non_ascii = deal(&mut name_rng, &kinds, 0.10);
+    let apostrophe = deal(&mut name_rng, &kinds, 0.02);
+    let comma = deal(&mut name_rng, &kinds, 0.005);
+    let quote = deal(&mut name_rng, &kinds, 0.005);
+    let line_break = deal(&mut name_rng, &kinds, 0.003);
     // A bijection of 0..10^10 (multiplier coprime to 10) gives unique, random-looking state ids.
     let state_mul = 10 * name_rng.gen_range(100_000_000..1_000_000_000u64) + 3;
     let state_add = name_rng.gen_range(0..10_000_000_000u64);
@@ -161,6 +161,7 @@ pub(crate) async fn fill(
         plans.push(p);
     }
     summary.students = ins.finish(c).await?;
+    summary.active_students = plans.iter().filter(|p| p.stint(active).is_some()).count() as u64;
 
     // Enrolments year by year, as a SIS would have recorded them.
     let mut ins = Inserter::new("enrollment", schema::ENROLLMENT);
@@ -287,6 +288,21 @@ pub(crate) async fn fill(
     execute_all(c, schema::CREATE_INDEXES).await?;
     tx.commit().await?;
     Ok(summary)
+}
+
+/// Which students carry an awkward value with the given share.
+///
+/// Exact quotas (at least one) among this year's students, so every
+/// active-year extract meets each kind even in a tiny district; the same odds
+/// among past students.
+fn deal(rng: &mut ChaCha8Rng, kinds: &[Kind], share: f64) -> Vec<bool> {
+    let active: Vec<usize> = (0..kinds.len()).filter(|&i| kinds[i].is_active()).collect();
+    let chosen = marks(rng, active.len(), quota(active.len(), share));
+    let mut dealt: Vec<bool> = kinds.iter().map(|k| !k.is_active() && chance(rng, share)).collect();
+    for (j, &i) in active.iter().enumerate() {
+        dealt[i] = chosen[j];
+    }
+    dealt
 }
 
 /// Runs each `;`-terminated statement of a script.

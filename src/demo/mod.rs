@@ -8,8 +8,24 @@
 //! same options give the same rows, byte for byte), so examples, docs and
 //! tests can quote it.
 //!
-//! Tables: `school`, `school_year`, `student`, `enrollment`, `staff`,
-//! `course`, `section`, `roster`, `attendance`; see `schema.rs` for columns.
+//! The schema (SQLite; dates are `DATE` columns holding `YYYY-MM-DD` text,
+//! booleans are `BOOLEAN` columns holding 0/1) is what example scripts query:
+//!
+//! | table | columns |
+//! |---|---|
+//! | `school` | `school_id`, `state_school_id`, `name`, `low_grade`, `high_grade`, `address`, `city`, `state`, `zip`, `phone` |
+//! | `school_year` | `end_year` (named by the spring it ends in), `label` (`2026-27`), `start_date`, `end_date`, `active` |
+//! | `student` | `person_id` (from 100001), `state_id`, `first_name`, `middle_name`, `last_name`, `birth_date`, `gender`, `ssn` (fake, 9xx), `email`, `phone`, `address`, `city`, `state`, `zip` |
+//! | `enrollment` | `enrollment_id`, `person_id`, `school_id`, `end_year`, `grade` (`KG`, `01`..`12`), `start_date`, `end_date` (NULL while open), `service_type` (`P`) |
+//! | `staff` | `staff_id`, `first_name`, `last_name`, `email`, `school_id` |
+//! | `course` | `course_id`, `school_id`, `end_year`, `number`, `name`, `department` |
+//! | `section` | `section_id`, `course_id`, `staff_id`, `period` (`1`..`6`), `room`, `term` (`Year`, `S1`, `S2`) |
+//! | `roster` | `section_id`, `person_id`, `start_date`, `end_date` |
+//! | `attendance` | `attendance_id`, `person_id`, `school_id`, `date`, `code` (`A`, `T`, `E`), `excused`, `minutes` |
+//!
+//! Three school years are generated (the active one and the two before it);
+//! courses, sections, rosters and attendance cover the active year only, and
+//! attendance its first 100 school days, the demo world's "today".
 
 mod calendar;
 mod catalog;
@@ -25,6 +41,7 @@ mod tests;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
@@ -38,7 +55,11 @@ use calendar::{Calendar, MAX_YEAR, MIN_YEAR};
 /// machines given the same options build identical databases.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
-    /// Rows in the `student` table (a few of them are past students).
+    /// Students enrolled in the active year (a few withdraw during it).
+    ///
+    /// The `student` table also holds about a fifth as many past students
+    /// (the last two graduating classes and families who moved away), so the
+    /// two earlier years are as full as the active one.
     pub students: u32,
     /// Seed of every random choice.
     pub seed: u64,
@@ -61,17 +82,27 @@ impl Default for DemoOptions {
 /// How many rows each table received, so callers can report what was built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DemoSummary {
-    /// The school year marked active.
+    /// The school year marked active, which example scripts filter on.
     pub active_year: i32,
+    /// Schools: about one per 400 students, at least one per grade band.
     pub schools: u64,
+    /// Always three: the active year and the two before it, for history extracts.
     pub school_years: u64,
+    /// Rows in `student`, past students included.
     pub students: u64,
+    /// Students with an enrolment in the active year (what `DemoOptions::students` asked for).
+    pub active_students: u64,
+    /// Rows in `enrollment`: one per student per year enrolled.
     pub enrollments: u64,
+    /// Teachers hired to cover the active year's sections.
     pub staff: u64,
+    /// Active-year courses, every course of a band at every school of that band.
     pub courses: u64,
+    /// Active-year sections that have at least one student.
     pub sections: u64,
     /// Rows in `roster` (student-in-section placements).
     pub rosters: u64,
+    /// Rows in `attendance`: absences, tardies and early releases so far this year.
     pub attendance: u64,
 }
 
@@ -165,6 +196,7 @@ pub async fn create(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, Demo
     }
     // A leftover from a crashed process that had the same id would make CREATE TABLE fail.
     let _ = tokio::fs::remove_file(&partial).await;
+    remove_orphans(path).await;
     let summary = match build(&partial, opts, &calendars).await {
         Ok(summary) => summary,
         Err(source) => {
@@ -209,6 +241,43 @@ fn partial_path(path: &Path) -> Result<PathBuf, DemoError> {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     partial.push(format!(".{}-{n}.partial", std::process::id()));
     Ok(path.with_file_name(partial))
+}
+
+/// How old another process's temporary file must be before it is taken for
+/// a crash leftover: far longer than even a 100,000-student build takes.
+const ORPHAN_AGE: Duration = Duration::from_secs(60 * 60);
+
+/// Removes temporary files of `path` left behind by crashed builds, so they do not pile up.
+///
+/// Best effort: a folder that cannot be listed just keeps its leftovers.
+async fn remove_orphans(path: &Path) {
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(mut entries) = tokio::fs::read_dir(folder).await else {
+        return;
+    };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        if !(file_name.starts_with(&prefix) && file_name.ends_with(".partial")) {
+            continue;
+        }
+        let age = entry
+            .metadata()
+            .await
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| SystemTime::now().duration_since(t).ok());
+        if age.is_some_and(|age| age > ORPHAN_AGE) {
+            let _ = tokio::fs::remove_file(entry.path()).await;
+        }
+    }
 }
 
 /// Opens a fresh SQLite file tuned for one bulk write, fills it and closes it.

@@ -233,20 +233,16 @@ pub(crate) fn staff_name(rng: &mut ChaCha8Rng) -> (String, String) {
 }
 
 fn first_name(rng: &mut ChaCha8Rng, gender: &str, intl: bool) -> &'static str {
-    match (gender, intl) {
-        ("F", false) => pick(rng, FIRST_F),
-        ("M", false) => pick(rng, FIRST_M),
-        ("F", true) => pick(rng, FIRST_F_INTL),
-        ("M", true) => pick(rng, FIRST_M_INTL),
-        (_, false) => pick(rng, FIRST_X),
-        (_, true) => {
-            if chance(rng, 0.5) {
-                pick(rng, FIRST_F_INTL)
-            } else {
-                pick(rng, FIRST_M_INTL)
-            }
-        }
-    }
+    let pool = match (gender, intl) {
+        ("F", false) => FIRST_F,
+        ("M", false) => FIRST_M,
+        ("F", true) => FIRST_F_INTL,
+        ("M", true) => FIRST_M_INTL,
+        (_, false) => FIRST_X,
+        (_, true) if chance(rng, 0.5) => FIRST_F_INTL,
+        (_, true) => FIRST_M_INTL,
+    };
+    pool[below(rng, pool.len())]
 }
 
 /// ASCII spellings of every non-ASCII letter in the pools, for e-mail addresses.

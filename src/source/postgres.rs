@@ -125,15 +125,22 @@ fn render_value(d: Decoder, raw: PgValueRef<'_>, out: &mut String) -> Decoded {
 /// base-10000 digit groups.
 fn numeric(out: &mut String, b: &[u8]) -> Decoded {
     let word = |i: usize| -> Result<u16, sqlx::error::BoxDynError> {
-        b.get(i..i + 2).map(|w| u16::from_be_bytes([w[0], w[1]])).ok_or_else(|| "short NUMERIC value".into())
+        b.get(i..i + 2)
+            .map(|w| u16::from_be_bytes([w[0], w[1]]))
+            .ok_or_else(|| "short NUMERIC value".into())
     };
     let ndigits = word(0)? as usize;
     let weight = word(2)? as i16 as i64;
     let (sign, dscale) = (word(4)?, word(6)? as usize);
     match sign {
-        0xC000 => return Ok(out.push_str("NaN")),
-        0xD000 => return Ok(out.push_str("Infinity")),
-        0xF000 => return Ok(out.push_str("-Infinity")),
+        0xC000 | 0xD000 | 0xF000 => {
+            out.push_str(match sign {
+                0xC000 => "NaN",
+                0xD000 => "Infinity",
+                _ => "-Infinity",
+            });
+            return Ok(());
+        }
         0x4000 if ndigits > 0 => out.push('-'),
         _ => {}
     }
@@ -191,7 +198,10 @@ impl Source for PgSource {
                     Param::Text(_) => PgTypeInfo::with_name("text"),
                 })
                 .collect();
-            let stmt = (&mut *tx).prepare_with(&sql, &types).await.map_err(SourceError::query)?;
+            let stmt = (&mut *tx)
+                .prepare_with(&sql, &types)
+                .await
+                .map_err(SourceError::query)?;
             let mut decoders = Vec::with_capacity(stmt.columns().len());
             let mut columns = Vec::with_capacity(stmt.columns().len());
             for c in stmt.columns() {

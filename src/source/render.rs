@@ -96,7 +96,6 @@ pub fn binary(out: &mut String, v: &[u8]) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
