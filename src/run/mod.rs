@@ -29,9 +29,6 @@ pub enum RunError {
         /// What is wrong.
         message: String,
     },
-    /// The script could not be loaded.
-    #[error(transparent)]
-    Script(#[from] ScriptError),
     /// History could not be written.
     #[error(transparent)]
     State(#[from] StateError),
