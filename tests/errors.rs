@@ -129,12 +129,8 @@ async fn a_write_through_query_is_refused() {
     let e = p.run("w2", Trigger::Manual, &[]).await.error.unwrap();
     assert!(e.contains("readonly"), "{e}");
     // The data is untouched.
-    let out = std::process::Command::new("sqlite3")
-        .arg(p.path("fixture.db"))
-        .arg("SELECT group_concat(name) FROM people")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "Ann,Zoë");
+    let names = crate::harness::sqlite_column(&p.path("fixture.db"), "SELECT group_concat(name) FROM people");
+    assert_eq!(names, ["Ann,Zoë"]);
     assert_nothing_written(&p);
 }
 

@@ -4,8 +4,7 @@
 use crate::harness::{python_csv, Project};
 
 fn count(db: &std::path::Path, sql: &str) -> u64 {
-    let out = std::process::Command::new("sqlite3").arg(db).arg(sql).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    crate::harness::sqlite_column(db, sql)[0].parse().unwrap()
 }
 
 #[test]

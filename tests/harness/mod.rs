@@ -72,18 +72,9 @@ path = "out"
         self
     }
 
-    /// Runs SQL against fixture.db with the sqlite3 program.
+    /// Runs SQL statements against fixture.db (created if missing).
     pub fn sqlite(&self, sql: &str) -> &Self {
-        let out = Command::new("sqlite3")
-            .arg(self.path("fixture.db"))
-            .arg(sql)
-            .output()
-            .expect("the sqlite3 program is installed");
-        assert!(
-            out.status.success(),
-            "sqlite3: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        sqlite_exec(&self.path("fixture.db"), sql);
         self
     }
 
@@ -168,6 +159,57 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), target).unwrap();
         }
     }
+}
+
+/// Runs SQL on a SQLite file on a thread of its own, so sync test code can
+/// call it from inside an async test.
+fn on_own_runtime<T, F, Fut>(f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f())
+    })
+    .join()
+    .unwrap()
+}
+
+async fn connect(path: &Path) -> sqlx::SqliteConnection {
+    use sqlx::Connection;
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    sqlx::SqliteConnection::connect_with(&opts).await.unwrap()
+}
+
+/// Executes SQL statements on a SQLite file.
+pub fn sqlite_exec(path: &Path, sql: &str) {
+    let (path, sql) = (path.to_path_buf(), sql.to_string());
+    on_own_runtime(move || async move {
+        let mut conn = connect(&path).await;
+        sqlx::raw_sql(&sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+}
+
+/// The first column of a query's rows, as text.
+pub fn sqlite_column(path: &Path, sql: &str) -> Vec<String> {
+    let (path, sql) = (path.to_path_buf(), sql.to_string());
+    on_own_runtime(move || async move {
+        let mut conn = connect(&path).await;
+        let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT CAST(({sql}) AS TEXT)"))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter().map(|r| r.0).collect()
+    })
 }
 
 /// What the binary printed and returned.

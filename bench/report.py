@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Helpers of bench/run.sh.
+
+  report.py count csv|tsv FILE   records in an output file, header excluded
+  report.py table --samples ... --outputs ...   the Markdown results table
+"""
+
+import argparse
+import csv
+import datetime
+import statistics
+import sys
+
+DATABASES = {"lite": "SQLite", "pg": "PostgreSQL", "maria": "MariaDB"}
+TOOLS = {
+    "ferry": "`ferry run` (CSV)",
+    "sqlite3": "`sqlite3 -csv -header`",
+    "psql": "`psql \\copy ... (FORMAT csv, HEADER)`",
+    "mariadb": "`mariadb --batch --quick` (TSV)",
+}
+
+
+def count(fmt, path):
+    """Records after the header. CSV fields may hold line breaks, so CSV is
+    parsed; mariadb --batch escapes them, so a TSV record is a line."""
+    if fmt == "tsv":
+        with open(path, "rb") as f:
+            return sum(1 for _ in f) - 1
+    csv.field_size_limit(sys.maxsize)
+    with open(path, newline="", encoding="utf-8") as f:
+        return sum(1 for _ in csv.reader(f)) - 1
+
+
+def thousands(n):
+    return f"{n:,.0f}"
+
+
+def table(args):
+    runs = {}  # (db, tool) -> [(wall, cpu, rss_kb)]
+    with open(args.samples) as f:
+        for line in f:
+            db, tool, _run, wall, cpu, rss = line.rstrip("\n").split("\t")
+            runs.setdefault((db, tool), []).append((float(wall), float(cpu), int(rss)))
+    outputs = {}  # (db, tool) -> bytes
+    with open(args.outputs) as f:
+        for line in f:
+            db, tool, size, _records = line.rstrip("\n").split("\t")
+            outputs[(db, tool)] = int(size)
+
+    def rate(db, tool):
+        wall = statistics.median(w for w, _, _ in runs[(db, tool)])
+        return args.rows / wall if wall > 0 else float("inf")
+
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        f"# ferry benchmark, {now}",
+        "",
+        f"- {thousands(args.rows)} rows x 19 columns (`SELECT * FROM bench_roster ORDER BY id`), "
+        f"median of {args.runs} run(s) per tool",
+        f"- {args.nproc} cores ({args.cpu})",
+        f"- {', '.join(v for v in args.versions.split(';') if v)}",
+        f"- ferry's files identical across databases: {args.identical}",
+        "",
+        "| Database | Tool | Median s | Runs s | Rows/s | Output MB | MB/s | CPU s | Peak RSS MiB | ferry / reference |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for db in DATABASES:
+        tools = [t for (d, t) in runs if d == db]
+        if not tools:
+            continue
+        reference = next(t for t in tools if t != "ferry")
+        for tool in ["ferry", reference]:
+            samples = runs[(db, tool)]
+            walls = [w for w, _, _ in samples]
+            wall = statistics.median(walls)
+            cpu = statistics.median(c for _, c, _ in samples)
+            rss = max(r for _, _, r in samples) / 1024
+            size = outputs[(db, tool)] / 1e6
+            mbs = size / wall if wall > 0 else float("inf")
+            ratio = f"{rate(db, 'ferry') / rate(db, reference):.2f}x" if tool == "ferry" else ""
+            out.append(
+                f"| {DATABASES[db]} | {TOOLS[tool]} | {wall:.2f} | {' '.join(f'{w:.2f}' for w in walls)} "
+                f"| {thousands(args.rows / wall if wall > 0 else 0)} | {size:.1f} | {mbs:.1f} | {cpu:.2f} "
+                f"| {rss:.0f} | {ratio} |"
+            )
+    out += [
+        "",
+        "Rows/s and MB/s use the median wall time; MB = 10^6 bytes of the tool's own output file "
+        "(formats differ, so compare rows/s). CPU s is user + system time of the client process "
+        "(median); the database server's work is in the wall time only. Peak RSS is the largest "
+        "of the runs. ferry / reference is ferry's rows/s over the reference tool's (above 1: ferry is faster).",
+    ]
+    print("\n".join(out))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("count")
+    c.add_argument("format", choices=["csv", "tsv"])
+    c.add_argument("path")
+    t = sub.add_parser("table")
+    t.add_argument("--samples", required=True)
+    t.add_argument("--outputs", required=True)
+    t.add_argument("--rows", type=int, required=True)
+    t.add_argument("--runs", type=int, required=True)
+    t.add_argument("--nproc", required=True)
+    t.add_argument("--cpu", default="")
+    t.add_argument("--versions", default="")
+    t.add_argument("--identical", default="")
+    a = p.parse_args()
+    if a.cmd == "count":
+        print(count(a.format, a.path))
+    else:
+        table(a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# bench/run.sh: how fast `ferry run` turns a large roster query into a CSV file,
+# next to each database's own command-line exporter.
+#
+#   bench/run.sh                       # 1,000,000 rows, 3 timed runs per tool
+#   ROWS=100000 RUNS=5 bench/run.sh
+#   DATABASES="lite pg" bench/run.sh   # leave MariaDB out
+#
+# Environment:
+#   ROWS       rows in the bench_roster table (default 1000000)
+#   RUNS       timed runs per tool; the median is reported (default 3)
+#   DATABASES  any of: lite pg maria (default all three)
+#   KEEP=1     keep bench/work/bench.db, the output files and the server tables
+#
+# Needs: cargo, sqlite3, psql, mariadb, python3, /usr/bin/time (Debian: time).
+# PostgreSQL on 127.0.0.1:5432 (user postgres, trust, database test) and
+# MariaDB on 127.0.0.1:3306 (root, no password, database test).
+#
+# Writes bench/results/latest.md (and a dated copy). See docs/benchmarks.md.
+set -euo pipefail
+
+ROWS=${ROWS:-1000000}
+RUNS=${RUNS:-3}
+DATABASES=${DATABASES:-lite pg maria}
+KEEP=${KEEP:-0}
+
+bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$bench")
+work=$bench/work
+results=$bench/results
+ferry=$root/target/release/ferry
+query="SELECT * FROM bench_roster ORDER BY id"
+
+PSQL=(psql -h 127.0.0.1 -U postgres -d test -X -q -v ON_ERROR_STOP=1)
+MARIADB=(mariadb -h 127.0.0.1 -u root --default-character-set=utf8mb4 test)
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+uses() { [[ " $DATABASES " == *" $1 "* ]]; }
+
+[[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive whole number, not '$ROWS'"
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive whole number, not '$RUNS'"
+for db in $DATABASES; do
+    [[ $db == lite || $db == pg || $db == maria ]] || die "unknown database '$db' in DATABASES (lite, pg, maria)"
+done
+
+# ---------------------------------------------------------------- tools
+if [[ ! -x /usr/bin/time ]]; then
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        say "installing /usr/bin/time (apt-get install time)"
+        apt-get install -y -qq time >/dev/null
+    else
+        die "/usr/bin/time is missing: sudo apt-get install time"
+    fi
+fi
+needed=(cargo python3)
+uses lite && needed+=(sqlite3)
+uses pg && needed+=(psql)
+uses maria && needed+=(mariadb)
+for tool in "${needed[@]}"; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+uses pg && { "${PSQL[@]}" -c "SELECT 1" >/dev/null || die "cannot reach PostgreSQL on 127.0.0.1:5432"; }
+uses maria && { "${MARIADB[@]}" -e "SELECT 1" >/dev/null || die "cannot reach MariaDB on 127.0.0.1:3306"; }
+
+# Drop the server tables on the way out, even after a failure; the large
+# local files go too unless KEEP=1.
+cleanup() {
+    [[ $KEEP == 1 ]] && return
+    if uses pg; then "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_roster" >/dev/null 2>&1 || true; fi
+    if uses maria; then "${MARIADB[@]}" -e "DROP TABLE IF EXISTS bench_roster" >/dev/null 2>&1 || true; fi
+    rm -rf "$work/bench.db" "$work/out" "$work/ref"
+}
+trap cleanup EXIT
+
+# ---------------------------------------------------------------- build
+say "building ferry (cargo build --release)"
+(cd "$root" && cargo build --release --quiet)
+[[ -x $ferry ]] || die "the build left no $ferry"
+
+# ---------------------------------------------------------------- data
+# Every value is a function of id, written once below and rendered in each
+# database's dialect, so the three tables hold the same content.
+
+LAST=(Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Wilson)
+LAST_ACCENTED=(Muñoz Nguyễn Ødegård Çelik Lefèvre)
+FIRST=(James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara
+       Richard Susan Joseph Jessica Thomas Sarah Charles Karen Daniel Nancy Matthew)
+FIRST_ACCENTED=(José Zoë Chloé Björn)
+MIDDLE=(Ann Lee Marie James Ray Lynn Grace)
+SCHOOLS=("Lincoln Elementary, North Campus" "Washington Elementary" "Jefferson Elementary"
+         "Roosevelt Middle School" "Kennedy Middle School" "Ridgeview High School"
+         "Lakeside High School" "Hillcrest Academy" "Riverside K-8")
+
+# pick EXPR ITEM... : CASE (EXPR) % count WHEN 0 THEN 'first item' ... END
+pick() {
+    local expr=$1 i=0 item sql
+    shift
+    sql="CASE ($expr) % $# "
+    for item in "$@"; do
+        sql+="WHEN $i THEN '${item//\'/\'\'}' "
+        i=$((i + 1))
+    done
+    printf '%sEND' "$sql"
+}
+
+# days_after DIALECT DATE EXPR / seconds_after DIALECT TIMESTAMP EXPR
+days_after() {
+    case $1 in
+        pg) printf "(DATE '%s' + (%s)::int)" "$2" "$3" ;;
+        lite) printf "date('%s', '+' || (%s) || ' days')" "$2" "$3" ;;
+        maria) printf "(DATE '%s' + INTERVAL (%s) DAY)" "$2" "$3" ;;
+    esac
+}
+seconds_after() {
+    case $1 in
+        pg) printf "(TIMESTAMP '%s' + (%s) * INTERVAL '1 second')" "$2" "$3" ;;
+        lite) printf "datetime('%s', '+' || (%s) || ' seconds')" "$2" "$3" ;;
+        maria) printf "(TIMESTAMP '%s' + INTERVAL (%s) SECOND)" "$2" "$3" ;;
+    esac
+}
+# cents DIALECT EXPR: a whole number of cents as an exact two-place decimal
+# (NUMERIC in PostgreSQL, DECIMAL in MariaDB, '12.50' text in SQLite).
+cents() {
+    case $1 in
+        pg) printf "((%s)::numeric / 100)" "$2" ;;
+        lite) printf "printf('%%.2f', (%s) / 100.0)" "$2" ;;
+        maria) printf "((%s) / 100)" "$2" ;;
+    esac
+}
+# ids DIALECT: a relation with one bigint column id = 1..ROWS
+ids() {
+    case $1 in
+        pg) printf "generate_series(1::bigint, %s) AS g(id)" "$ROWS" ;;
+        lite) printf "(WITH RECURSIVE g(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM g WHERE id < %s) SELECT id FROM g) AS g" "$ROWS" ;;
+        maria) printf "(SELECT CAST(seq AS SIGNED) AS id FROM seq_1_to_%s) AS g" "$ROWS" ;;
+    esac
+}
+
+# roster_insert DIALECT: fills bench_roster. About 2% of last names and 2% of
+# first names are accented, 0.5% are O'Brien; 1% of preferred names hold
+# quotes and a comma; 1 school in 9 has a comma; 4% of notes are set, a
+# quarter of those with a line break.
+roster_insert() {
+    local d=$1
+    cat <<SQL
+INSERT INTO bench_roster
+SELECT id,
+       id + 500000,
+       'S' || (1000000000 + id),
+       CASE WHEN id % 47 = 3 THEN $(pick id "${LAST_ACCENTED[@]}")
+            WHEN id % 211 = 5 THEN 'O''Brien'
+            ELSE $(pick "id * 7" "${LAST[@]}") END,
+       CASE WHEN id % 53 = 1 THEN $(pick id "${FIRST_ACCENTED[@]}")
+            ELSE $(pick "id * 11" "${FIRST[@]}") END,
+       CASE WHEN id % 3 = 0 THEN NULL ELSE $(pick "id * 5" "${MIDDLE[@]}") END,
+       CASE id % 101 WHEN 4 THEN 'Sam "Sammy", Jr.' WHEN 9 THEN 'Ana María' ELSE NULL END,
+       $(days_after "$d" 2007-09-01 "(id * 7919) % 4748"),
+       (id * 31) % 13,
+       $(pick "id * 3" "${SCHOOLS[@]}"),
+       's' || (id + 500000) || '@students.example.org',
+       $(days_after "$d" 2015-08-15 "(id * 17) % 3650"),
+       CASE WHEN id % 7 = 0 THEN $(days_after "$d" 2025-09-01 "id % 270") ELSE NULL END,
+       $(seconds_after "$d" "2025-07-01 00:00:00" "(id * 7919) % 31536000"),
+       $(cents "$d" "(id * 37) % 401"),
+       $(cents "$d" "(id * 7919) % 200001 - 50000"),
+       id % 10 <> 0,
+       id % 8 = 3,
+       CASE id % 97 WHEN 1 THEN 'Bus 12, front seat'
+                    WHEN 2 THEN 'Parent asks: "call before 5 pm"'
+                    WHEN 3 THEN 'Allergy: peanuts
+EpiPen in the office'
+                    WHEN 4 THEN 'Transferred from École Saint-Louis'
+                    ELSE NULL END
+FROM $(ids "$d");
+SQL
+}
+
+mkdir -p "$work" "$results"
+rm -rf "$work/out" "$work/ref"
+mkdir -p "$work/out" "$work/ref"
+
+if uses lite; then
+    say "SQLite: $ROWS rows into $work/bench.db"
+    rm -f "$work/bench.db"
+    SECONDS=0
+    sqlite3 "$work/bench.db" <<SQL
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+CREATE TABLE bench_roster (
+    id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, state_id TEXT NOT NULL,
+    last_name TEXT NOT NULL, first_name TEXT NOT NULL, middle_name TEXT, preferred_name TEXT,
+    birth_date DATE NOT NULL, grade INTEGER NOT NULL, school TEXT NOT NULL, email TEXT NOT NULL,
+    enroll_date DATE NOT NULL, exit_date DATE, updated_at TIMESTAMP NOT NULL,
+    gpa TEXT NOT NULL, fee_balance TEXT NOT NULL, active BOOLEAN NOT NULL, has_iep BOOLEAN NOT NULL,
+    notes TEXT);
+$(roster_insert lite)
+SQL
+    echo "   ${SECONDS}s, $(du -h "$work/bench.db" | cut -f1)"
+fi
+
+if uses pg; then
+    say "PostgreSQL: $ROWS rows into test.bench_roster"
+    SECONDS=0
+    "${PSQL[@]}" <<SQL
+DROP TABLE IF EXISTS bench_roster;
+CREATE TABLE bench_roster (
+    id bigint PRIMARY KEY, person_id integer NOT NULL, state_id text NOT NULL,
+    last_name text NOT NULL, first_name text NOT NULL, middle_name text, preferred_name text,
+    birth_date date NOT NULL, grade smallint NOT NULL, school text NOT NULL, email text NOT NULL,
+    enroll_date date NOT NULL, exit_date date, updated_at timestamp NOT NULL,
+    gpa numeric(3,2) NOT NULL, fee_balance numeric(10,2) NOT NULL,
+    active boolean NOT NULL, has_iep boolean NOT NULL, notes text);
+$(roster_insert pg)
+VACUUM ANALYZE bench_roster;
+SQL
+    echo "   ${SECONDS}s, $("${PSQL[@]}" -Atc "SELECT pg_size_pretty(pg_total_relation_size('bench_roster'))")"
+fi
+
+if uses maria; then
+    say "MariaDB: $ROWS rows into test.bench_roster"
+    SECONDS=0
+    "${MARIADB[@]}" <<SQL
+SET SESSION sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT');
+DROP TABLE IF EXISTS bench_roster;
+CREATE TABLE bench_roster (
+    id BIGINT PRIMARY KEY, person_id INT NOT NULL, state_id VARCHAR(16) NOT NULL,
+    last_name VARCHAR(64) NOT NULL, first_name VARCHAR(64) NOT NULL, middle_name VARCHAR(64),
+    preferred_name VARCHAR(64), birth_date DATE NOT NULL, grade SMALLINT NOT NULL,
+    school VARCHAR(64) NOT NULL, email VARCHAR(64) NOT NULL, enroll_date DATE NOT NULL,
+    exit_date DATE, updated_at DATETIME NOT NULL, gpa DECIMAL(3,2) NOT NULL,
+    fee_balance DECIMAL(10,2) NOT NULL, active BOOLEAN NOT NULL, has_iep BOOLEAN NOT NULL,
+    notes TEXT
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
+$(roster_insert maria)
+ANALYZE TABLE bench_roster;
+SQL
+    echo "   ${SECONDS}s"
+fi
+
+# ---------------------------------------------------------------- ferry project
+cat > "$work/ferry.toml" <<'TOML'
+# Written by bench/run.sh. Paths are relative to this folder.
+[databases.lite]
+url = "sqlite:bench.db"
+
+[databases.pg]
+url = "postgres://postgres@127.0.0.1:5432/test"
+
+[databases.maria]
+url = "mysql://root@127.0.0.1:3306/test"
+
+[destinations.out]
+mode = "local"
+path = "out"
+TOML
+mkdir -p "$work/scripts"
+for db in lite pg maria; do
+    cat > "$work/scripts/$db.rhai" <<RHAI
+let rows = query("$db", "$query");
+deliver(csv(rows, #{ name: "$db" }), "out");
+RHAI
+done
+
+# ---------------------------------------------------------------- timing
+samples=$work/samples.tsv
+: > "$samples"
+
+# timed DB TOOL RUN STDOUT CMD...: runs CMD under /usr/bin/time -v with its
+# standard output in STDOUT, and records wall, user+system CPU and peak RSS.
+timed() {
+    local db=$1 tool=$2 run=$3 stdout=$4
+    shift 4
+    sync # write back the previous run's output first
+    if ! /usr/bin/time -v -o "$work/time.txt" "$@" > "$stdout" 2> "$work/stderr.txt"; then
+        echo "bench: $tool on $db failed: $*" >&2
+        tail -n 20 "$stdout" "$work/stderr.txt" >&2 || true
+        exit 1
+    fi
+    awk -F': ' -v db="$db" -v tool="$tool" -v run="$run" '
+        /Elapsed \(wall clock\) time/ { n = split($2, p, ":"); wall = 0; for (i = 1; i <= n; i++) wall = wall * 60 + p[i] }
+        /User time \(seconds\)/ { cpu += $2 }
+        /System time \(seconds\)/ { cpu += $2 }
+        /Maximum resident set size/ { rss = $2 }
+        END { printf "%s\t%s\t%s\t%.2f\t%.2f\t%d\n", db, tool, run, wall, cpu, rss }
+    ' "$work/time.txt" | tee -a "$samples" |
+        awk -F'\t' '{ printf "   %-6s %-8s run %s: %6.2f s wall, %6.2f s CPU, %5.0f MiB\n", $1, $2, $3, $4, $5, $6 / 1024 }'
+}
+
+ferry_run() { # DB RUN
+    rm -f "$work/out/$1.csv"
+    timed "$1" ferry "$2" "$work/ferry-$1.log" "$ferry" --config "$work/ferry.toml" run "$1"
+}
+
+for db in $DATABASES; do
+    case $db in
+        lite) say "timing ferry and sqlite3 on SQLite ($RUNS runs each)" ;;
+        pg) say "timing ferry and psql \\copy on PostgreSQL ($RUNS runs each)" ;;
+        maria) say "timing ferry and mariadb --batch on MariaDB ($RUNS runs each)" ;;
+    esac
+    for run in $(seq 1 "$RUNS"); do
+        ferry_run "$db" "$run"
+        case $db in
+            lite)
+                timed lite sqlite3 "$run" "$work/ref/lite.csv" \
+                    sqlite3 -csv -header "$work/bench.db" "$query" ;;
+            pg)
+                rm -f "$work/ref/pg.csv"
+                timed pg psql "$run" /dev/null \
+                    "${PSQL[@]}" -c "\\copy ($query) TO '$work/ref/pg.csv' WITH (FORMAT csv, HEADER)" ;;
+            maria)
+                timed maria mariadb "$run" "$work/ref/maria.tsv" \
+                    "${MARIADB[@]}" --batch --quick -e "$query" ;;
+        esac
+    done
+done
+
+# ---------------------------------------------------------------- sanity
+# Records are counted by parsing (CSV fields may hold line breaks); mariadb
+# --batch escapes line breaks as \n, so there a record is a line.
+say "checking record counts"
+outputs=$work/outputs.tsv
+: > "$outputs"
+for db in $DATABASES; do
+    case $db in
+        lite) ref=$work/ref/lite.csv reftool=sqlite3 format=csv ;;
+        pg) ref=$work/ref/pg.csv reftool=psql format=csv ;;
+        maria) ref=$work/ref/maria.tsv reftool=mariadb format=tsv ;;
+    esac
+    mine=$(python3 "$bench/report.py" count csv "$work/out/$db.csv")
+    theirs=$(python3 "$bench/report.py" count "$format" "$ref")
+    printf '   %-6s ferry %s records, %s %s records\n' "$db" "$mine" "$reftool" "$theirs"
+    if [[ $mine != "$ROWS" || $theirs != "$ROWS" ]]; then
+        die "record counts differ on $db: ferry $mine, $reftool $theirs, table $ROWS"
+    fi
+    printf '%s\tferry\t%s\t%s\n' "$db" "$(stat -c %s "$work/out/$db.csv")" "$mine" >> "$outputs"
+    printf '%s\t%s\t%s\t%s\n' "$db" "$reftool" "$(stat -c %s "$ref")" "$theirs" >> "$outputs"
+done
+
+# ferry renders values the same way for every database, so the same table
+# should give the same bytes; a difference is reported, not fatal.
+identical="n/a (one database)"
+set -- $DATABASES
+if (($# > 1)); then
+    first=$1
+    identical="yes"
+    for db in "$@"; do
+        if ! cmp -s "$work/out/$first.csv" "$work/out/$db.csv"; then
+            identical="NO: $first.csv and $db.csv differ ($(cmp "$work/out/$first.csv" "$work/out/$db.csv" 2>&1 | head -n 1 || true))"
+            echo "   WARNING: $identical" >&2
+        fi
+    done
+    echo "   ferry's files identical across databases: $identical"
+fi
+
+# ---------------------------------------------------------------- report
+versions=("ferry $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (uncommitted changes)')")
+uses lite && versions+=("sqlite3 $(sqlite3 --version | cut -d' ' -f1)")
+uses pg && versions+=("PostgreSQL $("${PSQL[@]}" -Atc "SHOW server_version" | cut -d' ' -f1)")
+uses maria && versions+=("MariaDB $("${MARIADB[@]}" -N -e "SELECT VERSION()")")
+
+stamp=$(date -u +%Y%m%d-%H%M%S)
+python3 "$bench/report.py" table \
+    --samples "$samples" --outputs "$outputs" --rows "$ROWS" --runs "$RUNS" \
+    --nproc "$(nproc)" --cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
+    --versions "$(IFS=';'; echo "${versions[*]}")" --identical "$identical" \
+    > "$results/$stamp.md"
+cp "$results/$stamp.md" "$results/latest.md"
+say "results (bench/results/latest.md)"
+cat "$results/latest.md"
