@@ -49,7 +49,10 @@ def table(args):
 
     def rate(db, tool):
         wall = statistics.median(w for w, _, _ in runs[(db, tool)])
-        return args.rows / wall if wall > 0 else float("inf")
+        return args.rows / wall if wall > 0 else None
+
+    def per_second(amount, wall, fmt):
+        return fmt(amount / wall) if wall > 0 else "n/a"
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [
@@ -76,11 +79,14 @@ def table(args):
             cpu = statistics.median(c for _, c, _ in samples)
             rss = max(r for _, _, r in samples) / 1024
             size = outputs[(db, tool)] / 1e6
-            mbs = size / wall if wall > 0 else float("inf")
-            ratio = f"{rate(db, 'ferry') / rate(db, reference):.2f}x" if tool == "ferry" else ""
+            ratio = ""
+            if tool == "ferry":
+                ours, theirs = rate(db, "ferry"), rate(db, reference)
+                ratio = f"{ours / theirs:.2f}x" if ours and theirs else "n/a"
             out.append(
                 f"| {DATABASES[db]} | {TOOLS[tool]} | {wall:.2f} | {' '.join(f'{w:.2f}' for w in walls)} "
-                f"| {thousands(args.rows / wall if wall > 0 else 0)} | {size:.1f} | {mbs:.1f} | {cpu:.2f} "
+                f"| {per_second(args.rows, wall, thousands)} | {size:.1f} "
+                f"| {per_second(size, wall, lambda v: f'{v:.1f}')} | {cpu:.2f} "
                 f"| {rss:.0f} | {ratio} |"
             )
     out += [
