@@ -8,6 +8,8 @@
 //! the producer for reuse.
 
 mod batch;
+#[macro_use]
+mod macros;
 mod mysql;
 mod params;
 mod postgres;

@@ -110,33 +110,7 @@ impl Source for MySqlSource {
                 columns.push(Column::new(c.name(), kind));
             }
             out.columns(columns).await?;
-            let mut q = stmt.query();
-            for v in values {
-                q = match v {
-                    Param::Null => q.bind(None::<String>),
-                    Param::Bool(b) => q.bind(b),
-                    Param::Int(i) => q.bind(i),
-                    Param::Float(f) => q.bind(f),
-                    Param::Text(s) => q.bind(s),
-                };
-            }
-            let mut rows = q.fetch(&mut *tx);
-            while let Some(row) = rows.try_next().await.map_err(SourceError::query)? {
-                let batch = out.batch();
-                for (i, d) in decoders.iter().enumerate() {
-                    let raw = row.try_get_raw(i).map_err(SourceError::query)?;
-                    if raw.is_null() {
-                        batch.push_null();
-                        continue;
-                    }
-                    render_value(*d, raw, batch.text()).map_err(|e| SourceError::Query {
-                        message: format!("cannot read column {}: {e}", i + 1),
-                    })?;
-                    batch.end_cell();
-                }
-                out.row_done().await?;
-            }
-            drop(rows);
+            stream_rows!(bind_params!(stmt, values).fetch(&mut *tx), decoders, out, render_value);
             tx.rollback().await.map_err(SourceError::query)
         })
     }

@@ -65,17 +65,7 @@ impl Source for SqliteSource {
                 .collect();
             let booleans: Vec<bool> = columns.iter().map(|(c, _)| c.kind == Kind::Boolean).collect();
             let mut announced = false;
-            let mut q = stmt.query();
-            for v in values {
-                q = match v {
-                    Param::Null => q.bind(None::<i64>),
-                    Param::Bool(b) => q.bind(b),
-                    Param::Int(i) => q.bind(i),
-                    Param::Float(f) => q.bind(f),
-                    Param::Text(s) => q.bind(s),
-                };
-            }
-            let mut rows = q.fetch(&mut *tx);
+            let mut rows = bind_params!(stmt, values).fetch(&mut *tx);
             while let Some(row) = rows.try_next().await.map_err(SourceError::query)? {
                 if !announced {
                     for (i, (c, undeclared)) in columns.iter_mut().enumerate() {
