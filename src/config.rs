@@ -159,8 +159,8 @@ pub struct Settings {
     pub scripts_dir: PathBuf,
     /// The shipped Rhai modules (`import "oneroster" as or;`).
     pub stdlib_dir: PathBuf,
-    /// The SQLite state store (history).
-    pub state_path: PathBuf,
+    /// The state store (history, schedule claims).
+    pub state: crate::state::StateLocation,
     /// Where runs build their files; kept files live here too.
     pub work_dir: PathBuf,
     /// Run timeout when a script's header gives none.
@@ -179,6 +179,7 @@ struct RawConfig {
     scripts: Option<String>,
     stdlib: Option<String>,
     state: Option<String>,
+    state_password: Option<String>,
     work: Option<String>,
     default_timeout: Option<String>,
     #[serde(default)]
@@ -302,6 +303,29 @@ impl Settings {
             });
             databases.insert(name, DatabaseSettings { url, password, demo });
         }
+        let state = match raw.state.as_deref() {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                if crate::source::url_has_password(url) {
+                    return Err(setting(
+                        "state holds a password: remove it and set state_password = \"env:VARIABLE\"".into(),
+                    ));
+                }
+                let password = raw
+                    .state_password
+                    .as_deref()
+                    .map(|p| SecretRef::parse(p, root))
+                    .transpose()
+                    .map_err(|e| setting(format!("state_password: {e}")))?;
+                crate::state::StateLocation::Postgres {
+                    url: url.to_string(),
+                    password,
+                }
+            }
+            Some(other) => {
+                crate::state::StateLocation::Sqlite(root.join(other.strip_prefix("sqlite:").unwrap_or(other)))
+            }
+            None => crate::state::StateLocation::Sqlite(root.join(".ferry/state.db")),
+        };
         let mut destinations = BTreeMap::new();
         for (name, d) in raw.destinations {
             let mode = match d.mode.as_str() {
@@ -329,7 +353,7 @@ impl Settings {
             active_year: raw.active_year,
             scripts_dir: path(raw.scripts, "scripts"),
             stdlib_dir: path(raw.stdlib, "stdlib"),
-            state_path: path(raw.state, ".ferry/state.db"),
+            state,
             work_dir: path(raw.work, ".ferry/work"),
             default_timeout,
             databases,

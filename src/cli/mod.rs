@@ -80,7 +80,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Init(args) => init::run(args),
         Command::Demo(args) => demo::run(args, &settings).await,
         command => {
-            let app = App::open(settings).await?;
+            let app = App::open(settings, "cli").await?;
             match command {
                 Command::Check(args) => check::run(args, &app),
                 Command::TestExtract(args) => run::test_extract(args, &app).await,

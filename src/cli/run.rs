@@ -75,6 +75,7 @@ async fn one(app: &App, name: &str, trigger: Trigger, params: &[(String, String)
         params: params.to_vec(),
         progress,
         cancel: Some(cancel_on_ctrl_c()),
+        ..Default::default()
     };
     let report = app.run(&script, trigger, req).await;
     if let Some(bar) = bar {

@@ -13,7 +13,7 @@ use chrono::Utc;
 use crate::config::Settings;
 use crate::script::{ParamValue, Script, ScriptError};
 use crate::source::Databases;
-use crate::state::{Outcome, StateError, Store, Trigger};
+use crate::state::{Instance, NewRun, Outcome, StateError, Store, Trigger};
 use context::{Artifact, Delivery, LogLine, Mode, Progress, RunContext, RunRecord};
 
 /// Problems that stop a run before it starts.
@@ -45,6 +45,8 @@ pub enum RunError {
 /// Options of one run.
 #[derive(Clone, Default)]
 pub struct RunRequest {
+    /// The schedule occurrence the run serves, for scheduled runs.
+    pub occurrence: Option<chrono::DateTime<Utc>>,
     /// `name=value` overrides of header parameters.
     pub params: Vec<(String, String)>,
     /// Called as files are written.
@@ -85,16 +87,32 @@ pub struct App {
     pub databases: Arc<Databases>,
     /// History.
     pub store: Store,
+    /// This process in the state store.
+    pub instance: Instance,
 }
 
 impl App {
-    /// Opens the state store; databases connect later, when a query needs them.
-    pub async fn open(settings: Settings) -> Result<App, StateError> {
-        let store = Store::open(&settings.state_path).await?;
+    /// Opens the state store and registers this process (`role` is
+    /// `serve` or `cli`) with a heartbeat; databases connect later, when a
+    /// query needs them.
+    pub async fn open(settings: Settings, role: &'static str) -> Result<App, StateError> {
+        let store = Store::open(&settings.state).await?;
+        let instance = store.register_instance(role).await?;
+        let (s, i) = (store.clone(), instance.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                if let Err(e) = s.heartbeat(&i).await {
+                    tracing::warn!(error = %e, "Heartbeat to the state store failed.");
+                }
+            }
+        });
         Ok(App {
             databases: Arc::new(Databases::new(settings.databases.clone())),
             settings: Arc::new(settings),
             store,
+            instance,
         })
     }
 
@@ -131,9 +149,17 @@ impl App {
     /// script failure is a report with an error, not an `Err`.
     pub async fn run(&self, script: &Script, trigger: Trigger, req: RunRequest) -> Result<RunReport, RunError> {
         let params = self.params(script, &req.params)?;
+        let path = script.path.display().to_string();
         let id = self
             .store
-            .start_run(&script.id, &script.path.display().to_string(), &script.hash, trigger)
+            .start_run(&NewRun {
+                script: &script.id,
+                path: &path,
+                hash: &script.hash,
+                trigger,
+                occurrence: req.occurrence,
+                instance: Some(&self.instance.id),
+            })
             .await?;
         let work_dir = self.settings.work_dir.join(format!("run-{id}"));
         std::fs::create_dir_all(&work_dir).map_err(|source| RunError::WorkDir {

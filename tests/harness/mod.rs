@@ -85,7 +85,7 @@ path = "out"
 
     /// The library's App for this project.
     pub async fn app(&self) -> App {
-        App::open(self.settings()).await.unwrap()
+        App::open(self.settings(), "cli").await.unwrap()
     }
 
     /// Runs scripts/NAME.rhai through the library.

@@ -1,0 +1,207 @@
+//! Run history: a run is recorded when it starts and completed when it ends,
+//! with its files, deliveries and log.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{stamp, time, FileRow, Outcome, RunRow, StateError, Store, Trigger};
+use crate::run::context::{Artifact, Delivery, LogLine};
+
+const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, occurrence, started_at, ended_at, status, \
+                           rows, bytes, destination, error";
+
+fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
+    Ok(RunRow {
+        id: r.try_get("id")?,
+        script: r.try_get("script")?,
+        script_path: r.try_get("script_path")?,
+        script_hash: r.try_get("script_hash")?,
+        trigger: r.try_get("trigger")?,
+        occurrence: time(r.try_get("occurrence")?),
+        started_at: time(r.try_get("started_at")?).unwrap_or_default(),
+        ended_at: time(r.try_get("ended_at")?),
+        status: r.try_get("status")?,
+        rows: r.try_get("rows")?,
+        bytes: r.try_get("bytes")?,
+        destination: r.try_get("destination")?,
+        error: r.try_get("error")?,
+    })
+}
+
+/// Who started a run and for which schedule occurrence.
+#[derive(Clone, Debug)]
+pub struct NewRun<'a> {
+    /// Script id.
+    pub script: &'a str,
+    /// Script file.
+    pub path: &'a str,
+    /// SHA-256 of the version that runs.
+    pub hash: &'a str,
+    /// How it was started.
+    pub trigger: Trigger,
+    /// The schedule occurrence it serves.
+    pub occurrence: Option<DateTime<Utc>>,
+    /// The process running it.
+    pub instance: Option<&'a str>,
+}
+
+impl Store {
+    /// Records a run as started and returns its id.
+    pub async fn start_run(&self, run: &NewRun<'_>) -> Result<i64, StateError> {
+        let row = sqlx::query(
+            "INSERT INTO runs (script, script_path, script_hash, trigger, occurrence, instance, started_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'running') RETURNING id",
+        )
+        .bind(run.script)
+        .bind(run.path)
+        .bind(run.hash)
+        .bind(run.trigger.as_str())
+        .bind(run.occurrence.map(stamp))
+        .bind(run.instance)
+        .bind(stamp(Utc::now()))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Records how a run ended, its files and its log, in one transaction.
+    pub async fn finish_run(&self, id: i64, o: &Outcome<'_>) -> Result<(), StateError> {
+        let mut tx = self.pool.begin().await?;
+        let rows: u64 = o.files.iter().map(|f| f.rows).sum();
+        let bytes: u64 = o.files.iter().map(|f| f.bytes).sum();
+        let mut dests: Vec<&str> = o.deliveries.iter().map(|d| d.destination.as_str()).collect();
+        dests.dedup();
+        sqlx::query(
+            "UPDATE runs SET ended_at = $1, status = $2, rows = $3, bytes = $4, destination = $5, error = $6 \
+             WHERE id = $7",
+        )
+        .bind(stamp(Utc::now()))
+        .bind(o.status)
+        .bind(rows as i64)
+        .bind(bytes as i64)
+        .bind(Some(dests.join(", ")).filter(|d| !d.is_empty()))
+        .bind(o.error)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        for f in o.files {
+            let sent: Vec<&Delivery> = o.deliveries.iter().filter(|d| d.file == f.name).collect();
+            let local = o.kept.then(|| f.path.display().to_string());
+            if sent.is_empty() {
+                insert_file(&mut tx, id, f, local.as_deref(), None).await?;
+            }
+            for d in sent {
+                insert_file(&mut tx, id, f, local.as_deref(), Some(d)).await?;
+            }
+        }
+        for (seq, line) in o.log.iter().enumerate() {
+            sqlx::query("INSERT INTO run_log (run_id, seq, at, level, message) VALUES ($1, $2, $3, $4, $5)")
+                .bind(id)
+                .bind(seq as i64)
+                .bind(stamp(line.at))
+                .bind(line.level)
+                .bind(&line.message)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Recent runs, newest first, of one script or all.
+    pub async fn runs(&self, script: Option<&str>, limit: i64) -> Result<Vec<RunRow>, StateError> {
+        let rows = match script {
+            Some(s) => {
+                let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = $1 ORDER BY id DESC LIMIT $2");
+                sqlx::query(&sql).bind(s).bind(limit).fetch_all(&self.pool).await?
+            }
+            None => {
+                let sql = format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT $1");
+                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
+            }
+        };
+        Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The latest run of a script that was not a test.
+    pub async fn last_run(&self, script: &str) -> Result<Option<RunRow>, StateError> {
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = $1 AND trigger <> 'test' ORDER BY id DESC LIMIT 1");
+        let row = sqlx::query(&sql).bind(script).fetch_optional(&self.pool).await?;
+        Ok(row.as_ref().map(run_row).transpose()?)
+    }
+
+    /// One run with its files and log.
+    pub async fn run(&self, id: i64) -> Result<(RunRow, Vec<FileRow>, Vec<LogLine>), StateError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StateError::NoRun(id))?;
+        let files = sqlx::query(
+            "SELECT name, local_path, rows, bytes, sha256, destination, remote_path FROM run_files \
+             WHERE run_id = $1 ORDER BY name, destination",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(FileRow {
+                name: r.try_get(0)?,
+                local_path: r.try_get(1)?,
+                rows: r.try_get(2)?,
+                bytes: r.try_get(3)?,
+                sha256: r.try_get(4)?,
+                destination: r.try_get(5)?,
+                remote_path: r.try_get(6)?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        let log = sqlx::query("SELECT at, level, message FROM run_log WHERE run_id = $1 ORDER BY seq")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let level: String = r.try_get(1)?;
+                Ok(LogLine {
+                    at: time(r.try_get(0)?).unwrap_or_default(),
+                    level: match level.as_str() {
+                        "error" => "error",
+                        "warn" => "warn",
+                        _ => "info",
+                    },
+                    message: r.try_get(2)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok((run_row(&row)?, files, log))
+    }
+}
+
+async fn insert_file(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    f: &Artifact,
+    local: Option<&str>,
+    d: Option<&Delivery>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO run_files (run_id, name, local_path, rows, bytes, sha256, destination, remote_path) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(&f.name)
+    .bind(local)
+    .bind(f.rows as i64)
+    .bind(f.bytes as i64)
+    .bind(&f.sha256)
+    .bind(d.map(|d| d.destination.as_str()))
+    .bind(d.map(|d| d.remote_path.as_str()).filter(|p| !p.is_empty()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
