@@ -191,7 +191,6 @@ impl Store {
                 if let Some(p) = password {
                     let p = p.resolve().map_err(fail)?;
                     let enc: String = p.bytes().map(|b| format!("%{b:02X}")).collect();
-                    url = url.replacen("://", "://", 1);
                     if let Some((scheme, rest)) = url.split_once("://") {
                         let (auth, host) = rest.split_once('@').unwrap_or(("", rest));
                         url = format!("{scheme}://{auth}:{enc}@{host}");
