@@ -15,6 +15,9 @@ use serde::Deserialize;
 use crate::demo::DemoOptions;
 use crate::location::line_of_offset;
 
+mod smtp;
+pub use smtp::{SmtpSettings, SmtpTls};
+
 /// The configuration used when there is no `ferry.toml`: the demo district in
 /// SQLite and a local `out/` folder. `ferry init` writes this text out.
 pub const DEFAULT_CONFIG: &str = include_str!("default_config.toml");
@@ -165,10 +168,16 @@ pub struct Settings {
     pub work_dir: PathBuf,
     /// Run timeout when a script's header gives none.
     pub default_timeout: Duration,
+    /// `ferry serve`: runs at the same time, at most.
+    pub max_concurrent_runs: usize,
+    /// `ferry serve`: how long running extracts may take to finish after a stop signal.
+    pub shutdown_grace: Duration,
     /// Named databases.
     pub databases: BTreeMap<String, DatabaseSettings>,
     /// Named destinations.
     pub destinations: BTreeMap<String, DestinationSettings>,
+    /// The mail server notifications go through; `None` means no email.
+    pub smtp: Option<SmtpSettings>,
 }
 
 #[derive(Deserialize)]
@@ -182,10 +191,13 @@ struct RawConfig {
     state_password: Option<String>,
     work: Option<String>,
     default_timeout: Option<String>,
+    max_concurrent_runs: Option<usize>,
+    shutdown_grace: Option<String>,
     #[serde(default)]
     databases: BTreeMap<String, RawDatabase>,
     #[serde(default)]
     destinations: BTreeMap<String, RawDestination>,
+    smtp: Option<smtp::RawSmtp>,
 }
 
 #[derive(Deserialize)]
@@ -258,6 +270,11 @@ impl Settings {
             None => Duration::from_secs(30 * 60),
             Some(t) => humantime::parse_duration(t)
                 .map_err(|e| setting(format!("default_timeout '{t}' is not a duration like \"30m\": {e}")))?,
+        };
+        let shutdown_grace = match raw.shutdown_grace.as_deref() {
+            None => Duration::from_secs(60),
+            Some(t) => humantime::parse_duration(t)
+                .map_err(|e| setting(format!("shutdown_grace '{t}' is not a duration like \"60s\": {e}")))?,
         };
         let path = |p: Option<String>, default: &str| root.join(p.as_deref().unwrap_or(default));
         let mut databases = BTreeMap::new();
@@ -346,6 +363,7 @@ impl Settings {
                 },
             );
         }
+        let smtp = raw.smtp.map(|m| m.validate(root)).transpose().map_err(setting)?;
         Ok(Settings {
             origin: origin.to_string(),
             root: root.to_path_buf(),
@@ -356,8 +374,11 @@ impl Settings {
             state,
             work_dir: path(raw.work, ".ferry/work"),
             default_timeout,
+            max_concurrent_runs: raw.max_concurrent_runs.unwrap_or(4).max(1),
+            shutdown_grace,
             databases,
             destinations,
+            smtp,
         })
     }
 

@@ -6,10 +6,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod demo;
 pub mod format;
 pub mod location;
+pub mod notice;
 pub mod run;
 pub mod schedule;
 pub mod script;

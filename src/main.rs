@@ -6,15 +6,23 @@ use clap::Parser;
 #[tokio::main]
 async fn main() {
     let cli = ferry::cli::Cli::parse();
+    // `serve` is a service: its log is its voice, so it says what it does.
+    let serving = matches!(cli.command, ferry::cli::Command::Serve(_));
     let level = match cli.verbose {
+        0 if serving => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into()))
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     if let Err(f) = ferry::cli::dispatch(cli).await {
         eprintln!("error: {:#}", f.error);
         std::process::exit(f.code);

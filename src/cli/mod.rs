@@ -8,6 +8,7 @@ mod init;
 mod list;
 mod output;
 mod run;
+mod serve;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,9 @@ pub struct Cli {
     /// More log output (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Logs as JSON lines (for log collectors) instead of text.
+    #[arg(long, global = true)]
+    pub log_json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -48,6 +52,10 @@ pub enum Command {
     History(history::Args),
     /// Create the demo district database.
     Demo(demo::Args),
+    /// Load the scripts folder, reload it as it changes, and run scripts on their schedules.
+    Serve(serve::Args),
+    /// Exit 0 when a `ferry serve` instance is alive (for monitoring).
+    Health,
 }
 
 /// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
@@ -79,6 +87,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Init(args) => init::run(args),
         Command::Demo(args) => demo::run(args, &settings).await,
+        Command::Serve(args) => serve::run(args, cli.config.clone(), settings).await,
         command => {
             let app = App::open(settings, "cli").await?;
             match command {
@@ -87,7 +96,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Run(args) => run::run(args, &app).await,
                 Command::List => list::run(&app).await,
                 Command::History(args) => history::run(args, &app).await,
-                Command::Init(_) | Command::Demo(_) => unreachable!("handled above"),
+                Command::Health => serve::health(&app).await,
+                Command::Init(_) | Command::Demo(_) | Command::Serve(_) => unreachable!("handled above"),
             }
         }
     }

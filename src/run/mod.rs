@@ -116,6 +116,17 @@ impl App {
         })
     }
 
+    /// The same process, store and instance with a new configuration (the
+    /// daemon's reload of ferry.toml); databases reconnect on first use.
+    pub fn reconfigured(&self, settings: Settings) -> App {
+        App {
+            databases: Arc::new(Databases::new(settings.databases.clone())),
+            settings: Arc::new(settings),
+            store: self.store.clone(),
+            instance: self.instance.clone(),
+        }
+    }
+
     /// The file a command-line name refers to: a path, or a script id in the
     /// scripts folder.
     pub fn script_path(&self, name: &str) -> PathBuf {
@@ -182,7 +193,7 @@ impl App {
             work_dir: work_dir.clone(),
             deadline: Instant::now() + timeout,
             timeout_text: humantime::format_duration(timeout).to_string(),
-            cancel: req.cancel.unwrap_or_default(),
+            cancel: req.cancel.clone().unwrap_or_default(),
             started: Utc::now().with_timezone(&tz),
             use_warehouse: script.spec.use_warehouse,
             progress: req.progress,
@@ -201,7 +212,12 @@ impl App {
         // successful one keeps only files it did not deliver anywhere.
         let undelivered = |f: &Artifact| !record.deliveries.iter().any(|d| d.file == f.name);
         let keep = mode == Mode::Run && (error.is_some() || record.files.iter().any(undelivered));
-        let status = if error.is_some() { "failed" } else { "succeeded" };
+        let cancelled = ctx.cancel.load(std::sync::atomic::Ordering::Relaxed);
+        let status = match (&error, cancelled) {
+            (None, _) => "succeeded",
+            (Some(_), true) => "interrupted",
+            (Some(_), false) => "failed",
+        };
         self.store
             .finish_run(
                 id,
@@ -215,6 +231,16 @@ impl App {
                 },
             )
             .await?;
+        if mode == Mode::Run {
+            crate::notice::Notifier::new(self.store.clone(), self.settings.clone())
+                .after_run(
+                    script,
+                    id,
+                    error.as_deref().filter(|_| status == "failed"),
+                    &record.notices,
+                )
+                .await;
+        }
         if !keep {
             let _ = std::fs::remove_dir_all(&work_dir);
         }

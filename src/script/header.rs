@@ -40,6 +40,18 @@ impl ParamValue {
     }
 }
 
+/// What to do about occurrences missed while no `ferry serve` was running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum CatchUp {
+    /// Run the latest missed occurrence once, as soon as ferry is back: a
+    /// nightly roster missed during a reboot should still reach the vendor,
+    /// and older occurrences would only send stale copies.
+    #[default]
+    Latest,
+    /// Record the miss and wait for the next occurrence.
+    None,
+}
+
 /// What a script's header declares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobSpec {
@@ -57,6 +69,8 @@ pub struct JobSpec {
     pub use_warehouse: bool,
     /// The run's time limit; `None` means the configuration's default.
     pub timeout: Option<Duration>,
+    /// Missed-occurrence policy.
+    pub catch_up: CatchUp,
     /// Declared parameters with their defaults, in header order.
     pub params: Vec<(String, ParamValue)>,
 }
@@ -82,6 +96,7 @@ struct RawHeader {
     #[serde(default)]
     use_warehouse: bool,
     timeout: Option<toml::Spanned<String>>,
+    catch_up: Option<toml::Spanned<String>>,
     #[serde(default)]
     params: toml::Table,
 }
@@ -140,6 +155,19 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
             message: format!("header: timeout '{}' is not a duration like \"10m\": {e}", t.get_ref()),
         })?),
     };
+    let catch_up = match &raw.catch_up {
+        None => CatchUp::Latest,
+        Some(c) => match c.get_ref().as_str() {
+            "latest" => CatchUp::Latest,
+            "none" => CatchUp::None,
+            other => {
+                return Err(HeaderError {
+                    line: at(c.span().start),
+                    message: format!("header: catch_up '{other}' is not \"latest\" or \"none\""),
+                })
+            }
+        },
+    };
     let mut params = Vec::new();
     for (key, value) in raw.params {
         let v = match value {
@@ -168,6 +196,7 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
         stopped: raw.stopped,
         use_warehouse: raw.use_warehouse,
         timeout,
+        catch_up,
         params,
     })
 }

@@ -20,6 +20,13 @@ pub struct Instance {
     pub role: &'static str,
 }
 
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_default()
+}
+
 /// A heartbeat older than this means the instance is gone.
 pub const STALE_AFTER_SECS: i64 = 30;
 
@@ -84,6 +91,30 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, time(r.try_get(2)?).unwrap_or_default())))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
+    }
+
+    /// Marks instances on this host whose process is gone (killed, crashed)
+    /// as stopped, so their runs can be marked interrupted at once instead
+    /// of after the heartbeat goes stale.
+    pub async fn reap_dead_local(&self, me: &Instance) -> Result<(), StateError> {
+        let host = host_name();
+        let rows = sqlx::query("SELECT id, pid FROM instances WHERE host = $1 AND stopped_at IS NULL AND id <> $2")
+            .bind(&host)
+            .bind(&me.id)
+            .fetch_all(&self.pool)
+            .await?;
+        for r in rows {
+            let (id, pid): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+            let alive = pid as u32 != std::process::id() && std::path::Path::new(&format!("/proc/{pid}")).exists();
+            if !alive {
+                sqlx::query("UPDATE instances SET stopped_at = $1 WHERE id = $2")
+                    .bind(stamp(Utc::now()))
+                    .bind(&id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     /// Marks runs left "running" by instances that stopped or whose

@@ -4,6 +4,8 @@
 //! queries written once in the SQL both understand.
 
 mod daemon;
+mod notifications;
+mod people;
 mod runs;
 
 use std::path::PathBuf;
@@ -16,6 +18,8 @@ use sqlx::Executor;
 use crate::run::context::{Artifact, Delivery, LogLine};
 
 pub use daemon::{Instance, STALE_AFTER_SECS};
+pub use notifications::{Level, NewNotification, Notification};
+pub use people::{check_email, check_name, check_webhook, Group, PeopleError, User};
 pub use runs::NewRun;
 
 /// A state store failure.

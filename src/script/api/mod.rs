@@ -2,6 +2,7 @@
 
 pub mod deliver;
 pub mod format;
+pub mod notify;
 pub mod query;
 pub mod time;
 
@@ -16,5 +17,6 @@ pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
     query::register(engine, run.clone());
     format::register(engine, run.clone());
     deliver::register(engine, run.clone());
+    notify::register(engine, run.clone());
     time::register(engine, run);
 }

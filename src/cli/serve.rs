@@ -1,0 +1,72 @@
+//! `ferry serve` and `ferry health`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Failure;
+use crate::config::Settings;
+use crate::daemon::{serve, ServeOptions};
+use crate::run::App;
+
+/// Options of `ferry serve`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Run what is due now, wait for it and exit (for cron-driven setups).
+    #[arg(long)]
+    pub once: bool,
+    /// Poll the folders every SECONDS instead of using change events (network file systems).
+    #[arg(long, value_name = "SECONDS")]
+    pub poll: Option<u64>,
+    /// Runs at the same time, at most (default: max_concurrent_runs of ferry.toml).
+    #[arg(long)]
+    pub max_runs: Option<usize>,
+    /// Seconds running extracts may take to finish after SIGTERM (default: shutdown_grace of ferry.toml).
+    #[arg(long, value_name = "SECONDS")]
+    pub grace: Option<u64>,
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs the daemon until SIGTERM or Ctrl-C.
+pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Result<(), Failure> {
+    let opts = ServeOptions {
+        config,
+        once: args.once,
+        poll: args.poll.map(Duration::from_secs),
+        max_concurrent: args.max_runs.unwrap_or(settings.max_concurrent_runs),
+        grace: args.grace.map(Duration::from_secs).unwrap_or(settings.shutdown_grace),
+    };
+    let app = App::open(settings, "serve").await?;
+    serve(app, opts, stop_signal()).await?;
+    Ok(())
+}
+
+/// Exits 0 when a `ferry serve` instance has a fresh heartbeat in the state store.
+pub async fn health(app: &App) -> Result<(), Failure> {
+    let live = app.store.live_servers().await?;
+    if live.is_empty() {
+        return Err(Failure {
+            code: super::EXIT_RUN_FAILED,
+            error: anyhow::anyhow!(
+                "no ferry serve instance has reported in the last {} seconds",
+                crate::state::STALE_AFTER_SECS
+            ),
+        });
+    }
+    for (id, host, at) in live {
+        println!("serving  {id}  on {host}  last heartbeat {}", super::output::when(at));
+    }
+    Ok(())
+}

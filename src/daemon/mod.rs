@@ -1,0 +1,462 @@
+//! `ferry serve`: keeps the scripts folder loaded, reloads what changes,
+//! and runs each script when its schedule says, with a stated policy for
+//! occurrences missed while ferry was down.
+//!
+//! The loop: wait for the earliest due time, a file-system signal, a run
+//! finishing or shutdown. Occurrences are claimed in the state store before
+//! they run, so several instances sharing a PostgreSQL store run each once.
+
+mod registry;
+mod watcher;
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+pub use registry::{Change, Registry};
+
+use crate::config::{Settings, CONFIG_FILE};
+use crate::run::{App, RunReport, RunRequest};
+use crate::script::{CatchUp, Script};
+use crate::state::{Outcome, StateError, Trigger};
+
+/// How the daemon runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The configuration file given on the command line, if any.
+    pub config: Option<PathBuf>,
+    /// Run what is due now, wait for it, and exit (for cron-driven setups).
+    pub once: bool,
+    /// Poll the folders at this interval instead of using change events.
+    pub poll: Option<Duration>,
+    /// Runs at the same time, at most.
+    pub max_concurrent: usize,
+    /// How long running extracts may take to finish after a stop signal.
+    pub grace: Duration,
+}
+
+/// A failure that stops the daemon.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// The state store failed.
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// One occurrence to run.
+#[derive(Clone, Debug)]
+struct Due {
+    id: String,
+    at: DateTime<Utc>,
+    trigger: Trigger,
+}
+
+type Finished = (String, DateTime<Utc>, Option<RunReport>);
+
+struct Daemon {
+    app: Arc<App>,
+    opts: ServeOptions,
+    config_text: String,
+    registry: Registry,
+    running: HashMap<String, Arc<AtomicBool>>,
+    pending: VecDeque<Due>,
+    tasks: JoinSet<Finished>,
+}
+
+fn config_path(opts: &ServeOptions) -> Option<PathBuf> {
+    opts.config
+        .clone()
+        .or_else(|| Some(PathBuf::from(CONFIG_FILE)).filter(|p| p.exists()))
+}
+
+fn read_config(opts: &ServeOptions) -> String {
+    config_path(opts)
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default()
+}
+
+/// Runs the daemon until `shutdown` resolves (or, with `once`, until what
+/// was due has run).
+pub async fn serve(
+    app: App,
+    opts: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let config_text = read_config(&opts);
+    let mut d = Daemon {
+        app: Arc::new(app),
+        opts,
+        config_text,
+        registry: Registry::default(),
+        running: HashMap::new(),
+        pending: VecDeque::new(),
+        tasks: JoinSet::new(),
+    };
+    d.sweep_orphans().await?;
+    d.rescan(true).await;
+    d.catch_up().await?;
+    if d.opts.once {
+        d.launch_pending().await?;
+        while let Some(done) = d.tasks.join_next().await {
+            d.finished(done).await?;
+            d.launch_pending().await?;
+        }
+        d.app.store.stop_instance(&d.app.instance).await?;
+        return Ok(());
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut watch = d.start_watch(&tx);
+    tokio::pin!(shutdown);
+    let mut sweep = tokio::time::interval(Duration::from_secs(15));
+    let mut safety = tokio::time::interval(Duration::from_secs(60));
+    tracing::info!(scripts = d.registry.entries.len(), instance = %d.app.instance.id, "Serving.");
+    loop {
+        d.launch_pending().await?;
+        let wait = d
+            .registry
+            .earliest()
+            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep(wait) => d.fire_due().await?,
+            Some(signal) = rx.recv() => {
+                if let watcher::Signal::Failed(e) = signal {
+                    tracing::warn!(error = %e, "The folder watcher failed; recreating it and rescanning.");
+                    watch = None;
+                    watch = watch.or_else(|| d.start_watch(&tx));
+                }
+                // Debounce: let a burst of events (an editor's save, a
+                // symlink swap) settle before reading the folder.
+                let quiet = Duration::from_millis(150);
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+                while tokio::time::timeout(quiet, rx.recv()).await.is_ok_and(|s| s.is_some())
+                    && tokio::time::Instant::now() < deadline
+                {}
+                d.rescan(false).await;
+            }
+            Some(done) = d.tasks.join_next(), if !d.tasks.is_empty() => d.finished(done).await?,
+            _ = sweep.tick() => d.sweep_orphans().await?,
+            _ = safety.tick() => {
+                if watch.is_none() {
+                    watch = d.start_watch(&tx);
+                }
+                d.rescan(false).await;
+            }
+        }
+    }
+    drop(watch);
+    d.shutdown().await
+}
+
+impl Daemon {
+    fn start_watch(&self, tx: &mpsc::UnboundedSender<watcher::Signal>) -> Option<watcher::FolderWatch> {
+        let s = &self.app.settings;
+        let mut folders = vec![(s.scripts_dir.clone(), true), (s.stdlib_dir.clone(), true)];
+        if let Some(dir) = config_path(&self.opts).and_then(|p| p.canonicalize().ok()?.parent().map(PathBuf::from)) {
+            folders.push((dir, false));
+        }
+        match watcher::watch(&folders, self.opts.poll, tx.clone()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(error = %e, "Cannot watch the scripts folder; rescanning every minute instead.");
+                None
+            }
+        }
+    }
+
+    /// Marks runs of dead instances interrupted.
+    async fn sweep_orphans(&self) -> Result<(), DaemonError> {
+        let store = &self.app.store;
+        store.reap_dead_local(&self.app.instance).await?;
+        let ids = store
+            .interrupt_orphans("ferry stopped while the run was going (crash or kill)")
+            .await?;
+        if !ids.is_empty() {
+            tracing::warn!(runs = ?ids, "Marked runs of a stopped ferry as interrupted.");
+        }
+        Ok(())
+    }
+
+    /// Re-reads the configuration (when it changed) and the scripts folder.
+    async fn rescan(&mut self, first: bool) {
+        let text = read_config(&self.opts);
+        if text != self.config_text && !first {
+            match Settings::load(self.opts.config.as_deref()) {
+                Ok(settings) if settings.state != self.app.settings.state => {
+                    tracing::warn!("The state store setting changed; restart ferry serve to use it.");
+                }
+                Ok(settings) => {
+                    tracing::info!("Configuration reloaded.");
+                    self.app = Arc::new(self.app.reconfigured(settings));
+                }
+                Err(e) => tracing::error!(error = %e, "The configuration does not load; keeping the previous one."),
+            }
+            self.config_text = text.clone();
+        }
+        let changes = self.registry.rescan(&self.app.settings, &text, Utc::now());
+        for c in changes {
+            match c {
+                Change::Added(id) => tracing::info!(script = %id, "Script loaded."),
+                Change::Updated(id) => {
+                    tracing::info!(script = %id, "Script reloaded; the next run uses the new version.")
+                }
+                Change::Removed(id) => tracing::info!(script = %id, "Script removed; it is no longer scheduled."),
+                Change::Failed { id, error, kept } => {
+                    let keeps = if kept {
+                        "the previous version stays scheduled"
+                    } else {
+                        "it is not scheduled"
+                    };
+                    tracing::error!(script = %id, error = %error, "Script does not load; {keeps}.");
+                    self.report_load_error(&id, &error, kept).await;
+                }
+            }
+        }
+    }
+
+    async fn report_load_error(&self, id: &str, error: &str, kept: bool) {
+        let group = self
+            .registry
+            .entries
+            .get(id)
+            .and_then(|e| e.script.as_ref())
+            .and_then(|s| s.spec.notify.clone());
+        let keeps = if kept {
+            "; the previous version stays scheduled"
+        } else {
+            ""
+        };
+        tracing::warn!(script = %id, group = ?group, "{error}{keeps}");
+    }
+
+    /// Missed occurrences: since the last one any instance claimed.
+    async fn catch_up(&mut self) -> Result<(), DaemonError> {
+        let now = Utc::now();
+        let ids: Vec<String> = self.registry.entries.keys().cloned().collect();
+        for id in ids {
+            let Some(script) = self.script(&id) else { continue };
+            if script.spec.stopped {
+                continue;
+            }
+            let tz = script.spec.timezone.unwrap_or(self.app.settings.timezone);
+            let Some(latest) = script.spec.schedule.latest_at_or_before(now, tz) else {
+                continue;
+            };
+            let last = self.app.store.last_occurrence(&id).await?;
+            let missed = match last {
+                Some(l) => latest > l,
+                // Never scheduled before: a first start is not a miss; a
+                // cron-driven `--once` runs what fell due in the last day.
+                None => self.opts.once && now - latest < chrono::Duration::hours(24),
+            };
+            if !missed {
+                continue;
+            }
+            let trigger = if self.opts.once {
+                Trigger::Scheduled
+            } else {
+                Trigger::CatchUp
+            };
+            match script.spec.catch_up {
+                CatchUp::Latest => self.pending.push_back(Due {
+                    id,
+                    at: latest,
+                    trigger,
+                }),
+                CatchUp::None => self.record_missed(&script, latest).await?,
+            }
+        }
+        Ok(())
+    }
+
+    fn script(&self, id: &str) -> Option<Arc<Script>> {
+        self.registry.entries.get(id).and_then(|e| e.script.clone())
+    }
+
+    /// Queues every script whose time has come and moves its next time on.
+    async fn fire_due(&mut self) -> Result<(), DaemonError> {
+        let now = Utc::now();
+        let settings = self.app.settings.clone();
+        let mut due = Vec::new();
+        for (id, e) in self.registry.entries.iter_mut() {
+            if let (Some(at), Some(script)) = (e.next, &e.script) {
+                if at <= now {
+                    due.push(Due {
+                        id: id.clone(),
+                        at,
+                        trigger: Trigger::Scheduled,
+                    });
+                    e.next = registry::next_due(script, &settings, now);
+                }
+            }
+        }
+        for d in due {
+            if self.running.contains_key(&d.id) {
+                self.record_skipped(&d).await?;
+            } else {
+                self.pending.push_back(d);
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts queued runs while there is room.
+    async fn launch_pending(&mut self) -> Result<(), DaemonError> {
+        let mut waiting = VecDeque::new();
+        while let Some(d) = self.pending.pop_front() {
+            if self.running.contains_key(&d.id) || self.running.len() >= self.opts.max_concurrent.max(1) {
+                waiting.push_back(d);
+                continue;
+            }
+            let Some(script) = self.script(&d.id) else { continue };
+            if !self.app.store.claim(&d.id, d.at, &self.app.instance).await? {
+                tracing::debug!(script = %d.id, at = %d.at, "Occurrence claimed by another instance.");
+                continue;
+            }
+            let cancel = Arc::new(AtomicBool::new(false));
+            self.running.insert(d.id.clone(), cancel.clone());
+            let app = self.app.clone();
+            tracing::info!(script = %d.id, at = %d.at, trigger = d.trigger.as_str(), "Starting run.");
+            self.tasks.spawn(async move {
+                let req = RunRequest {
+                    occurrence: Some(d.at),
+                    cancel: Some(cancel),
+                    ..Default::default()
+                };
+                let report = match app.run(&script, d.trigger, req).await {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        tracing::error!(script = %d.id, error = %e, "The run could not start.");
+                        None
+                    }
+                };
+                (d.id, d.at, report)
+            });
+        }
+        self.pending = waiting;
+        Ok(())
+    }
+
+    async fn finished(&mut self, done: Result<Finished, tokio::task::JoinError>) -> Result<(), DaemonError> {
+        let Ok((id, at, report)) = done else { return Ok(()) };
+        self.running.remove(&id);
+        let run = report.as_ref().map(|r| r.id);
+        if let Some(r) = &report {
+            match &r.error {
+                None => tracing::info!(script = %id, run = r.id, "Run succeeded."),
+                Some(e) => tracing::error!(script = %id, run = r.id, error = %e, "Run failed."),
+            }
+        }
+        self.app.store.settle(&id, at, "ran", run).await?;
+        Ok(())
+    }
+
+    /// A run still going when its next time came: recorded, not started.
+    async fn record_skipped(&self, d: &Due) -> Result<(), DaemonError> {
+        let Some(script) = self.script(&d.id) else {
+            return Ok(());
+        };
+        if !self.app.store.claim(&d.id, d.at, &self.app.instance).await? {
+            return Ok(());
+        }
+        let id = self
+            .record(
+                &script,
+                d.at,
+                Trigger::Scheduled,
+                "skipped",
+                "the previous run was still going",
+            )
+            .await?;
+        self.app.store.settle(&d.id, d.at, "skipped", Some(id)).await?;
+        tracing::warn!(script = %d.id, at = %d.at, "Skipped: the previous run is still going.");
+        Ok(())
+    }
+
+    /// An occurrence missed while ferry was down, under `catch_up = "none"`.
+    async fn record_missed(&self, script: &Script, at: DateTime<Utc>) -> Result<(), DaemonError> {
+        if !self.app.store.claim(&script.id, at, &self.app.instance).await? {
+            return Ok(());
+        }
+        let why = "ferry was not running at the scheduled time; catch_up = \"none\"";
+        let id = self.record(script, at, Trigger::CatchUp, "missed", why).await?;
+        self.app.store.settle(&script.id, at, "missed", Some(id)).await?;
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        script: &Script,
+        at: DateTime<Utc>,
+        trigger: Trigger,
+        status: &str,
+        why: &str,
+    ) -> Result<i64, StateError> {
+        let store = &self.app.store;
+        let path = script.path.display().to_string();
+        let id = store
+            .start_run(&crate::state::NewRun {
+                script: &script.id,
+                path: &path,
+                hash: &script.hash,
+                trigger,
+                occurrence: Some(at),
+                instance: Some(&self.app.instance.id),
+            })
+            .await?;
+        let outcome = Outcome {
+            status,
+            error: Some(why),
+            files: &[],
+            kept: false,
+            deliveries: &[],
+            log: &[],
+        };
+        store.finish_run(id, &outcome).await?;
+        Ok(id)
+    }
+
+    /// Stops starting runs, lets running ones finish within the grace
+    /// period, then cancels the rest and marks them interrupted.
+    async fn shutdown(mut self) -> Result<(), DaemonError> {
+        tracing::info!(running = self.running.len(), grace = ?self.opts.grace, "Stopping: no new runs start.");
+        self.pending.clear();
+        let deadline = tokio::time::Instant::now() + self.opts.grace;
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
+                Ok(Some(done)) => self.finished(done).await?,
+                Ok(None) => break,
+                Err(_) => {
+                    tracing::warn!(
+                        running = self.running.len(),
+                        "Grace period over; cancelling the remaining runs."
+                    );
+                    for flag in self.running.values() {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                        while let Some(done) = self.tasks.join_next().await {
+                            let _ = self.finished(done).await;
+                        }
+                    })
+                    .await;
+                    break;
+                }
+            }
+        }
+        let store = &self.app.store;
+        store
+            .interrupt_own(&self.app.instance, "ferry was stopped before the run finished")
+            .await?;
+        store.stop_instance(&self.app.instance).await?;
+        tracing::info!("Stopped.");
+        Ok(())
+    }
+}

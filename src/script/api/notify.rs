@@ -1,0 +1,40 @@
+//! `notify(group, message)`: tell a user group something from a script
+//! ("Sent 1,204 students to Acme"). The request is recorded with the run and
+//! sent by the runner after the run is recorded, to the in-app list and the
+//! group's email and webhook; in a test extract it is only logged.
+
+use std::sync::Arc;
+
+use rhai::{Engine, NativeCallContext};
+
+use crate::run::context::{Mode, RunContext};
+use crate::script::engine::runtime_error;
+
+/// Registers `notify`.
+pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+    engine.register_fn(
+        "notify",
+        move |ctx: NativeCallContext, group: &str, message: &str| -> Result<(), Box<rhai::EvalAltResult>> {
+            let group = group.trim();
+            if group.is_empty() {
+                return Err(runtime_error(
+                    "notify(group, message): the group name is empty; name a group from `ferry groups list`",
+                    ctx.call_position(),
+                ));
+            }
+            if message.trim().is_empty() {
+                return Err(runtime_error(
+                    format!("notify(\"{group}\", message): the message is empty"),
+                    ctx.call_position(),
+                ));
+            }
+            if run.mode == Mode::Test {
+                run.log("info", format!("test extract: would notify {group}: {message}"));
+                return Ok(());
+            }
+            run.log("info", format!("notify {group}: {message}"));
+            run.lock().notices.push((group.to_string(), message.to_string()));
+            Ok(())
+        },
+    );
+}
