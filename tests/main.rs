@@ -9,3 +9,5 @@ mod errors;
 mod examples;
 mod formats;
 mod limits;
+mod notify;
+mod serve;

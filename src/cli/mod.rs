@@ -3,12 +3,15 @@
 
 mod check;
 mod demo;
+mod groups;
 mod history;
 mod init;
 mod list;
+mod notifications;
 mod output;
 mod run;
 mod serve;
+mod users;
 
 use std::path::PathBuf;
 
@@ -52,6 +55,12 @@ pub enum Command {
     History(history::Args),
     /// Create the demo district database.
     Demo(demo::Args),
+    /// Users: the people notifications are for.
+    Users(users::Args),
+    /// User groups: who a script's `notify` reaches, by email and webhook too.
+    Groups(groups::Args),
+    /// The in-app notification list: failed runs and scripts' notify() messages.
+    Notifications(notifications::Args),
     /// Load the scripts folder, reload it as it changes, and run scripts on their schedules.
     Serve(serve::Args),
     /// Exit 0 when a `ferry serve` instance is alive (for monitoring).
@@ -96,6 +105,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Run(args) => run::run(args, &app).await,
                 Command::List => list::run(&app).await,
                 Command::History(args) => history::run(args, &app).await,
+                Command::Users(args) => users::run(args, &app).await,
+                Command::Groups(args) => groups::run(args, &app).await,
+                Command::Notifications(args) => notifications::run(args, &app).await,
                 Command::Health => serve::health(&app).await,
                 Command::Init(_) | Command::Demo(_) | Command::Serve(_) => unreachable!("handled above"),
             }

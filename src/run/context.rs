@@ -71,6 +71,9 @@ pub struct RunRecord {
     pub files: Vec<Artifact>,
     /// Deliveries made.
     pub deliveries: Vec<Delivery>,
+    /// `notify(group, message)` calls, sent by the runner once the run is
+    /// recorded, so a slow mail server never holds up the extract.
+    pub notices: Vec<(String, String)>,
 }
 
 /// Called with (file name, rows written so far) while a file is written.

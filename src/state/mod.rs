@@ -218,7 +218,17 @@ impl Store {
             .connect(&url)
             .await
             .map_err(|e| fail(e.to_string()))?;
-        migrator.run(&pool).await.map_err(|e| fail(e.to_string()))?;
+        // Two processes starting together (a `serve` and a cron-driven
+        // `run`) may both try a migration; SQLite has no migration lock, so
+        // the loser's transaction rolls back and a retry finds it applied.
+        let mut attempt = 0;
+        while let Err(e) = migrator.run(&pool).await {
+            attempt += 1;
+            if attempt >= 10 {
+                return Err(fail(e.to_string()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+        }
         Ok(Store { pool })
     }
 }

@@ -10,6 +10,10 @@ use rhai::{Engine, NativeCallContext};
 use crate::run::context::{Mode, RunContext};
 use crate::script::engine::runtime_error;
 
+/// At most this many `notify()` calls per run are sent; a loop calling it
+/// per row must not mail the group ten thousand times.
+pub const MAX_NOTICES: usize = 20;
+
 /// Registers `notify`.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     engine.register_fn(
@@ -32,8 +36,18 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
                 run.log("info", format!("test extract: would notify {group}: {message}"));
                 return Ok(());
             }
+            let mut record = run.lock();
+            if record.notices.len() >= MAX_NOTICES {
+                drop(record);
+                run.log(
+                    "warn",
+                    format!("notify {group}: not sent, a run sends at most {MAX_NOTICES} notifications: {message}"),
+                );
+                return Ok(());
+            }
+            record.notices.push((group.to_string(), message.to_string()));
+            drop(record);
             run.log("info", format!("notify {group}: {message}"));
-            run.lock().notices.push((group.to_string(), message.to_string()));
             Ok(())
         },
     );

@@ -1,0 +1,139 @@
+//! `ferry groups`: the groups scripts notify (`notify = "group"`), their
+//! members, email address and webhook.
+
+use super::output::table;
+use super::Failure;
+use crate::notice::{redact_webhook, Channel, Notifier};
+use crate::run::App;
+use crate::state::{Level, NewNotification};
+
+/// Options of `ferry groups`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// What to do with groups.
+    #[command(subcommand)]
+    pub command: GroupsCommand,
+}
+
+/// The `ferry groups` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum GroupsCommand {
+    /// Add a group, optionally with an email address and a webhook.
+    Add {
+        /// Unique name, as written in a script's `notify = "..."`.
+        name: String,
+        /// The group's email address (sent through [smtp] in ferry.toml).
+        #[arg(long)]
+        email: Option<String>,
+        /// A URL notifications are POSTed to as JSON, or env:VAR / file:PATH holding it.
+        #[arg(long)]
+        webhook: Option<String>,
+    },
+    /// List groups with their members, email and webhook.
+    List,
+    /// Put a user in a group.
+    AddMember {
+        /// The group.
+        group: String,
+        /// The user.
+        user: String,
+    },
+    /// Take a user out of a group.
+    RemoveMember {
+        /// The group.
+        group: String,
+        /// The user.
+        user: String,
+    },
+    /// Remove a group and its memberships (past notifications stay).
+    Remove {
+        /// The group.
+        name: String,
+    },
+    /// Send a test notification through every channel of a group and say
+    /// what each did.
+    Test {
+        /// The group.
+        name: String,
+        /// The text to send.
+        #[arg(long, default_value = "Test notification from ferry")]
+        message: String,
+    },
+}
+
+/// Runs a `ferry groups` subcommand.
+pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+    match args.command {
+        GroupsCommand::Add { name, email, webhook } => {
+            // A relative file: reference is stored absolute, so it means the
+            // same file to the daemon, whatever its working folder.
+            let webhook = webhook.map(|w| match w.strip_prefix("file:") {
+                Some(path) => format!("file:{}", app.settings.root.join(path).display()),
+                None => w,
+            });
+            app.store.add_group(&name, email.as_deref(), webhook.as_deref()).await?;
+            println!("added group {name}");
+        }
+        GroupsCommand::List => {
+            let groups = app.store.groups().await?;
+            if groups.is_empty() {
+                println!("no groups yet; `ferry groups add NAME --email ADDRESS` adds one");
+                return Ok(());
+            }
+            let mut t = table(&["group", "members", "email", "webhook"]);
+            for g in groups {
+                t.add_row(vec![
+                    g.name,
+                    g.members.join(", "),
+                    g.email.unwrap_or_default(),
+                    g.webhook.as_deref().map(redact_webhook).unwrap_or_default(),
+                ]);
+            }
+            println!("{t}");
+        }
+        GroupsCommand::AddMember { group, user } => {
+            app.store.add_member(&group, &user).await?;
+            println!("added {user} to {group}");
+        }
+        GroupsCommand::RemoveMember { group, user } => {
+            app.store.remove_member(&group, &user).await?;
+            println!("removed {user} from {group}");
+        }
+        GroupsCommand::Remove { name } => {
+            app.store.remove_group(&name).await?;
+            println!("removed group {name}");
+        }
+        GroupsCommand::Test { name, message } => {
+            if app.store.group(&name).await?.is_none() {
+                return Err(crate::state::PeopleError::NoGroup(name).into());
+            }
+            let sent = Notifier::new(app.store.clone(), app.settings.clone())
+                .send(&NewNotification {
+                    group: &name,
+                    script: None,
+                    run: None,
+                    level: Level::Info,
+                    message: &message,
+                })
+                .await;
+            let show = |c: &Channel| match c {
+                Channel::Off => "not configured".to_string(),
+                Channel::Sent(s) => format!("sent {s}"),
+                Channel::Failed(e) => format!("FAILED: {e}"),
+            };
+            println!("in-app   {}", show(&sent.stored));
+            println!("email    {}", show(&sent.email));
+            println!("webhook  {}", show(&sent.webhook));
+            if [&sent.stored, &sent.email, &sent.webhook]
+                .iter()
+                .any(|c| matches!(c, Channel::Failed(_)))
+            {
+                return Err(Failure {
+                    code: super::EXIT_RUN_FAILED,
+                    error: anyhow::anyhow!("a channel of group {name} failed"),
+                });
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! `ferry serve` as a real process: hot reload, broken edits, deletion,
+//! stopped scripts, SIGKILL recovery, SIGTERM grace and catch-up.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ferry::state::RunRow;
+
+use crate::harness::Project;
+
+/// A `ferry serve` child process; killed when dropped.
+pub struct Serve {
+    child: Child,
+    log: std::path::PathBuf,
+}
+
+impl Serve {
+    /// Starts `ferry serve` in the project with extra arguments (creating
+    /// the project's SQLite database if the test did not).
+    pub fn start(p: &Project, args: &[&str]) -> Serve {
+        if !p.path("fixture.db").exists() {
+            p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
+        }
+        let log = p.path(&format!(
+            "serve-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .arg("serve")
+            .args(args)
+            .current_dir(p.dir.path())
+            .env_remove("FERRY_CONFIG")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Serve { child, log }
+    }
+
+    /// What the daemon logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends a signal by name (`TERM`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
+    /// Waits for the process to exit; its exit code.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it is true or `limit` passes.
+pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out after {limit:?} waiting for {what}");
+}
+
+/// The runs of a script, newest first, read through the library.
+pub fn runs(p: &Project, script: &str) -> Vec<RunRow> {
+    let settings = p.settings();
+    let script = script.to_string();
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move {
+                let store = ferry::state::Store::open(&settings.state).await.unwrap();
+                store.runs(Some(&script), 10_000).await.unwrap()
+            })
+    })
+    .join()
+    .unwrap()
+}
+
+/// Writes a script the way editors save: a temporary file renamed over it.
+fn save(p: &Project, name: &str, source: &str) {
+    let tmp = p.path(&format!("scripts/.{name}.rhai.swp"));
+    std::fs::write(&tmp, source).unwrap();
+    std::fs::rename(&tmp, p.path(&format!("scripts/{name}.rhai"))).unwrap();
+}
+
+fn every_second(value: &str) -> String {
+    format!("//! schedule = 'cron \"* * * * * *\"'\nlet f = csv(query(\"live\", \"SELECT '{value}' AS v\"), #{{ name: \"a\" }});\ndeliver(f, \"out\");\n")
+}
+
+#[test]
+fn edits_reload_broken_edits_keep_the_old_version_and_deletes_unschedule() {
+    let p = Project::new();
+    p.script("a", &every_second("v1"));
+    p.script("s", "//! schedule = 'cron \"* * * * * *\"'\n//! stopped = true\ndeliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ name: \"s\" }), \"out\");\n");
+    let serve = Serve::start(&p, &[]);
+    let out = p.path("out/a.csv");
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    eventually(Duration::from_secs(15), "the first scheduled run", || {
+        read().contains("v1")
+    });
+
+    save(&p, "a", &every_second("v2"));
+    let saved = Instant::now();
+    eventually(Duration::from_secs(10), "a run of the saved version", || {
+        read().contains("v2")
+    });
+    assert!(
+        saved.elapsed() < Duration::from_secs(5),
+        "picked up in {:?}",
+        saved.elapsed()
+    );
+    let hashes: std::collections::BTreeSet<String> = runs(&p, "a").into_iter().map(|r| r.script_hash).collect();
+    assert_eq!(hashes.len(), 2, "two versions ran");
+
+    // A broken edit: the previous version keeps running, the error is located.
+    save(
+        &p,
+        "a",
+        "//! schedule = 'cron \"* * * * * *\"'\nlet f = csv(query(\"live\", \"SELECT 'v3' AS v\"), #{ name: \"a\" };\n",
+    );
+    eventually(Duration::from_secs(10), "the load error in the log", || {
+        serve.log().contains("a.rhai:2")
+    });
+    let before = runs(&p, "a").len();
+    eventually(Duration::from_secs(10), "runs of the previous version", || {
+        runs(&p, "a").len() >= before + 2
+    });
+    assert!(read().contains("v2"));
+    assert!(
+        runs(&p, "a").iter().all(|r| r.status == "succeeded"),
+        "the old version keeps running"
+    );
+
+    // Deleted: no more runs.
+    std::fs::remove_file(p.path("scripts/a.rhai")).unwrap();
+    eventually(Duration::from_secs(10), "the removal in the log", || {
+        serve.log().contains("Script removed")
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = runs(&p, "a").len();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(runs(&p, "a").len(), after, "a deleted script is not scheduled");
+
+    assert!(runs(&p, "s").is_empty(), "stopped = true never runs");
+    assert!(!p.path("out/s.csv").exists());
+}
+
+fn slow(seconds_of_work: u64) -> String {
+    // Rhai counts to this in roughly the given time on a debug build; the
+    // tests only need "still running for a while", not a precise duration.
+    format!(
+        "//! schedule = 'cron \"*/2 * * * * *\"'\n//! catch_up = \"none\"\nlet n = 0;\nwhile n < {} {{ n += 1; }}\ndeliver(csv(query(\"live\", \"SELECT 1 AS done\"), #{{ name: \"slow\" }}), \"out\");\n",
+        seconds_of_work * 2_000_000
+    )
+}
+
+#[test]
+fn sigkill_during_a_run_is_marked_interrupted_after_restart_and_nothing_repeats() {
+    let p = Project::new();
+    p.script("slow", &slow(30));
+    let serve = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(15), "a run in progress", || {
+        runs(&p, "slow").iter().any(|r| r.status == "running")
+    });
+    serve.signal("KILL");
+    drop(serve);
+    let killed = runs(&p, "slow")
+        .into_iter()
+        .find(|r| r.status == "running")
+        .expect("left running by the kill");
+
+    std::fs::write(p.path("scripts/slow.rhai"), "//! schedule = \"none\"\nlet x = 1;\n").unwrap();
+    let mut again = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(15), "the killed run marked interrupted", || {
+        runs(&p, "slow")
+            .iter()
+            .any(|r| r.id == killed.id && r.status == "interrupted")
+    });
+    again.signal("TERM");
+    assert_eq!(again.wait(Duration::from_secs(20)), Some(0));
+    let all = runs(&p, "slow");
+    let mut occurrences: Vec<_> = all.iter().filter_map(|r| r.occurrence).collect();
+    let n = occurrences.len();
+    occurrences.sort();
+    occurrences.dedup();
+    assert_eq!(occurrences.len(), n, "no occurrence recorded twice: {all:?}");
+    let row = all.iter().find(|r| r.id == killed.id).unwrap();
+    assert!(row.error.as_deref().unwrap_or("").contains("crash or kill"), "{row:?}");
+}
+
+#[test]
+fn sigterm_lets_the_running_extract_finish() {
+    let p = Project::new();
+    p.script("slow", &slow(3));
+    let mut serve = Serve::start(&p, &["--grace", "120"]);
+    eventually(Duration::from_secs(15), "a run in progress", || {
+        runs(&p, "slow").iter().any(|r| r.status == "running")
+    });
+    serve.signal("TERM");
+    assert_eq!(serve.wait(Duration::from_secs(120)), Some(0), "{}", serve.log());
+    let all = runs(&p, "slow");
+    let ran: Vec<_> = all.iter().filter(|r| r.status != "skipped").collect();
+    assert_eq!(ran.len(), 1, "{all:?}");
+    assert_eq!(ran[0].status, "succeeded", "{all:?}");
+    assert!(p.path("out/slow.csv").exists());
+    assert!(serve.log().contains("Stopped."));
+}
+
+#[test]
+fn missed_occurrences_catch_up_once_or_are_recorded() {
+    let p = Project::new();
+    p.script("late", "//! schedule = 'cron \"*/2 * * * * *\"'\ndeliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ name: \"late\" }), \"out\");\n");
+    p.script("skip", "//! schedule = 'cron \"*/2 * * * * *\"'\n//! catch_up = \"none\"\ndeliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ name: \"skip\" }), \"out\");\n");
+    let mut serve = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(15), "first runs", || {
+        !runs(&p, "late").is_empty() && !runs(&p, "skip").is_empty()
+    });
+    serve.signal("TERM");
+    assert_eq!(serve.wait(Duration::from_secs(30)), Some(0));
+    std::thread::sleep(Duration::from_secs(5));
+    let _again = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(15), "a catch-up run", || {
+        runs(&p, "late")
+            .iter()
+            .any(|r| r.trigger == "catch-up" && r.status == "succeeded")
+    });
+    eventually(Duration::from_secs(15), "a recorded miss", || {
+        runs(&p, "skip").iter().any(|r| r.status == "missed")
+    });
+    assert_eq!(
+        runs(&p, "late").iter().filter(|r| r.trigger == "catch-up").count(),
+        1,
+        "only the latest missed occurrence runs"
+    );
+}
