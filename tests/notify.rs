@@ -279,3 +279,31 @@ notify("no-such-group", "typo");
     let e = p.ferry(&["users", "add", "ann"]);
     assert!(e.stderr.contains("a user named 'ann' already exists"), "{}", e.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_notify_loop_is_capped_per_run() {
+    let p = Project::new();
+    p.script(
+        "chatty",
+        r#"for i in 1..=25 { notify("tech-admins", `row ${i}`); }
+"#,
+    );
+    let app = p.app().await;
+    app.store.add_user("ann", None, None).await.unwrap();
+    app.store.add_group("tech-admins", None, None).await.unwrap();
+    app.store.add_member("tech-admins", "ann").await.unwrap();
+    let report = p.run("chatty", ferry::state::Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    let warned: Vec<_> = report.log.iter().filter(|l| l.level == "warn").collect();
+    assert_eq!(warned.len(), 5, "{:?}", report.log);
+    assert!(warned[0]
+        .message
+        .contains("notify tech-admins: not sent, a run sends at most 20 notifications: row 21"));
+    let kept = app.store.notifications(Some("ann"), false, 100).await.unwrap();
+    assert_eq!(kept.len(), 20);
+    assert_eq!(kept[0].message, "row 20");
+    assert_eq!(kept[19].message, "row 1");
+    assert!(kept
+        .iter()
+        .all(|n| n.run == Some(report.id) && n.script.as_deref() == Some("chatty")));
+}

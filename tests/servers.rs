@@ -394,3 +394,85 @@ async fn unsupported_types_ask_for_a_cast_and_casts_work() {
         "gap,n,v,j\r\n1 day,42,x,\"{\"\"a\"\": 1}\"\r\n"
     );
 }
+
+fn psql_on(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAt",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("the psql program is installed");
+    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn two_instances_on_one_postgres_store_run_each_occurrence_exactly_once() {
+    use harness::daemon::Serve;
+    use std::time::Duration;
+    let db = "ferry_state_two";
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {db}"));
+    let p = Project::new();
+    p.config(&format!(
+        "timezone = \"America/Chicago\"\nstate = \"postgres://postgres@127.0.0.1:5432/{db}\"\n\
+         [databases.live]\nurl = \"sqlite:fixture.db\"\n[destinations.out]\nmode = \"local\"\npath = \"out\"\n"
+    ));
+    p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
+    for i in 0..20 {
+        p.script(
+            &format!("s{i:02}"),
+            &format!("//! schedule = 'cron \"*/3 * * * * *\"'\ndeliver(csv(query(\"live\", \"SELECT x FROM one\"), #{{ name: \"s{i:02}\" }}), \"out\");\n"),
+        );
+    }
+    let mut a = Serve::start(&p, &[]);
+    let mut b = Serve::start(&p, &[]);
+    std::thread::sleep(Duration::from_secs(25));
+    a.signal("TERM");
+    assert_eq!(a.wait(Duration::from_secs(60)), Some(0), "{}", a.log());
+    let stopped = chrono::Utc::now();
+    std::thread::sleep(Duration::from_secs(25));
+    b.signal("TERM");
+    assert_eq!(b.wait(Duration::from_secs(60)), Some(0), "{}", b.log());
+
+    let dupes = psql_on(
+        db,
+        "SELECT script || ' ' || occurrence FROM runs GROUP BY script, occurrence HAVING count(*) > 1",
+    );
+    assert_eq!(dupes, "", "occurrences run twice");
+    let claims = psql_on(db, "SELECT count(*) FROM occurrences");
+    let runs = psql_on(db, "SELECT count(*) FROM runs WHERE status = 'succeeded'");
+    assert_eq!(claims, runs, "every claimed occurrence ran once");
+    let instances = psql_on(db, "SELECT count(DISTINCT instance) FROM runs");
+    assert_eq!(instances, "2", "both instances took occurrences");
+    for i in 0..20 {
+        let script = format!("s{i:02}");
+        let n: i64 = psql_on(db, &format!("SELECT count(*) FROM runs WHERE script = '{script}'"))
+            .parse()
+            .unwrap();
+        assert!(n >= 12, "{script}: {n} runs in about 50 seconds at one every 3 seconds");
+        let after: i64 = psql_on(
+            db,
+            &format!(
+                "SELECT count(*) FROM runs WHERE script = '{script}' AND occurrence > '{}'",
+                ferry::state::stamp(stopped)
+            ),
+        )
+        .parse()
+        .unwrap();
+        assert!(
+            after >= 5,
+            "{script}: the schedule went on after one instance stopped ({after} runs)"
+        );
+    }
+}

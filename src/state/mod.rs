@@ -164,14 +164,15 @@ pub struct Store {
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-pub(crate) fn time(s: Option<String>) -> Option<DateTime<Utc>> {
+/// Reads an instant stored by [`stamp`].
+pub fn time(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map(|t| t.with_timezone(&Utc))
 }
 
 /// Instants are stored as fixed-width RFC 3339 text, so they compare and
 /// order as text in both databases.
-pub(crate) fn stamp(t: DateTime<Utc>) -> String {
+pub fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 

@@ -38,7 +38,9 @@ pub struct Request {
 
 /// A running sink: its port and what it has captured.
 pub struct Sink<T> {
+    /// The port on 127.0.0.1.
     pub port: u16,
+    /// Captured messages or requests, in arrival order.
     pub seen: Arc<Mutex<Vec<T>>>,
 }
 

@@ -36,18 +36,22 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
                 run.log("info", format!("test extract: would notify {group}: {message}"));
                 return Ok(());
             }
-            let mut record = run.lock();
-            if record.notices.len() >= MAX_NOTICES {
-                drop(record);
+            let queued = {
+                let mut record = run.lock();
+                let room = record.notices.len() < MAX_NOTICES;
+                if room {
+                    record.notices.push((group.to_string(), message.to_string()));
+                }
+                room
+            };
+            if queued {
+                run.log("info", format!("notify {group}: {message}"));
+            } else {
                 run.log(
                     "warn",
                     format!("notify {group}: not sent, a run sends at most {MAX_NOTICES} notifications: {message}"),
                 );
-                return Ok(());
             }
-            record.notices.push((group.to_string(), message.to_string()));
-            drop(record);
-            run.log("info", format!("notify {group}: {message}"));
             Ok(())
         },
     );
