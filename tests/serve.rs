@@ -14,13 +14,16 @@ fn save(p: &Project, name: &str, source: &str) {
 }
 
 fn every_second(value: &str) -> String {
-    format!("//! schedule = 'cron \"* * * * * *\"'\nlet f = csv(query(\"live\", \"SELECT '{value}' AS v\"), #{{ name: \"a\" }});\ndeliver(f, \"out\");\n")
+    format!("//! schedule = 'cron \"* * * * * *\"'\n//! notify = \"tech\"\nlet f = csv(query(\"live\", \"SELECT '{value}' AS v\"), #{{ name: \"a\" }});\ndeliver(f, \"out\");\n")
 }
 
 #[test]
 fn edits_reload_broken_edits_keep_the_old_version_and_deletes_unschedule() {
     let p = Project::new();
     p.script("a", &every_second("v1"));
+    p.ferry(&["users", "add", "ann", "--email", "ann@example.org"]).ok();
+    p.ferry(&["groups", "add", "tech"]).ok();
+    p.ferry(&["groups", "add-member", "tech", "ann"]).ok();
     p.script("s", "//! schedule = 'cron \"* * * * * *\"'\n//! stopped = true\ndeliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ name: \"s\" }), \"out\");\n");
     let serve = Serve::start(&p, &[]);
     let out = p.path("out/a.csv");
@@ -46,10 +49,14 @@ fn edits_reload_broken_edits_keep_the_old_version_and_deletes_unschedule() {
     save(
         &p,
         "a",
-        "//! schedule = 'cron \"* * * * * *\"'\nlet f = csv(query(\"live\", \"SELECT 'v3' AS v\"), #{ name: \"a\" };\n",
+        "//! schedule = 'cron \"* * * * * *\"'\n//! notify = \"tech\"\nlet f = csv(query(\"live\", \"SELECT 'v3' AS v\"), #{ name: \"a\" };\n",
     );
     eventually(Duration::from_secs(10), "the load error in the log", || {
-        serve.log().contains("a.rhai:2")
+        serve.log().contains("a.rhai:3")
+    });
+    eventually(Duration::from_secs(10), "a notification with the location", || {
+        let out = p.ferry(&["notifications", "--user", "ann"]);
+        out.code == 0 && out.stdout.contains("a.rhai:3") && out.stdout.contains("previous version stays scheduled")
     });
     let before = runs(&p, "a").len();
     eventually(Duration::from_secs(10), "runs of the previous version", || {

@@ -221,19 +221,39 @@ impl Daemon {
         }
     }
 
+    /// Tells the script's `notify` group (from the last good version, or
+    /// from the new header when only the code is broken) that it no longer loads.
     async fn report_load_error(&self, id: &str, error: &str, kept: bool) {
-        let group = self
+        let previous = self
             .registry
             .entries
             .get(id)
             .and_then(|e| e.script.as_ref())
             .and_then(|s| s.spec.notify.clone());
+        let from_header = || {
+            let path = self.app.settings.scripts_dir.join(format!("{id}.rhai"));
+            let text = std::fs::read_to_string(path).ok()?;
+            crate::script::header::parse(&text, id).ok()?.notify
+        };
+        let Some(group) = previous.or_else(from_header) else {
+            return;
+        };
         let keeps = if kept {
             "; the previous version stays scheduled"
         } else {
-            ""
+            "; it is not scheduled"
         };
-        tracing::warn!(script = %id, group = ?group, "{error}{keeps}");
+        let message = format!("{id} does not load: {error}{keeps}");
+        let notifier = crate::notice::Notifier::new(self.app.store.clone(), self.app.settings.clone());
+        notifier
+            .send(&crate::state::NewNotification {
+                group: &group,
+                script: Some(id),
+                run: None,
+                level: crate::state::Level::Error,
+                message: &message,
+            })
+            .await;
     }
 
     /// Missed occurrences: since the last one any instance claimed.
