@@ -170,3 +170,62 @@ fn missed_occurrences_catch_up_once_or_are_recorded() {
         "only the latest missed occurrence runs"
     );
 }
+
+#[test]
+fn a_symlink_swap_like_a_kubernetes_config_map_is_picked_up() {
+    let p = Project::new();
+    let scripts = p.path("scripts");
+    let version = |n: u32, value: &str| {
+        let dir = scripts.join(format!("..v{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("k.rhai"), every_second(value)).unwrap();
+        dir
+    };
+    version(1, "one");
+    std::os::unix::fs::symlink("..v1", scripts.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/k.rhai", scripts.join("k.rhai")).unwrap();
+    let _serve = Serve::start(&p, &[]);
+    let out = p.path("out/a.csv");
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    eventually(Duration::from_secs(15), "the first version", || read().contains("one"));
+    // Kubernetes writes a new folder, points a new link at it and renames the link over ..data.
+    version(2, "two");
+    std::os::unix::fs::symlink("..v2", scripts.join("..data_tmp")).unwrap();
+    std::fs::rename(scripts.join("..data_tmp"), scripts.join("..data")).unwrap();
+    eventually(Duration::from_secs(10), "the swapped version", || {
+        read().contains("two")
+    });
+}
+
+#[test]
+fn once_runs_what_is_due_and_exits_and_health_reports_live_instances() {
+    let p = Project::new();
+    p.script("due", "//! schedule = 'cron \"* * * * *\"'\ndeliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ name: \"due\" }), \"out\");\n");
+    p.script(
+        "later",
+        "//! schedule = \"none\"\ndeliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ name: \"later\" }), \"out\");\n",
+    );
+    let mut once = Serve::start(&p, &["--once"]);
+    assert_eq!(once.wait(Duration::from_secs(60)), Some(0), "{}", once.log());
+    assert!(p.path("out/due.csv").exists(), "{}", once.log());
+    assert!(!p.path("out/later.csv").exists());
+    let first = runs(&p, "due");
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].trigger, "scheduled");
+    // The same occurrence is not run again by a second --once in the same minute.
+    let mut again = Serve::start(&p, &["--once"]);
+    assert_eq!(again.wait(Duration::from_secs(60)), Some(0));
+    let second = runs(&p, "due");
+    assert!(
+        second.len() == 1 || second[0].occurrence != first[0].occurrence,
+        "{second:?}"
+    );
+
+    let down = p.ferry(&["health"]);
+    assert_eq!(down.code, 1, "no serve running: {down:?}");
+    let _serve = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(15), "a healthy instance", || {
+        p.ferry(&["health"]).code == 0
+    });
+    assert!(p.ferry(&["health"]).stdout.contains("serving"));
+}
