@@ -59,6 +59,9 @@ struct Due {
 
 type Finished = (String, DateTime<Utc>, Option<RunReport>);
 
+/// Quiet time after the last file-system event before the folder is read.
+const QUIET: Duration = Duration::from_millis(150);
+
 struct Daemon {
     app: Arc<App>,
     opts: ServeOptions,
@@ -88,6 +91,7 @@ pub async fn serve(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
+    let started = std::time::Instant::now();
     let config_text = read_config(&opts);
     let mut d = Daemon {
         app: Arc::new(app),
@@ -115,7 +119,14 @@ pub async fn serve(
     tokio::pin!(shutdown);
     let mut sweep = tokio::time::interval(Duration::from_secs(15));
     let mut safety = tokio::time::interval(Duration::from_secs(60));
-    tracing::info!(scripts = d.registry.entries.len(), instance = %d.app.instance.id, "Serving.");
+    let mut settle: Option<(tokio::time::Instant, tokio::time::Instant)> = None;
+    let far = tokio::time::Instant::now() + Duration::from_secs(86_400 * 365);
+    tracing::info!(
+        scripts = d.registry.entries.len(),
+        loaded_in_ms = started.elapsed().as_millis() as u64,
+        instance = %d.app.instance.id,
+        "Serving."
+    );
     loop {
         d.launch_pending().await?;
         let wait = d
@@ -132,13 +143,15 @@ pub async fn serve(
                     watch = None;
                     watch = watch.or_else(|| d.start_watch(&tx));
                 }
-                // Debounce: let a burst of events (an editor's save, a
-                // symlink swap) settle before reading the folder.
-                let quiet = Duration::from_millis(150);
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
-                while tokio::time::timeout(quiet, rx.recv()).await.is_ok_and(|s| s.is_some())
-                    && tokio::time::Instant::now() < deadline
-                {}
+                // Debounce: read the folder once a burst of events (an
+                // editor's save, a symlink swap) has been quiet for 150 ms,
+                // and at most 1 s after the first, without holding up runs.
+                let now = tokio::time::Instant::now();
+                let first = settle.map_or(now, |(first, _)| first);
+                settle = Some((first, (now + QUIET).min(first + Duration::from_secs(1))));
+            }
+            _ = tokio::time::sleep_until(settle.map_or(far, |(_, at)| at)), if settle.is_some() => {
+                settle = None;
                 d.rescan(false).await;
             }
             Some(done) = d.tasks.join_next(), if !d.tasks.is_empty() => d.finished(done).await?,
@@ -158,11 +171,13 @@ pub async fn serve(
 impl Daemon {
     fn start_watch(&self, tx: &mpsc::UnboundedSender<watcher::Signal>) -> Option<watcher::FolderWatch> {
         let s = &self.app.settings;
-        let mut folders = vec![(s.scripts_dir.clone(), true), (s.stdlib_dir.clone(), true)];
-        if let Some(dir) = config_path(&self.opts).and_then(|p| p.canonicalize().ok()?.parent().map(PathBuf::from)) {
-            folders.push((dir, false));
-        }
-        match watcher::watch(&folders, self.opts.poll, tx.clone()) {
+        let canonical = |p: &PathBuf| {
+            let _ = std::fs::create_dir_all(p);
+            p.canonicalize().unwrap_or_else(|_| p.clone())
+        };
+        let folders = [canonical(&s.scripts_dir), canonical(&s.stdlib_dir)];
+        let config = config_path(&self.opts).and_then(|p| p.canonicalize().ok());
+        match watcher::watch(&folders, config, self.opts.poll, tx.clone()) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::error!(error = %e, "Cannot watch the scripts folder; rescanning every minute instead.");

@@ -26,15 +26,25 @@ pub struct FolderWatch {
     _inner: Box<dyn Watcher + Send>,
 }
 
-/// Watches `folders` (each recursively or not) and sends a signal per event.
+/// Watches the script folders recursively and the configuration file's
+/// folder (for that one file: logs and databases often live beside it), and
+/// sends a signal per relevant event.
 pub fn watch(
-    folders: &[(PathBuf, bool)],
+    folders: &[PathBuf],
+    config: Option<PathBuf>,
     poll: Option<Duration>,
     tx: mpsc::UnboundedSender<Signal>,
 ) -> notify::Result<FolderWatch> {
+    let roots = folders.to_vec();
+    let file = config.clone();
+    let relevant = move |e: &notify::Event| {
+        e.paths
+            .iter()
+            .any(|p| roots.iter().any(|r| p.starts_with(r)) || Some(p) == file.as_ref())
+    };
     let handler = move |event: notify::Result<notify::Event>| {
         let _ = match event {
-            Ok(e) if e.kind.is_access() => Ok(()),
+            Ok(e) if e.kind.is_access() || !relevant(&e) => Ok(()),
             Ok(_) => tx.send(Signal::Changed),
             Err(e) => tx.send(Signal::Failed(e.to_string())),
         };
@@ -48,14 +58,12 @@ pub fn watch(
         )?),
         None => Box::new(RecommendedWatcher::new(handler, notify::Config::default())?),
     };
-    for (f, recursive) in folders {
+    for f in folders {
         std::fs::create_dir_all(f)?;
-        let mode = if *recursive {
-            RecursiveMode::Recursive
-        } else {
-            RecursiveMode::NonRecursive
-        };
-        inner.watch(f, mode)?;
+        inner.watch(f, RecursiveMode::Recursive)?;
+    }
+    if let Some(dir) = config.as_deref().and_then(|c| c.parent()) {
+        inner.watch(dir, RecursiveMode::NonRecursive)?;
     }
     Ok(FolderWatch { _inner: inner })
 }
