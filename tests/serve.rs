@@ -229,3 +229,24 @@ fn once_runs_what_is_due_and_exits_and_health_reports_live_instances() {
     });
     assert!(p.ferry(&["health"]).stdout.contains("serving"));
 }
+
+#[test]
+fn poll_mode_and_a_configuration_change_reload_the_scripts() {
+    let p = Project::new();
+    // The destination does not exist yet: the script does not load.
+    p.script("v", "//! schedule = 'cron \"* * * * * *\"'\ndeliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ name: \"v\" }), \"vendor\");\n");
+    let serve = Serve::start(&p, &["--poll", "1"]);
+    eventually(Duration::from_secs(15), "the load error", || {
+        serve.log().contains("unknown destination 'vendor'")
+    });
+    let config = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
+    std::fs::write(
+        p.path("ferry.toml"),
+        format!("{config}[destinations.vendor]\nmode = \"local\"\npath = \"vendor\"\n"),
+    )
+    .unwrap();
+    eventually(Duration::from_secs(15), "a delivery to the new destination", || {
+        p.path("vendor/v.csv").exists()
+    });
+    assert!(serve.log().contains("Configuration reloaded."));
+}
