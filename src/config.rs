@@ -162,6 +162,10 @@ pub struct Settings {
     pub scripts_dir: PathBuf,
     /// The shipped Rhai modules (`import "oneroster" as or;`).
     pub stdlib_dir: PathBuf,
+    /// Saved ad hoc filters and their data model (`model.toml`).
+    pub filters_dir: PathBuf,
+    /// How long an ad hoc filter may run (the original tool's 5 minutes).
+    pub filter_timeout: Duration,
     /// The state store (history, schedule claims).
     pub state: crate::state::StateLocation,
     /// Where runs build their files; kept files live here too.
@@ -187,6 +191,8 @@ struct RawConfig {
     active_year: Option<i32>,
     scripts: Option<String>,
     stdlib: Option<String>,
+    filters: Option<String>,
+    filter_timeout: Option<String>,
     state: Option<String>,
     state_password: Option<String>,
     work: Option<String>,
@@ -270,6 +276,11 @@ impl Settings {
             None => Duration::from_secs(30 * 60),
             Some(t) => humantime::parse_duration(t)
                 .map_err(|e| setting(format!("default_timeout '{t}' is not a duration like \"30m\": {e}")))?,
+        };
+        let filter_timeout = match raw.filter_timeout.as_deref() {
+            None => Duration::from_secs(5 * 60),
+            Some(t) => humantime::parse_duration(t)
+                .map_err(|e| setting(format!("filter_timeout '{t}' is not a duration like \"5m\": {e}")))?,
         };
         let shutdown_grace = match raw.shutdown_grace.as_deref() {
             None => Duration::from_secs(60),
@@ -371,6 +382,8 @@ impl Settings {
             active_year: raw.active_year,
             scripts_dir: path(raw.scripts, "scripts"),
             stdlib_dir: path(raw.stdlib, "stdlib"),
+            filters_dir: path(raw.filters, "filters"),
+            filter_timeout,
             state,
             work_dir: path(raw.work, ".ferry/work"),
             default_timeout,

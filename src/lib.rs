@@ -4,11 +4,13 @@
 //! exact file a vendor expects and delivers it. The modules below each own one
 //! step; only `script` knows about the Rhai engine.
 
+pub mod bundle;
 pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod deliver;
 pub mod demo;
+pub mod filter;
 pub mod format;
 pub mod location;
 pub mod notice;

@@ -7,6 +7,7 @@ mod harness;
 mod cli;
 mod errors;
 mod examples;
+mod filters;
 mod formats;
 mod limits;
 mod notify;

@@ -28,6 +28,7 @@ pub async fn run(app: &App) -> Result<(), Failure> {
             .await?
             .map(|r| format!("{} {} (run {})", when(r.started_at), r.status, r.id))
             .unwrap_or_else(|| "never".into());
+        let suspended = app.store.suspended(&id).await?;
         match app.load(&path) {
             Ok(s) => {
                 let dests: Vec<_> = s
@@ -55,7 +56,11 @@ pub async fn run(app: &App) -> Result<(), Failure> {
                     servers.join(", "),
                     s.spec.schedule.to_string(),
                     methods.join(", "),
-                    if s.spec.stopped { "yes".into() } else { "no".into() },
+                    match suspended {
+                        _ if s.spec.stopped => "yes".into(),
+                        Some(_) => "suspended (ferry resume)".into(),
+                        None => "no".into(),
+                    },
                     last,
                 ]);
             }

@@ -3,6 +3,7 @@
 
 mod check;
 mod demo;
+mod filters;
 mod groups;
 mod history;
 mod init;
@@ -55,6 +56,10 @@ pub enum Command {
     History(history::Args),
     /// Create the demo district database.
     Demo(demo::Args),
+    /// Saved ad hoc filters: list, show the SQL, test with a preview.
+    Filters(filters::Args),
+    /// Schedule a script again after ferry stopped it (a filter owner's rights).
+    Resume(filters::ResumeArgs),
     /// Users: the people notifications are for.
     Users(users::Args),
     /// User groups: who a script's `notify` reaches, by email and webhook too.
@@ -106,6 +111,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::List => list::run(&app).await,
                 Command::History(args) => history::run(args, &app).await,
                 Command::Users(args) => users::run(args, &app).await,
+                Command::Filters(args) => filters::run(args, &app).await,
+                Command::Resume(args) => filters::resume(args, &app).await,
                 Command::Groups(args) => groups::run(args, &app).await,
                 Command::Notifications(args) => notifications::run(args, &app).await,
                 Command::Health => serve::health(&app).await,

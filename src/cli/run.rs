@@ -12,7 +12,7 @@ use crate::run::context::Progress;
 use crate::run::{App, RunReport, RunRequest};
 use crate::state::Trigger;
 
-fn parse_param(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_param(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .ok_or_else(|| format!("'{s}' is not NAME=VALUE"))

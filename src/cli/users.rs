@@ -33,6 +33,26 @@ pub enum UsersCommand {
         /// The user.
         name: String,
     },
+    /// Give a user a right: "adhoc" (own and run ad hoc filters) or a right a
+    /// sensitive field of the data model asks for ("ssn", "birth_date").
+    Grant {
+        /// The user.
+        name: String,
+        /// The right.
+        right: String,
+    },
+    /// Take a right away; scheduled scripts whose filters need it stop.
+    Revoke {
+        /// The user.
+        name: String,
+        /// The right.
+        right: String,
+    },
+    /// A user's rights.
+    Rights {
+        /// The user.
+        name: String,
+    },
 }
 
 /// Runs a `ferry users` subcommand.
@@ -63,6 +83,21 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             app.store.remove_user(&name).await?;
             println!("removed user {name}");
         }
+        UsersCommand::Grant { name, right } => {
+            app.store.grant(&name, &right).await?;
+            println!("granted {right} to {name}");
+        }
+        UsersCommand::Revoke { name, right } => {
+            if !app.store.revoke(&name, &right).await? {
+                return Err(anyhow::anyhow!("{name} does not have the right '{right}'").into());
+            }
+            println!("revoked {right} from {name}");
+        }
+        UsersCommand::Rights { name } => match app.store.rights_of(&name).await? {
+            None => println!("no users are defined: single-administrator mode, filters are not checked"),
+            Some(r) if r.is_empty() => println!("{name} has no rights"),
+            Some(r) => println!("{}", r.join("\n")),
+        },
     }
     Ok(())
 }

@@ -351,6 +351,10 @@ impl Daemon {
                 continue;
             }
             let Some(script) = self.script(&d.id) else { continue };
+            if let Some(why) = self.app.store.suspended(&d.id).await? {
+                tracing::debug!(script = %d.id, reason = %why, "Suspended; not started (ferry resume to restart).");
+                continue;
+            }
             if !self.app.store.claim(&d.id, d.at, &self.app.instance).await? {
                 tracing::debug!(script = %d.id, at = %d.at, "Occurrence claimed by another instance.");
                 continue;
@@ -383,6 +387,9 @@ impl Daemon {
         let Ok((id, at, report)) = done else { return Ok(()) };
         self.running.remove(&id);
         let run = report.as_ref().map(|r| r.id);
+        if let Some(refusal) = report.as_ref().and_then(|r| r.refusal.clone()) {
+            self.suspend(&id, &refusal).await?;
+        }
         if let Some(r) = &report {
             match &r.error {
                 None => tracing::info!(script = %id, run = r.id, "Run succeeded."),
@@ -390,6 +397,27 @@ impl Daemon {
             }
         }
         self.app.store.settle(&id, at, "ran", run).await?;
+        Ok(())
+    }
+
+    /// Stops scheduling a script whose run was refused for missing rights,
+    /// and tells its group.
+    async fn suspend(&self, id: &str, refusal: &str) -> Result<(), DaemonError> {
+        self.app.store.suspend(id, refusal).await?;
+        tracing::error!(script = %id, reason = %refusal, "Script stopped: not scheduled until `ferry resume`.");
+        let group = self.script(id).and_then(|s| s.spec.notify.clone());
+        if let Some(group) = group {
+            let message = format!("{id} is stopped and will not run on schedule: {refusal}. Fix the rights, then run `ferry resume {id}`.");
+            crate::notice::Notifier::new(self.app.store.clone(), self.app.settings.clone())
+                .send(&crate::state::NewNotification {
+                    group: &group,
+                    script: Some(id),
+                    run: None,
+                    level: crate::state::Level::Error,
+                    message: &message,
+                })
+                .await;
+        }
         Ok(())
     }
 

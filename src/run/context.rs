@@ -22,7 +22,10 @@ pub enum Mode {
 }
 
 /// A file a run produced.
-#[derive(Clone, Debug)]
+///
+/// `Default` lets each primitive fill in only what it knows (a zip has no
+/// columns or preview).
+#[derive(Clone, Debug, Default)]
 pub struct Artifact {
     /// The file name (what the vendor sees).
     pub name: String,
@@ -38,6 +41,14 @@ pub struct Artifact {
     pub columns: Vec<String>,
     /// The first rows as written (before charset conversion), for previews.
     pub preview: Vec<Vec<Option<String>>>,
+    /// Names of the run's files bundled inside this one (a zip's entries):
+    /// delivering the bundle counts as delivering them, so they are not kept
+    /// as "undelivered" after the run.
+    pub parts: Vec<String>,
+    /// Removed from local disk when the run ends, delivered or not, even when
+    /// the run fails and keeps its other files: the student photo zip, which
+    /// (as in the original tool) must not linger on the extract server.
+    pub transient: bool,
 }
 
 /// A file sent (or, in a test, that would have been sent) to a destination.
@@ -74,6 +85,9 @@ pub struct RunRecord {
     /// `notify(group, message)` calls, sent by the runner once the run is
     /// recorded, so a slow mail server never holds up the extract.
     pub notices: Vec<(String, String)>,
+    /// Set when the run was refused for missing rights (a filter's owner):
+    /// the scheduler then stops the script until it is resumed.
+    pub refusal: Option<String>,
 }
 
 /// Called with (file name, rows written so far) while a file is written.
@@ -85,6 +99,8 @@ pub struct RunContext {
     pub settings: Arc<Settings>,
     /// The configured databases.
     pub databases: Arc<Databases>,
+    /// The state store (rights of filter owners).
+    pub store: crate::state::Store,
     /// The async runtime host functions block on (they run on a blocking thread).
     pub runtime: tokio::runtime::Handle,
     /// Run or test.

@@ -70,6 +70,8 @@ pub struct RunReport {
     pub log: Vec<LogLine>,
     /// The folder holding kept files, if any were kept.
     pub kept: Option<PathBuf>,
+    /// Set when the run was refused for missing rights.
+    pub refusal: Option<String>,
 }
 
 impl RunReport {
@@ -187,6 +189,7 @@ impl App {
         let ctx = Arc::new(RunContext {
             settings: self.settings.clone(),
             databases: self.databases.clone(),
+            store: self.store.clone(),
             runtime: tokio::runtime::Handle::current(),
             mode,
             script_path: script.path.clone(),
@@ -209,9 +212,17 @@ impl App {
         }
         let record = std::mem::take(&mut *ctx.lock());
         // A failed run keeps its files for inspection and re-delivery; a
-        // successful one keeps only files it did not deliver anywhere.
-        let undelivered = |f: &Artifact| !record.deliveries.iter().any(|d| d.file == f.name);
-        let keep = mode == Mode::Run && (error.is_some() || record.files.iter().any(undelivered));
+        // successful one keeps only files it did not deliver anywhere (nor
+        // inside a delivered zip). Transient files (the photo zip) go either
+        // way, and a folder left with nothing to keep is not kept.
+        let delivered = delivered_names(&record);
+        let lasting = || record.files.iter().filter(|f| !f.transient);
+        let keep = mode == Mode::Run
+            && lasting().next().is_some()
+            && (error.is_some() || lasting().any(|f| !delivered.contains(f.name.as_str())));
+        for f in record.files.iter().filter(|f| f.transient) {
+            let _ = std::fs::remove_file(&f.path);
+        }
         let cancelled = ctx.cancel.load(std::sync::atomic::Ordering::Relaxed);
         let status = match (&error, cancelled) {
             (None, _) => "succeeded",
@@ -251,6 +262,7 @@ impl App {
             deliveries: record.deliveries,
             log: record.log,
             kept: keep.then_some(work_dir),
+            refusal: record.refusal.clone(),
         })
     }
 
@@ -277,4 +289,17 @@ impl App {
         }
         Ok(values)
     }
+}
+
+/// Names of the files a run delivered, directly or as parts of a delivered
+/// bundle (a zip of zips counts too: bundles come after their parts, so a
+/// walk from the newest file down reaches every level).
+fn delivered_names(record: &RunRecord) -> std::collections::HashSet<&str> {
+    let mut names: std::collections::HashSet<&str> = record.deliveries.iter().map(|d| d.file.as_str()).collect();
+    for f in record.files.iter().rev() {
+        if names.contains(f.name.as_str()) {
+            names.extend(f.parts.iter().map(String::as_str));
+        }
+    }
+    names
 }

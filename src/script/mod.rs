@@ -150,6 +150,15 @@ fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<
                     }
                 }
             }
+            "filter" => {
+                uses.methods.insert("Ad hoc");
+                if let Some(name) = call.args.first().and_then(literal) {
+                    let checked = crate::filter::Filters::open(&settings.filters_dir).and_then(|f| f.get(name));
+                    if let Err(e) = checked {
+                        problem.get_or_insert(ScriptError::at(path, line, e.to_string()));
+                    }
+                }
+            }
             "deliver" => {
                 if let Some(dest) = call.args.get(1).and_then(literal) {
                     uses.destinations.insert(dest.to_string());
@@ -159,6 +168,42 @@ fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<
                             path,
                             line,
                             format!("unknown destination '{dest}' (configured: {}); add [destinations.{dest}] to ferry.toml", known.join(", ")),
+                        ));
+                    }
+                }
+            }
+            "zip" | "photos" => {
+                let (known, at) = match name {
+                    "zip" => (api::zip::OPTIONS, 1),
+                    _ => (api::photos::OPTIONS, 0),
+                };
+                let mut db = (name == "photos").then_some("live");
+                if let Some(Expr::Map(m, _)) = call.args.get(at) {
+                    for (ident, value) in m.0.iter() {
+                        if !known.contains(&ident.name.as_str()) {
+                            problem.get_or_insert(ScriptError::at(
+                                path,
+                                ident.pos.line().unwrap_or(line),
+                                format!("{name}(): unknown option '{}' (options: {})", ident.name, known.join(", ")),
+                            ));
+                        }
+                        if ident.name == "db" {
+                            db = literal(value);
+                        }
+                    }
+                }
+                if name == "photos" {
+                    uses.methods.insert("Photos");
+                }
+                if let Some(db) = db {
+                    let db = if spec.use_warehouse && db == "live" { "warehouse" } else { db };
+                    uses.databases.insert(db.to_string());
+                    if !settings.databases.contains_key(db) {
+                        let known: Vec<_> = settings.databases.keys().cloned().collect();
+                        problem.get_or_insert(ScriptError::at(
+                            path,
+                            line,
+                            format!("photos(): unknown database '{db}' (configured: {}); add [databases.{db}] to ferry.toml", known.join(", ")),
                         ));
                     }
                 }

@@ -13,6 +13,7 @@ macro_rules! bind_params {
                 Param::Int(i) => q.bind(i),
                 Param::Float(f) => q.bind(f),
                 Param::Text(s) => q.bind(s),
+                Param::Date(d) => q.bind(d),
             };
         }
         q

@@ -17,8 +17,12 @@ pub enum Param {
     Int(i64),
     /// A floating-point number.
     Float(f64),
-    /// Text (also used for dates: cast in SQL where the database is strict).
+    /// Text.
     Text(String),
+    /// A date: bound as a DATE where the database has one (PostgreSQL,
+    /// MySQL) and as `YYYY-MM-DD` text in SQLite, so comparisons with date
+    /// columns work everywhere.
+    Date(chrono::NaiveDate),
 }
 
 /// Placeholder style of a database.

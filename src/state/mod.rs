@@ -6,6 +6,7 @@
 mod daemon;
 mod notifications;
 mod people;
+mod rights;
 mod runs;
 
 use std::path::PathBuf;
@@ -39,6 +40,9 @@ pub enum StateError {
     /// A run id that does not exist.
     #[error("there is no run {0}; `ferry history` lists the runs")]
     NoRun(i64),
+    /// A request that names something that does not exist.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// How a run was started.

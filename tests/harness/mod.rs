@@ -51,7 +51,7 @@ path = "out"
         let p = Project {
             dir: tempfile::tempdir().unwrap(),
         };
-        for folder in ["scripts", "stdlib"] {
+        for folder in ["scripts", "stdlib", "filters"] {
             copy_dir(&repo().join(folder), &p.path(folder));
         }
         p

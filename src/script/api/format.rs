@@ -27,6 +27,12 @@ pub const PREVIEW_ROWS: usize = 20;
 pub struct File(Arc<Artifact>);
 
 impl File {
+    /// Wraps a file the run built (and recorded in its `files`), so other
+    /// primitives (`zip`, `photos`) return the same type `deliver` takes.
+    pub fn new(artifact: Artifact) -> File {
+        File(Arc::new(artifact))
+    }
+
     /// The built file's record.
     pub fn artifact(&self) -> &Artifact {
         &self.0
@@ -423,6 +429,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         sha256: written.sha256,
         columns,
         preview,
+        ..Artifact::default()
     };
     run.log(
         "info",

@@ -23,9 +23,20 @@ struct RowsSpec {
     query: Query,
     pos: Position,
     maps: Vec<FnPtr>,
+    limit: Option<Limit>,
 }
 
-fn to_param(name: &str, v: &Dynamic, pos: Position) -> Res<Param> {
+/// A time limit of its own for one query (an ad hoc filter's five minutes),
+/// inside the run's.
+#[derive(Clone)]
+pub(crate) struct Limit {
+    /// How long the query may take.
+    pub after: std::time::Duration,
+    /// What to say when it does not finish in time.
+    pub message: String,
+}
+
+pub(crate) fn to_param(name: &str, v: &Dynamic, pos: Position) -> Res<Param> {
     if v.is_unit() {
         Ok(Param::Null)
     } else if let Some(b) = v.clone().try_cast::<bool>() {
@@ -62,6 +73,8 @@ pub(crate) struct Started {
     pub columns: Vec<Column>,
     pub maps: Vec<FnPtr>,
     pub pos: Position,
+    deadline: std::time::Instant,
+    limit: Option<String>,
 }
 
 impl Rows {
@@ -81,23 +94,47 @@ impl Rows {
             .block_on(run.databases.get(&db))
             .map_err(|e| runtime_error(e.to_string(), spec.pos))?;
         let query = spec.query.clone();
-        let mut stream = RowStream::spawn(move |mut tx| {
+        let stream = RowStream::spawn(move |mut tx| {
             Box::pin(async move {
                 source.stream(&query, &mut tx).await?;
                 tx.finish().await
             })
         });
-        let columns = match run.runtime.block_on(stream.start(Some(run.deadline))) {
-            Ok(c) => c.to_vec(),
-            Err(StreamError::Deadline) => return Err(stopped(run, spec.pos)),
-            Err(e) => return Err(fail(e.to_string())),
+        let own = spec
+            .limit
+            .as_ref()
+            .map(|l| (std::time::Instant::now() + l.after, l.message.clone()));
+        let deadline = match &own {
+            Some((at, _)) if *at < run.deadline => *at,
+            _ => run.deadline,
         };
-        Ok(Started {
+        let mut started = Started {
             stream,
-            columns,
+            columns: Vec::new(),
             maps: spec.maps.clone(),
             pos: spec.pos,
-        })
+            deadline,
+            limit: own.filter(|(at, _)| *at < run.deadline).map(|(_, m)| m),
+        };
+        started.columns = match run.runtime.block_on(started.stream.start(Some(deadline))) {
+            Ok(c) => c.to_vec(),
+            Err(StreamError::Deadline) => return Err(started.stopped(run)),
+            Err(e) => return Err(fail(e.to_string())),
+        };
+        Ok(started)
+    }
+
+    /// Rows from a compiled query with a time limit of their own.
+    pub(crate) fn limited(db: &str, query: Query, pos: Position, limit: Limit) -> Rows {
+        Rows {
+            spec: Arc::new(RowsSpec {
+                db: db.to_string(),
+                query,
+                pos,
+                maps: Vec::new(),
+                limit: Some(limit),
+            }),
+        }
     }
 
     /// The database name the script used.
@@ -107,15 +144,23 @@ impl Rows {
 }
 
 impl Started {
+    /// The query's own limit passed, or the run must stop.
+    fn stopped(&self, run: &RunContext) -> Box<rhai::EvalAltResult> {
+        match &self.limit {
+            Some(m) if run.stop_reason().is_none() => runtime_error(m.clone(), self.pos),
+            _ => stopped(run, self.pos),
+        }
+    }
+
     /// The next batch of source rows, failing at the query's position.
     pub fn next(&mut self, run: &RunContext) -> Res<Option<Batch>> {
-        if run.stop_reason().is_some() {
-            return Err(stopped(run, self.pos));
+        if run.stop_reason().is_some() || std::time::Instant::now() >= self.deadline {
+            return Err(self.stopped(run));
         }
         run.runtime
-            .block_on(self.stream.next_batch(Some(run.deadline)))
+            .block_on(self.stream.next_batch(Some(self.deadline)))
             .map_err(|e| match e {
-                StreamError::Deadline => stopped(run, self.pos),
+                StreamError::Deadline => self.stopped(run),
                 e => runtime_error(format!("query failed while reading rows: {e}"), self.pos),
             })
     }
@@ -231,6 +276,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
                 },
                 pos,
                 maps: Vec::new(),
+                limit: None,
             }),
         })
     };
@@ -250,6 +296,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
                 query: rows.spec.query.clone(),
                 pos: rows.spec.pos,
                 maps,
+                limit: rows.spec.limit.clone(),
             }),
         }
     });

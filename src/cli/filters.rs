@@ -1,0 +1,138 @@
+//! `ferry filters`: the saved ad hoc filters, their SQL and a preview; and
+//! `ferry resume`, for scripts stopped by a rights refusal.
+
+use std::collections::BTreeMap;
+
+use clap::Subcommand;
+
+use super::output::table;
+use super::Failure;
+use crate::filter::{compile, Filters};
+use crate::run::App;
+use crate::source::{Param, RowStream};
+
+/// Options of `ferry filters`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: FiltersCommand,
+}
+
+/// The `ferry filters` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum FiltersCommand {
+    /// The saved filters with their owners.
+    List,
+    /// One filter: its definition and the SQL it compiles to.
+    Show {
+        /// The filter's name (its file name in filters/).
+        name: String,
+    },
+    /// Compile, check the owner's rights, run it and show the first rows.
+    Test {
+        /// The filter's name.
+        name: String,
+        /// A value for a `{ param = "..." }` in the filter: --param prefix=Mc
+        #[arg(long = "param", value_parser = super::run::parse_param)]
+        params: Vec<(String, String)>,
+        /// Rows shown.
+        #[arg(long, default_value_t = 10)]
+        rows: usize,
+    },
+}
+
+/// Runs a `ferry filters` subcommand.
+pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+    let filters = Filters::open(&app.settings.filters_dir)?;
+    let year = app.settings.active_year();
+    match args.command {
+        FiltersCommand::List => {
+            let mut t = table(&["filter", "name", "owner", "fields", "conditions"]);
+            for n in filters.names() {
+                match filters.get(&n) {
+                    Ok(f) => t.add_row(vec![
+                        n,
+                        f.name.clone().unwrap_or_default(),
+                        f.owner.clone(),
+                        f.fields.len().to_string(),
+                        f.conditions.len().to_string(),
+                    ]),
+                    Err(e) => t.add_row(vec![
+                        n,
+                        format!("(invalid: {e})"),
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                    ]),
+                };
+            }
+            println!("{t}");
+        }
+        FiltersCommand::Show { name } => {
+            let f = filters.get(&name)?;
+            println!(
+                "filter {name}: {}  (owner {})",
+                f.name.clone().unwrap_or_default(),
+                f.owner
+            );
+            match compile(&filters.model, &f, &BTreeMap::new(), year) {
+                Ok(q) => println!("{}\n-- parameters: {:?}", q.sql, q.params),
+                Err(e) => println!("(needs parameters to compile: {e})"),
+            }
+        }
+        FiltersCommand::Test { name, params, rows } => {
+            let f = filters.get(&name)?;
+            let rights = app.store.rights_of(&f.owner).await?;
+            filters.check_rights(&name, &f, rights.as_deref())?;
+            let given: BTreeMap<String, Param> = params.into_iter().map(|(k, v)| (k, Param::Text(v))).collect();
+            let q = compile(&filters.model, &f, &given, year)?;
+            println!("{}\n-- parameters: {:?}\n", q.sql, q.params);
+            let source = app.databases.get("live").await?;
+            let mut stream = RowStream::spawn(move |mut tx| {
+                Box::pin(async move {
+                    source.stream(&q, &mut tx).await?;
+                    tx.finish().await
+                })
+            });
+            let deadline = std::time::Instant::now() + app.settings.filter_timeout;
+            let columns: Vec<String> = stream
+                .start(Some(deadline))
+                .await
+                .map_err(anyhow::Error::from)?
+                .iter()
+                .map(|c| c.name.clone())
+                .collect();
+            let mut t = table(&columns.iter().map(String::as_str).collect::<Vec<_>>());
+            let (mut shown, mut total) = (0, 0u64);
+            while let Some(batch) = stream.next_batch(Some(deadline)).await.map_err(anyhow::Error::from)? {
+                for row in batch.rows() {
+                    if shown < rows {
+                        t.add_row(row.iter().map(|v| v.unwrap_or("").to_string()).collect::<Vec<_>>());
+                        shown += 1;
+                    }
+                    total += 1;
+                }
+                stream.recycle(batch);
+            }
+            println!("{t}\n{total} rows");
+        }
+    }
+    Ok(())
+}
+
+/// Options of `ferry resume`.
+#[derive(clap::Args, Debug)]
+pub struct ResumeArgs {
+    /// The script to schedule again.
+    pub script: String,
+}
+
+/// Lets a script stopped for a rights refusal run on schedule again.
+pub async fn resume(args: ResumeArgs, app: &App) -> Result<(), Failure> {
+    if !app.store.resume(&args.script).await? {
+        return Err(anyhow::anyhow!("{} is not stopped", args.script).into());
+    }
+    println!("{} will run on schedule again", args.script);
+    Ok(())
+}

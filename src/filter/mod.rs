@@ -1,0 +1,188 @@
+//! Saved ad hoc filters (the original tool's "Ad Hoc" extract method): a
+//! declarative selection over a data model, compiled to parameterised SQL,
+//! scoped to the active school year, run with its owner's rights and under a
+//! time limit.
+//!
+//! Files: `filters/model.toml` (the data model) and `filters/NAME.toml` (one
+//! filter each). Plain Rust; the script primitive `filter()` lives in
+//! `script::api::filter`.
+
+mod compile;
+mod model;
+
+use std::path::{Path, PathBuf};
+
+pub use compile::{compile, used_fields, Condition, Filter, Selected, Value, OPERATORS};
+pub use model::{Entity, Field, FieldRef, FieldType, Model};
+
+/// The right a filter's owner needs to run ad hoc filters at all.
+pub const ADHOC_RIGHT: &str = "adhoc";
+
+/// A filter or model problem, written for the person who edits them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    /// The data model file is missing or wrong.
+    #[error("data model {origin}: {message}")]
+    Model {
+        /// The file.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No such filter.
+    #[error("no filter named '{name}' in {dir} (filters: {known})")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The folder.
+        dir: String,
+        /// The filters there.
+        known: String,
+    },
+    /// The filter file does not parse.
+    #[error("filter {origin}: {message}")]
+    Invalid {
+        /// The file.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A field the model does not list.
+    #[error("unknown field '{field}'; the data model has: {known}")]
+    UnknownField {
+        /// The field named.
+        field: String,
+        /// The fields that exist.
+        known: String,
+    },
+    /// An operator the compiler does not know.
+    #[error("unknown operator '{op}'; operators: {known}")]
+    UnknownOperator {
+        /// The operator named.
+        op: String,
+        /// The operators that exist.
+        known: String,
+    },
+    /// A value of the wrong shape.
+    #[error("{0}")]
+    BadValue(String),
+    /// A `{ param = "x" }` the script did not pass.
+    #[error("the filter needs the parameter '{0}': pass it as filter(\"name\", #{{ {0}: ... }})")]
+    MissingParam(String),
+    /// The owner lacks a right.
+    #[error("filter '{filter}' is refused: its owner '{owner}' {why}")]
+    Refused {
+        /// The filter.
+        filter: String,
+        /// Its owner.
+        owner: String,
+        /// Which right is missing.
+        why: String,
+    },
+}
+
+/// The filters folder: the model and the saved filters.
+pub struct Filters {
+    dir: PathBuf,
+    /// The data model.
+    pub model: Model,
+}
+
+impl Filters {
+    /// Loads the model of a filters folder.
+    pub fn open(dir: &Path) -> Result<Filters, FilterError> {
+        let path = dir.join("model.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| FilterError::Model {
+            origin: path.display().to_string(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        Ok(Filters {
+            dir: dir.to_path_buf(),
+            model: Model::parse(&text, &path.display().to_string())?,
+        })
+    }
+
+    /// The names of the saved filters, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                    .filter(|n| n != "model")
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Reads one filter and checks every field it names against the model.
+    pub fn get(&self, name: &str) -> Result<Filter, FilterError> {
+        let plain =
+            !name.is_empty() && name != "model" && name.chars().all(|c| c.is_alphanumeric() || "_-".contains(c));
+        let path = self.dir.join(format!("{name}.toml"));
+        if !plain || !path.exists() {
+            return Err(FilterError::Unknown {
+                name: name.to_string(),
+                dir: self.dir.display().to_string(),
+                known: self.names().join(", "),
+            });
+        }
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| FilterError::Invalid {
+            origin: origin.clone(),
+            message: e.to_string(),
+        })?;
+        let filter: Filter = toml::from_str(&text).map_err(|e| FilterError::Invalid {
+            origin: origin.clone(),
+            message: e.to_string(),
+        })?;
+        for f in used_fields(&filter) {
+            self.model.field(f)?;
+        }
+        for c in &filter.conditions {
+            if !OPERATORS.contains(&c.op.as_str()) {
+                return Err(FilterError::UnknownOperator {
+                    op: c.op.clone(),
+                    known: OPERATORS.join(", "),
+                });
+            }
+        }
+        Ok(filter)
+    }
+
+    /// Checks that `owner_rights` (None: single-administrator mode, no users
+    /// defined) allow the filter: the ad hoc right and every sensitive field's.
+    pub fn check_rights(
+        &self,
+        name: &str,
+        filter: &Filter,
+        owner_rights: Option<&[String]>,
+    ) -> Result<(), FilterError> {
+        let Some(rights) = owner_rights else { return Ok(()) };
+        let refuse = |why: String| FilterError::Refused {
+            filter: name.to_string(),
+            owner: filter.owner.clone(),
+            why,
+        };
+        if !rights.iter().any(|r| r == ADHOC_RIGHT) {
+            return Err(refuse(format!(
+                "does not have the right '{ADHOC_RIGHT}' (ferry users grant {} {ADHOC_RIGHT})",
+                filter.owner
+            )));
+        }
+        for path in used_fields(filter) {
+            let f = self.model.field(path)?;
+            if let Some(right) = &f.field.right {
+                if !rights.contains(right) {
+                    return Err(refuse(format!("does not have the right '{right}' needed by {path}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

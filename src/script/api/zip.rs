@@ -1,0 +1,165 @@
+//! `zip([file, ...], opts)`: bundle files the run built into one zip (the
+//! original tool's Data Extract Zip), returned as a `File` to deliver.
+//!
+//! The script side only: options, naming and the run's record. Writing the
+//! zip (streaming, deterministic, Zip64) is [`crate::bundle`]'s job, which
+//! `photos()` shares through [`write_bundle`].
+
+use std::sync::Arc;
+
+use rhai::{Array, Engine, Map, NativeCallContext, Position, INT};
+
+use super::format::File;
+use crate::bundle::{write_zip, Bundle, BundleError, Entry, ZipOptions, DEFAULT_LEVEL, MAX_LEVEL};
+use crate::format::{DateStamp, FileName};
+use crate::run::context::{Artifact, RunContext};
+use crate::script::engine::runtime_error;
+
+type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
+
+/// Options `zip()` accepts, for load-time checks.
+pub const OPTIONS: &[&str] = &["name", "ext", "append_date", "level"];
+
+/// Reads the options every zip-producing primitive shares: the file name
+/// (like `csv()`: `name` defaults to the script's name, `ext` to `zip`) and
+/// the deflate level. `known` lists the primitive's options, to refuse typos.
+pub(crate) struct Common {
+    /// The rendered file name.
+    pub file_name: String,
+    /// Deflate level, 0 (store) to 9.
+    pub level: u32,
+}
+
+/// Refuses option names outside `known`, naming the accepted ones.
+pub(crate) fn check_names(func: &str, map: &Map, known: &[&str], pos: Position) -> Res<()> {
+    match map.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(runtime_error(
+            format!("{func}(): unknown option '{k}' (options: {})", known.join(", ")),
+            pos,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A text option, if given.
+pub(crate) fn text(func: &str, map: &Map, key: &str, pos: Position) -> Res<Option<String>> {
+    match map.get(key) {
+        None => Ok(None),
+        Some(v) if v.is_string() => Ok(Some(v.to_string())),
+        Some(v) => Err(runtime_error(
+            format!("{func}(): option {key}: expected text, got {}", v.type_name()),
+            pos,
+        )),
+    }
+}
+
+/// Parses `name`, `ext`, `append_date` and `level` and checks the name is
+/// not already taken by another file of this run.
+pub(crate) fn common(func: &str, map: &Map, run: &RunContext, pos: Position) -> Res<Common> {
+    let stem = text(func, map, "name", pos)?.unwrap_or_else(|| {
+        run.script_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "extract".into())
+    });
+    let ext = text(func, map, "ext", pos)?.unwrap_or_else(|| "zip".into());
+    let stamp = text(func, map, "append_date", pos)?
+        .map(|s| DateStamp::parse(&s))
+        .transpose()
+        .map_err(|e| runtime_error(format!("{func}(): {e}"), pos))?;
+    let name = FileName::new(&stem, &ext, stamp).map_err(|e| runtime_error(format!("{func}(): {e}"), pos))?;
+    let level = match map.get("level") {
+        None => DEFAULT_LEVEL,
+        Some(v) => match v.as_int() {
+            Ok(l) if (0..=MAX_LEVEL as INT).contains(&l) => l as u32,
+            _ => return Err(runtime_error(
+                format!(
+                    "{func}(): option level: expected a whole number from 0 (store) to {MAX_LEVEL} (smallest), got {v}"
+                ),
+                pos,
+            )),
+        },
+    };
+    let file_name = name.render(run.started.naive_local());
+    if run.lock().files.iter().any(|f| f.name == file_name) {
+        return Err(runtime_error(
+            format!("{func}(): this run already wrote a file named {file_name}; give each file its own name"),
+            pos,
+        ));
+    }
+    Ok(Common { file_name, level })
+}
+
+/// Writes the bundle in the run's folder, every entry stamped with the run's
+/// start (local time of the script's zone), stopping with the run.
+pub(crate) fn write_bundle(func: &str, run: &RunContext, c: &Common, entries: &[Entry], pos: Position) -> Res<Bundle> {
+    let opts = ZipOptions {
+        level: c.level,
+        modified: run.started.naive_local(),
+    };
+    write_zip(&run.work_dir, &c.file_name, entries, &opts, &|| run.stop_reason()).map_err(|e| match e {
+        BundleError::Stopped(reason) => rhai::EvalAltResult::ErrorTerminated(reason.into(), pos).into(),
+        e => runtime_error(format!("{func}(): {e}"), pos),
+    })
+}
+
+/// Records the written zip in the run and wraps it for the script.
+pub(crate) fn record(run: &RunContext, artifact: Artifact) -> File {
+    run.lock().files.push(artifact.clone());
+    File::new(artifact)
+}
+
+fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> Res<File> {
+    let pos = ctx.call_position();
+    check_names("zip", opts, OPTIONS, pos)?;
+    let c = common("zip", opts, run, pos)?;
+    let mut entries = Vec::with_capacity(files.len());
+    let mut rows = 0u64;
+    for (i, item) in files.into_iter().enumerate() {
+        let type_name = item.type_name();
+        let file = item.try_cast::<File>().ok_or_else(|| {
+            runtime_error(
+                format!(
+                    "zip(): item {} of the list is {type_name}, not a file from csv(), html(), report() or zip()",
+                    i + 1
+                ),
+                pos,
+            )
+        })?;
+        let a = file.artifact();
+        rows += a.rows;
+        entries.push(Entry {
+            name: a.name.clone(),
+            path: a.path.clone(),
+        });
+    }
+    let bundle = write_bundle("zip", run, &c, &entries, pos)?;
+    let artifact = Artifact {
+        name: bundle.file.name,
+        path: bundle.file.path,
+        rows,
+        bytes: bundle.file.bytes,
+        sha256: bundle.file.sha256,
+        parts: entries.into_iter().map(|e| e.name).collect(),
+        ..Artifact::default()
+    };
+    run.log(
+        "info",
+        format!(
+            "wrote {} ({} files, {} rows, {} bytes from {})",
+            artifact.name, bundle.entries, artifact.rows, artifact.bytes, bundle.uncompressed
+        ),
+    );
+    Ok(record(run, artifact))
+}
+
+/// Registers `zip(files)` and `zip(files, opts)`.
+pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+    let r = run.clone();
+    engine.register_fn("zip", move |ctx: NativeCallContext, files: Array, opts: Map| {
+        build(ctx, &r, files, &opts)
+    });
+    engine.register_fn("zip", move |ctx: NativeCallContext, files: Array| {
+        build(ctx, &run, files, &Map::new())
+    });
+}
