@@ -258,11 +258,9 @@ async fn use_warehouse_sends_live_queries_and_filters_to_the_warehouse() {
     save_filter(&p, "all", "");
     let script = "//! use_warehouse = true\ndeliver(csv(query(\"live\", \"SELECT id FROM student\"), #{ name: \"q\" }), \"out\");\ndeliver(csv(filter(\"all\"), #{ name: \"f\" }), \"out\");\n";
     p.script("w", script);
-    let e = p.run("w", Trigger::Manual, &[]).await.error.unwrap();
-    assert!(
-        e.contains("use_warehouse = true but ferry.toml has no [databases.warehouse]"),
-        "{e}"
-    );
+    // Found when the script loads: the warehouse it asks for is not configured.
+    let out = p.ferry(&["check", "w"]);
+    assert!(out.stdout.contains("w.rhai:2: unknown database 'warehouse'"), "{}", out.stdout);
     let config = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
     p.config(&format!(
         "{config}[databases.warehouse]\nurl = \"sqlite:warehouse.db\"\n"

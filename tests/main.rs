@@ -12,3 +12,4 @@ mod formats;
 mod limits;
 mod notify;
 mod serve;
+mod zips;

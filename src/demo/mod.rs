@@ -26,12 +26,16 @@
 //! Three school years are generated (the active one and the two before it);
 //! courses, sections, rosters and attendance cover the active year only, and
 //! attendance its first 100 school days, the demo world's "today".
+//!
+//! Beside the database, a `photos/` folder holds a small generated JPEG per
+//! student (most of them: some have none), for the photo extract.
 
 mod calendar;
 mod catalog;
 mod district;
 mod generate;
 mod names;
+mod photos;
 mod schema;
 mod timetable;
 
@@ -48,6 +52,7 @@ use sqlx::{ConnectOptions, Connection};
 
 pub use calendar::school_year_for;
 use calendar::{Calendar, MAX_YEAR, MIN_YEAR};
+pub use photos::photos_dir;
 
 /// Sizing and seed of a demo district.
 ///
@@ -148,6 +153,14 @@ pub enum DemoError {
         source: sqlx::Error,
     },
 
+    /// The student photos could not be written.
+    #[error("could not write the demo student photos in {}: {source}", .path.display())]
+    Photos {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The finished database could not be moved into place.
     #[error(
         "built the demo database in {} but could not move it to {}: {source}",
@@ -176,7 +189,7 @@ pub async fn ensure(path: &Path, opts: &DemoOptions) -> Result<Option<DemoSummar
     }
 }
 
-/// Always (re)creates it.
+/// Always (re)creates it, with its student photos ([`photos_dir`]).
 ///
 /// The database is built in a uniquely named temporary file beside `path` and
 /// renamed into place only once complete, so a crash or a concurrent reader
@@ -215,6 +228,13 @@ pub async fn create(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, Demo
             partial,
             source,
         });
+    }
+    // Photos last, from the finished database; without them the district
+    // is incomplete, so it is removed and the next start builds it again.
+    let photos = photos_dir(path);
+    if let Err(source) = photos::write(path, &photos, opts.seed).await {
+        let _ = tokio::fs::remove_file(path).await;
+        return Err(DemoError::Photos { path: photos, source });
     }
     Ok(summary)
 }

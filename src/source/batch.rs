@@ -147,6 +147,17 @@ impl Batch {
         self.cells.clear();
     }
 
+    /// Every value of the complete rows, row after row (`width` per row):
+    /// `None` for NULL. The cheapest way to walk a whole batch.
+    pub fn cells(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        let mut start = 0;
+        let complete = self.len() * self.width;
+        self.cells[..complete].iter().map(move |c| {
+            let from = std::mem::replace(&mut start, c.end);
+            (!c.null).then(|| &self.text[from..c.end])
+        })
+    }
+
     /// One row by index.
     pub fn row(&self, index: usize) -> Row<'_> {
         Row { batch: self, index }
@@ -205,6 +216,8 @@ mod tests {
             rows,
             vec![vec![Some("a"), None, Some("")], vec![Some("x,y"), Some("é"), None]]
         );
+        let flat: Vec<Option<&str>> = b.cells().collect();
+        assert_eq!(flat, [Some("a"), None, Some(""), Some("x,y"), Some("é"), None]);
         b.clear();
         assert!(b.is_empty());
     }

@@ -75,7 +75,12 @@ pub enum SourceError {
 impl SourceError {
     /// Classifies a driver error, adding what to do for the common cases.
     pub(crate) fn query(e: sqlx::Error) -> SourceError {
-        let text = e.to_string();
+        SourceError::refused(e.to_string())
+    }
+
+    /// A database's refusal in its own words, with the read-only hint when
+    /// the query tried to write.
+    pub(crate) fn refused(text: String) -> SourceError {
         let lower = text.to_ascii_lowercase();
         let hint = if lower.contains("read-only") || lower.contains("readonly") || lower.contains("read only") {
             " (extracts run in a read-only transaction: a script can never change the database)"

@@ -196,6 +196,7 @@ impl Source for PgSource {
                     Param::Int(_) => PgTypeInfo::with_name("int8"),
                     Param::Float(_) => PgTypeInfo::with_name("float8"),
                     Param::Text(_) => PgTypeInfo::with_name("text"),
+                    Param::Date(_) => PgTypeInfo::with_name("date"),
                 })
                 .collect();
             let stmt = (&mut *tx)

@@ -32,6 +32,19 @@ pub fn int(out: &mut String, v: impl itoa::Integer) {
     out.push_str(itoa::Buffer::new().format(v));
 }
 
+/// Appends text that arrived as bytes, checking that it is UTF-8. Most
+/// values are short ASCII, checked inline without a call.
+#[inline]
+pub fn text(out: &mut String, bytes: &[u8]) -> Result<(), std::str::Utf8Error> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        out.push_str(unsafe { std::str::from_utf8_unchecked(bytes) });
+    } else {
+        out.push_str(std::str::from_utf8(bytes)?);
+    }
+    Ok(())
+}
+
 /// Appends a float in its shortest exact form.
 pub fn float(out: &mut String, v: f64) {
     let _ = write!(out, "{v}");
@@ -123,5 +136,7 @@ mod tests {
         assert_eq!(r(|o| binary(o, &[0, 0xab, 0xff])), "00abff");
         assert_eq!(r(|o| int(o, -42i64)), "-42");
         assert_eq!(r(|o| boolean(o, true)), "true");
+        assert_eq!(r(|o| text(o, "Zoë, \"x\"".as_bytes()).unwrap()), "Zoë, \"x\"");
+        assert!(text(&mut String::new(), b"\xff").is_err());
     }
 }

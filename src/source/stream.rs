@@ -45,20 +45,71 @@ impl BatchSender {
 
     /// Marks a row complete; sends the batch when it is full.
     pub async fn row_done(&mut self) -> Result<(), SourceError> {
-        if self.current.len() >= BATCH_ROWS || self.current.text_len() >= BATCH_BYTES {
+        if self.full() {
             self.flush().await?;
         }
         Ok(())
     }
 
-    async fn flush(&mut self) -> Result<(), SourceError> {
+    fn full(&self) -> bool {
+        self.current.len() >= BATCH_ROWS || self.current.text_len() >= BATCH_BYTES
+    }
+
+    /// The filled batch, replaced by a recycled (or new) empty one.
+    fn take_full(&mut self) -> Batch {
         let width = self.current.width();
         let next = match self.recycled.try_recv() {
             Ok(b) => b,
             Err(_) => Batch::new(width),
         };
-        let full = std::mem::replace(&mut self.current, next);
+        std::mem::replace(&mut self.current, next)
+    }
+
+    async fn flush(&mut self) -> Result<(), SourceError> {
+        let full = self.take_full();
         self.tx.send(Message::Rows(full)).await.map_err(|_| SourceError::Closed)
+    }
+
+    /// [`BatchSender::columns`] for a producer on a blocking thread (never
+    /// call it from async code: it blocks the thread while the queue is full).
+    pub fn blocking_columns(&mut self, columns: Vec<Column>) -> Result<(), SourceError> {
+        self.current = Batch::new(columns.len());
+        self.tx
+            .blocking_send(Message::Columns(columns))
+            .map_err(|_| SourceError::Closed)
+    }
+
+    /// [`BatchSender::row_done`] for a producer on a blocking thread.
+    pub fn blocking_row_done(&mut self) -> Result<(), SourceError> {
+        if self.full() {
+            let full = self.take_full();
+            self.tx
+                .blocking_send(Message::Rows(full))
+                .map_err(|_| SourceError::Closed)?;
+        }
+        Ok(())
+    }
+
+    /// Moves the sender out, leaving one whose reader is gone, so a blocking
+    /// thread can own it; put it back with `*out = moved` when done.
+    pub fn detach(&mut self) -> BatchSender {
+        let (tx, _) = mpsc::channel(1);
+        let (_, recycled) = mpsc::unbounded_channel();
+        std::mem::replace(
+            self,
+            BatchSender {
+                tx,
+                recycled,
+                current: Batch::new(0),
+            },
+        )
+    }
+
+    /// Resolves when the reader has gone away (the run failed, was cancelled
+    /// or timed out), so a producer can stop work the channel cannot see.
+    pub fn reader_gone(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let tx = self.tx.clone();
+        async move { tx.closed().await }
     }
 
     /// Sends the last partial batch.

@@ -68,8 +68,10 @@ impl Store {
     /// Records how a run ended, its files and its log, in one transaction.
     pub async fn finish_run(&self, id: i64, o: &Outcome<'_>) -> Result<(), StateError> {
         let mut tx = self.pool.begin().await?;
-        let rows: u64 = o.files.iter().map(|f| f.rows).sum();
-        let bytes: u64 = o.files.iter().map(|f| f.bytes).sum();
+        // A file inside a zip is counted once, in the zip's rows and bytes.
+        let bundled = |f: &&Artifact| o.files.iter().any(|z| z.parts.contains(&f.name));
+        let rows: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.rows).sum();
+        let bytes: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.bytes).sum();
         let mut dests: Vec<&str> = o.deliveries.iter().map(|d| d.destination.as_str()).collect();
         dests.dedup();
         sqlx::query(
@@ -87,7 +89,7 @@ impl Store {
         .await?;
         for f in o.files {
             let sent: Vec<&Delivery> = o.deliveries.iter().filter(|d| d.file == f.name).collect();
-            let local = o.kept.then(|| f.path.display().to_string());
+            let local = (o.kept && !f.transient).then(|| f.path.display().to_string());
             if sent.is_empty() {
                 insert_file(&mut tx, id, f, local.as_deref(), None).await?;
             }

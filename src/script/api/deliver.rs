@@ -42,7 +42,14 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             let delivered = run
                 .runtime
                 .block_on(destination.put(&artifact.path, &artifact.name))
-                .map_err(|e| runtime_error(format!("{e}; the file is kept at {}", artifact.path.display()), pos))?;
+                .map_err(|e| {
+                    let kept = if artifact.transient {
+                        "the file is removed when the run ends".to_string()
+                    } else {
+                        format!("the file is kept at {}", artifact.path.display())
+                    };
+                    runtime_error(format!("{e}; {kept}"), pos)
+                })?;
             run.log(
                 "info",
                 format!("delivered {} to '{dest}' as {}", artifact.name, delivered.remote_path),
