@@ -14,6 +14,7 @@ pub mod filter;
 pub mod format;
 pub mod location;
 pub mod notice;
+pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod script;

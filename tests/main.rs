@@ -11,5 +11,6 @@ mod filters;
 mod formats;
 mod limits;
 mod notify;
+mod report;
 mod serve;
 mod zips;
