@@ -208,9 +208,15 @@ fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<
                     }
                 }
             }
-            "csv" | "html" => {
+            "csv" | "html" | "report" => {
+                if name == "report" {
+                    uses.methods.insert("Report");
+                }
                 if let Some(Expr::Map(m, _)) = call.args.get(1) {
-                    let known = api::format::option_names(name);
+                    let known = match name {
+                        "report" => api::report::OPTIONS,
+                        _ => api::format::option_names(name),
+                    };
                     for (ident, _) in m.0.iter() {
                         if !known.contains(&ident.name.as_str()) {
                             problem.get_or_insert(ScriptError::at(
