@@ -260,7 +260,11 @@ async fn use_warehouse_sends_live_queries_and_filters_to_the_warehouse() {
     p.script("w", script);
     // Found when the script loads: the warehouse it asks for is not configured.
     let out = p.ferry(&["check", "w"]);
-    assert!(out.stdout.contains("w.rhai:2: unknown database 'warehouse'"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("w.rhai:2: unknown database 'warehouse'"),
+        "{}",
+        out.stdout
+    );
     let config = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
     p.config(&format!(
         "{config}[databases.warehouse]\nurl = \"sqlite:warehouse.db\"\n"

@@ -6,6 +6,7 @@ pub mod format;
 pub mod notify;
 pub mod photos;
 pub mod query;
+pub mod report;
 pub mod time;
 pub mod zip;
 
@@ -24,5 +25,6 @@ pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
     notify::register(engine, run.clone());
     zip::register(engine, run.clone());
     photos::register(engine, run.clone());
+    report::register(engine, run.clone());
     time::register(engine, run);
 }

@@ -20,9 +20,7 @@ type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 /// Options `zip()` accepts, for load-time checks.
 pub const OPTIONS: &[&str] = &["name", "ext", "append_date", "level"];
 
-/// Reads the options every zip-producing primitive shares: the file name
-/// (like `csv()`: `name` defaults to the script's name, `ext` to `zip`) and
-/// the deflate level. `known` lists the primitive's options, to refuse typos.
+/// The options every zip-producing primitive shares, parsed by [`common`].
 pub(crate) struct Common {
     /// The rendered file name.
     pub file_name: String,
@@ -53,8 +51,10 @@ pub(crate) fn text(func: &str, map: &Map, key: &str, pos: Position) -> Res<Optio
     }
 }
 
-/// Parses `name`, `ext`, `append_date` and `level` and checks the name is
-/// not already taken by another file of this run.
+/// Parses the file name options like `csv()` does (`name` defaults to the
+/// script's name, `ext` to `zip`, `append_date` stamps the run's start) and
+/// the deflate `level`, and checks the name is not already taken by another
+/// file of this run.
 pub(crate) fn common(func: &str, map: &Map, run: &RunContext, pos: Position) -> Res<Common> {
     let stem = text(func, map, "name", pos)?.unwrap_or_else(|| {
         run.script_path
@@ -72,12 +72,14 @@ pub(crate) fn common(func: &str, map: &Map, run: &RunContext, pos: Position) -> 
         None => DEFAULT_LEVEL,
         Some(v) => match v.as_int() {
             Ok(l) if (0..=MAX_LEVEL as INT).contains(&l) => l as u32,
-            _ => return Err(runtime_error(
-                format!(
+            _ => {
+                return Err(runtime_error(
+                    format!(
                     "{func}(): option level: expected a whole number from 0 (store) to {MAX_LEVEL} (smallest), got {v}"
                 ),
-                pos,
-            )),
+                    pos,
+                ))
+            }
         },
     };
     let file_name = name.render(run.started.naive_local());
@@ -133,6 +135,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> 
             path: a.path.clone(),
         });
     }
+    let clock = std::time::Instant::now();
     let bundle = write_bundle("zip", run, &c, &entries, pos)?;
     let artifact = Artifact {
         name: bundle.file.name,
@@ -146,8 +149,13 @@ fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> 
     run.log(
         "info",
         format!(
-            "wrote {} ({} files, {} rows, {} bytes from {})",
-            artifact.name, bundle.entries, artifact.rows, artifact.bytes, bundle.uncompressed
+            "wrote {} ({} files, {} rows, {} bytes from {}, in {:.2} s)",
+            artifact.name,
+            bundle.entries,
+            artifact.rows,
+            artifact.bytes,
+            bundle.uncompressed,
+            clock.elapsed().as_secs_f64()
         ),
     );
     Ok(record(run, artifact))
