@@ -13,4 +13,5 @@ mod limits;
 mod notify;
 mod report;
 mod serve;
+mod templates;
 mod zips;

@@ -141,6 +141,16 @@ pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
             size(f.bytes),
             f.columns.len()
         );
+        if f.columns.is_empty() {
+            // A zip or a fetched document: no rows to show.
+            if !f.parts.is_empty() {
+                println!("  holds {}", f.parts.join(", "));
+            }
+            for d in report.deliveries.iter().filter(|d| d.file == f.name) {
+                println!("would deliver to '{}'", d.destination);
+            }
+            continue;
+        }
         let mut t = table(&f.columns.iter().map(String::as_str).collect::<Vec<_>>());
         for row in f.preview.iter().take(args.rows) {
             t.add_row(

@@ -123,6 +123,11 @@ pub struct RunContext {
     pub progress: Option<Progress>,
     /// What the run produced.
     pub record: Mutex<RunRecord>,
+    /// Set while the header's `include` scripts are being built: their
+    /// `deliver` calls keep the files for the bundle instead of sending.
+    pub including: std::sync::atomic::AtomicBool,
+    /// How many of the record's files the included scripts built.
+    pub included: std::sync::atomic::AtomicUsize,
 }
 
 impl RunContext {

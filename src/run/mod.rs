@@ -201,9 +201,27 @@ impl App {
             use_warehouse: script.spec.use_warehouse,
             progress: req.progress,
             record: Mutex::new(RunRecord::default()),
+            including: Default::default(),
+            included: Default::default(),
         });
+        let includes = script
+            .spec
+            .include
+            .iter()
+            .map(|id| self.load(&self.script_path(id)))
+            .collect::<Result<Vec<Script>, ScriptError>>();
         let (s, c) = (script.clone(), ctx.clone());
-        let result = tokio::task::spawn_blocking(move || s.run(c, params))
+        let result = tokio::task::spawn_blocking(move || {
+            use std::sync::atomic::Ordering;
+            c.including.store(true, Ordering::Relaxed);
+            for inc in includes? {
+                c.log("info", format!("building included script {}", inc.id));
+                inc.run(c.clone(), inc.spec.params.clone())?;
+            }
+            c.including.store(false, Ordering::Relaxed);
+            c.included.store(c.lock().files.len(), Ordering::Relaxed);
+            s.run(c, params)
+        })
             .await
             .unwrap_or_else(|e| Err(ScriptError::at(&script.path, 1, format!("the run crashed: {e}"))));
         let error = result.err().map(|e| e.to_string());

@@ -71,6 +71,10 @@ pub struct JobSpec {
     pub timeout: Option<Duration>,
     /// Missed-occurrence policy.
     pub catch_up: CatchUp,
+    /// Other scripts whose files this one bundles (the original tool's
+    /// "Select Extracts to Include"): they are built first, not delivered,
+    /// and handed to the script by `included()`.
+    pub include: Vec<String>,
     /// Declared parameters with their defaults, in header order.
     pub params: Vec<(String, ParamValue)>,
 }
@@ -97,6 +101,8 @@ struct RawHeader {
     use_warehouse: bool,
     timeout: Option<toml::Spanned<String>>,
     catch_up: Option<toml::Spanned<String>>,
+    #[serde(default)]
+    include: Vec<String>,
     #[serde(default)]
     params: toml::Table,
 }
@@ -197,6 +203,7 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
         use_warehouse: raw.use_warehouse,
         timeout,
         catch_up,
+        include: raw.include,
         params,
     })
 }

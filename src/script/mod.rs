@@ -81,6 +81,17 @@ impl Script {
             .map_err(|e| ScriptError::eval(path, *e))?;
         ast.set_source(path.display().to_string());
         let uses = check(path, &ast, &spec, settings)?;
+        for id in &spec.include {
+            let file = settings.scripts_dir.join(format!("{id}.rhai"));
+            if id == &spec_id(path) || !file.is_file() {
+                let line = source.lines().position(|l| l.contains("include")).map_or(1, |i| i + 1);
+                return Err(ScriptError::at(
+                    path,
+                    line,
+                    format!("header: include: '{id}' is not another script in {}", settings.scripts_dir.display()),
+                ));
+            }
+        }
         let hash = hex::encode(Sha256::digest(source.as_bytes()));
         Ok(Script {
             path: path.to_path_buf(),
@@ -114,6 +125,10 @@ impl Script {
             .run_ast_with_scope(&mut scope, &self.ast)
             .map_err(|e| ScriptError::eval(&self.path, *e))
     }
+}
+
+fn spec_id(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn literal(e: &Expr) -> Option<&str> {

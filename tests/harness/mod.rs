@@ -201,7 +201,7 @@ pub fn sqlite_exec(path: &Path, sql: &str) {
     })
 }
 
-/// The first column of a query's rows, as text.
+/// The value of a scalar query (one row, one column), as text, in a one-item list.
 pub fn sqlite_column(path: &Path, sql: &str) -> Vec<String> {
     let (path, sql) = (path.to_path_buf(), sql.to_string());
     on_own_runtime(move || async move {

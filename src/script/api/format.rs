@@ -442,8 +442,13 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     Ok(File(Arc::new(artifact)))
 }
 
-/// Registers `csv`, `html` and the `File` type's getters.
+/// Registers `csv`, `html`, `included()` and the `File` type's getters.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+    let r = run.clone();
+    engine.register_fn("included", move || -> rhai::Array {
+        let n = r.included.load(std::sync::atomic::Ordering::Relaxed);
+        r.lock().files.iter().take(n).map(|a| Dynamic::from(File::new(a.clone()))).collect()
+    });
     engine.register_type_with_name::<File>("File");
     engine.register_get("name", |f: &mut File| f.0.name.clone());
     engine.register_get("rows", |f: &mut File| f.0.rows as rhai::INT);

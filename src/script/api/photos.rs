@@ -130,12 +130,15 @@ fn scan(folder: &Path) -> std::io::Result<(HashMap<String, PathBuf>, Vec<String>
     let mut photos = HashMap::with_capacity(found.len());
     let mut doubles = Vec::new();
     for (stem, _, _, path) in found {
-        if photos.contains_key(&stem) {
-            if doubles.last() != Some(&stem) {
-                doubles.push(stem);
+        match photos.entry(stem) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                if doubles.last() != Some(e.key()) {
+                    doubles.push(e.key().clone());
+                }
             }
-        } else {
-            photos.insert(stem, path);
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(path);
+            }
         }
     }
     Ok((photos, doubles))
