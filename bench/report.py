@@ -71,7 +71,7 @@ def table(args):
         tools = [t for (d, t) in runs if d == db]
         if not tools:
             continue
-        reference = next(t for t in tools if t != "ferry")
+        reference = next(t for t in tools if t in TOOLS and t != "ferry")
         for tool in ["ferry", reference]:
             samples = runs[(db, tool)]
             walls = [w for w, _, _ in samples]
@@ -96,7 +96,66 @@ def table(args):
         "(median); the database server's work is in the wall time only. Peak RSS is the largest "
         "of the runs. ferry / reference is ferry's rows/s over the reference tool's (above 1: ferry is faster).",
     ]
+    out += variants(args, runs)
+    out += big(args, runs, outputs)
     print("\n".join(out))
+
+
+VARIANTS = {
+    "strict": "all quotes + US-ASCII transliteration + CRLF",
+    "map": "`rows.map` closure reading and changing two fields",
+}
+
+
+def variants(args, runs):
+    """The option variants against the plain extract on the same database."""
+    found = [(db, v) for (db, v) in runs if v in VARIANTS]
+    if not found:
+        return []
+    db = found[0][0]
+    plain = statistics.median(w for w, _, _ in runs[(db, "ferry")])
+    out = [
+        "",
+        f"Variants on {DATABASES[db]} (median of {args.runs}), against the plain extract "
+        f"(UTF-8, quotes where needed, CRLF: {plain:.2f} s):",
+        "",
+        "| Variant | Median s | Runs s | CPU s | Peak RSS MiB | time / plain | extra µs per row |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for v, label in VARIANTS.items():
+        if (db, v) not in runs:
+            continue
+        samples = runs[(db, v)]
+        walls = [w for w, _, _ in samples]
+        wall = statistics.median(walls)
+        cpu = statistics.median(c for _, c, _ in samples)
+        rss = max(r for _, _, r in samples) / 1024
+        extra = (wall - plain) / args.rows * 1e6
+        out.append(
+            f"| {label} | {wall:.2f} | {' '.join(f'{w:.2f}' for w in walls)} | {cpu:.2f} | {rss:.0f} "
+            f"| {wall / plain:.2f}x | {extra:.2f} |"
+        )
+    return out
+
+
+def big(args, runs, outputs):
+    """The one-off large run, for memory."""
+    dbs = [db for db in DATABASES if (db, "big") in runs]
+    if not dbs:
+        return []
+    out = [
+        "",
+        f"One run of {thousands(args.rows_big)} rows, for memory:",
+        "",
+        "| Database | Wall s | Rows/s | Output MB | CPU s | Peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for db in dbs:
+        wall, cpu, rss = runs[(db, "big")][0]
+        size = outputs.get((db, "big"), 0) / 1e6
+        rate = thousands(args.rows_big / wall) if wall > 0 else "n/a"
+        out.append(f"| {DATABASES[db]} | {wall:.2f} | {rate} | {size:.1f} | {cpu:.2f} | {rss / 1024:.0f} |")
+    return out
 
 
 def main():
@@ -110,6 +169,7 @@ def main():
     t.add_argument("--outputs", required=True)
     t.add_argument("--rows", type=int, required=True)
     t.add_argument("--runs", type=int, required=True)
+    t.add_argument("--rows-big", type=int, default=0)
     t.add_argument("--nproc", required=True)
     t.add_argument("--cpu", default="")
     t.add_argument("--versions", default="")

@@ -5,12 +5,17 @@
 #   bench/run.sh                       # 1,000,000 rows, 3 timed runs per tool
 #   ROWS=100000 RUNS=5 bench/run.sh
 #   DATABASES="lite pg" bench/run.sh   # leave MariaDB out
+#   ROWS_BIG=0 bench/run.sh            # skip the 10,000,000-row memory run
 #
 # Environment:
 #   ROWS       rows in the bench_roster table (default 1000000)
 #   RUNS       timed runs per tool; the median is reported (default 3)
 #   DATABASES  any of: lite pg maria (default all three)
 #   KEEP=1     keep bench/work/bench.db, the output files and the server tables
+#   VARIANT_DB the database the option variants run on (default: the first of
+#              DATABASES): all quotes + US-ASCII + CRLF, and a rows.map closure
+#   ROWS_BIG   rows of the one-off memory run (default 10000000; 0 skips it)
+#   BIG_DATABASES  databases of the memory run (default "lite pg")
 #
 # Needs: cargo, sqlite3, psql, mariadb, python3, /usr/bin/time (Debian: time).
 # PostgreSQL on 127.0.0.1:5432 (user postgres, trust, database test) and
@@ -23,6 +28,11 @@ ROWS=${ROWS:-1000000}
 RUNS=${RUNS:-3}
 DATABASES=${DATABASES:-lite pg maria}
 KEEP=${KEEP:-0}
+ROWS_BIG=${ROWS_BIG:-10000000}
+BIG_DATABASES=${BIG_DATABASES:-lite pg}
+set -- $DATABASES
+VARIANT_DB=${VARIANT_DB:-$1}
+set --
 
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$bench")
@@ -40,6 +50,9 @@ uses() { [[ " $DATABASES " == *" $1 "* ]]; }
 
 [[ $ROWS =~ ^[1-9][0-9]*$ ]] || die "ROWS must be a positive whole number, not '$ROWS'"
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive whole number, not '$RUNS'"
+[[ $ROWS_BIG =~ ^[0-9]+$ ]] || die "ROWS_BIG must be a whole number (0 skips the memory run), not '$ROWS_BIG'"
+uses "$VARIANT_DB" || die "VARIANT_DB=$VARIANT_DB is not one of DATABASES ($DATABASES)"
+big_uses() { ((ROWS_BIG > 0)) && uses "$1" && [[ " $BIG_DATABASES " == *" $1 "* ]]; }
 for db in $DATABASES; do
     [[ $db == lite || $db == pg || $db == maria ]] || die "unknown database '$db' in DATABASES (lite, pg, maria)"
 done
@@ -67,9 +80,9 @@ uses maria && { "${MARIADB[@]}" -e "SELECT 1" >/dev/null || die "cannot reach Ma
 # local files go too unless KEEP=1.
 cleanup() {
     [[ $KEEP == 1 ]] && return
-    if uses pg; then "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_roster" >/dev/null 2>&1 || true; fi
-    if uses maria; then "${MARIADB[@]}" -e "DROP TABLE IF EXISTS bench_roster" >/dev/null 2>&1 || true; fi
-    rm -rf "$work/bench.db" "$work/out" "$work/ref"
+    if uses pg; then "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_roster, bench_big" >/dev/null 2>&1 || true; fi
+    if uses maria; then "${MARIADB[@]}" -e "DROP TABLE IF EXISTS bench_roster, bench_big" >/dev/null 2>&1 || true; fi
+    rm -rf "$work/bench.db" "$work/bench_big.db" "$work/out" "$work/ref"
 }
 trap cleanup EXIT
 
@@ -127,23 +140,24 @@ cents() {
         maria) printf "((%s) / 100)" "$2" ;;
     esac
 }
-# ids DIALECT: a relation with one bigint column id = 1..ROWS
+# ids DIALECT COUNT: a relation with one bigint column id = 1..COUNT
 ids() {
     case $1 in
-        pg) printf "generate_series(1::bigint, %s) AS g(id)" "$ROWS" ;;
-        lite) printf "(WITH RECURSIVE g(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM g WHERE id < %s) SELECT id FROM g) AS g" "$ROWS" ;;
-        maria) printf "(SELECT CAST(seq AS SIGNED) AS id FROM seq_1_to_%s) AS g" "$ROWS" ;;
+        pg) printf "generate_series(1::bigint, %s) AS g(id)" "$2" ;;
+        lite) printf "(WITH RECURSIVE g(id) AS (SELECT 1 UNION ALL SELECT id + 1 FROM g WHERE id < %s) SELECT id FROM g) AS g" "$2" ;;
+        maria) printf "(SELECT CAST(seq AS SIGNED) AS id FROM seq_1_to_%s) AS g" "$2" ;;
     esac
 }
 
-# roster_insert DIALECT: fills bench_roster. About 2% of last names and 2% of
+# roster_insert DIALECT [TABLE COUNT]: fills bench_roster (or TABLE, with
+# COUNT rows). About 2% of last names and 2% of
 # first names are accented, 0.5% are O'Brien; 1% of preferred names hold
 # quotes and a comma; 2% of schools have a comma; 4% of notes are set (with
 # commas, quotes, a line break or accents), the others are NULL.
 roster_insert() {
-    local d=$1
+    local d=$1 table=${2:-bench_roster} count=${3:-$ROWS}
     cat <<SQL
-INSERT INTO bench_roster
+INSERT INTO $table
 SELECT id,
        id + 500000,
        'S' || (1000000000 + id),
@@ -172,59 +186,37 @@ SELECT id,
 EpiPen in the office'
                     WHEN 4 THEN 'Transferred from École Saint-Louis'
                     ELSE NULL END
-FROM $(ids "$d");
+FROM $(ids "$d" "$count");
 SQL
 }
 
-mkdir -p "$work" "$results"
-rm -rf "$work/out" "$work/ref"
-mkdir -p "$work/out" "$work/ref"
-
-if uses lite; then
-    say "SQLite: $ROWS rows into $work/bench.db"
-    rm -f "$work/bench.db"
-    SECONDS=0
-    sqlite3 "$work/bench.db" > /dev/null <<SQL
-PRAGMA journal_mode = OFF;
-PRAGMA synchronous = OFF;
-CREATE TABLE bench_roster (
+# roster_table DIALECT TABLE: the CREATE TABLE of the roster.
+roster_table() {
+    case $1 in
+        lite) cat <<SQL
+CREATE TABLE $2 (
     id INTEGER PRIMARY KEY, person_id INTEGER NOT NULL, state_id TEXT NOT NULL,
     last_name TEXT NOT NULL, first_name TEXT NOT NULL, middle_name TEXT, preferred_name TEXT,
     birth_date DATE NOT NULL, grade INTEGER NOT NULL, school TEXT NOT NULL, email TEXT NOT NULL,
     enroll_date DATE NOT NULL, exit_date DATE, updated_at TIMESTAMP NOT NULL,
     gpa TEXT NOT NULL, fee_balance TEXT NOT NULL, active BOOLEAN NOT NULL, has_iep BOOLEAN NOT NULL,
     notes TEXT);
-$(roster_insert lite)
 SQL
-    echo "   ${SECONDS}s, $(du -h "$work/bench.db" | cut -f1)"
-fi
-
-if uses pg; then
-    say "PostgreSQL: $ROWS rows into test.bench_roster"
-    SECONDS=0
-    "${PSQL[@]}" <<SQL
-SET client_min_messages = warning;
-DROP TABLE IF EXISTS bench_roster;
-CREATE TABLE bench_roster (
+        ;;
+        pg) cat <<SQL
+DROP TABLE IF EXISTS $2;
+CREATE TABLE $2 (
     id bigint PRIMARY KEY, person_id integer NOT NULL, state_id text NOT NULL,
     last_name text NOT NULL, first_name text NOT NULL, middle_name text, preferred_name text,
     birth_date date NOT NULL, grade smallint NOT NULL, school text NOT NULL, email text NOT NULL,
     enroll_date date NOT NULL, exit_date date, updated_at timestamp NOT NULL,
     gpa numeric(3,2) NOT NULL, fee_balance numeric(10,2) NOT NULL,
     active boolean NOT NULL, has_iep boolean NOT NULL, notes text);
-$(roster_insert pg)
-VACUUM ANALYZE bench_roster;
 SQL
-    echo "   ${SECONDS}s, $("${PSQL[@]}" -Atc "SELECT pg_size_pretty(pg_total_relation_size('bench_roster'))")"
-fi
-
-if uses maria; then
-    say "MariaDB: $ROWS rows into test.bench_roster"
-    SECONDS=0
-    "${MARIADB[@]}" > /dev/null <<SQL
-SET SESSION sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT');
-DROP TABLE IF EXISTS bench_roster;
-CREATE TABLE bench_roster (
+        ;;
+        maria) cat <<SQL
+DROP TABLE IF EXISTS $2;
+CREATE TABLE $2 (
     id BIGINT PRIMARY KEY, person_id INT NOT NULL, state_id VARCHAR(16) NOT NULL,
     last_name VARCHAR(64) NOT NULL, first_name VARCHAR(64) NOT NULL, middle_name VARCHAR(64),
     preferred_name VARCHAR(64), birth_date DATE NOT NULL, grade SMALLINT NOT NULL,
@@ -233,17 +225,66 @@ CREATE TABLE bench_roster (
     fee_balance DECIMAL(10,2) NOT NULL, active BOOLEAN NOT NULL, has_iep BOOLEAN NOT NULL,
     notes TEXT
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
-$(roster_insert maria)
-ANALYZE TABLE bench_roster;
 SQL
-    echo "   ${SECONDS}s"
-fi
+        ;;
+    esac
+}
+
+# load DB TABLE COUNT: creates and fills TABLE in DB (SQLite: its own file).
+load() {
+    local db=$1 table=$2 count=$3
+    SECONDS=0
+    case $db in
+        lite)
+            local file=$work/bench.db
+            [[ $table == bench_roster ]] || file=$work/$table.db
+            rm -f "$file"
+            sqlite3 "$file" > /dev/null <<SQL
+PRAGMA journal_mode = OFF;
+PRAGMA synchronous = OFF;
+$(roster_table lite "$table")
+$(roster_insert lite "$table" "$count")
+SQL
+            echo "   ${SECONDS}s, $(du -h "$file" | cut -f1)"
+            ;;
+        pg)
+            "${PSQL[@]}" <<SQL
+SET client_min_messages = warning;
+$(roster_table pg "$table")
+$(roster_insert pg "$table" "$count")
+VACUUM ANALYZE $table;
+SQL
+            echo "   ${SECONDS}s, $("${PSQL[@]}" -Atc "SELECT pg_size_pretty(pg_total_relation_size('$table'))")"
+            ;;
+        maria)
+            "${MARIADB[@]}" > /dev/null <<SQL
+SET SESSION sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT');
+$(roster_table maria "$table")
+$(roster_insert maria "$table" "$count")
+ANALYZE TABLE $table;
+SQL
+            echo "   ${SECONDS}s"
+            ;;
+    esac
+}
+
+mkdir -p "$work" "$results"
+rm -rf "$work/out" "$work/ref"
+mkdir -p "$work/out" "$work/ref"
+
+for db in $DATABASES; do
+    say "$db: $ROWS rows into bench_roster"
+    load "$db" bench_roster "$ROWS"
+done
 
 # ---------------------------------------------------------------- ferry project
 cat > "$work/ferry.toml" <<'TOML'
 # Written by bench/run.sh. Paths are relative to this folder.
 [databases.lite]
 url = "sqlite:bench.db"
+
+[databases.lite_big]
+url = "sqlite:bench_big.db"
 
 [databases.pg]
 url = "postgres://postgres@127.0.0.1:5432/test"
@@ -255,11 +296,32 @@ url = "mysql://root@127.0.0.1:3306/test"
 mode = "local"
 path = "out"
 TOML
+# The run history is not what is measured: start from an empty state store.
+rm -rf "$work/scripts" "$work/.ferry"
 mkdir -p "$work/scripts"
 for db in lite pg maria; do
+    # The plain extract: UTF-8, quotes only where needed, CRLF.
     cat > "$work/scripts/$db.rhai" <<RHAI
 let rows = query("$db", "$query");
 deliver(csv(rows, #{ name: "$db" }), "out");
+RHAI
+    # The strictest vendor layout: every field quoted, transliterated to
+    # US-ASCII, CRLF.
+    cat > "$work/scripts/${db}_strict.rhai" <<RHAI
+let rows = query("$db", "$query");
+deliver(csv(rows, #{ name: "${db}_strict", quotes: true, charset: "us-ascii", line_ending: "crlf" }), "out");
+RHAI
+    # A per-row closure that reads and changes two fields.
+    cat > "$work/scripts/${db}_map.rhai" <<RHAI
+let rows = query("$db", "$query").map(|r| { r.last_name = r.last_name.to_upper(); r.grade = r.grade + 1; r });
+deliver(csv(rows, #{ name: "${db}_map" }), "out");
+RHAI
+    big=$db
+    [[ $db == lite ]] && big=lite_big
+    big_table=bench_big
+    cat > "$work/scripts/${db}_big.rhai" <<RHAI
+let rows = query("$big", "SELECT * FROM $big_table ORDER BY id");
+deliver(csv(rows, #{ name: "${db}_big" }), "out");
 RHAI
 done
 
@@ -288,9 +350,10 @@ timed() {
         awk -F'\t' '{ printf "   %-6s %-8s run %s: %6.2f s wall, %6.2f s CPU, %5.0f MiB\n", $1, $2, $3, $4, $5, $6 / 1024 }'
 }
 
-ferry_run() { # DB RUN
-    rm -f "$work/out/$1.csv"
-    timed "$1" ferry "$2" "$work/ferry-$1.log" "$ferry" --config "$work/ferry.toml" run "$1"
+ferry_run() { # DB RUN [VARIANT]: VARIANT is strict, map or big (tool names in the samples)
+    local script=$1${3:+_$3}
+    rm -f "$work/out/$script.csv"
+    timed "$1" "${3:-ferry}" "$2" "$work/ferry-$script.log" "$ferry" --config "$work/ferry.toml" run "$script"
 }
 
 for db in $DATABASES; do
@@ -299,8 +362,13 @@ for db in $DATABASES; do
         pg) say "timing ferry and psql \\copy on PostgreSQL ($RUNS runs each)" ;;
         maria) say "timing ferry and mariadb --batch on MariaDB ($RUNS runs each)" ;;
     esac
+    [[ $db == "$VARIANT_DB" ]] && say "  with the variants: all quotes + US-ASCII + CRLF, and rows.map"
     for run in $(seq 1 "$RUNS"); do
         ferry_run "$db" "$run"
+        if [[ $db == "$VARIANT_DB" ]]; then
+            ferry_run "$db" "$run" strict
+            ferry_run "$db" "$run" map
+        fi
         case $db in
             lite)
                 timed lite sqlite3 "$run" "$work/ref/lite.csv" \
@@ -337,6 +405,13 @@ for db in $DATABASES; do
     printf '%s\tferry\t%s\t%s\n' "$db" "$(stat -c %s "$work/out/$db.csv")" "$mine" >> "$outputs"
     printf '%s\t%s\t%s\t%s\n' "$db" "$reftool" "$(stat -c %s "$ref")" "$theirs" >> "$outputs"
 done
+for variant in strict map; do
+    file=$work/out/${VARIANT_DB}_$variant.csv
+    mine=$(python3 "$bench/report.py" count csv "$file")
+    printf '   %-6s ferry (%s) %s records\n' "$VARIANT_DB" "$variant" "$mine"
+    [[ $mine == "$ROWS" ]] || die "the $variant variant wrote $mine records, the table has $ROWS"
+    printf '%s\t%s\t%s\t%s\n' "$VARIANT_DB" "$variant" "$(stat -c %s "$file")" "$mine" >> "$outputs"
+done
 
 # ferry renders values the same way for every database, so the same table
 # should give the same bytes; a difference is reported, not fatal.
@@ -354,6 +429,25 @@ if (($# > 1)); then
     echo "   ferry's files identical across databases: $identical"
 fi
 
+# ---------------------------------------------------------------- memory at 10M rows
+# One run per database, for the peak resident memory: it must not grow with
+# the result. The row count is read from ferry's own summary line.
+for db in lite pg maria; do
+    big_uses "$db" || continue
+    say "$db: $ROWS_BIG rows into bench_big, one ferry run for memory"
+    load "$db" bench_big "$ROWS_BIG"
+    ferry_run "$db" 1 big
+    wrote=$(grep -o '[0-9,]* rows' "$work/ferry-${db}_big.log" | head -n 1 | tr -d ', rows')
+    [[ $wrote == "$ROWS_BIG" ]] || die "the $ROWS_BIG-row run on $db wrote '$wrote' rows"
+    printf '%s\tbig\t%s\t%s\n' "$db" "$(stat -c %s "$work/out/${db}_big.csv")" "$wrote" >> "$outputs"
+    # Gigabytes: not kept, even with KEEP=1.
+    rm -f "$work/out/${db}_big.csv" "$work/bench_big.db"
+    case $db in
+        pg) "${PSQL[@]}" -c "DROP TABLE IF EXISTS bench_big" > /dev/null ;;
+        maria) "${MARIADB[@]}" -e "DROP TABLE IF EXISTS bench_big" > /dev/null ;;
+    esac
+done
+
 # ---------------------------------------------------------------- report
 versions=("ferry $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (uncommitted changes)')")
 uses lite && versions+=("sqlite3 $(sqlite3 --version | cut -d' ' -f1)")
@@ -362,7 +456,7 @@ uses maria && versions+=("MariaDB $("${MARIADB[@]}" -N -e "SELECT VERSION()")")
 
 stamp=$(date -u +%Y%m%d-%H%M%S)
 python3 "$bench/report.py" table \
-    --samples "$samples" --outputs "$outputs" --rows "$ROWS" --runs "$RUNS" \
+    --samples "$samples" --outputs "$outputs" --rows "$ROWS" --runs "$RUNS" --rows-big "$ROWS_BIG" \
     --nproc "$(nproc)" --cpu "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
     --versions "$(IFS=';'; echo "${versions[*]}")" --identical "$identical" \
     > "$results/$stamp.md"

@@ -6,6 +6,8 @@
 //! and results are compared with what SQLite gives for the same data.
 
 mod harness;
+#[path = "servers/pg_copy.rs"]
+mod pg_copy;
 
 use std::process::Command;
 

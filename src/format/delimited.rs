@@ -32,13 +32,61 @@ enum Quoting {
     Never,
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Finds the bytes that force quotes (the delimiter, `"`, CR, LF) eight at
+/// a time: a field is mostly letters and digits, and most have none.
+#[derive(Clone, Copy)]
+struct Specials {
+    /// Each special byte repeated in every byte of a word.
+    words: [u64; 4],
+    /// A byte that is not special, to pad the last partial word with.
+    filler: u8,
+}
+
+impl Specials {
+    fn new(delimiter: u8) -> Self {
+        let specials = [delimiter, b'"', b'\r', b'\n'];
+        let filler = (b'a'..=b'z').find(|b| !specials.contains(b)).unwrap_or(b'a');
+        Specials {
+            words: specials.map(|b| ONES * u64::from(b)),
+            filler,
+        }
+    }
+
+    #[inline]
+    fn in_word(&self, x: u64) -> bool {
+        // A byte of `x ^ w` is zero where `x` holds the special byte.
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
+        zero(x ^ self.words[0]) || zero(x ^ self.words[1]) || zero(x ^ self.words[2]) || zero(x ^ self.words[3])
+    }
+
+    #[inline]
+    fn any(&self, bytes: &[u8]) -> bool {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            if self.in_word(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])) {
+                return true;
+            }
+        }
+        let rest = chunks.remainder();
+        if rest.is_empty() {
+            return false;
+        }
+        let mut last = [self.filler; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        self.in_word(u64::from_le_bytes(last))
+    }
+}
+
 /// Fields into records: quoting, escaping, delimiters and line endings.
 struct Fields {
     buf: Vec<u8>,
     quoting: Quoting,
     delimiter: u8,
     /// Bytes that force quotes under [`Quoting::Necessary`].
-    special: [bool; 256],
+    specials: Specials,
     terminator: &'static [u8],
     /// Where the current record began in `buf`.
     record_start: usize,
@@ -46,15 +94,11 @@ struct Fields {
 
 impl Fields {
     fn new(quoting: Quoting, delimiter: u8, terminator: &'static [u8]) -> Self {
-        let mut special = [false; 256];
-        for b in [delimiter, b'"', b'\r', b'\n'] {
-            special[usize::from(b)] = true;
-        }
         Fields {
             buf: Vec::with_capacity(BUFFER + 4096),
             quoting,
             delimiter,
-            special,
+            specials: Specials::new(delimiter),
             terminator,
             record_start: 0,
         }
@@ -68,7 +112,7 @@ impl Fields {
         let quote = match self.quoting {
             Quoting::Always => true,
             Quoting::Never => false,
-            Quoting::Necessary => bytes.iter().any(|&b| self.special[usize::from(b)]),
+            Quoting::Necessary => self.specials.any(bytes),
         };
         if !quote {
             self.buf.extend_from_slice(bytes);
@@ -243,6 +287,21 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
             });
         }
         let mut col = 0;
+        if self.opts.charset.is_utf8() && !self.guard {
+            // UTF-8 with quotes where needed: the values are written as they
+            // are, so nothing but the quoting looks at them.
+            for value in batch.cells() {
+                self.fields.field(value.unwrap_or("").as_bytes(), col == 0);
+                col += 1;
+                if col == width {
+                    col = 0;
+                    self.fields.end_record();
+                    self.rows += 1;
+                }
+            }
+            self.fields.drain(&mut self.out, false)?;
+            return Ok(());
+        }
         for value in batch.cells() {
             self.write_value(value.unwrap_or(""), Place::Row(self.rows + 1), col)?;
             col += 1;

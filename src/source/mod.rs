@@ -12,6 +12,8 @@ mod batch;
 mod macros;
 mod mysql;
 mod params;
+mod pg_copy;
+mod pg_values;
 mod postgres;
 pub mod render;
 mod sqlite;
@@ -25,6 +27,7 @@ use tokio::sync::Mutex;
 
 pub use batch::{Batch, Column, Kind, Row};
 pub use params::{rewrite, Dialect, Param, Rewritten};
+pub use postgres::PgSource;
 pub use stream::{BatchSender, RowStream, StreamError};
 
 use crate::config::DatabaseSettings;

@@ -47,10 +47,31 @@ pub struct Rewritten {
 
 /// Rewrites `:name` placeholders for `dialect`.
 pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
-    let b = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len() + 8);
     let mut order: Vec<String> = Vec::new();
     let mut pg_index: HashMap<String, usize> = HashMap::new();
+    let sql = replace_placeholders(sql, dialect, |name, out| match dialect {
+        Dialect::Postgres => {
+            let next = pg_index.len() + 1;
+            let n = *pg_index.entry(name.to_string()).or_insert_with(|| {
+                order.push(name.to_string());
+                next
+            });
+            out.push('$');
+            out.push_str(itoa::Buffer::new().format(n));
+        }
+        _ => {
+            order.push(name.to_string());
+            out.push('?');
+        }
+    });
+    Rewritten { sql, order }
+}
+
+/// Copies `sql`, letting `place` write what stands for each `:name`
+/// placeholder found outside strings, identifiers and comments.
+pub(crate) fn replace_placeholders(sql: &str, dialect: Dialect, mut place: impl FnMut(&str, &mut String)) -> String {
+    let b = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len() + 8);
     let mut i = 0;
     let mut copied = 0;
     while i < b.len() {
@@ -68,23 +89,8 @@ pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
                 while end < b.len() && (b[end] == b'_' || b[end].is_ascii_alphanumeric()) {
                     end += 1;
                 }
-                let name = &sql[start..end];
                 out.push_str(&sql[copied..i]);
-                match dialect {
-                    Dialect::Postgres => {
-                        let next = pg_index.len() + 1;
-                        let n = *pg_index.entry(name.to_string()).or_insert_with(|| {
-                            order.push(name.to_string());
-                            next
-                        });
-                        out.push('$');
-                        out.push_str(itoa::Buffer::new().format(n));
-                    }
-                    _ => {
-                        order.push(name.to_string());
-                        out.push('?');
-                    }
-                }
+                place(&sql[start..end], &mut out);
                 copied = end;
                 i = end;
             }
@@ -92,7 +98,7 @@ pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
         }
     }
     out.push_str(&sql[copied..]);
-    Rewritten { sql: out, order }
+    out
 }
 
 fn skip_line(b: &[u8], i: usize) -> usize {

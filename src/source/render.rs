@@ -18,13 +18,14 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
 
-fn pad(out: &mut String, n: u32, width: usize) {
-    let mut buf = itoa::Buffer::new();
-    let s = buf.format(n);
-    for _ in s.len()..width {
-        out.push('0');
+/// Writes `n` as exactly `N` decimal digits (the caller ensures it fits).
+#[inline]
+fn digits<const N: usize>(to: &mut [u8], n: u32) {
+    let mut n = n;
+    for slot in to[..N].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    out.push_str(s);
 }
 
 /// Appends an integer.
@@ -57,30 +58,50 @@ pub fn boolean(out: &mut String, v: bool) {
 
 /// Appends `YYYY-MM-DD`.
 pub fn date(out: &mut String, d: NaiveDate) {
-    let y = d.year();
-    if (0..=9999).contains(&y) {
-        pad(out, y as u32, 4);
+    ymd(out, d.year(), d.month(), d.day());
+}
+
+/// Appends `YYYY-MM-DD` from its parts; a year outside 0..=9999 is written
+/// with as many digits as it has (and its sign).
+#[inline]
+pub fn ymd(out: &mut String, y: i32, m: u32, d: u32) {
+    let mut buf = [0u8; 10];
+    let from = if (0..=9999).contains(&y) {
+        digits::<4>(&mut buf[0..], y as u32);
+        0
     } else {
         let _ = write!(out, "{y}");
-    }
-    out.push('-');
-    pad(out, d.month(), 2);
-    out.push('-');
-    pad(out, d.day(), 2);
+        4
+    };
+    buf[4] = b'-';
+    digits::<2>(&mut buf[5..], m);
+    buf[7] = b'-';
+    digits::<2>(&mut buf[8..], d);
+    out.push_str(ascii(&buf[from..]));
 }
 
 /// Appends `HH:MM:SS`, with `.ffffff` when the microseconds are not zero.
 pub fn time(out: &mut String, t: NaiveTime) {
-    pad(out, t.hour(), 2);
-    out.push(':');
-    pad(out, t.minute(), 2);
-    out.push(':');
-    pad(out, t.second(), 2);
-    let micros = t.nanosecond() / 1000;
-    if micros != 0 {
-        out.push('.');
-        pad(out, micros, 6);
-    }
+    hms(out, t.hour(), t.minute(), t.second(), t.nanosecond() / 1000);
+}
+
+/// Appends `HH:MM:SS[.ffffff]` from its parts.
+#[inline]
+pub fn hms(out: &mut String, h: u32, m: u32, s: u32, micros: u32) {
+    let mut buf = [0u8; 15];
+    digits::<2>(&mut buf[0..], h);
+    buf[2] = b':';
+    digits::<2>(&mut buf[3..], m);
+    buf[5] = b':';
+    digits::<2>(&mut buf[6..], s);
+    let len = if micros != 0 {
+        buf[8] = b'.';
+        digits::<6>(&mut buf[9..], micros);
+        15
+    } else {
+        8
+    };
+    out.push_str(ascii(&buf[..len]));
 }
 
 /// Appends `YYYY-MM-DD HH:MM:SS[.ffffff]`.
@@ -97,6 +118,14 @@ pub fn timestamp_tz(out: &mut String, ts: DateTime<Utc>) {
     out.push('T');
     time(out, ts.time());
     out.push('Z');
+}
+
+/// The digits and punctuation written above, as text.
+#[inline]
+fn ascii(b: &[u8]) -> &str {
+    debug_assert!(b.is_ascii());
+    // SAFETY: only ASCII digits and punctuation are ever written to `b`.
+    unsafe { std::str::from_utf8_unchecked(b) }
 }
 
 /// Appends bytes as lowercase hexadecimal.
@@ -136,6 +165,11 @@ mod tests {
         assert_eq!(r(|o| binary(o, &[0, 0xab, 0xff])), "00abff");
         assert_eq!(r(|o| int(o, -42i64)), "-42");
         assert_eq!(r(|o| boolean(o, true)), "true");
+        let far = NaiveDate::from_ymd_opt(12345, 1, 2).unwrap();
+        assert_eq!(r(|o| date(o, far)), "12345-01-02");
+        let bc = NaiveDate::from_ymd_opt(-44, 3, 15).unwrap();
+        assert_eq!(r(|o| date(o, bc)), "-44-03-15");
+        assert_eq!(r(|o| date(o, NaiveDate::from_ymd_opt(7, 3, 1).unwrap())), "0007-03-01");
         assert_eq!(r(|o| text(o, "Zoë, \"x\"".as_bytes()).unwrap()), "Zoë, \"x\"");
         assert!(text(&mut String::new(), b"\xff").is_err());
     }
