@@ -391,20 +391,39 @@ fn the_demo_district_has_photos_for_most_active_students() {
 async fn include_bundles_other_scripts_files_without_delivering_them() {
     let p = Project::new();
     p.sqlite("CREATE TABLE t (id INTEGER); INSERT INTO t VALUES (1), (2);");
-    p.script("a", "deliver(csv(query(\"live\", \"SELECT id FROM t\"), #{ name: \"a\" }), \"out\");\n");
-    p.script("b", "deliver(csv(query(\"live\", \"SELECT id * 10 AS ten FROM t\"), #{ name: \"b\" }), \"out\");\n");
+    p.script(
+        "a",
+        "deliver(csv(query(\"live\", \"SELECT id FROM t\"), #{ name: \"a\" }), \"out\");\n",
+    );
+    p.script(
+        "b",
+        "deliver(csv(query(\"live\", \"SELECT id * 10 AS ten FROM t\"), #{ name: \"b\" }), \"out\");\n",
+    );
     p.script(
         "bundle",
         "//! include = [\"a\", \"b\"]\nlet files = included();\nif files.len() != 2 { throw \"two files\"; }\ndeliver(zip(files, #{ name: \"bundle\" }), \"out\");\n",
     );
     let r = p.run("bundle", ferry::state::Trigger::Manual, &[]).await;
     assert!(r.succeeded(), "{:?}", r.error);
-    assert_eq!(p.files("out"), ["bundle.zip"], "the included scripts' files went only into the bundle");
+    assert_eq!(
+        p.files("out"),
+        ["bundle.zip"],
+        "the included scripts' files went only into the bundle"
+    );
     let entries = python_zip(&p.path("out/bundle.zip"));
     assert_eq!(names(&entries), ["a.csv", "b.csv"]);
-    assert!(p.all_files(".ferry/work").is_empty(), "{:?}", p.all_files(".ferry/work"));
+    assert!(
+        p.all_files(".ferry/work").is_empty(),
+        "{:?}",
+        p.all_files(".ferry/work")
+    );
 
     p.script("bad", "//! include = [\"nope\"]\nlet x = 1;\n");
-    let e = ferry::script::Script::load(&p.path("scripts/bad.rhai"), &p.settings()).unwrap_err().to_string();
-    assert!(e.contains("bad.rhai:1: header: include: 'nope' is not another script"), "{e}");
+    let e = ferry::script::Script::load(&p.path("scripts/bad.rhai"), &p.settings())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("bad.rhai:1: header: include: 'nope' is not another script"),
+        "{e}"
+    );
 }

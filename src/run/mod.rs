@@ -222,8 +222,8 @@ impl App {
             c.included.store(c.lock().files.len(), Ordering::Relaxed);
             s.run(c, params)
         })
-            .await
-            .unwrap_or_else(|e| Err(ScriptError::at(&script.path, 1, format!("the run crashed: {e}"))));
+        .await
+        .unwrap_or_else(|e| Err(ScriptError::at(&script.path, 1, format!("the run crashed: {e}"))));
         let error = result.err().map(|e| e.to_string());
         if let Some(e) = &error {
             ctx.log("error", e.clone());

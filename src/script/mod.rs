@@ -88,7 +88,10 @@ impl Script {
                 return Err(ScriptError::at(
                     path,
                     line,
-                    format!("header: include: '{id}' is not another script in {}", settings.scripts_dir.display()),
+                    format!(
+                        "header: include: '{id}' is not another script in {}",
+                        settings.scripts_dir.display()
+                    ),
                 ));
             }
         }
@@ -128,7 +131,9 @@ impl Script {
 }
 
 fn spec_id(path: &Path) -> String {
-    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 fn literal(e: &Expr) -> Option<&str> {

@@ -27,7 +27,13 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             })?;
             let artifact = file.artifact();
             if run.including.load(std::sync::atomic::Ordering::Relaxed) {
-                run.log("info", format!("{} is kept for the including script's bundle, not delivered to '{dest}'", artifact.name));
+                run.log(
+                    "info",
+                    format!(
+                        "{} is kept for the including script's bundle, not delivered to '{dest}'",
+                        artifact.name
+                    ),
+                );
                 return Ok(());
             }
             if run.mode == Mode::Test {

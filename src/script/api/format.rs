@@ -447,7 +447,12 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("included", move || -> rhai::Array {
         let n = r.included.load(std::sync::atomic::Ordering::Relaxed);
-        r.lock().files.iter().take(n).map(|a| Dynamic::from(File::new(a.clone()))).collect()
+        r.lock()
+            .files
+            .iter()
+            .take(n)
+            .map(|a| Dynamic::from(File::new(a.clone())))
+            .collect()
     });
     engine.register_type_with_name::<File>("File");
     engine.register_get("name", |f: &mut File| f.0.name.clone());
