@@ -63,9 +63,13 @@ fn edits_reload_broken_edits_keep_the_old_version_and_deletes_unschedule() {
         runs(&p, "a").len() >= before + 2
     });
     assert!(read().contains("v2"));
+    // Under load an every-second run may still be going or be skipped;
+    // none may fail, and the newest finished ones ran the previous version.
+    let all = runs(&p, "a");
     assert!(
-        runs(&p, "a").iter().all(|r| r.status == "succeeded"),
-        "the old version keeps running"
+        all.iter()
+            .all(|r| ["succeeded", "running", "skipped"].contains(&r.status.as_str())),
+        "the old version keeps running: {all:?}"
     );
 
     // Deleted: no more runs.
