@@ -199,11 +199,11 @@ fn rights_are_checked_and_a_revoked_right_stops_the_scheduled_script() {
 
     p.script("nightly", "//! schedule = 'cron \"* * * * * *\"'\n//! notify = \"tech\"\ndeliver(csv(filter(\"ids\"), #{ name: \"n\" }), \"out\");\n");
     let _serve = Serve::start(&p, &[]);
-    eventually(Duration::from_secs(15), "scheduled runs", || {
+    eventually(Duration::from_secs(30), "scheduled runs", || {
         runs(&p, "nightly").iter().any(|r| r.status == "succeeded")
     });
     p.ferry(&["users", "revoke", "ann", "ssn"]).ok();
-    eventually(Duration::from_secs(15), "the stop notification", || {
+    eventually(Duration::from_secs(30), "the stop notification", || {
         let out = p.ferry(&["notifications", "--user", "ann"]);
         out.stdout.contains("nightly is stopped") && out.stdout.contains("right 'ssn'")
     });
@@ -214,7 +214,7 @@ fn rights_are_checked_and_a_revoked_right_stops_the_scheduled_script() {
     assert!(p.ferry(&["list"]).stdout.contains("suspended"));
     p.ferry(&["users", "grant", "ann", "ssn"]).ok();
     p.ferry(&["resume", "nightly"]).ok();
-    eventually(Duration::from_secs(15), "runs after resume", || {
+    eventually(Duration::from_secs(30), "runs after resume", || {
         runs(&p, "nightly").len() > n
     });
 }
