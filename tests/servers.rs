@@ -422,7 +422,9 @@ fn psql_on(db: &str, sql: &str) -> String {
 fn two_instances_on_one_postgres_store_run_each_occurrence_exactly_once() {
     use harness::daemon::Serve;
     use std::time::Duration;
-    let db = "ferry_state_two";
+    // A database of its own, so a suite running at the same time elsewhere
+    // on this server cannot mix its instances into the count.
+    let db = &format!("ferry_state_two_{}", std::process::id());
     psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
     psql(&format!("CREATE DATABASE {db}"));
     let p = Project::new();
@@ -477,4 +479,5 @@ fn two_instances_on_one_postgres_store_run_each_occurrence_exactly_once() {
             "{script}: the schedule went on after one instance stopped ({after} runs)"
         );
     }
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
 }
