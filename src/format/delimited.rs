@@ -35,6 +35,12 @@ enum Quoting {
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
+/// True when a byte of `v` is zero.
+#[inline]
+fn zero_byte(v: u64) -> bool {
+    v.wrapping_sub(ONES) & !v & HIGHS != 0
+}
+
 /// Finds the bytes that force quotes (the delimiter, `"`, CR, LF) eight at
 /// a time: a field is mostly letters and digits, and most have none.
 #[derive(Clone, Copy)]
@@ -58,25 +64,49 @@ impl Specials {
     #[inline]
     fn in_word(&self, x: u64) -> bool {
         // A byte of `x ^ w` is zero where `x` holds the special byte.
-        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS != 0;
-        zero(x ^ self.words[0]) || zero(x ^ self.words[1]) || zero(x ^ self.words[2]) || zero(x ^ self.words[3])
+        self.words.iter().any(|&w| zero_byte(x ^ w))
     }
 
+    /// True when `bytes` holds a special byte.
     #[inline]
     fn any(&self, bytes: &[u8]) -> bool {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            if self.in_word(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])) {
-                return true;
+        self.scan(bytes, |x| self.in_word(x))
+    }
+
+    /// True when `bytes` holds a double quote.
+    #[inline]
+    fn any_quote(&self, bytes: &[u8]) -> bool {
+        self.scan(bytes, |x| zero_byte(x ^ self.words[1]))
+    }
+
+    /// True when `found` holds for a word of `bytes`. The bytes are read as
+    /// whole words, overlapping where the length is not a multiple of eight
+    /// (looking at a byte twice changes nothing), never copied; a short field
+    /// is padded with a byte that is not special.
+    #[inline]
+    fn scan(&self, bytes: &[u8], found: impl Fn(u64) -> bool) -> bool {
+        let n = bytes.len();
+        let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+        if n >= 8 {
+            let mut at = 0;
+            while at + 8 <= n {
+                if found(word(at)) {
+                    return true;
+                }
+                at += 8;
             }
+            return at < n && found(word(n - 8));
         }
-        let rest = chunks.remainder();
-        if rest.is_empty() {
-            return false;
-        }
-        let mut last = [self.filler; 8];
-        last[..rest.len()].copy_from_slice(rest);
-        self.in_word(u64::from_le_bytes(last))
+        let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap_or_default()));
+        let x = match n {
+            0 => return false,
+            1..=3 => {
+                let pad = (u64::from(self.filler) * ONES) & !0xFF_FFFF;
+                pad | u64::from(bytes[0]) | u64::from(bytes[n / 2]) << 8 | u64::from(bytes[n - 1]) << 16
+            }
+            _ => half(0) | half(n - 4) << 32,
+        };
+        found(x)
     }
 }
 
@@ -120,6 +150,11 @@ impl Fields {
         }
         self.buf.reserve(bytes.len() + 2);
         self.buf.push(b'"');
+        if !self.specials.any_quote(bytes) {
+            self.buf.extend_from_slice(bytes);
+            self.buf.push(b'"');
+            return;
+        }
         let mut rest = bytes;
         while let Some(at) = rest.iter().position(|&b| b == b'"') {
             self.buf.extend_from_slice(&rest[..=at]);
@@ -288,8 +323,8 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
         }
         let mut col = 0;
         if self.opts.charset.is_utf8() && !self.guard {
-            // UTF-8 with quotes where needed: the values are written as they
-            // are, so nothing but the quoting looks at them.
+            // UTF-8, quoted where needed or always: the values are written
+            // as they are, so nothing but the quoting looks at them.
             for value in batch.cells() {
                 self.fields.field(value.unwrap_or("").as_bytes(), col == 0);
                 col += 1;
@@ -303,7 +338,13 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
             return Ok(());
         }
         for value in batch.cells() {
-            self.write_value(value.unwrap_or(""), Place::Row(self.rows + 1), col)?;
+            let value = value.unwrap_or("");
+            if value.is_ascii() && !self.guard {
+                // ASCII is written as itself in every accepted charset.
+                self.fields.field(value.as_bytes(), col == 0);
+            } else {
+                self.write_value(value, Place::Row(self.rows + 1), col)?;
+            }
             col += 1;
             if col == width {
                 col = 0;

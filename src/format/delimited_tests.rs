@@ -301,6 +301,7 @@ fn the_word_at_a_time_scan_finds_exactly_the_special_bytes() {
                     field[at] = b;
                     let want = b == delimiter || matches!(b, b'"' | b'\r' | b'\n');
                     assert_eq!(specials.any(&field), want, "{delimiter} {len} {at} {b}");
+                    assert_eq!(specials.any_quote(&field), b == b'"', "{delimiter} {len} {at} {b}");
                 }
             }
         }

@@ -1,8 +1,8 @@
 //! Databases: named sources that stream rendered rows out of a read-only
 //! transaction.
 //!
-//! A [`Source`] runs on the async runtime and pushes [`Batch`]es into a
-//! bounded channel; the consumer (a file writer on the script's thread) pulls
+//! A [`Source`] runs on the async runtime (SQLite on a blocking thread of
+//! it) and pushes [`Batch`]es into a bounded channel; the consumer (a file writer on the script's thread) pulls
 //! them with [`RowStream::next_batch`]. The channel bound is what keeps memory
 //! flat however many rows a query returns, and emptied batches travel back to
 //! the producer for reuse.

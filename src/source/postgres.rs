@@ -1,5 +1,8 @@
-//! PostgreSQL: `BEGIN READ ONLY`, binary-protocol values decoded per column
-//! type chosen once per query.
+//! PostgreSQL: `BEGIN READ ONLY`; the statement is prepared for its columns,
+//! then a plain read streams through `COPY (query) TO STDOUT (FORMAT binary)`
+//! ([`super::pg_copy`]) and anything else as the prepared statement's rows.
+//! Both carry the same binary values, rendered by one decoder per column
+//! chosen once per query ([`super::pg_values`]), so both give the same bytes.
 
 use std::str::FromStr;
 
