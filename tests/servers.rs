@@ -18,28 +18,7 @@ const PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const MARIA_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 fn psql(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            "test",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-qAt",
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("the psql program is installed");
-    assert!(
-        out.status.success(),
-        "psql (is PostgreSQL running on 127.0.0.1:5432?): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    psql_on("test", sql)
 }
 
 fn mariadb(sql: &str) -> String {
@@ -414,7 +393,11 @@ fn psql_on(db: &str, sql: &str) -> String {
         ])
         .output()
         .expect("the psql program is installed");
-    assert!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "psql (is PostgreSQL running on 127.0.0.1:5432?): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 

@@ -136,6 +136,35 @@ fn spec_id(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The error for a literal name the configuration does not define.
+fn unknown(what: &str, table: &str, name: &str, known: impl Iterator<Item = String>) -> String {
+    let known: Vec<String> = known.collect();
+    format!(
+        "unknown {what} '{name}' (configured: {}); add [{table}.{name}] to ferry.toml",
+        known.join(", ")
+    )
+}
+
+/// The database a literal name means under `use_warehouse`.
+fn database<'a>(spec: &JobSpec, db: &'a str) -> &'a str {
+    if spec.use_warehouse && db == "live" {
+        "warehouse"
+    } else {
+        db
+    }
+}
+
+/// The options a primitive takes, and which argument holds them.
+fn options_of(name: &str) -> Option<(&'static [&'static str], usize)> {
+    Some(match name {
+        "csv" | "html" => (api::format::option_names(name), 1),
+        "report" => (api::report::OPTIONS, 1),
+        "zip" => (api::zip::OPTIONS, 1),
+        "photos" => (api::photos::OPTIONS, 0),
+        _ => return None,
+    })
+}
+
 fn literal(e: &Expr) -> Option<&str> {
     match e {
         Expr::StringConstant(s, _) => Some(s.as_str()),
@@ -157,16 +186,11 @@ fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<
         match name {
             "query" => {
                 uses.methods.insert("SQL");
-                if let Some(db) = call.args.first().and_then(literal) {
-                    let db = if spec.use_warehouse && db == "live" { "warehouse" } else { db };
+                if let Some(db) = call.args.first().and_then(literal).map(|db| database(spec, db)) {
                     uses.databases.insert(db.to_string());
                     if !settings.databases.contains_key(db) {
-                        let known: Vec<_> = settings.databases.keys().cloned().collect();
-                        problem.get_or_insert(ScriptError::at(
-                            path,
-                            line,
-                            format!("unknown database '{db}' (configured: {}); add [databases.{db}] to ferry.toml", known.join(", ")),
-                        ));
+                        let message = unknown("database", "databases", db, settings.databases.keys().cloned());
+                        problem.get_or_insert(ScriptError::at(path, line, message));
                     }
                 }
             }
@@ -183,72 +207,52 @@ fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<
                 if let Some(dest) = call.args.get(1).and_then(literal) {
                     uses.destinations.insert(dest.to_string());
                     if !settings.destinations.contains_key(dest) {
-                        let known: Vec<_> = settings.destinations.keys().cloned().collect();
-                        problem.get_or_insert(ScriptError::at(
-                            path,
-                            line,
-                            format!("unknown destination '{dest}' (configured: {}); add [destinations.{dest}] to ferry.toml", known.join(", ")),
-                        ));
+                        let message = unknown(
+                            "destination",
+                            "destinations",
+                            dest,
+                            settings.destinations.keys().cloned(),
+                        );
+                        problem.get_or_insert(ScriptError::at(path, line, message));
                     }
                 }
             }
-            "zip" | "photos" => {
-                let (known, at) = match name {
-                    "zip" => (api::zip::OPTIONS, 1),
-                    _ => (api::photos::OPTIONS, 0),
+            "photos" => {
+                uses.methods.insert("Photos");
+                let db = match call.args.first() {
+                    Some(Expr::Map(m, _)) => match m.0.iter().find(|(i, _)| i.name == "db") {
+                        Some((_, v)) => literal(v),
+                        None => Some("live"),
+                    },
+                    _ => Some("live"),
                 };
-                let mut db = (name == "photos").then_some("live");
-                if let Some(Expr::Map(m, _)) = call.args.get(at) {
-                    for (ident, value) in m.0.iter() {
-                        if !known.contains(&ident.name.as_str()) {
-                            problem.get_or_insert(ScriptError::at(
-                                path,
-                                ident.pos.line().unwrap_or(line),
-                                format!("{name}(): unknown option '{}' (options: {})", ident.name, known.join(", ")),
-                            ));
-                        }
-                        if ident.name == "db" {
-                            db = literal(value);
-                        }
-                    }
-                }
-                if name == "photos" {
-                    uses.methods.insert("Photos");
-                }
-                if let Some(db) = db {
-                    let db = if spec.use_warehouse && db == "live" { "warehouse" } else { db };
+                if let Some(db) = db.map(|db| database(spec, db)) {
                     uses.databases.insert(db.to_string());
                     if !settings.databases.contains_key(db) {
-                        let known: Vec<_> = settings.databases.keys().cloned().collect();
-                        problem.get_or_insert(ScriptError::at(
-                            path,
-                            line,
-                            format!("photos(): unknown database '{db}' (configured: {}); add [databases.{db}] to ferry.toml", known.join(", ")),
-                        ));
+                        let message = unknown("database", "databases", db, settings.databases.keys().cloned());
+                        problem.get_or_insert(ScriptError::at(path, line, format!("photos(): {message}")));
                     }
                 }
             }
-            "csv" | "html" | "report" => {
-                if name == "report" {
-                    uses.methods.insert("Report");
-                }
-                if let Some(Expr::Map(m, _)) = call.args.get(1) {
-                    let known = match name {
-                        "report" => api::report::OPTIONS,
-                        _ => api::format::option_names(name),
-                    };
-                    for (ident, _) in m.0.iter() {
-                        if !known.contains(&ident.name.as_str()) {
-                            problem.get_or_insert(ScriptError::at(
-                                path,
-                                ident.pos.line().unwrap_or(line),
-                                format!("{name}(): unknown option '{}' (options: {})", ident.name, known.join(", ")),
-                            ));
-                        }
-                    }
-                }
+            "report" => {
+                uses.methods.insert("Report");
             }
             _ => {}
+        }
+        if let Some((known, at)) = options_of(name) {
+            if let Some(Expr::Map(m, _)) = call.args.get(at) {
+                for (ident, _) in m.0.iter().filter(|(i, _)| !known.contains(&i.name.as_str())) {
+                    problem.get_or_insert(ScriptError::at(
+                        path,
+                        ident.pos.line().unwrap_or(line),
+                        format!(
+                            "{name}(): unknown option '{}' (options: {})",
+                            ident.name,
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
         }
         true
     });
