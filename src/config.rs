@@ -15,7 +15,9 @@ use serde::Deserialize;
 use crate::demo::DemoOptions;
 use crate::location::line_of_offset;
 
+mod destination;
 mod smtp;
+pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
 pub use smtp::{SmtpSettings, SmtpTls};
 
 /// The configuration used when there is no `ferry.toml`: the demo district in
@@ -121,32 +123,6 @@ pub struct DatabaseSettings {
     pub demo: Option<DemoOptions>,
 }
 
-/// How files reach a destination.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeliveryMode {
-    /// A folder on this machine (or a mounted share).
-    Local,
-}
-
-impl fmt::Display for DeliveryMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DeliveryMode::Local => write!(f, "local"),
-        }
-    }
-}
-
-/// A named destination.
-#[derive(Clone, Debug)]
-pub struct DestinationSettings {
-    /// The protocol.
-    pub mode: DeliveryMode,
-    /// Server host name or address (empty for local).
-    pub server: String,
-    /// The folder files are written to.
-    pub path: PathBuf,
-}
-
 /// The validated configuration.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -180,6 +156,10 @@ pub struct Settings {
     pub databases: BTreeMap<String, DatabaseSettings>,
     /// Named destinations.
     pub destinations: BTreeMap<String, DestinationSettings>,
+    /// SFTP private keys made with `ferry keys generate`.
+    pub keys_dir: PathBuf,
+    /// SSH host keys ferry trusts (OpenSSH `known_hosts` format).
+    pub known_hosts: PathBuf,
     /// The mail server notifications go through; `None` means no email.
     pub smtp: Option<SmtpSettings>,
 }
@@ -204,6 +184,8 @@ struct RawConfig {
     #[serde(default)]
     destinations: BTreeMap<String, RawDestination>,
     smtp: Option<smtp::RawSmtp>,
+    keys: Option<String>,
+    known_hosts: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -219,13 +201,6 @@ struct RawDatabase {
 struct RawDemo {
     students: Option<u32>,
     seed: Option<u64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDestination {
-    mode: String,
-    path: String,
 }
 
 impl Settings {
@@ -356,23 +331,8 @@ impl Settings {
         };
         let mut destinations = BTreeMap::new();
         for (name, d) in raw.destinations {
-            let mode = match d.mode.as_str() {
-                "local" => DeliveryMode::Local,
-                other => {
-                    return Err(setting(format!(
-                        "destinations.{name}.mode '{other}' is not supported by this build \
-                         (supported: local)"
-                    )))
-                }
-            };
-            destinations.insert(
-                name,
-                DestinationSettings {
-                    mode,
-                    server: String::new(),
-                    path: root.join(d.path),
-                },
-            );
+            let d = d.validate(&name, root).map_err(setting)?;
+            destinations.insert(name, d);
         }
         let smtp = raw.smtp.map(|m| m.validate(root)).transpose().map_err(setting)?;
         Ok(Settings {
@@ -391,6 +351,8 @@ impl Settings {
             shutdown_grace,
             databases,
             destinations,
+            keys_dir: path(raw.keys, ".ferry/keys"),
+            known_hosts: path(raw.known_hosts, ".ferry/known_hosts"),
             smtp,
         })
     }
@@ -413,7 +375,7 @@ mod tests {
         let s = Settings::parse(DEFAULT_CONFIG, "default", Path::new("/x")).unwrap();
         assert!(s.databases["live"].demo.is_some());
         assert!(s.databases["live"].url.starts_with("sqlite:/x/"));
-        assert_eq!(s.destinations["out"].path, Path::new("/x/out"));
+        assert_eq!(s.destinations["out"].path, "/x/out");
         assert_eq!(s.destinations["out"].mode, DeliveryMode::Local);
     }
 

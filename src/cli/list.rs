@@ -42,7 +42,7 @@ pub async fn run(app: &App) -> Result<(), Failure> {
                     .iter()
                     .map(|d| {
                         if d.server.is_empty() {
-                            d.path.display().to_string()
+                            d.path.clone()
                         } else {
                             d.server.clone()
                         }

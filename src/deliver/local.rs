@@ -1,98 +1,101 @@
-//! A folder on this machine (or a mounted share): copy to a temporary name in
-//! the folder, flush to disk, rename into place.
+//! A folder on this machine (or a mounted share). Remote paths are the local
+//! absolute paths; the commit strategies work here exactly as on a server.
 
-use std::path::{Path, PathBuf};
+use std::io::ErrorKind;
+use std::path::Path;
+use std::time::Duration;
 
-use futures::future::BoxFuture;
-
-use super::{Delivered, DeliveryError, Destination};
+use super::{Destination, FailureKind, OpError, ServerInfo, Session};
+use crate::config::DestinationSettings;
 
 /// Delivers into a local folder, creating it if needed.
 pub struct LocalFolder {
-    name: String,
-    dir: PathBuf,
+    info: ServerInfo,
 }
 
 impl LocalFolder {
-    /// The destination called `name` writing into `dir`.
-    pub fn new(name: &str, dir: &Path) -> Self {
-        LocalFolder {
-            name: name.to_string(),
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    fn put_sync(&self, file: &Path, name: &str) -> Result<Delivered, DeliveryError> {
-        let fail = |what: &str, e: std::io::Error| DeliveryError {
-            destination: self.name.clone(),
-            message: format!("{what}: {e}"),
-            retryable: false,
-        };
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| fail(&format!("cannot create folder {}", self.dir.display()), e))?;
-        let target = self.dir.join(name);
-        let temp = self.dir.join(format!(".{name}.{}.partial", std::process::id()));
-        let copied = (|| {
-            let bytes = std::fs::copy(file, &temp)?;
-            std::fs::File::open(&temp)?.sync_all()?;
-            Ok::<u64, std::io::Error>(bytes)
-        })();
-        let expected = std::fs::metadata(file).map(|m| m.len()).ok();
-        match copied {
-            Ok(n) if Some(n) == expected => {}
-            Ok(n) => {
-                let _ = std::fs::remove_file(&temp);
-                return Err(DeliveryError {
-                    destination: self.name.clone(),
-                    message: format!("copied {n} bytes of {name} but the file has {expected:?}"),
-                    retryable: true,
-                });
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                return Err(fail(&format!("cannot write {}", temp.display()), e));
-            }
-        }
-        std::fs::rename(&temp, &target).map_err(|e| {
-            let _ = std::fs::remove_file(&temp);
-            fail(&format!("cannot rename into {}", target.display()), e)
-        })?;
-        Ok(Delivered {
-            remote_path: target.display().to_string(),
-        })
+    /// The local destination `settings` describes.
+    pub fn new(settings: &DestinationSettings) -> Self {
+        let mut info = ServerInfo::default();
+        info.add("folder", settings.path.clone());
+        LocalFolder { info }
     }
 }
 
+#[async_trait::async_trait]
 impl Destination for LocalFolder {
-    fn put<'a>(&'a self, file: &'a Path, name: &'a str) -> BoxFuture<'a, Result<Delivered, DeliveryError>> {
-        Box::pin(async move { self.put_sync(file, name) })
+    async fn connect(&self) -> Result<Box<dyn Session>, OpError> {
+        Ok(Box::new(LocalSession {
+            info: self.info.clone(),
+        }))
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+struct LocalSession {
+    info: ServerInfo,
+}
 
-    #[test]
-    fn arrives_whole_under_its_name_and_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let src = dir.path().join("src.csv");
-        std::fs::write(&src, b"a,b\r\n1,2\r\n").unwrap();
-        let dest = LocalFolder::new("out", &dir.path().join("out"));
-        let d = dest.put_sync(&src, "roster.csv").unwrap();
-        assert!(d.remote_path.ends_with("out/roster.csv"));
-        assert_eq!(
-            std::fs::read(dir.path().join("out/roster.csv")).unwrap(),
-            b"a,b\r\n1,2\r\n"
-        );
-        // Overwrites in place.
-        std::fs::write(&src, b"x\r\n").unwrap();
-        dest.put_sync(&src, "roster.csv").unwrap();
-        assert_eq!(std::fs::read(dir.path().join("out/roster.csv")).unwrap(), b"x\r\n");
-        let names: Vec<_> = std::fs::read_dir(dir.path().join("out"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["roster.csv"]);
+fn io_error(what: String, e: std::io::Error) -> OpError {
+    let kind = match e.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => FailureKind::Permission,
+        ErrorKind::NotFound => FailureKind::NotFound,
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => FailureKind::DiskFull,
+        _ => FailureKind::Refused,
+    };
+    let advice = match kind {
+        FailureKind::Permission => "; give the account ferry runs as write access to the folder",
+        FailureKind::DiskFull => "; free space on that disk",
+        _ => "",
+    };
+    OpError::new(kind, format!("{what}: {e}{advice}"))
+}
+
+#[async_trait::async_trait]
+impl Session for LocalSession {
+    fn info(&self) -> &ServerInfo {
+        &self.info
     }
+
+    async fn mkdir_all(&mut self, dir: &str) -> Result<(), OpError> {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(format!("cannot create folder {dir}"), e))
+    }
+
+    async fn upload(&mut self, file: &Path, remote: &str, _deadline: Duration) -> Result<u64, OpError> {
+        let (file, remote) = (file.to_path_buf(), remote.to_string());
+        tokio::task::spawn_blocking(move || {
+            let copied = std::fs::copy(&file, &remote).and_then(|n| {
+                std::fs::File::open(&remote)?.sync_all()?;
+                Ok(n)
+            });
+            copied.map_err(|e| io_error(format!("cannot write {remote}"), e))
+        })
+        .await
+        .map_err(|e| OpError::new(FailureKind::Local, format!("the copy crashed: {e}")))?
+    }
+
+    async fn size(&mut self, remote: &str) -> Result<Option<u64>, OpError> {
+        match std::fs::metadata(remote) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(format!("cannot read {remote}"), e)),
+        }
+    }
+
+    async fn rename(&mut self, from: &str, to: &str) -> Result<(), OpError> {
+        std::fs::rename(from, to).map_err(|e| io_error(format!("cannot rename {from} to {to}"), e))
+    }
+
+    async fn remove(&mut self, remote: &str) -> Result<(), OpError> {
+        std::fs::remove_file(remote).map_err(|e| io_error(format!("cannot remove {remote}"), e))
+    }
+
+    async fn list(&mut self, dir: &str) -> Result<Vec<String>, OpError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| io_error(format!("cannot list {dir}"), e))?;
+        Ok(entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect())
+    }
+
+    async fn close(&mut self) {}
 }

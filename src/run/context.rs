@@ -52,7 +52,7 @@ pub struct Artifact {
 }
 
 /// A file sent (or, in a test, that would have been sent) to a destination.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Delivery {
     /// The file name.
     pub file: String,
@@ -60,6 +60,12 @@ pub struct Delivery {
     pub destination: String,
     /// Where it landed (empty in test mode).
     pub remote_path: String,
+    /// The server's host-key or certificate fingerprint.
+    pub server_identity: Option<String>,
+    /// The login method that worked.
+    pub auth_method: Option<String>,
+    /// Tries it took.
+    pub attempts: u32,
 }
 
 /// One line of a run's log.

@@ -118,6 +118,10 @@ pub struct FileRow {
     pub destination: Option<String>,
     /// Where it landed.
     pub remote_path: Option<String>,
+    /// The server's host-key or certificate fingerprint.
+    pub server_identity: Option<String>,
+    /// The login method that worked.
+    pub auth_method: Option<String>,
 }
 
 /// How a run ended, for [`Store::finish_run`].

@@ -143,8 +143,8 @@ impl Store {
             .await?
             .ok_or(StateError::NoRun(id))?;
         let files = sqlx::query(
-            "SELECT name, local_path, rows, bytes, sha256, destination, remote_path FROM run_files \
-             WHERE run_id = $1 ORDER BY name, destination",
+            "SELECT name, local_path, rows, bytes, sha256, destination, remote_path, server_identity, auth_method \
+             FROM run_files WHERE run_id = $1 ORDER BY name, destination",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -159,6 +159,8 @@ impl Store {
                 sha256: r.try_get(4)?,
                 destination: r.try_get(5)?,
                 remote_path: r.try_get(6)?,
+                server_identity: r.try_get(7)?,
+                auth_method: r.try_get(8)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
@@ -192,8 +194,8 @@ async fn insert_file(
     d: Option<&Delivery>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO run_files (run_id, name, local_path, rows, bytes, sha256, destination, remote_path) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO run_files (run_id, name, local_path, rows, bytes, sha256, destination, remote_path, \
+         server_identity, auth_method, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id)
     .bind(&f.name)
@@ -203,6 +205,9 @@ async fn insert_file(
     .bind(&f.sha256)
     .bind(d.map(|d| d.destination.as_str()))
     .bind(d.map(|d| d.remote_path.as_str()).filter(|p| !p.is_empty()))
+    .bind(d.and_then(|d| d.server_identity.as_deref()))
+    .bind(d.and_then(|d| d.auth_method.as_deref()))
+    .bind(d.map(|d| d.attempts as i64).unwrap_or(0))
     .execute(&mut **tx)
     .await?;
     Ok(())

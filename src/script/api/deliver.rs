@@ -1,22 +1,28 @@
-//! `deliver(file, "destination")`: send a built file to a configured
-//! destination (in a test extract, only say where it would go).
+//! `deliver(file, "destination")` or `deliver(file, #{mode: "sftp", ...})`:
+//! send a built file to a configured (or inline) destination; in a test
+//! extract, only say where it would go.
 
 use std::sync::Arc;
 
-use rhai::{Engine, NativeCallContext};
+use rhai::{Engine, Map, NativeCallContext, Position};
+use serde::Deserialize;
 
 use super::format::File;
+use crate::config::{DestinationSettings, RawDestination};
 use crate::run::context::{Delivery, Mode, RunContext};
 use crate::script::engine::runtime_error;
 
+type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
+
 /// Registers `deliver`.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+    let r = run.clone();
     engine.register_fn(
         "deliver",
-        move |ctx: NativeCallContext, file: File, dest: &str| -> Result<(), Box<rhai::EvalAltResult>> {
+        move |ctx: NativeCallContext, file: File, dest: &str| -> Res<()> {
             let pos = ctx.call_position();
-            let settings = run.settings.destinations.get(dest).ok_or_else(|| {
-                let known: Vec<_> = run.settings.destinations.keys().cloned().collect();
+            let settings = r.settings.destinations.get(dest).ok_or_else(|| {
+                let known: Vec<_> = r.settings.destinations.keys().cloned().collect();
                 runtime_error(
                     format!(
                         "unknown destination '{dest}' (configured: {}); add [destinations.{dest}] to ferry.toml",
@@ -25,51 +31,142 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
                     pos,
                 )
             })?;
-            let artifact = file.artifact();
-            if run.including.load(std::sync::atomic::Ordering::Relaxed) {
-                run.log(
-                    "info",
-                    format!(
-                        "{} is kept for the including script's bundle, not delivered to '{dest}'",
-                        artifact.name
-                    ),
-                );
-                return Ok(());
-            }
-            if run.mode == Mode::Test {
-                run.log(
-                    "info",
-                    format!("test extract: {} not delivered to '{dest}'", artifact.name),
-                );
-                run.lock().deliveries.push(Delivery {
-                    file: artifact.name.clone(),
-                    destination: dest.to_string(),
-                    remote_path: String::new(),
-                });
-                return Ok(());
-            }
-            let destination = crate::deliver::build(dest, settings);
-            let delivered = run
-                .runtime
-                .block_on(destination.put(&artifact.path, &artifact.name))
-                .map_err(|e| {
-                    let kept = if artifact.transient {
-                        "the file is removed when the run ends".to_string()
-                    } else {
-                        format!("the file is kept at {}", artifact.path.display())
-                    };
-                    runtime_error(format!("{e}; {kept}"), pos)
-                })?;
-            run.log(
-                "info",
-                format!("delivered {} to '{dest}' as {}", artifact.name, delivered.remote_path),
-            );
-            run.lock().deliveries.push(Delivery {
-                file: artifact.name.clone(),
-                destination: dest.to_string(),
-                remote_path: delivered.remote_path,
-            });
-            Ok(())
+            deliver(&r, &file, settings, pos)
         },
     );
+    engine.register_fn(
+        "deliver",
+        move |ctx: NativeCallContext, file: File, map: Map| -> Res<()> {
+            let pos = ctx.call_position();
+            let settings = inline(&map, &run.settings.root).map_err(|e| runtime_error(e, pos))?;
+            deliver(&run, &file, &settings, pos)
+        },
+    );
+}
+
+/// An inline destination map, checked exactly like a `[destinations.X]`
+/// entry (so a literal password is refused here too).
+fn inline(map: &Map, root: &std::path::Path) -> Result<DestinationSettings, String> {
+    let mut table = toml::Table::new();
+    for (k, v) in map {
+        let value = if let Some(s) = v.clone().try_cast::<rhai::ImmutableString>() {
+            toml::Value::String(s.to_string())
+        } else if let Some(i) = v.as_int().ok() {
+            toml::Value::Integer(i)
+        } else if let Some(b) = v.as_bool().ok() {
+            toml::Value::Boolean(b)
+        } else {
+            return Err(format!(
+                "deliver(): option '{k}' is {}, expected text, a number or true/false",
+                v.type_name()
+            ));
+        };
+        table.insert(k.to_string(), value);
+    }
+    let raw = RawDestination::deserialize(toml::Value::Table(table))
+        .map_err(|e| format!("deliver(): inline destination: {e}"))?;
+    raw.validate("inline", root).map_err(|e| format!("deliver(): {e}"))
+}
+
+fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: Position) -> Res<()> {
+    let dest = settings.name.as_str();
+    let artifact = file.artifact();
+    if run.including.load(std::sync::atomic::Ordering::Relaxed) {
+        run.log(
+            "info",
+            format!(
+                "{} is kept for the including script's bundle, not delivered to '{dest}'",
+                artifact.name
+            ),
+        );
+        return Ok(());
+    }
+    if run.mode == Mode::Test {
+        run.log(
+            "info",
+            format!(
+                "test extract: {} not delivered to '{dest}' ({})",
+                artifact.name,
+                settings.describe()
+            ),
+        );
+        run.lock().deliveries.push(Delivery {
+            file: artifact.name.clone(),
+            destination: dest.to_string(),
+            ..Delivery::default()
+        });
+        return Ok(());
+    }
+    let env = crate::deliver::DeliveryEnv::from_settings(&run.settings);
+    let log = |line: String| run.log("warn", line);
+    let delivered = run
+        .runtime
+        .block_on(crate::deliver::deliver(
+            settings,
+            &env,
+            &artifact.path,
+            &artifact.name,
+            &log,
+        ))
+        .map_err(|e| {
+            let kept = if artifact.transient {
+                "the file is removed when the run ends".to_string()
+            } else {
+                format!(
+                    "the file is kept at {}; `ferry resend` delivers it again once the cause is fixed",
+                    artifact.path.display()
+                )
+            };
+            runtime_error(format!("{e}; {kept}"), pos)
+        })?;
+    run.log(
+        "info",
+        format!(
+            "delivered {} to '{dest}' as {}{}{}",
+            artifact.name,
+            delivered.remote_path,
+            delivered
+                .auth_method
+                .as_deref()
+                .map(|m| format!(" (logged in by {m})"))
+                .unwrap_or_default(),
+            match delivered.attempts.len() {
+                1 => String::new(),
+                n => format!(" on attempt {n}"),
+            }
+        ),
+    );
+    run.lock().deliveries.push(Delivery {
+        file: artifact.name.clone(),
+        destination: dest.to_string(),
+        remote_path: delivered.remote_path,
+        server_identity: delivered.server_identity,
+        auth_method: delivered.auth_method,
+        attempts: delivered.attempts.len() as u32,
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rhai::Dynamic;
+
+    #[test]
+    fn inline_maps_are_checked_like_configuration() {
+        let mut m = Map::new();
+        m.insert("mode".into(), Dynamic::from("sftp"));
+        m.insert("server".into(), Dynamic::from("sftp.vendor.com"));
+        m.insert("path".into(), Dynamic::from("/in"));
+        m.insert("username".into(), Dynamic::from("d42"));
+        m.insert("port".into(), Dynamic::from(2222_i64));
+        m.insert("password".into(), Dynamic::from("hunter2"));
+        let err = inline(&m, std::path::Path::new("/")).unwrap_err();
+        assert!(err.contains("not literals") && !err.contains("hunter2"), "{err}");
+        m.insert("password".into(), Dynamic::from("env:VENDOR_PW"));
+        let d = inline(&m, std::path::Path::new("/")).unwrap();
+        assert_eq!(d.describe(), "sftp://d42@sftp.vendor.com:2222/in");
+        m.insert("colour".into(), Dynamic::from("red"));
+        assert!(inline(&m, std::path::Path::new("/")).unwrap_err().contains("colour"));
+    }
 }
