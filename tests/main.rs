@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod delivery;
 mod errors;
 mod examples;
 mod filters;

@@ -316,12 +316,12 @@ pub async fn test_connection(settings: &DestinationSettings, env: &DeliveryEnv) 
     let fail = |e: OpError| DeliveryError {
         destination: settings.name.clone(),
         target: settings.describe(),
-        message: e.message,
-        kind: e.kind,
         attempts: vec![Attempt {
             at: Utc::now(),
-            error: None,
+            error: Some(e.message.clone()),
         }],
+        message: e.message,
+        kind: e.kind,
     };
     let local = tempfile::NamedTempFile::new()
         .and_then(|mut f| {
@@ -346,6 +346,13 @@ pub async fn test_connection(settings: &DestinationSettings, env: &DeliveryEnv) 
     let name = format!("ferry-test-{}.txt", uuid::Uuid::new_v4().simple());
     let remote = commit::join(&settings.path, &name);
     let result = async {
+        // As a delivery would: the folder is created when missing.
+        within(
+            settings.timeout,
+            || format!("creating folder {}", settings.path),
+            session.mkdir_all(&settings.path),
+        )
+        .await?;
         let sent = session.upload(local.path(), &remote, settings.timeout).await?;
         let seen = within(
             settings.timeout,

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod conformance;
 pub mod daemon;
 
 use std::path::{Path, PathBuf};
