@@ -72,3 +72,106 @@ async fn test_connection_writes_and_removes_one_byte() {
     assert!(probe.test_file.ends_with(".txt"));
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "the test file is removed");
 }
+
+fn resend_project() -> crate::harness::Project {
+    let p = crate::harness::Project::new();
+    p.config(
+        r#"[databases.live]
+url = "sqlite:fixture.db"
+[destinations.out]
+mode = "local"
+path = "out"
+[destinations.spare]
+mode = "local"
+path = "spare"
+"#,
+    );
+    p.sqlite("CREATE TABLE people (id INTEGER, name TEXT); INSERT INTO people VALUES (1, 'Zoë'), (2, 'O''Brien');");
+    p.script(
+        "roster",
+        "let f = csv(query(\"live\", \"SELECT id, name FROM people ORDER BY id\"), #{ name: \"roster\" });\ndeliver(f, \"out\");\n",
+    );
+    p
+}
+
+#[test]
+fn a_failed_delivery_keeps_the_file_and_resend_sends_the_same_bytes() {
+    let p = resend_project();
+    // `out` is a file, so the folder cannot be created: the delivery fails.
+    std::fs::write(p.path("out"), b"in the way").unwrap();
+    let out = p.ferry(&["run", "roster"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("delivery to 'out'") && out.stdout.contains("ferry resend"),
+        "{}",
+        out.stdout
+    );
+    let kept = p.path(".ferry/work/run-1/roster.csv");
+    let built = std::fs::read(&kept).expect("the failed delivery keeps the file");
+    let hist = p.ferry(&["history", "--run", "1"]);
+    assert!(hist.ok().contains("-> out NOT DELIVERED"), "{}", hist.stdout);
+
+    std::fs::remove_file(p.path("out")).unwrap();
+    let again = p.ferry(&["resend", "1"]);
+    assert!(again.ok().contains("roster.csv -> out"), "{}", again.stdout);
+    assert_eq!(
+        std::fs::read(p.path("out/roster.csv")).unwrap(),
+        built,
+        "the identical bytes arrive"
+    );
+    let hist = p.ferry(&["history", "--run", "2"]);
+    let text = hist.ok();
+    assert!(
+        text.contains("trigger      resend") && text.contains("resend of    run 1"),
+        "{text}"
+    );
+    assert!(text.contains("status       succeeded"), "{text}");
+
+    // Elsewhere on request; a kept file that changed is not sent.
+    p.ferry(&["resend", "1", "--to", "spare"]).ok();
+    assert_eq!(std::fs::read(p.path("spare/roster.csv")).unwrap(), built);
+    std::fs::write(&kept, b"tampered").unwrap();
+    let refused = p.ferry(&["resend", "1"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("changed since the run"), "{}", refused.stderr);
+    assert_eq!(std::fs::read(p.path("out/roster.csv")).unwrap(), built);
+}
+
+#[test]
+fn resend_of_a_run_that_kept_nothing_says_why() {
+    let p = resend_project();
+    p.ferry(&["run", "roster"]).ok();
+    let out = p.ferry(&["resend", "1"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("run 1 cannot be resent") && out.stderr.contains("kept no files"),
+        "{}",
+        out.stderr
+    );
+    let unknown = p.ferry(&["resend", "1", "--to", "nowhere"]);
+    assert!(
+        unknown.stderr.contains("unknown destination 'nowhere'"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn test_connection_by_destination_or_script() {
+    let p = resend_project();
+    let out = p.ferry(&["test-connection", "out"]);
+    assert!(
+        out.ok().contains("OK: wrote and removed") && out.stdout.contains("ferry-test-"),
+        "{}",
+        out.stdout
+    );
+    let out = p.ferry(&["test-connection", "roster"]);
+    assert!(out.ok().contains("out: local folder"), "{}", out.stdout);
+    std::fs::remove_dir_all(p.path("out")).unwrap();
+    std::fs::write(p.path("out"), b"in the way").unwrap();
+    let out = p.ferry(&["test-connection", "out"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("FAILED: cannot create folder"), "{}", out.stdout);
+    let out = p.ferry(&["test-connection", "nothing"]);
+    assert!(out.stderr.contains("neither a destination"), "{}", out.stderr);
+}

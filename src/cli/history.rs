@@ -23,6 +23,9 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         let (r, files, log) = app.store.run(id).await?;
         println!("run {}  {}  ({})", r.id, r.script, r.script_path);
         println!("  trigger      {}", r.trigger);
+        if let Some(of) = r.resend_of {
+            println!("  resend of    run {of}");
+        }
         println!("  status       {}", r.status);
         println!("  started      {}", when(r.started_at));
         println!("  ended        {}", r.ended_at.map(when).unwrap_or_default());
@@ -40,7 +43,16 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                 f.sha256
             );
             if let Some(d) = &f.destination {
-                println!("               -> {d} {}", f.remote_path.as_deref().unwrap_or(""));
+                match &f.remote_path {
+                    Some(remote) => println!("               -> {d} {remote}"),
+                    None => println!("               -> {d} NOT DELIVERED"),
+                }
+                if let Some(who) = &f.server_identity {
+                    println!("                  server {who}");
+                }
+                if let Some(m) = &f.auth_method {
+                    println!("                  logged in by {m}");
+                }
             }
             if let Some(p) = &f.local_path {
                 println!("               kept at {p}");

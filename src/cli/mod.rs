@@ -2,6 +2,7 @@
 //! Each subcommand is a thin layer over the library.
 
 mod check;
+mod delivery;
 mod demo;
 mod filters;
 mod groups;
@@ -70,6 +71,10 @@ pub enum Command {
     Serve(serve::Args),
     /// Exit 0 when a `ferry serve` instance is alive (for monitoring).
     Health,
+    /// Write and remove a 1-byte file at a destination (or a script's) and show what the server offered.
+    TestConnection(delivery::TestConnectionArgs),
+    /// Deliver a run's kept files again, without extracting anything.
+    Resend(delivery::ResendArgs),
 }
 
 /// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
@@ -116,6 +121,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Groups(args) => groups::run(args, &app).await,
                 Command::Notifications(args) => notifications::run(args, &app).await,
                 Command::Health => serve::health(&app).await,
+                Command::TestConnection(args) => delivery::test(args, &app).await,
+                Command::Resend(args) => delivery::resend(args, &app).await,
                 Command::Init(_) | Command::Demo(_) | Command::Serve(_) => unreachable!("handled above"),
             }
         }

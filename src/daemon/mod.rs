@@ -472,6 +472,7 @@ impl Daemon {
                 trigger,
                 occurrence: Some(at),
                 instance: Some(&self.app.instance.id),
+                resend_of: None,
             })
             .await?;
         let outcome = Outcome {

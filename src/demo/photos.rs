@@ -36,7 +36,7 @@ pub fn photos_dir(database: &Path) -> PathBuf {
 
 /// Whether the demo student `person_id` gets a photo with this seed.
 fn has_photo(seed: u64, person_id: i64) -> bool {
-    mix(seed, person_id) % MISSING_ONE_IN != 0
+    !mix(seed, person_id).is_multiple_of(MISSING_ONE_IN)
 }
 
 /// Writes a photo for most students of the finished database `database`

@@ -24,7 +24,7 @@ pub use delimited::DelimitedWriter;
 pub use error::{FormatError, Place};
 pub use html::{HtmlOptions, HtmlWriter};
 pub use naming::{DateStamp, FileName};
-pub use output::{HashingWriter, PartialFile, WrittenFile};
+pub use output::{sha256_file, HashingWriter, PartialFile, WrittenFile};
 pub use unquoted::Unquoted;
 
 use crate::source::{Batch, Column};

@@ -54,6 +54,14 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// The lowercase hex SHA-256 of a file on disk: checks that a kept file is
+/// still the one a run recorded before it is sent again.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut hasher = HashingWriter::new(io::sink());
+    io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hasher.finish().2)
+}
+
 /// A finished file, as recorded in a run's history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WrittenFile {

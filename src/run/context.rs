@@ -66,6 +66,9 @@ pub struct Delivery {
     pub auth_method: Option<String>,
     /// Tries it took.
     pub attempts: u32,
+    /// Whether it arrived (a failed delivery is recorded too, with its
+    /// destination, so `ferry resend` knows where the kept file was going).
+    pub delivered: bool,
 }
 
 /// One line of a run's log.

@@ -2,6 +2,9 @@
 //! engine runs on, what is kept afterwards, and the history record.
 
 pub mod context;
+mod resend;
+
+pub use resend::ResendReport;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -32,6 +35,14 @@ pub enum RunError {
     /// History could not be written.
     #[error(transparent)]
     State(#[from] StateError),
+    /// `ferry resend` cannot resend that run.
+    #[error("run {id} cannot be resent: {message}")]
+    Resend {
+        /// The run asked for.
+        id: i64,
+        /// Why, and what to do.
+        message: String,
+    },
     /// The run folder could not be made.
     #[error("cannot create the run folder {path}: {source}")]
     WorkDir {
@@ -172,6 +183,7 @@ impl App {
                 trigger,
                 occurrence: req.occurrence,
                 instance: Some(&self.instance.id),
+                resend_of: None,
             })
             .await?;
         let work_dir = self.settings.work_dir.join(format!("run-{id}"));
@@ -313,7 +325,12 @@ impl App {
 /// bundle (a zip of zips counts too: bundles come after their parts, so a
 /// walk from the newest file down reaches every level).
 fn delivered_names(record: &RunRecord) -> std::collections::HashSet<&str> {
-    let mut names: std::collections::HashSet<&str> = record.deliveries.iter().map(|d| d.file.as_str()).collect();
+    let mut names: std::collections::HashSet<&str> = record
+        .deliveries
+        .iter()
+        .filter(|d| d.delivered)
+        .map(|d| d.file.as_str())
+        .collect();
     for f in record.files.iter().rev() {
         if names.contains(f.name.as_str()) {
             names.extend(f.parts.iter().map(String::as_str));

@@ -56,6 +56,8 @@ pub enum Trigger {
     Scheduled,
     /// The scheduler, for an occurrence missed while no instance was running.
     CatchUp,
+    /// `ferry resend`: a kept file delivered again, nothing extracted.
+    Resend,
 }
 
 impl Trigger {
@@ -66,6 +68,7 @@ impl Trigger {
             Trigger::Test => "test",
             Trigger::Scheduled => "scheduled",
             Trigger::CatchUp => "catch-up",
+            Trigger::Resend => "resend",
         }
     }
 }
@@ -99,6 +102,8 @@ pub struct RunRow {
     pub destination: Option<String>,
     /// The error, for failed runs.
     pub error: Option<String>,
+    /// For a resend: the run whose files it delivered again.
+    pub resend_of: Option<i64>,
 }
 
 /// A recorded file of a run.

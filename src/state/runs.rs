@@ -9,7 +9,7 @@ use super::{stamp, time, FileRow, Outcome, RunRow, StateError, Store, Trigger};
 use crate::run::context::{Artifact, Delivery, LogLine};
 
 const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, occurrence, started_at, ended_at, status, \
-                           rows, bytes, destination, error";
+                           rows, bytes, destination, error, resend_of";
 
 fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
     Ok(RunRow {
@@ -26,6 +26,7 @@ fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
         bytes: r.try_get("bytes")?,
         destination: r.try_get("destination")?,
         error: r.try_get("error")?,
+        resend_of: r.try_get("resend_of")?,
     })
 }
 
@@ -44,14 +45,16 @@ pub struct NewRun<'a> {
     pub occurrence: Option<DateTime<Utc>>,
     /// The process running it.
     pub instance: Option<&'a str>,
+    /// For `ferry resend`: the run whose kept files are delivered again.
+    pub resend_of: Option<i64>,
 }
 
 impl Store {
     /// Records a run as started and returns its id.
     pub async fn start_run(&self, run: &NewRun<'_>) -> Result<i64, StateError> {
         let row = sqlx::query(
-            "INSERT INTO runs (script, script_path, script_hash, trigger, occurrence, instance, started_at, status) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'running') RETURNING id",
+            "INSERT INTO runs (script, script_path, script_hash, trigger, occurrence, instance, started_at, status, \
+             resend_of) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8) RETURNING id",
         )
         .bind(run.script)
         .bind(run.path)
@@ -60,6 +63,7 @@ impl Store {
         .bind(run.occurrence.map(stamp))
         .bind(run.instance)
         .bind(stamp(Utc::now()))
+        .bind(run.resend_of)
         .fetch_one(&self.pool)
         .await?;
         Ok(row.try_get(0)?)

@@ -51,9 +51,9 @@ fn inline(map: &Map, root: &std::path::Path) -> Result<DestinationSettings, Stri
     for (k, v) in map {
         let value = if let Some(s) = v.clone().try_cast::<rhai::ImmutableString>() {
             toml::Value::String(s.to_string())
-        } else if let Some(i) = v.as_int().ok() {
+        } else if let Ok(i) = v.as_int() {
             toml::Value::Integer(i)
-        } else if let Some(b) = v.as_bool().ok() {
+        } else if let Ok(b) = v.as_bool() {
             toml::Value::Boolean(b)
         } else {
             return Err(format!(
@@ -99,26 +99,32 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
     }
     let env = crate::deliver::DeliveryEnv::from_settings(&run.settings);
     let log = |line: String| run.log("warn", line);
-    let delivered = run
-        .runtime
-        .block_on(crate::deliver::deliver(
-            settings,
-            &env,
-            &artifact.path,
-            &artifact.name,
-            &log,
-        ))
-        .map_err(|e| {
+    let delivered = match run.runtime.block_on(crate::deliver::deliver(
+        settings,
+        &env,
+        &artifact.path,
+        &artifact.name,
+        &log,
+    )) {
+        Ok(d) => d,
+        Err(e) => {
+            run.lock().deliveries.push(Delivery {
+                file: artifact.name.clone(),
+                destination: dest.to_string(),
+                attempts: e.attempts.len() as u32,
+                ..Delivery::default()
+            });
             let kept = if artifact.transient {
                 "the file is removed when the run ends".to_string()
             } else {
                 format!(
-                    "the file is kept at {}; `ferry resend` delivers it again once the cause is fixed",
+                    "the file is kept at {}; `ferry resend RUN` delivers it again once the cause is fixed",
                     artifact.path.display()
                 )
             };
-            runtime_error(format!("{e}; {kept}"), pos)
-        })?;
+            return Err(runtime_error(format!("{e}; {kept}"), pos));
+        }
+    };
     run.log(
         "info",
         format!(
@@ -143,6 +149,7 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
         server_identity: delivered.server_identity,
         auth_method: delivered.auth_method,
         attempts: delivered.attempts.len() as u32,
+        delivered: true,
     });
     Ok(())
 }

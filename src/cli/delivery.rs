@@ -1,0 +1,106 @@
+//! `ferry test-connection` and `ferry resend`: the delivery side on its own,
+//! without extracting anything.
+
+use super::{Failure, EXIT_RUN_FAILED};
+use crate::config::DestinationSettings;
+use crate::deliver::{test_connection, DeliveryEnv};
+use crate::run::App;
+
+/// Options of `ferry test-connection`.
+#[derive(clap::Args, Debug)]
+pub struct TestConnectionArgs {
+    /// A destination from ferry.toml, or a script (every destination it delivers to).
+    pub target: String,
+}
+
+/// Options of `ferry resend`.
+#[derive(clap::Args, Debug)]
+pub struct ResendArgs {
+    /// The run whose kept files are sent again (see `ferry history`).
+    pub run: i64,
+    /// Send every kept file here instead of where it was going.
+    #[arg(long)]
+    pub to: Option<String>,
+}
+
+/// The destinations `target` names: itself, or those a script delivers to.
+fn destinations<'a>(app: &'a App, target: &str) -> Result<Vec<&'a DestinationSettings>, Failure> {
+    if let Some(d) = app.settings.destinations.get(target) {
+        return Ok(vec![d]);
+    }
+    let path = app.script_path(target);
+    if !path.exists() {
+        let known: Vec<_> = app.settings.destinations.keys().cloned().collect();
+        return Err(anyhow::anyhow!(
+            "'{target}' is neither a destination (configured: {}) nor a script ({} does not exist)",
+            known.join(", "),
+            path.display()
+        )
+        .into());
+    }
+    let script = app.load(&path)?;
+    let found: Vec<_> = script
+        .uses
+        .destinations
+        .iter()
+        .filter_map(|d| app.settings.destinations.get(d))
+        .collect();
+    if found.is_empty() {
+        return Err(anyhow::anyhow!(
+            "{} delivers to no configured destination (deliver(file, \"NAME\") with a name from ferry.toml)",
+            path.display()
+        )
+        .into());
+    }
+    Ok(found)
+}
+
+/// Writes and removes a 1-byte file at each destination and says what the
+/// server offered.
+pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
+    let env = DeliveryEnv::from_settings(&app.settings);
+    let mut failed = 0;
+    for d in destinations(app, &args.target)? {
+        println!("{}: {}", d.name, d.describe());
+        match test_connection(d, &env).await {
+            Ok(probe) => {
+                for (label, value) in &probe.info.details {
+                    println!("  {label:<22} {value}");
+                }
+                if let Some(m) = &probe.info.auth_method {
+                    println!("  {:<22} {m}", "logged in by");
+                }
+                println!("  OK: wrote and removed {}", probe.test_file);
+            }
+            Err(e) => {
+                failed += 1;
+                println!("  FAILED: {}", e.message);
+            }
+        }
+    }
+    if failed > 0 {
+        return Err(Failure {
+            code: EXIT_RUN_FAILED,
+            error: anyhow::anyhow!("{failed} destination(s) failed the connection test"),
+        });
+    }
+    Ok(())
+}
+
+/// Delivers a run's kept files again.
+pub async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
+    let report = app.resend(args.run, args.to.as_deref()).await?;
+    for d in report.deliveries.iter().filter(|d| d.delivered) {
+        println!("{} -> {} {}", d.file, d.destination, d.remote_path);
+    }
+    match report.error {
+        None => {
+            println!("run {}: resent the files of run {}", report.id, args.run);
+            Ok(())
+        }
+        Some(e) => Err(Failure {
+            code: EXIT_RUN_FAILED,
+            error: anyhow::anyhow!("run {} (resend of run {}) failed: {e}", report.id, args.run),
+        }),
+    }
+}

@@ -1,0 +1,170 @@
+//! `ferry resend RUN`: deliver a run's kept files again without extracting
+//! anything (the vendor lost last night's file, or the server was down). The
+//! resend is a run of its own in history, pointing at the original.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+
+use super::context::{Artifact, Delivery, LogLine};
+use super::{App, RunError};
+use crate::deliver::DeliveryEnv;
+use crate::state::{NewRun, Outcome, Trigger};
+
+/// How a resend went.
+#[derive(Debug)]
+pub struct ResendReport {
+    /// The resend's own run id.
+    pub id: i64,
+    /// Files delivered, with where they landed.
+    pub deliveries: Vec<Delivery>,
+    /// The first failure, if any (the others are in the log).
+    pub error: Option<String>,
+    /// The resend's log.
+    pub log: Vec<LogLine>,
+}
+
+impl App {
+    /// Delivers the kept files of run `id` again: each to the destination it
+    /// was meant for, or all to `to`. Nothing is re-extracted; the bytes are
+    /// the ones the run built (their SHA-256 is checked first).
+    pub async fn resend(&self, id: i64, to: Option<&str>) -> Result<ResendReport, RunError> {
+        let (original, files, _) = self.store.run(id).await?;
+        let refuse = |message: String| RunError::Resend { id, message };
+        if let Some(name) = to {
+            if !self.settings.destinations.contains_key(name) {
+                let known: Vec<_> = self.settings.destinations.keys().cloned().collect();
+                return Err(refuse(format!(
+                    "unknown destination '{name}' (configured: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        // One entry per kept file and destination it goes to.
+        let mut plan: Vec<(Artifact, String)> = Vec::new();
+        for f in &files {
+            let Some(local) = &f.local_path else { continue };
+            let dest = match (to, &f.destination) {
+                (Some(t), _) => t.to_string(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => continue,
+            };
+            let artifact = Artifact {
+                name: f.name.clone(),
+                path: PathBuf::from(local),
+                rows: f.rows as u64,
+                bytes: f.bytes as u64,
+                sha256: f.sha256.clone(),
+                ..Artifact::default()
+            };
+            if !plan.iter().any(|(a, d)| a.name == artifact.name && *d == dest) {
+                plan.push((artifact, dest));
+            }
+        }
+        if plan.is_empty() {
+            return Err(refuse(if files.iter().any(|f| f.local_path.is_some()) {
+                "its kept files have no destination on record: give one with --to DESTINATION".into()
+            } else {
+                "it kept no files (a successful run keeps only files it did not deliver)".into()
+            }));
+        }
+        for (a, _) in &plan {
+            let actual = crate::format::sha256_file(&a.path)
+                .map_err(|e| refuse(format!("its kept file {} cannot be read: {e}", a.path.display())))?;
+            if actual != a.sha256 {
+                return Err(refuse(format!(
+                    "its kept file {} changed since the run (SHA-256 {actual}, recorded {}); \
+                     it is not sent",
+                    a.path.display(),
+                    a.sha256
+                )));
+            }
+        }
+        let run_id = self
+            .store
+            .start_run(&NewRun {
+                script: &original.script,
+                path: &original.script_path,
+                hash: &original.script_hash,
+                trigger: Trigger::Resend,
+                occurrence: None,
+                instance: Some(&self.instance.id),
+                resend_of: Some(id),
+            })
+            .await?;
+        let env = DeliveryEnv::from_settings(&self.settings);
+        let log = std::sync::Mutex::new(vec![line("info", format!("resending the kept files of run {id}"))]);
+        let mut deliveries = Vec::new();
+        let mut error = None;
+        for (a, dest) in &plan {
+            let Some(settings) = self.settings.destinations.get(dest) else {
+                let e = format!("{}: destination '{dest}' is no longer configured; use --to", a.name);
+                log.lock().unwrap().push(line("error", e.clone()));
+                error.get_or_insert(e);
+                continue;
+            };
+            let warn = |m: String| log.lock().unwrap().push(line("warn", m));
+            match crate::deliver::deliver(settings, &env, &a.path, &a.name, &warn).await {
+                Ok(d) => {
+                    log.lock().unwrap().push(line(
+                        "info",
+                        format!("delivered {} to '{dest}' as {}", a.name, d.remote_path),
+                    ));
+                    deliveries.push(Delivery {
+                        file: a.name.clone(),
+                        destination: dest.clone(),
+                        remote_path: d.remote_path,
+                        server_identity: d.server_identity,
+                        auth_method: d.auth_method,
+                        attempts: d.attempts.len() as u32,
+                        delivered: true,
+                    });
+                }
+                Err(e) => {
+                    log.lock().unwrap().push(line("error", e.to_string()));
+                    deliveries.push(Delivery {
+                        file: a.name.clone(),
+                        destination: dest.clone(),
+                        attempts: e.attempts.len() as u32,
+                        ..Delivery::default()
+                    });
+                    error.get_or_insert(e.to_string());
+                }
+            }
+        }
+        let log = log.into_inner().unwrap();
+        let mut artifacts: Vec<Artifact> = Vec::new();
+        for (a, _) in plan {
+            if !artifacts.iter().any(|x| x.name == a.name) {
+                artifacts.push(a);
+            }
+        }
+        self.store
+            .finish_run(
+                run_id,
+                &Outcome {
+                    status: if error.is_some() { "failed" } else { "succeeded" },
+                    error: error.as_deref(),
+                    files: &artifacts,
+                    kept: true,
+                    deliveries: &deliveries,
+                    log: &log,
+                },
+            )
+            .await?;
+        Ok(ResendReport {
+            id: run_id,
+            deliveries,
+            error,
+            log,
+        })
+    }
+}
+
+fn line(level: &'static str, message: String) -> LogLine {
+    LogLine {
+        at: Utc::now(),
+        level,
+        message,
+    }
+}
