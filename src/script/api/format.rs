@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, NativeCallContext, Position};
 
-use super::query::{apply_maps, columns_of_map, push_dynamic, row_to_map, Rows};
+use super::query::{apply_maps, columns_of_map, push_dynamic, RowMaps, Rows};
 use crate::format::{
     parse_delimiter, Charset, CsvOptions, DateStamp, DelimitedWriter, FileName, HtmlOptions, HtmlWriter, PartialFile,
     RowWriter, Unmappable,
@@ -207,6 +207,8 @@ struct Pump<'w> {
     format: &'static str,
     rows: u64,
     columns: Option<Vec<Column>>,
+    /// Column positions ordered by column name (the order of a map's keys).
+    by_name: Vec<usize>,
     preview: Vec<Vec<Option<String>>>,
 }
 
@@ -215,6 +217,9 @@ impl Pump<'_> {
         self.writer
             .begin(&columns)
             .map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos))?;
+        let mut by_name: Vec<usize> = (0..columns.len()).collect();
+        by_name.sort_by(|&a, &b| columns[a].name.cmp(&columns[b].name));
+        self.by_name = by_name;
         self.columns = Some(columns);
         Ok(())
     }
@@ -253,19 +258,45 @@ impl Pump<'_> {
             self.begin(cols)?;
         }
         let cols = self.columns.as_ref().expect("columns set above");
-        if wanted.is_none() {
-            if let Some(extra) = m.keys().find(|k| !cols.iter().any(|c| c.name == k.as_str())) {
-                return Err(runtime_error(
-                    format!(
-                        "{}(): a row has the field '{extra}' that the first row did not have; every row must have the same fields (or give the columns option)",
-                        self.format
-                    ),
-                    self.pos,
-                ));
+        // The usual case: the map has exactly the columns, so walking it in
+        // key order beside the columns sorted by name places every value with
+        // one comparison each.
+        if wanted.is_none() && m.len() == self.by_name.len() {
+            let mut slots: Vec<Option<&Dynamic>> = vec![None; cols.len()];
+            if m.iter().zip(&self.by_name).all(|((k, v), &i)| {
+                let hit = cols[i].name == k.as_str();
+                slots[i] = Some(v);
+                hit
+            }) {
+                for v in slots {
+                    push_dynamic(out, v.unwrap_or(&Dynamic::UNIT));
+                }
+                return Ok(());
             }
         }
+        let mut found = 0;
         for c in cols {
-            push_dynamic(out, m.get(c.name.as_str()).unwrap_or(&Dynamic::UNIT));
+            match m.get(c.name.as_str()) {
+                Some(v) => {
+                    found += 1;
+                    push_dynamic(out, v);
+                }
+                None => push_dynamic(out, &Dynamic::UNIT),
+            }
+        }
+        // Every key was a column unless the map has more keys than matched.
+        if wanted.is_none() && found < m.len() {
+            let extra = m
+                .keys()
+                .find(|k| !cols.iter().any(|c| c.name == k.as_str()))
+                .expect("a key matched no column");
+            return Err(runtime_error(
+                format!(
+                    "{}(): a row has the field '{extra}' that the first row did not have; every row must have the same fields (or give the columns option)",
+                    self.format
+                ),
+                self.pos,
+            ));
         }
         Ok(())
     }
@@ -289,6 +320,7 @@ fn fill(
         format,
         rows: 0,
         columns: None,
+        by_name: Vec::new(),
         preview: Vec::new(),
     };
     if let Some(rows) = input.clone().try_cast::<Rows>() {
@@ -302,9 +334,10 @@ fn fill(
             }
         } else {
             let mut out = Batch::new(0);
+            let maps = RowMaps::new(&source);
             while let Some(batch) = started.next(run)? {
                 for row in batch.rows() {
-                    if let Some(m) = apply_maps(ctx, &started.maps, row_to_map(&source, row), pos)? {
+                    if let Some(m) = apply_maps(ctx, &started.maps, maps.map(&source, row), pos)? {
                         pump.write_map(&m, &source, wanted, &mut out)?;
                     }
                 }

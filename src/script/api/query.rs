@@ -166,22 +166,51 @@ impl Started {
     }
 }
 
-/// A source row as a script sees it: numbers and booleans typed, NULL as ().
-pub(crate) fn row_to_map(columns: &[Column], row: Row<'_>) -> Map {
-    let mut map = Map::new();
-    for (i, c) in columns.iter().enumerate() {
-        let v = match row.get(i) {
-            None => Dynamic::UNIT,
-            Some(s) => match c.kind {
-                Kind::Integer => s.parse::<INT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
-                Kind::Float => s.parse::<rhai::FLOAT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
-                Kind::Boolean => Dynamic::from(s == "true"),
-                _ => s.into(),
-            },
-        };
-        map.insert(c.name.as_str().into(), v);
+/// Builds the object maps a script sees for a query's rows: numbers and
+/// booleans typed, NULL as (). The map's keys are fixed per query, so each row
+/// clones a ready-made map and fills its values in key order instead of
+/// inserting (and comparing) every column name again.
+pub(crate) struct RowMaps {
+    template: Map,
+    /// For each map entry, in key order: the column whose value it holds (the
+    /// last one of that name, as inserting would give).
+    order: Vec<usize>,
+}
+
+impl RowMaps {
+    /// The template for `columns`.
+    pub(crate) fn new(columns: &[Column]) -> Self {
+        let mut template = Map::new();
+        for c in columns {
+            template.insert(c.name.as_str().into(), Dynamic::UNIT);
+        }
+        let order = template
+            .keys()
+            .map(|k| {
+                columns
+                    .iter()
+                    .rposition(|c| c.name == k.as_str())
+                    .expect("every key comes from a column")
+            })
+            .collect();
+        RowMaps { template, order }
     }
-    map
+
+    /// The map for one row.
+    pub(crate) fn map(&self, columns: &[Column], row: Row<'_>) -> Map {
+        let mut map = self.template.clone();
+        for (slot, &i) in map.values_mut().zip(&self.order) {
+            if let Some(s) = row.get(i) {
+                *slot = match columns[i].kind {
+                    Kind::Integer => s.parse::<INT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
+                    Kind::Float => s.parse::<rhai::FLOAT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
+                    Kind::Boolean => Dynamic::from(s == "true"),
+                    _ => s.into(),
+                };
+            }
+        }
+        map
+    }
 }
 
 /// Appends a script value as one cell: () is NULL.
@@ -240,9 +269,10 @@ pub(crate) fn apply_maps(ctx: &NativeCallContext, maps: &[FnPtr], mut row: Map, 
 fn to_array(ctx: NativeCallContext, rows: &mut Rows, run: &RunContext) -> Res<Array> {
     let mut started = rows.start(run)?;
     let mut out = Array::new();
+    let maps = RowMaps::new(&started.columns);
     while let Some(batch) = started.next(run)? {
         for row in batch.rows() {
-            let map = row_to_map(&started.columns, row);
+            let map = maps.map(&started.columns, row);
             if let Some(m) = apply_maps(&ctx, &started.maps, map, ctx.call_position())? {
                 if out.len() >= MAX_ARRAY_SIZE {
                     return Err(runtime_error(
