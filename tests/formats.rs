@@ -308,3 +308,27 @@ deliver(csv(small, #{ name: "arr", columns: ["first", "id"] }), "out");
         "first,id\r\nAnn,1\r\nBo,2\r\nCy,3\r\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mapped_rows_with_missing_or_extra_fields() {
+    let p = Project::new();
+    p.sqlite("CREATE TABLE t (id INTEGER, b TEXT, a TEXT); INSERT INTO t VALUES (1, 'x', 'y'), (2, 'z', 'w'), (3, 'u', 'v');");
+    // A field the first row lacked is an error; a field a later row lacks is empty.
+    p.script(
+        "missing",
+        r#"deliver(csv(query("live", "SELECT id, b, a FROM t ORDER BY id").map(|r| { if r.id == 2 { r.remove("b"); } r }), #{ name: "missing" }), "out");"#,
+    );
+    let report = p.run("missing", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    assert_eq!(
+        std::fs::read_to_string(p.path("out/missing.csv")).unwrap(),
+        "id,b,a\r\n1,x,y\r\n2,,w\r\n3,u,v\r\n"
+    );
+    p.script(
+        "extra",
+        r#"deliver(csv(query("live", "SELECT id, b, a FROM t ORDER BY id").map(|r| { if r.id == 3 { r.c = 1; r.remove("a"); } r }), #{ name: "extra" }), "out");"#,
+    );
+    let report = p.run("extra", Trigger::Manual, &[]).await;
+    let error = report.error.expect("an extra field fails the run");
+    assert!(error.contains("a row has the field 'c' that the first row did not have"), "{error}");
+}
