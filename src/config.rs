@@ -160,6 +160,11 @@ pub struct Settings {
     pub keys_dir: PathBuf,
     /// SSH host keys ferry trusts (OpenSSH `known_hosts` format).
     pub known_hosts: PathBuf,
+    /// Kept files (failed, held or undelivered runs) are removed after this
+    /// many days; held runs stay until released or discarded.
+    pub keep_days: u32,
+    /// Kept files beyond this many bytes in all are removed oldest first.
+    pub keep_max_bytes: u64,
     /// The mail server notifications go through; `None` means no email.
     pub smtp: Option<SmtpSettings>,
 }
@@ -186,6 +191,8 @@ struct RawConfig {
     smtp: Option<smtp::RawSmtp>,
     keys: Option<String>,
     known_hosts: Option<String>,
+    keep_days: Option<u32>,
+    keep_max_size: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -201,6 +208,23 @@ struct RawDatabase {
 struct RawDemo {
     students: Option<u32>,
     seed: Option<u64>,
+}
+
+/// "500MB", "10 GB", "2048": decimal units, as disks are sold.
+fn parse_size(text: &str) -> Option<u64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1.0,
+        "KB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        _ => return None,
+    };
+    Some((n * mult) as u64)
 }
 
 impl Settings {
@@ -353,6 +377,12 @@ impl Settings {
             destinations,
             keys_dir: path(raw.keys, ".ferry/keys"),
             known_hosts: path(raw.known_hosts, ".ferry/known_hosts"),
+            keep_days: raw.keep_days.unwrap_or(30),
+            keep_max_bytes: match raw.keep_max_size.as_deref() {
+                None => 10_000_000_000,
+                Some(t) => parse_size(t)
+                    .ok_or_else(|| setting(format!("keep_max_size '{t}' is not a size like \"500MB\" or \"10GB\"")))?,
+            },
             smtp,
         })
     }

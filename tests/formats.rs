@@ -330,5 +330,8 @@ async fn mapped_rows_with_missing_or_extra_fields() {
     );
     let report = p.run("extra", Trigger::Manual, &[]).await;
     let error = report.error.expect("an extra field fails the run");
-    assert!(error.contains("a row has the field 'c' that the first row did not have"), "{error}");
+    assert!(
+        error.contains("a row has the field 'c' that the first row did not have"),
+        "{error}"
+    );
 }

@@ -13,6 +13,7 @@ mod formats;
 mod limits;
 mod notify;
 mod report;
+mod safety;
 mod serve;
 mod templates;
 mod zips;

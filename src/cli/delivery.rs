@@ -104,3 +104,72 @@ pub async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
         }),
     }
 }
+
+/// Options of `ferry release` and `ferry discard`.
+#[derive(clap::Args, Debug)]
+pub struct SettleArgs {
+    /// The held run (see `ferry held`).
+    pub run: i64,
+    /// Who decides, for history (default: the login name running ferry).
+    #[arg(long)]
+    pub by: Option<String>,
+}
+
+fn who(by: Option<String>) -> String {
+    by.or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Lists runs whose files a guard held.
+pub async fn held(app: &App) -> Result<(), Failure> {
+    let runs = app.store.held_runs().await?;
+    if runs.is_empty() {
+        println!("No held runs.");
+        return Ok(());
+    }
+    let mut t = super::output::table(&["run", "script", "started", "why"]);
+    for r in &runs {
+        t.add_row(vec![
+            r.id.to_string(),
+            r.script.clone(),
+            super::output::when(r.started_at),
+            r.error.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+    println!("Send one as it is with `ferry release RUN`, or drop it with `ferry discard RUN`.");
+    Ok(())
+}
+
+/// Sends a held run's files as they are.
+pub async fn release(args: SettleArgs, app: &App) -> Result<(), Failure> {
+    let by = who(args.by);
+    let report = app.release(args.run, &by).await?;
+    for d in report.deliveries.iter().filter(|d| d.delivered) {
+        println!("{} -> {} {}", d.file, d.destination, d.remote_path);
+    }
+    match report.error {
+        None => {
+            println!("run {}: released run {} (by {by})", report.id, args.run);
+            Ok(())
+        }
+        Some(e) => Err(Failure {
+            code: EXIT_RUN_FAILED,
+            error: anyhow::anyhow!(
+                "run {} (release of run {}) failed: {e}; run {} stays held",
+                report.id,
+                args.run,
+                args.run
+            ),
+        }),
+    }
+}
+
+/// Drops a held run's files.
+pub async fn discard(args: SettleArgs, app: &App) -> Result<(), Failure> {
+    let by = who(args.by);
+    app.discard(args.run, &by).await?;
+    println!("run {}: discarded (by {by}); nothing was sent", args.run);
+    Ok(())
+}

@@ -24,7 +24,24 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         println!("run {}  {}  ({})", r.id, r.script, r.script_path);
         println!("  trigger      {}", r.trigger);
         if let Some(of) = r.resend_of {
-            println!("  resend of    run {of}");
+            println!(
+                "  {:<12} run {of}",
+                if r.trigger == "release" {
+                    "release of"
+                } else {
+                    "resend of"
+                }
+            );
+        }
+        if let Some(by) = &r.released_by {
+            println!(
+                "  {:<12} {by}",
+                if r.status == "discarded" {
+                    "discarded by"
+                } else {
+                    "released by"
+                }
+            );
         }
         println!("  status       {}", r.status);
         println!("  started      {}", when(r.started_at));
@@ -42,6 +59,9 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                 size(f.bytes as u64),
                 f.sha256
             );
+            if let Some(h) = &f.header {
+                println!("               header {h}");
+            }
             if let Some(d) = &f.destination {
                 match &f.remote_path {
                     Some(remote) => println!("               -> {d} {remote}"),

@@ -75,6 +75,12 @@ pub enum Command {
     TestConnection(delivery::TestConnectionArgs),
     /// Deliver a run's kept files again, without extracting anything.
     Resend(delivery::ResendArgs),
+    /// Runs whose files a guard held instead of sending.
+    Held,
+    /// Send a held run's files as they are.
+    Release(delivery::SettleArgs),
+    /// Drop a held run's files; nothing is sent.
+    Discard(delivery::SettleArgs),
 }
 
 /// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
@@ -123,6 +129,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Health => serve::health(&app).await,
                 Command::TestConnection(args) => delivery::test(args, &app).await,
                 Command::Resend(args) => delivery::resend(args, &app).await,
+                Command::Held => delivery::held(&app).await,
+                Command::Release(args) => delivery::release(args, &app).await,
+                Command::Discard(args) => delivery::discard(args, &app).await,
                 Command::Init(_) | Command::Demo(_) | Command::Serve(_) => unreachable!("handled above"),
             }
         }

@@ -97,13 +97,17 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
     let mut failed = 0;
     for name in &names {
         let report = one(app, name, Trigger::Manual, &args.params).await?;
-        let status = if report.succeeded() { "succeeded" } else { "FAILED" };
+        let status = match (&report.error, &report.held) {
+            (Some(_), _) => "FAILED",
+            (None, Some(_)) => "HELD",
+            (None, None) => "succeeded",
+        };
         println!("run {} {}: {status}", report.id, name);
         for f in &report.files {
             let to: Vec<String> = report
                 .deliveries
                 .iter()
-                .filter(|d| d.file == f.name)
+                .filter(|d| d.file == f.name && d.delivered)
                 .map(|d| format!("{} ({})", d.destination, d.remote_path))
                 .collect();
             let to = if to.is_empty() {
@@ -117,6 +121,14 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
             failed += 1;
             println!("  error: {e}");
         }
+        if let Some(h) = &report.held {
+            failed += 1;
+            println!("  {h}");
+            println!(
+                "  send it anyway: ferry release {}; drop it: ferry discard {}",
+                report.id, report.id
+            );
+        }
         if let Some(dir) = &report.kept {
             println!("  files kept in {}", dir.display());
         }
@@ -124,7 +136,10 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
     if failed > 0 {
         return Err(Failure {
             code: EXIT_RUN_FAILED,
-            error: anyhow::anyhow!("{failed} of {} runs failed; see `ferry history`", names.len()),
+            error: anyhow::anyhow!(
+                "{failed} of {} runs failed or were held; see `ferry history`",
+                names.len()
+            ),
         });
     }
     Ok(())

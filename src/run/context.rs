@@ -49,6 +49,25 @@ pub struct Artifact {
     /// the run fails and keeps its other files: the student photo zip, which
     /// (as in the original tool) must not linger on the extract server.
     pub transient: bool,
+    /// The file's stable name across runs (the `name` option, before any
+    /// date stamp): what `max_change` compares against.
+    pub key: String,
+    /// How to read the values back, for delimited files.
+    pub layout: Option<crate::guard::Layout>,
+    /// Checks added with `file.guard(...)`.
+    pub guards: crate::guard::Guards,
+}
+
+impl Artifact {
+    /// The name that stays the same from run to run (a dated roster's
+    /// `name` option), else the file name.
+    pub fn stable_key(&self) -> &str {
+        if self.key.is_empty() {
+            &self.name
+        } else {
+            &self.key
+        }
+    }
 }
 
 /// A file sent (or, in a test, that would have been sent) to a destination.
@@ -97,6 +116,8 @@ pub struct RunRecord {
     /// Set when the run was refused for missing rights (a filter's owner):
     /// the scheduler then stops the script until it is resumed.
     pub refusal: Option<String>,
+    /// Deliveries not made because a guard failed: "file to 'dest': why".
+    pub holds: Vec<String>,
 }
 
 /// Called with (file name, rows written so far) while a file is written.
@@ -116,6 +137,10 @@ pub struct RunContext {
     pub mode: Mode,
     /// The script file, for error locations.
     pub script_path: PathBuf,
+    /// The script's id in history (what `max_change` looks up).
+    pub script_id: String,
+    /// The header's `[guards]`, checked before each delivery.
+    pub guards: crate::guard::Guards,
     /// This run's folder; files are built here.
     pub work_dir: PathBuf,
     /// When the run must stop.

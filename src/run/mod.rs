@@ -3,6 +3,7 @@
 
 pub mod context;
 mod resend;
+mod retention;
 
 pub use resend::ResendReport;
 
@@ -79,6 +80,8 @@ pub struct RunReport {
     pub deliveries: Vec<Delivery>,
     /// The run's log.
     pub log: Vec<LogLine>,
+    /// Why deliveries were held (a guard failed), if any were.
+    pub held: Option<String>,
     /// The folder holding kept files, if any were kept.
     pub kept: Option<PathBuf>,
     /// Set when the run was refused for missing rights.
@@ -205,6 +208,8 @@ impl App {
             runtime: tokio::runtime::Handle::current(),
             mode,
             script_path: script.path.clone(),
+            script_id: script.id.clone(),
+            guards: script.spec.guards.clone(),
             work_dir: work_dir.clone(),
             deadline: Instant::now() + timeout,
             timeout_text: humantime::format_duration(timeout).to_string(),
@@ -240,7 +245,23 @@ impl App {
         if let Some(e) = &error {
             ctx.log("error", e.clone());
         }
-        let record = std::mem::take(&mut *ctx.lock());
+        let mut record = std::mem::take(&mut *ctx.lock());
+        // A newer run of the script makes an older held file stale.
+        if mode == Mode::Run {
+            let superseded = self.store.supersede_held(&script.id, id).await?;
+            if !superseded.is_empty() {
+                let ids: Vec<String> = superseded.iter().map(|i| format!("run {i}")).collect();
+                record.log.push(LogLine {
+                    at: Utc::now(),
+                    level: "info",
+                    message: format!(
+                        "this run supersedes held {}; its files will not be sent",
+                        ids.join(", ")
+                    ),
+                });
+            }
+        }
+        let held = (!record.holds.is_empty()).then(|| format!("held, not sent: {}", record.holds.join("; ")));
         // A failed run keeps its files for inspection and re-delivery; a
         // successful one keeps only files it did not deliver anywhere (nor
         // inside a delivered zip). Transient files (the photo zip) go either
@@ -255,6 +276,7 @@ impl App {
         }
         let cancelled = ctx.cancel.load(std::sync::atomic::Ordering::Relaxed);
         let status = match (&error, cancelled) {
+            (None, _) if held.is_some() => "held",
             (None, _) => "succeeded",
             (Some(_), true) => "interrupted",
             (Some(_), false) => "failed",
@@ -264,7 +286,7 @@ impl App {
                 id,
                 &Outcome {
                     status,
-                    error: error.as_deref(),
+                    error: error.as_deref().or(held.as_deref()),
                     files: &record.files,
                     kept: keep,
                     deliveries: if mode == Mode::Test { &[] } else { &record.deliveries },
@@ -273,17 +295,26 @@ impl App {
             )
             .await?;
         if mode == Mode::Run {
+            let mut notices = record.notices.clone();
+            if let (Some(group), Some(h)) = (&script.spec.notify, &held) {
+                notices.push((
+                    group.clone(),
+                    format!(
+                        "{}: run {id} {h}. Check the file, then send it with `ferry release {id}` \
+                         or drop it with `ferry discard {id}`.",
+                        script.spec.name
+                    ),
+                ));
+            }
             crate::notice::Notifier::new(self.store.clone(), self.settings.clone())
-                .after_run(
-                    script,
-                    id,
-                    error.as_deref().filter(|_| status == "failed"),
-                    &record.notices,
-                )
+                .after_run(script, id, error.as_deref().filter(|_| status == "failed"), &notices)
                 .await;
         }
         if !keep {
             let _ = std::fs::remove_dir_all(&work_dir);
+        }
+        if mode == Mode::Run {
+            self.clean_kept(Some(id)).await;
         }
         Ok(RunReport {
             id,
@@ -292,6 +323,7 @@ impl App {
             deliveries: record.deliveries,
             log: record.log,
             kept: keep.then_some(work_dir),
+            held,
             refusal: record.refusal.clone(),
         })
     }

@@ -1,4 +1,4 @@
-//! `ferry resend RUN`: deliver a run's kept files again without extracting
+//! `ferry resend RUN` and `ferry release RUN`: deliver a run's kept files again without extracting
 //! anything (the vendor lost last night's file, or the server was down). The
 //! resend is a run of its own in history, pointing at the original.
 
@@ -29,6 +29,59 @@ impl App {
     /// was meant for, or all to `to`. Nothing is re-extracted; the bytes are
     /// the ones the run built (their SHA-256 is checked first).
     pub async fn resend(&self, id: i64, to: Option<&str>) -> Result<ResendReport, RunError> {
+        let (original, _, _) = self.store.run(id).await?;
+        let refusal = match original.status.as_str() {
+            "held" => Some(format!(
+                "it is held by a guard: check the file, then `ferry release {id}` (or `ferry discard {id}`)"
+            )),
+            "discarded" => Some(format!(
+                "its files were discarded by {}; nothing is kept",
+                original.released_by.as_deref().unwrap_or("someone")
+            )),
+            _ => None,
+        };
+        if let Some(message) = refusal {
+            return Err(RunError::Resend { id, message });
+        }
+        self.redeliver(id, to, Trigger::Resend).await
+    }
+
+    /// Sends a held run's files as they are, recording who released them.
+    pub async fn release(&self, id: i64, by: &str) -> Result<ResendReport, RunError> {
+        let (original, _, _) = self.store.run(id).await?;
+        if original.status != "held" {
+            return Err(RunError::Resend {
+                id,
+                message: format!("it is {}, not held (`ferry held` lists held runs)", original.status),
+            });
+        }
+        let report = self.redeliver(id, None, Trigger::Release).await?;
+        if report.error.is_none() {
+            self.store.settle_held(id, "released", by).await?;
+        }
+        Ok(report)
+    }
+
+    /// Drops a held run's files: nothing is sent, the kept copies are removed.
+    pub async fn discard(&self, id: i64, by: &str) -> Result<(), RunError> {
+        let (original, files, _) = self.store.run(id).await?;
+        if original.status != "held" {
+            return Err(RunError::Resend {
+                id,
+                message: format!("it is {}, not held (`ferry held` lists held runs)", original.status),
+            });
+        }
+        for f in files.iter().filter_map(|f| f.local_path.as_ref()) {
+            let _ = std::fs::remove_file(f);
+        }
+        let _ = std::fs::remove_dir(self.settings.work_dir.join(format!("run-{id}")));
+        self.store.settle_held(id, "discarded", by).await?;
+        Ok(())
+    }
+
+    /// Delivers kept files of run `id` again. A release sends only the files
+    /// that were not delivered (held); a resend sends every kept file.
+    async fn redeliver(&self, id: i64, to: Option<&str>, trigger: Trigger) -> Result<ResendReport, RunError> {
         let (original, files, _) = self.store.run(id).await?;
         let refuse = |message: String| RunError::Resend { id, message };
         if let Some(name) = to {
@@ -44,6 +97,9 @@ impl App {
         let mut plan: Vec<(Artifact, String)> = Vec::new();
         for f in &files {
             let Some(local) = &f.local_path else { continue };
+            if trigger == Trigger::Release && f.remote_path.is_some() {
+                continue;
+            }
             let dest = match (to, &f.destination) {
                 (Some(t), _) => t.to_string(),
                 (None, Some(d)) => d.clone(),
@@ -86,14 +142,19 @@ impl App {
                 script: &original.script,
                 path: &original.script_path,
                 hash: &original.script_hash,
-                trigger: Trigger::Resend,
+                trigger,
                 occurrence: None,
                 instance: Some(&self.instance.id),
                 resend_of: Some(id),
             })
             .await?;
         let env = DeliveryEnv::from_settings(&self.settings);
-        let log = std::sync::Mutex::new(vec![line("info", format!("resending the kept files of run {id}"))]);
+        let what = if trigger == Trigger::Release {
+            "releasing the held"
+        } else {
+            "resending the kept"
+        };
+        let log = std::sync::Mutex::new(vec![line("info", format!("{what} files of run {id}"))]);
         let mut deliveries = Vec::new();
         let mut error = None;
         for (a, dest) in &plan {

@@ -77,6 +77,8 @@ pub struct JobSpec {
     pub include: Vec<String>,
     /// Declared parameters with their defaults, in header order.
     pub params: Vec<(String, ParamValue)>,
+    /// Roster safety checks every delivered file must pass (`[guards]`).
+    pub guards: crate::guard::Guards,
 }
 
 /// A header problem at a line of the script file.
@@ -105,6 +107,7 @@ struct RawHeader {
     include: Vec<String>,
     #[serde(default)]
     params: toml::Table,
+    guards: Option<toml::Spanned<toml::Table>>,
 }
 
 /// The header text (prefixes removed, one line per file line so offsets map
@@ -174,6 +177,19 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
             }
         },
     };
+    let guards = match &raw.guards {
+        None => crate::guard::Guards::default(),
+        Some(t) => {
+            let fail = |message: String| HeaderError {
+                line: at(t.span().start),
+                message: format!("header: [guards]: {message}"),
+            };
+            let g = crate::guard::Guards::deserialize(toml::Value::Table(t.get_ref().clone()))
+                .map_err(|e| fail(e.message().to_string()))?;
+            g.validate().map_err(fail)?;
+            g
+        }
+    };
     let mut params = Vec::new();
     for (key, value) in raw.params {
         let v = match value {
@@ -205,6 +221,7 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
         catch_up,
         include: raw.include,
         params,
+        guards,
     })
 }
 

@@ -58,6 +58,8 @@ pub enum Trigger {
     CatchUp,
     /// `ferry resend`: a kept file delivered again, nothing extracted.
     Resend,
+    /// `ferry release`: a held file sent as it is.
+    Release,
 }
 
 impl Trigger {
@@ -69,6 +71,7 @@ impl Trigger {
             Trigger::Scheduled => "scheduled",
             Trigger::CatchUp => "catch-up",
             Trigger::Resend => "resend",
+            Trigger::Release => "release",
         }
     }
 }
@@ -104,6 +107,8 @@ pub struct RunRow {
     pub error: Option<String>,
     /// For a resend: the run whose files it delivered again.
     pub resend_of: Option<i64>,
+    /// Who released a held run (or discarded it).
+    pub released_by: Option<String>,
 }
 
 /// A recorded file of a run.
@@ -127,6 +132,10 @@ pub struct FileRow {
     pub server_identity: Option<String>,
     /// The login method that worked.
     pub auth_method: Option<String>,
+    /// The column names, comma-separated.
+    pub header: Option<String>,
+    /// The file's stable name across runs.
+    pub key: Option<String>,
 }
 
 /// How a run ended, for [`Store::finish_run`].

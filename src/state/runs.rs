@@ -9,7 +9,7 @@ use super::{stamp, time, FileRow, Outcome, RunRow, StateError, Store, Trigger};
 use crate::run::context::{Artifact, Delivery, LogLine};
 
 const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, occurrence, started_at, ended_at, status, \
-                           rows, bytes, destination, error, resend_of";
+                           rows, bytes, destination, error, resend_of, released_by";
 
 fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
     Ok(RunRow {
@@ -27,6 +27,7 @@ fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
         destination: r.try_get("destination")?,
         error: r.try_get("error")?,
         resend_of: r.try_get("resend_of")?,
+        released_by: r.try_get("released_by")?,
     })
 }
 
@@ -147,8 +148,8 @@ impl Store {
             .await?
             .ok_or(StateError::NoRun(id))?;
         let files = sqlx::query(
-            "SELECT name, local_path, rows, bytes, sha256, destination, remote_path, server_identity, auth_method \
-             FROM run_files WHERE run_id = $1 ORDER BY name, destination",
+            "SELECT name, local_path, rows, bytes, sha256, destination, remote_path, server_identity, auth_method, \
+             header, file_key FROM run_files WHERE run_id = $1 ORDER BY name, destination",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -165,6 +166,8 @@ impl Store {
                 remote_path: r.try_get(6)?,
                 server_identity: r.try_get(7)?,
                 auth_method: r.try_get(8)?,
+                header: r.try_get(9)?,
+                key: r.try_get(10)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
@@ -190,6 +193,61 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Rows of `key` in the last run of `script` that delivered it: the
+    /// baseline `max_change` compares with.
+    pub async fn last_delivered_rows(&self, script: &str, key: &str) -> Result<Option<u64>, StateError> {
+        let row = sqlx::query(
+            "SELECT f.rows FROM run_files f JOIN runs r ON r.id = f.run_id \
+             WHERE r.script = $1 AND f.file_key = $2 AND f.remote_path IS NOT NULL \
+             ORDER BY r.id DESC LIMIT 1",
+        )
+        .bind(script)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.map(|n| n as u64))
+    }
+
+    /// Marks older held runs of `script` superseded by run `by`; returns them.
+    pub async fn supersede_held(&self, script: &str, by: i64) -> Result<Vec<i64>, StateError> {
+        let ids: Vec<i64> = sqlx::query("SELECT id FROM runs WHERE script = $1 AND status = 'held' AND id < $2")
+            .bind(script)
+            .bind(by)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        for id in &ids {
+            sqlx::query("UPDATE runs SET status = 'superseded', error = $1 WHERE id = $2")
+                .bind(format!("held, then superseded by run {by}"))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(ids)
+    }
+
+    /// Runs still held, oldest first.
+    pub async fn held_runs(&self) -> Result<Vec<RunRow>, StateError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = 'held' ORDER BY id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Ends a held run: `released` (by whom) or `discarded`.
+    pub async fn settle_held(&self, id: i64, status: &str, by: &str) -> Result<(), StateError> {
+        sqlx::query("UPDATE runs SET status = $1, released_by = $2 WHERE id = $3 AND status = 'held'")
+            .bind(status)
+            .bind(by)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
 async fn insert_file(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: i64,
@@ -199,7 +257,8 @@ async fn insert_file(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO run_files (run_id, name, local_path, rows, bytes, sha256, destination, remote_path, \
-         server_identity, auth_method, attempts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         server_identity, auth_method, attempts, file_key, header) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(id)
     .bind(&f.name)
@@ -212,6 +271,8 @@ async fn insert_file(
     .bind(d.and_then(|d| d.server_identity.as_deref()))
     .bind(d.and_then(|d| d.auth_method.as_deref()))
     .bind(d.map(|d| d.attempts as i64).unwrap_or(0))
+    .bind(f.stable_key())
+    .bind(Some(f.columns.join(",")).filter(|_| !f.columns.is_empty()))
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::format::File;
 use crate::config::{DestinationSettings, RawDestination};
-use crate::run::context::{Delivery, Mode, RunContext};
+use crate::run::context::{Artifact, Delivery, Mode, RunContext};
 use crate::script::engine::runtime_error;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
@@ -79,6 +79,9 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
                 artifact.name
             ),
         );
+        return Ok(());
+    }
+    if !passes_guards(run, artifact, dest, pos)? {
         return Ok(());
     }
     if run.mode == Mode::Test {
@@ -152,6 +155,55 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
         delivered: true,
     });
     Ok(())
+}
+
+/// Checks the header's and the file's guards. A breach in a real run holds
+/// the delivery (recorded, so `ferry release` knows where it was going) and
+/// returns false; a test extract only says it would have held.
+fn passes_guards(run: &RunContext, artifact: &Artifact, dest: &str, pos: Position) -> Res<bool> {
+    let guards = run.guards.merged(&artifact.guards);
+    if guards.is_empty() {
+        return Ok(true);
+    }
+    let baseline = match guards.max_change {
+        None => None,
+        Some(_) => run
+            .runtime
+            .block_on(run.store.last_delivered_rows(&run.script_id, artifact.stable_key()))
+            .map_err(|e| runtime_error(format!("guards: cannot read the last delivered run: {e}"), pos))?,
+    };
+    let verdict = crate::guard::check(
+        &guards,
+        &crate::guard::Subject {
+            name: &artifact.name,
+            path: &artifact.path,
+            rows: artifact.rows,
+            columns: &artifact.columns,
+            layout: artifact.layout,
+        },
+        baseline,
+    );
+    for note in verdict.notes {
+        run.log("info", note);
+    }
+    if verdict.breaches.is_empty() {
+        run.log("info", format!("{} passed its guards", artifact.name));
+        return Ok(true);
+    }
+    let why = format!("{} to '{dest}': {}", artifact.name, verdict.breaches.join("; "));
+    if run.mode == Mode::Test {
+        run.log("warn", format!("test extract: a real run would hold {why}"));
+        return Ok(true);
+    }
+    run.log("warn", format!("held, not sent: {why}"));
+    let mut record = run.lock();
+    record.holds.push(why);
+    record.deliveries.push(Delivery {
+        file: artifact.name.clone(),
+        destination: dest.to_string(),
+        ..Delivery::default()
+    });
+    Ok(false)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, NativeCallContext, Position};
+use serde::Deserialize;
 
 use super::query::{apply_maps, columns_of_map, push_dynamic, RowMaps, Rows};
 use crate::format::{
@@ -198,6 +199,29 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
         header,
         kind,
     })
+}
+
+/// A `guard()` option as TOML, so the header's parser checks both alike.
+fn guard_value(key: &str, v: Dynamic, pos: Position) -> Res<toml::Value> {
+    if let Ok(i) = v.as_int() {
+        Ok(toml::Value::Integer(i))
+    } else if let Ok(f) = v.as_float() {
+        Ok(toml::Value::Float(f))
+    } else if v.is_string() {
+        Ok(toml::Value::String(v.to_string()))
+    } else if let Some(items) = v.clone().try_cast::<Array>() {
+        Ok(toml::Value::Array(
+            items.into_iter().map(|i| toml::Value::String(i.to_string())).collect(),
+        ))
+    } else {
+        Err(runtime_error(
+            format!(
+                "guard(): option {key} is {}, expected a number, text or a list of column names",
+                v.type_name()
+            ),
+            pos,
+        ))
+    }
 }
 
 /// Feeds rows into a writer, counting them and keeping a preview.
@@ -422,6 +446,13 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         )
     };
     let mut partial = PartialFile::create(&run.work_dir, &file_name).map_err(io_err)?;
+    let layout = match &o.kind {
+        Kind::Csv(c) => Some(crate::guard::Layout {
+            delimiter: c.delimiter,
+            header: c.header,
+        }),
+        Kind::Html(_) => None,
+    };
     let filled = match o.kind {
         Kind::Csv(c) => {
             let mut w =
@@ -462,6 +493,8 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         sha256: written.sha256,
         columns,
         preview,
+        key: o.name.stem().to_string(),
+        layout,
         ..Artifact::default()
     };
     run.log(
@@ -492,6 +525,24 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     engine.register_get("rows", |f: &mut File| f.0.rows as rhai::INT);
     engine.register_get("bytes", |f: &mut File| f.0.bytes as rhai::INT);
     engine.register_get("sha256", |f: &mut File| f.0.sha256.clone());
+    // `f.guard(#{ min_rows: 100, unique: ["id"] })`: this file's own safety
+    // checks, added to the header's [guards] when it is delivered.
+    engine.register_fn(
+        "guard",
+        |ctx: NativeCallContext, f: &mut File, opts: Map| -> Res<File> {
+            let pos = ctx.call_position();
+            let table: toml::Table = opts
+                .into_iter()
+                .map(|(k, v)| Ok((k.to_string(), guard_value(&k, v, pos)?)))
+                .collect::<Res<_>>()?;
+            let g = crate::guard::Guards::deserialize(toml::Value::Table(table))
+                .map_err(|e| runtime_error(format!("guard(): {}", e.message()), pos))?;
+            g.validate().map_err(|e| runtime_error(format!("guard(): {e}"), pos))?;
+            let mut a = f.0.as_ref().clone();
+            a.guards = a.guards.merged(&g);
+            Ok(File::new(a))
+        },
+    );
     for format in ["csv", "html"] {
         let r = run.clone();
         engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| {
