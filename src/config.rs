@@ -165,6 +165,8 @@ pub struct Settings {
     pub keep_days: u32,
     /// Kept files beyond this many bytes in all are removed oldest first.
     pub keep_max_bytes: u64,
+    /// Successful runs keep the files they delivered (for `ferry resend`).
+    pub keep_delivered: bool,
     /// The mail server notifications go through; `None` means no email.
     pub smtp: Option<SmtpSettings>,
 }
@@ -193,6 +195,7 @@ struct RawConfig {
     known_hosts: Option<String>,
     keep_days: Option<u32>,
     keep_max_size: Option<String>,
+    keep_delivered: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -378,6 +381,7 @@ impl Settings {
             keys_dir: path(raw.keys, ".ferry/keys"),
             known_hosts: path(raw.known_hosts, ".ferry/known_hosts"),
             keep_days: raw.keep_days.unwrap_or(30),
+            keep_delivered: raw.keep_delivered.unwrap_or(true),
             keep_max_bytes: match raw.keep_max_size.as_deref() {
                 None => 10_000_000_000,
                 Some(t) => parse_size(t)

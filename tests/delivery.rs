@@ -138,13 +138,20 @@ fn a_failed_delivery_keeps_the_file_and_resend_sends_the_same_bytes() {
 }
 
 #[test]
-fn resend_of_a_run_that_kept_nothing_says_why() {
+fn a_delivered_file_can_be_resent_unless_keep_delivered_is_off() {
     let p = resend_project();
     p.ferry(&["run", "roster"]).ok();
-    let out = p.ferry(&["resend", "1"]);
+    let sent = std::fs::read(p.path("out/roster.csv")).unwrap();
+    std::fs::remove_file(p.path("out/roster.csv")).unwrap(); // the vendor lost it
+    p.ferry(&["resend", "1"]).ok();
+    assert_eq!(std::fs::read(p.path("out/roster.csv")).unwrap(), sent);
+
+    p.settings_head("keep_delivered = false");
+    p.ferry(&["run", "roster"]).ok();
+    let out = p.ferry(&["resend", "3"]);
     assert_eq!(out.code, 2, "{out:?}");
     assert!(
-        out.stderr.contains("run 1 cannot be resent") && out.stderr.contains("kept no files"),
+        out.stderr.contains("run 3 cannot be resent") && out.stderr.contains("kept no files"),
         "{}",
         out.stderr
     );

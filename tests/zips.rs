@@ -87,6 +87,7 @@ fn stamp_time(zip_name: &str) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bundle_holds_each_file_byte_for_byte_in_the_order_given() {
     let p = project();
+    p.settings_head("keep_delivered = false");
     p.script("bundle", BUNDLE);
     let report = p.run("bundle", Trigger::Manual, &[]).await;
     assert!(report.succeeded(), "{:?}", report.error);
@@ -390,6 +391,7 @@ fn the_demo_district_has_photos_for_most_active_students() {
 #[tokio::test(flavor = "multi_thread")]
 async fn include_bundles_other_scripts_files_without_delivering_them() {
     let p = Project::new();
+    p.settings_head("keep_delivered = false");
     p.sqlite("CREATE TABLE t (id INTEGER); INSERT INTO t VALUES (1), (2);");
     p.script(
         "a",

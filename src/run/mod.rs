@@ -262,15 +262,21 @@ impl App {
             }
         }
         let held = (!record.holds.is_empty()).then(|| format!("held, not sent: {}", record.holds.join("; ")));
-        // A failed run keeps its files for inspection and re-delivery; a
-        // successful one keeps only files it did not deliver anywhere (nor
-        // inside a delivered zip). Transient files (the photo zip) go either
-        // way, and a folder left with nothing to keep is not kept.
+        // A failed or held run keeps its files for inspection and
+        // re-delivery; a successful one keeps them too (so `ferry resend` can
+        // send last night's file again) unless keep_delivered is off, when it
+        // keeps only files it did not deliver anywhere (nor inside a
+        // delivered zip). Retention removes them later. Transient files (the
+        // photo zip) go either way, and a folder left with nothing to keep is
+        // not kept.
         let delivered = delivered_names(&record);
         let lasting = || record.files.iter().filter(|f| !f.transient);
         let keep = mode == Mode::Run
             && lasting().next().is_some()
-            && (error.is_some() || lasting().any(|f| !delivered.contains(f.name.as_str())));
+            && (error.is_some()
+                || held.is_some()
+                || self.settings.keep_delivered
+                || lasting().any(|f| !delivered.contains(f.name.as_str())));
         for f in record.files.iter().filter(|f| f.transient) {
             let _ = std::fs::remove_file(&f.path);
         }

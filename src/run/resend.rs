@@ -121,7 +121,7 @@ impl App {
             return Err(refuse(if files.iter().any(|f| f.local_path.is_some()) {
                 "its kept files have no destination on record: give one with --to DESTINATION".into()
             } else {
-                "it kept no files (a successful run keeps only files it did not deliver)".into()
+                "it kept no files (keep_delivered is off, or retention removed them)".into()
             }));
         }
         for (a, _) in &plan {

@@ -63,6 +63,12 @@ path = "out"
         self.dir.path().join(rel)
     }
 
+    /// Puts top-level settings (`key = value` lines) at the head of ferry.toml.
+    pub fn settings_head(&self, lines: &str) -> &Self {
+        let rest = std::fs::read_to_string(self.path("ferry.toml")).unwrap();
+        self.config(&format!("{lines}\n{rest}"))
+    }
+
     /// Replaces ferry.toml.
     pub fn config(&self, toml: &str) -> &Self {
         std::fs::write(self.path("ferry.toml"), toml).unwrap();
