@@ -12,6 +12,7 @@ pub mod deliver;
 pub mod demo;
 pub mod filter;
 pub mod format;
+pub mod keys;
 pub mod location;
 pub mod notice;
 pub mod report;

@@ -7,11 +7,13 @@ mod filters;
 mod groups;
 mod history;
 mod init;
+mod keys;
 mod list;
 mod notifications;
 mod output;
 mod run;
 mod serve;
+mod trust;
 mod users;
 
 use std::path::PathBuf;
@@ -70,6 +72,10 @@ pub enum Command {
     Serve(serve::Args),
     /// Exit 0 when a `ferry serve` instance is alive (for monitoring).
     Health,
+    /// SFTP login keys: generate, list, show the public key, test against a destination.
+    Keys(keys::Args),
+    /// Trust an SFTP server's host key (records it in known_hosts).
+    Trust(trust::Args),
 }
 
 /// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
@@ -102,6 +108,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Init(args) => init::run(args),
         Command::Demo(args) => demo::run(args, &settings).await,
         Command::Serve(args) => serve::run(args, cli.config.clone(), settings).await,
+        Command::Keys(args) => keys::run(args, &settings).await,
+        Command::Trust(args) => trust::run(args, &settings).await,
         command => {
             let app = App::open(settings, "cli").await?;
             match command {
@@ -116,7 +124,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Groups(args) => groups::run(args, &app).await,
                 Command::Notifications(args) => notifications::run(args, &app).await,
                 Command::Health => serve::health(&app).await,
-                Command::Init(_) | Command::Demo(_) | Command::Serve(_) => unreachable!("handled above"),
+                Command::Init(_) | Command::Demo(_) | Command::Serve(_) | Command::Keys(_) | Command::Trust(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }
