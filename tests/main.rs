@@ -14,5 +14,6 @@ mod limits;
 mod notify;
 mod report;
 mod serve;
+mod sftp;
 mod templates;
 mod zips;
