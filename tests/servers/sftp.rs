@@ -265,7 +265,7 @@ async fn openssh_passes_the_conformance_suite_and_the_sftp_client_reads_the_extr
     let dir = tempfile::tempdir().unwrap();
     let env = env(dir.path());
     let public = key(&env, "vendor");
-    let server = Sshd::start(Kind::Modern, &[public.clone()]);
+    let server = Sshd::start(Kind::Modern, &[public]);
     server.trust(&env).await;
     let s = server.settings("sftp", "key = 'vendor'");
     conformance::run(&s, &env, &Served { root: Path::new("/") }, Some(&server.locked)).await;

@@ -604,7 +604,7 @@ pub async fn authenticate(
         }
     }
     let offered = allowed
-        .map(|m| m.iter().map(|k| <&str>::from(k)).collect::<Vec<_>>().join(", "))
+        .map(|m| m.iter().map(<&str>::from).collect::<Vec<_>>().join(", "))
         .unwrap_or_default();
     let mut advice = Vec::new();
     if password.is_some() {
