@@ -13,6 +13,7 @@ pub mod demo;
 pub mod filter;
 pub mod format;
 pub mod guard;
+pub mod keys;
 pub mod location;
 pub mod notice;
 pub mod report;

@@ -15,5 +15,6 @@ mod notify;
 mod report;
 mod safety;
 mod serve;
+mod sftp;
 mod templates;
 mod zips;

@@ -8,11 +8,13 @@ mod filters;
 mod groups;
 mod history;
 mod init;
+mod keys;
 mod list;
 mod notifications;
 mod output;
 mod run;
 mod serve;
+mod trust;
 mod users;
 
 use std::path::PathBuf;
@@ -81,6 +83,10 @@ pub enum Command {
     Release(delivery::SettleArgs),
     /// Drop a held run's files; nothing is sent.
     Discard(delivery::SettleArgs),
+    /// SFTP login keys: generate, list, show the public key, test against a destination.
+    Keys(keys::Args),
+    /// Trust an SFTP server's host key (records it in known_hosts).
+    Trust(trust::Args),
 }
 
 /// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
@@ -113,6 +119,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Init(args) => init::run(args),
         Command::Demo(args) => demo::run(args, &settings).await,
         Command::Serve(args) => serve::run(args, cli.config.clone(), settings).await,
+        Command::Keys(args) => keys::run(args, &settings).await,
+        Command::Trust(args) => trust::run(args, &settings).await,
         command => {
             let app = App::open(settings, "cli").await?;
             match command {
@@ -132,7 +140,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Held => delivery::held(&app).await,
                 Command::Release(args) => delivery::release(args, &app).await,
                 Command::Discard(args) => delivery::discard(args, &app).await,
-                Command::Init(_) | Command::Demo(_) | Command::Serve(_) => unreachable!("handled above"),
+                Command::Init(_) | Command::Demo(_) | Command::Serve(_) | Command::Keys(_) | Command::Trust(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -11,7 +11,7 @@
 pub mod commit;
 mod ftps;
 mod local;
-mod sftp;
+pub mod sftp;
 mod smb;
 
 use std::path::{Path, PathBuf};
