@@ -8,6 +8,8 @@
 mod harness;
 #[path = "servers/pg_copy.rs"]
 mod pg_copy;
+#[path = "servers/smb.rs"]
+mod smb;
 
 use std::process::Command;
 

@@ -53,8 +53,13 @@ impl Place {
             Some(_) => advice(kind, &detail, &self.share, &self.server),
             None => advice(kind, "", &self.share, &self.server),
         };
+        let path = if path.is_empty() {
+            String::new()
+        } else {
+            format!(" {path}")
+        };
         let msg = format!(
-            "{what} {path} on {}: {detail}{}",
+            "{what}{path} on {} failed: {detail}{}",
             self.unc(),
             if tip.is_empty() {
                 String::new()
@@ -174,8 +179,13 @@ impl Share {
             Failure::new(
                 kind,
                 format!(
-                    "cannot connect to {target} ({addr}): {e}; check `server` and `port` and that the \
+                    "cannot connect to {target}{}: {e}; check `server` and `port` and that the \
                      firewall lets SMB (TCP {}) through",
+                    if addr.to_string() == target {
+                        String::new()
+                    } else {
+                        format!(" ({addr})")
+                    },
                     place.port
                 ),
             )
@@ -193,7 +203,7 @@ impl Share {
             Connection::from_transport(Box::new(tcp), &place.server, Guid::generate(), config)
                 .await
                 .map_err(|e| {
-                    let mut f = place.fail("negotiating SMB with", "", e);
+                    let mut f = place.fail("negotiating SMB", "", e);
                     if f.kind == "algorithms" {
                         f.message.push_str(
                             "; the server offers no SMB 2/3 dialect this client speaks (SMB1 is not supported)",
@@ -293,7 +303,7 @@ impl Share {
                     .with_file_read_attributes(true)
                     .with_synchronize(true),
             };
-            let r = self.open("cannot create folder", path, &so_far, args).await?;
+            let r = self.open("creating folder", path, &so_far, args).await?;
             self.close_handle(r).await;
         }
         Ok(())
@@ -324,7 +334,7 @@ impl Share {
                 .with_file_write_attributes(true)
                 .with_synchronize(true),
         };
-        let file = match self.open("cannot write", remote, &rel, args).await? {
+        let file = match self.open("writing", remote, &rel, args).await? {
             Resource::File(f) => f,
             other => {
                 self.close_handle(other).await;
@@ -340,11 +350,7 @@ impl Share {
         let closed = bounded(
             self.timeout,
             || self.place.late("closing", remote, self.timeout),
-            async {
-                file.close()
-                    .await
-                    .map_err(|e| self.place.fail("cannot finish writing", remote, e))
-            },
+            async { file.close().await.map_err(|e| self.place.fail("finishing", remote, e)) },
         )
         .await;
         let sent = result?;
@@ -389,7 +395,7 @@ impl Share {
                     async {
                         file.write_block_zc(block.clone(), pos, None)
                             .await
-                            .map_err(|e| self.place.fail("cannot write", remote, smb::Error::IoError(e)))
+                            .map_err(|e| self.place.fail("writing", remote, smb::Error::IoError(e)))
                     },
                 )
                 .await?;
@@ -419,7 +425,7 @@ impl Share {
                 .with_file_read_attributes(true)
                 .with_synchronize(true),
         );
-        let r = match self.open("cannot read the size of", path, &rel, args).await {
+        let r = match self.open("reading the size of", path, &rel, args).await {
             Ok(r) => r,
             Err(f) if f.kind == "not_found" => return Ok(None),
             Err(f) => return Err(f),
@@ -432,7 +438,7 @@ impl Share {
                     async {
                         f.get_len()
                             .await
-                            .map_err(|e| self.place.fail("cannot read the size of", path, e))
+                            .map_err(|e| self.place.fail("reading the size of", path, e))
                     },
                 )
                 .await
@@ -448,7 +454,7 @@ impl Share {
     pub async fn rename(&self, from: &str, to: &str) -> Result<(), Failure> {
         let rel_from = self.place.relative(from)?;
         let rel_to = self.place.relative(to)?;
-        let what = format!("cannot rename {from} to");
+        let what = format!("renaming {from} to");
         let args = FileCreateArgs::make_open_existing(
             FileAccessMask::new()
                 .with_delete(true)
@@ -484,7 +490,7 @@ impl Share {
             options: CreateOptions::new().with_non_directory_file(true),
             desired_access: FileAccessMask::new().with_delete(true).with_synchronize(true),
         };
-        let r = self.open("cannot remove", path, &rel, args).await?;
+        let r = self.open("removing", path, &rel, args).await?;
         let done = match &r {
             Resource::File(f) => {
                 bounded(
@@ -493,7 +499,7 @@ impl Share {
                     async {
                         f.set_info(FileDispositionInformation::default())
                             .await
-                            .map_err(|e| self.place.fail("cannot remove", path, e))
+                            .map_err(|e| self.place.fail("removing", path, e))
                     },
                 )
                 .await
@@ -516,7 +522,7 @@ impl Share {
                 .with_file_read_attributes(true)
                 .with_synchronize(true),
         };
-        let dir = match self.open("cannot list", path, &rel, args).await? {
+        let dir = match self.open("listing", path, &rel, args).await? {
             Resource::Directory(d) => Arc::new(d),
             other => {
                 self.close_handle(other).await;
@@ -527,9 +533,9 @@ impl Share {
             let mut names = Vec::new();
             let mut stream = Directory::query::<FileNamesInformation>(&dir, "*")
                 .await
-                .map_err(|e| self.place.fail("cannot list", path, e))?;
+                .map_err(|e| self.place.fail("listing", path, e))?;
             while let Some(entry) = stream.next().await {
-                let entry = entry.map_err(|e| self.place.fail("cannot list", path, e))?;
+                let entry = entry.map_err(|e| self.place.fail("listing", path, e))?;
                 let name = entry.file_name.to_string();
                 if name != "." && name != ".." {
                     names.push(name);
