@@ -18,10 +18,16 @@ use crate::protocol::{Connected, Failure};
 use crate::status::{advice, classify, code_in_text, scrub};
 use crate::transport::NoDelayTcp;
 
-/// The largest block an upload sends in one write (the most SMB 3 servers
-/// negotiate); smaller when the server says so.
-const MAX_BLOCK: u32 = 8 * 1024 * 1024;
-/// The credits asked of the server: several of the largest blocks' worth.
+/// The largest block an upload sends in one write; smaller when the server
+/// says so. Not the 8 MiB servers allow: a write that Samba answers
+/// asynchronously (an interim STATUS_PENDING, which carries the credits
+/// granted) loses those credits in smb 0.12.1, and with 8 MiB writes (128
+/// credits each) the connection then starves and stalls (5 of 12 concurrent
+/// 100 MB uploads stalled; with 1 MiB, 0 of 24). With no-delay and one write
+/// per message, 1 MiB blocks are as fast (100 MB in about 0.4 s).
+const MAX_BLOCK: u32 = 1024 * 1024;
+/// The credits asked of the server: many blocks' worth, so a lost grant is
+/// made up by the next request before the pool runs dry.
 const CREDITS: u16 = 512;
 
 /// Where we are connected, for messages.
@@ -193,9 +199,9 @@ impl Share {
         let config = ConnectionConfig {
             port: Some(place.port),
             timeout: Some(t),
-            // An 8 MiB write costs 128 credits at once; smb's default backlog
-            // (128) leaves the pool short of that after the first block, and
-            // the second write then waits for credits forever.
+            // A write costs one credit per 64 KiB; smb's default backlog (128)
+            // leaves the pool short after a few large writes, and the next one
+            // then waits for credits forever.
             credits_backlog: Some(CREDITS),
             ..Default::default()
         };

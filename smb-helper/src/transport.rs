@@ -1,6 +1,9 @@
-//! A TCP transport for `smb` that sets TCP_NODELAY and sends each message in
-//! one write. smb's own TCP transport sets neither, so every request waits
-//! for Nagle's algorithm and the server's delayed ACK (about 40 ms each).
+//! A TCP transport for `smb` that sends each message in one write and sets
+//! TCP_NODELAY. smb's own TCP transport writes the 4-byte framing header and
+//! the message separately without no-delay, so the second write waits for
+//! the server's delayed ACK (about 40 ms per request). One write per message
+//! is what removes that wait (measured: 200 requests in 0.07-0.09 s with or
+//! without no-delay); no-delay keeps small requests from ever waiting.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -322,7 +322,7 @@ async fn smb_passes_the_conformance_suite_against_samba() {
 async fn a_delivered_extract_reads_back_whole_with_smbclient() {
     let samba = Samba::start();
     let s = samba.destination(&format!("/{SHARE}/in/district 7"), &samba.password);
-    // Larger than one 8 MiB write, with non-ASCII text and CRLF rows.
+    // Many 1 MiB write blocks and a short last one, with non-ASCII text and CRLF rows.
     let mut csv = b"id,name,school\r\n".to_vec();
     let mut i = 0u32;
     while csv.len() < 9 * 1024 * 1024 + 12345 {
