@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod delivery;
+mod delivery_smb;
 mod errors;
 mod examples;
 mod filters;

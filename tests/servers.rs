@@ -10,6 +10,8 @@ mod harness;
 mod pg_copy;
 #[path = "servers/sftp.rs"]
 mod sftp;
+#[path = "servers/smb.rs"]
+mod smb;
 
 use std::process::Command;
 

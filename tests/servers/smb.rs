@@ -1,0 +1,454 @@
+//! SMB delivery against a real Samba `smbd` started by the test on
+//! 127.0.0.1 (a free port, a generated smb.conf, its own passdb, state and
+//! lock folders in a temporary folder), through the `ferry-smb` helper built
+//! from `smb-helper/`. Files are read back from the served folder and with
+//! the real `smbclient`. A missing `smbd`/`smbclient` fails these tests.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use ferry::config::{DestinationSettings, RawDestination};
+use ferry::deliver::{deliver, test_connection, DeliveryEnv, FailureKind};
+
+use crate::harness::conformance::{self, Peek};
+
+/// The local account Samba maps the SMB login to.
+const USER: &str = "ferrysmb";
+/// The share the tests deliver to.
+const SHARE: &str = "vendor";
+
+/// Builds `ferry-smb` once per test run (into `target/smb-helper`, its own
+/// lockfile) and points ferry at it with `FERRY_SMB_HELPER`.
+fn helper() -> &'static Path {
+    static HELPER: OnceLock<PathBuf> = OnceLock::new();
+    HELPER.get_or_init(|| {
+        // target/debug/deps/servers-HASH → target
+        let exe = std::env::current_exe().unwrap();
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("the test runs from target/debug/deps")
+            .to_path_buf();
+        let target_dir = target.join("smb-helper");
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("smb-helper/Cargo.toml");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["build", "--quiet", "--manifest-path"])
+            .arg(&manifest)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "building the SMB helper ({}) failed:\n{}",
+            manifest.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bin = target_dir.join("debug/ferry-smb");
+        assert!(bin.is_file(), "{} was not built", bin.display());
+        // Set once, before any SMB delivery of this process reads it.
+        std::env::set_var("FERRY_SMB_HELPER", &bin);
+        bin
+    })
+}
+
+fn run(program: &str, args: &[&str], input: Option<&str>) -> std::process::Output {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}): the SMB suite needs Samba; apt-get install -y samba smbclient")
+        });
+    if let Some(text) = input {
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// The uid of the test account, created when missing.
+fn account() -> u32 {
+    static UID: OnceLock<u32> = OnceLock::new();
+    *UID.get_or_init(|| {
+        let id = || run("id", &["-u", USER], None);
+        let mut out = id();
+        if !out.status.success() {
+            let made = run("useradd", &["-M", "-s", "/usr/sbin/nologin", USER], None);
+            // Another test binary may have made it meanwhile.
+            out = id();
+            assert!(
+                out.status.success(),
+                "cannot create the account {USER} (the SMB suite runs as root): {}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+        }
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `smbd` serving `[vendor]` from a temporary folder; killed on drop.
+struct Samba {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+    password: String,
+}
+
+impl Samba {
+    fn start() -> Samba {
+        helper();
+        let uid = account();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = dir.path();
+        for d in ["private", "lock", "state", "pid", "cache", "ncalrpc"] {
+            std::fs::create_dir(root.join(d)).unwrap();
+        }
+        let share = root.join("share");
+        std::fs::create_dir_all(share.join("in")).unwrap();
+        std::os::unix::fs::chown(&share, Some(uid), None).unwrap();
+        std::os::unix::fs::chown(share.join("in"), Some(uid), None).unwrap();
+        // Owned by root and read-only: the login may look, not write.
+        std::fs::create_dir(share.join("locked")).unwrap();
+        std::fs::set_permissions(share.join("locked"), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let port = free_port();
+        let d = root.display();
+        let conf = root.join("smb.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[global]\n\
+                 smb ports = {port}\n\
+                 interfaces = 127.0.0.1\n\
+                 bind interfaces only = yes\n\
+                 private dir = {d}/private\n\
+                 lock directory = {d}/lock\n\
+                 state directory = {d}/state\n\
+                 pid directory = {d}/pid\n\
+                 cache directory = {d}/cache\n\
+                 ncalrpc dir = {d}/ncalrpc\n\
+                 passdb backend = tdbsam:{d}/private/passdb.tdb\n\
+                 log file = {d}/smbd.log\n\
+                 server role = standalone server\n\
+                 server min protocol = SMB2\n\
+                 map to guest = never\n\
+                 disable netbios = yes\n\
+                 load printers = no\n\
+                 printing = bsd\n\
+                 printcap name = /dev/null\n\
+                 disable spoolss = yes\n\
+                 [{SHARE}]\n\
+                 path = {d}/share\n\
+                 read only = no\n"
+            ),
+        )
+        .unwrap();
+        let password = format!("Fy-{}", uuid::Uuid::new_v4().simple());
+        let conf_arg = conf.display().to_string();
+        let added = run(
+            "smbpasswd",
+            &["-c", &conf_arg, "-a", "-s", USER],
+            Some(&format!("{password}\n{password}\n")),
+        );
+        assert!(
+            added.status.success(),
+            "smbpasswd -a {USER}: {}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+        let log = std::fs::File::create(root.join("smbd.out")).unwrap();
+        let child = Command::new("smbd")
+            .args(["--foreground", "--no-process-group", "--debug-stdout", "-s", &conf_arg])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start smbd ({e}): apt-get install -y samba smbclient"));
+        let mut samba = Samba {
+            child,
+            dir,
+            port,
+            password,
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = samba.child.try_wait() {
+                panic!("smbd exited ({status}):\n{}", samba.log());
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "smbd did not listen on 127.0.0.1:{port}:\n{}",
+                samba.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        samba
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("smbd.out")).unwrap_or_default()
+    }
+
+    /// The served folder.
+    fn share_dir(&self) -> PathBuf {
+        self.dir.path().join("share")
+    }
+
+    /// A destination on this server; the password is read from a file.
+    fn destination(&self, path: &str, password: &str) -> DestinationSettings {
+        let file = self.dir.path().join(format!("pw-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&file, password).unwrap();
+        let raw: RawDestination = toml::from_str(&format!(
+            "mode = 'smb'\nserver = '127.0.0.1'\nport = {}\npath = '{path}'\nusername = '{USER}'\n\
+             password = 'file:{}'\ntimeout = '20s'\nretry_delay = '1s'\n",
+            self.port,
+            file.display()
+        ))
+        .unwrap();
+        raw.validate("vendor", Path::new("/")).unwrap()
+    }
+
+    /// Reads `remote` (`/vendor/...`) with the real `smbclient`; the login
+    /// goes in an authentication file, so no password is on a command line
+    /// or in a failure message.
+    fn smbclient_get(&self, remote: &str) -> Vec<u8> {
+        let auth = self.dir.path().join("smbclient.auth");
+        std::fs::write(&auth, format!("username = {USER}\npassword = {}\n", self.password)).unwrap();
+        let local = self.dir.path().join(format!("got-{}", uuid::Uuid::new_v4().simple()));
+        let inside = remote
+            .strip_prefix(&format!("/{SHARE}/"))
+            .expect("a path on the share")
+            .replace('/', "\\");
+        let out = run(
+            "smbclient",
+            &[
+                &format!("//127.0.0.1/{SHARE}"),
+                "-p",
+                &self.port.to_string(),
+                "-A",
+                &auth.display().to_string(),
+                "-c",
+                &format!("get \"{inside}\" \"{}\"", local.display()),
+            ],
+            None,
+        );
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!said.contains(&self.password), "smbclient printed the password");
+        assert!(
+            out.status.success() && local.is_file(),
+            "smbclient get {inside}: {said}"
+        );
+        std::fs::read(&local).unwrap()
+    }
+}
+
+impl Drop for Samba {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The served folder, seen through the share's paths (`/vendor/x`).
+struct SharePeek {
+    root: PathBuf,
+}
+
+impl SharePeek {
+    fn local(&self, remote: &str) -> PathBuf {
+        let inside = remote
+            .strip_prefix(&format!("/{SHARE}"))
+            .expect("a path on the share")
+            .trim_start_matches('/');
+        self.root.join(inside)
+    }
+}
+
+impl Peek for SharePeek {
+    fn read(&self, remote: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.local(remote)).ok()
+    }
+    fn names(&self, remote: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.local(remote))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+fn env(dir: &Path) -> DeliveryEnv {
+    DeliveryEnv {
+        keys_dir: dir.join("keys"),
+        known_hosts: dir.join("known_hosts"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn smb_passes_the_conformance_suite_against_samba() {
+    let samba = Samba::start();
+    let s = samba.destination(&format!("/{SHARE}/in"), &samba.password);
+    let peek = SharePeek {
+        root: samba.share_dir(),
+    };
+    conformance::run(&s, &env(samba.dir.path()), &peek, Some(&format!("/{SHARE}/locked"))).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivered_extract_reads_back_whole_with_smbclient() {
+    let samba = Samba::start();
+    let s = samba.destination(&format!("/{SHARE}/in/district 7"), &samba.password);
+    // Many 1 MiB write blocks and a short last one, with non-ASCII text and CRLF rows.
+    let mut csv = b"id,name,school\r\n".to_vec();
+    let mut i = 0u32;
+    while csv.len() < 9 * 1024 * 1024 + 12345 {
+        csv.extend_from_slice(format!("{i},Zoë Ñandú {i},École {}\r\n", i % 97).as_bytes());
+        i += 1;
+    }
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("roster.csv");
+    std::fs::write(&file, &csv).unwrap();
+    let logged = std::sync::Mutex::new(Vec::new());
+    let d = deliver(&s, &env(local.path()), &file, "roster 2026.csv", &|l| {
+        logged.lock().unwrap().push(l)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}\nsmbd:\n{}", samba.log()));
+    assert_eq!(d.remote_path, format!("/{SHARE}/in/district 7/roster 2026.csv"));
+    assert_eq!(d.auth_method.as_deref(), Some("NTLM"));
+    assert!(d.server_identity.is_some(), "the server GUID is recorded");
+    let got = samba.smbclient_get(&d.remote_path);
+    assert!(
+        got == csv,
+        "smbclient read {} bytes, {} were delivered",
+        got.len(),
+        csv.len()
+    );
+    assert!(
+        SharePeek {
+            root: samba.share_dir()
+        }
+        .read(&d.remote_path)
+            == Some(csv)
+    );
+    for line in logged.lock().unwrap().iter() {
+        assert!(!line.contains(&samba.password), "a log line holds the password");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_password_is_its_own_clear_error_and_is_not_retried() {
+    let samba = Samba::start();
+    let wrong = format!("Wrong-{}", uuid::Uuid::new_v4().simple());
+    let s = samba.destination(&format!("/{SHARE}/in"), &wrong);
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("x.csv");
+    std::fs::write(&file, b"a\r\n").unwrap();
+    let e = deliver(&s, &env(local.path()), &file, "x.csv", &|_| {})
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert_eq!(e.kind, FailureKind::Auth, "{text}");
+    assert_eq!(e.attempts.len(), 1, "a refused login is not retried: {text}");
+    assert!(
+        text.contains("refused the login") && text.contains(USER) && text.contains("NTLM"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("127.0.0.1:{}", samba.port)), "{text}");
+    for secret in [&wrong, &samba.password] {
+        assert!(!text.contains(secret.as_str()), "the error holds a password: {text}");
+        assert!(!format!("{e:?}").contains(secret.as_str()), "Debug holds a password");
+    }
+    assert!(samba.share_dir().join("in").read_dir().unwrap().next().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_share_is_not_found_and_names_the_share() {
+    let samba = Samba::start();
+    let s = samba.destination("/nosuchshare/in", &samba.password);
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("x.csv");
+    std::fs::write(&file, b"a\r\n").unwrap();
+    let e = deliver(&s, &env(local.path()), &file, "x.csv", &|_| {})
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert_eq!(e.kind, FailureKind::NotFound, "{text}");
+    assert_eq!(e.attempts.len(), 1, "{text}");
+    assert!(text.contains("no share named 'nosuchshare'"), "{text}");
+    assert!(!text.contains(&samba.password), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn test_connection_reports_the_dialect_and_leaves_nothing() {
+    let samba = Samba::start();
+    let s = samba.destination(&format!("/{SHARE}/in/probe"), &samba.password);
+    let probe = test_connection(&s, &env(samba.dir.path()))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nsmbd:\n{}", samba.log()));
+    let get = |k: &str| probe.info.details.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone());
+    let dialect = get("dialect").expect("a dialect is reported");
+    assert!(dialect.starts_with("SMB 3."), "Samba 4.17 negotiates SMB 3: {dialect}");
+    assert_eq!(probe.info.auth_method.as_deref(), Some("NTLM"));
+    assert!(probe.test_file.starts_with(&format!("/{SHARE}/in/probe/ferry-test-")));
+    assert_eq!(
+        SharePeek {
+            root: samba.share_dir()
+        }
+        .names(&format!("/{SHARE}/in/probe")),
+        Vec::<String>::new(),
+        "the 1-byte file is removed"
+    );
+    let shown = format!("{:?}", probe.info);
+    assert!(!shown.contains(&samba.password), "{shown}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_is_not_there_is_a_retried_network_error() {
+    helper();
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "Secret-never-shown").unwrap();
+    let raw: RawDestination = toml::from_str(&format!(
+        "mode = 'smb'\nserver = '127.0.0.1'\nport = {port}\npath = '/{SHARE}'\nusername = '{USER}'\n\
+         password = 'file:{}/pw'\ntimeout = '5s'\nattempts = 2\nretry_delay = '10ms'\n",
+        dir.path().display()
+    ))
+    .unwrap();
+    let s = raw.validate("vendor", Path::new("/")).unwrap();
+    let e = deliver(&s, &env(dir.path()), &dir.path().join("pw"), "x.csv", &|_| {})
+        .await
+        .unwrap_err();
+    let text = e.to_string();
+    assert_eq!(e.kind, FailureKind::Network, "{text}");
+    assert_eq!(e.attempts.len(), 2, "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}")) && text.contains("refused"),
+        "{text}"
+    );
+    assert!(!text.contains("Secret-never-shown"), "{text}");
+}
