@@ -6,6 +6,7 @@
 
 pub mod conformance;
 pub mod daemon;
+pub mod ftp_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
