@@ -299,7 +299,14 @@ async fn open(s: &DestinationSettings) -> Result<FtpsSession, OpError> {
         },
     );
     if let Some(banner) = ftp.get_welcome_msg() {
-        info.add("banner", banner.trim().to_string());
+        // "220 (vsFTPd 3.0.3)" → "(vsFTPd 3.0.3)", line by line.
+        let text: Vec<&str> = banner
+            .lines()
+            .map(|l| l.trim())
+            .map(|l| l.strip_prefix("220-").or_else(|| l.strip_prefix("220 ")).unwrap_or(l))
+            .filter(|l| !l.is_empty())
+            .collect();
+        info.add("banner", text.join(" / "));
     }
     {
         let h = handshake.lock().unwrap_or_else(|p| p.into_inner());
@@ -409,7 +416,12 @@ impl FtpsSession {
                     if self.ftp.cwd(&path).await.is_ok() {
                         continue;
                     }
-                    return Err(self.fail(&format!("creating folder {path}"), FtpError::UnexpectedResponse(r)));
+                    // vsftpd says only "Create directory operation failed"
+                    // for a folder that exists but may not be opened.
+                    return Err(self.fail(
+                        &format!("opening or creating folder {path}"),
+                        FtpError::UnexpectedResponse(r),
+                    ));
                 }
                 Err(e) => return Err(self.fail(&format!("creating folder {path}"), e)),
             }

@@ -7,6 +7,7 @@
 pub mod conformance;
 pub mod daemon;
 pub mod ftp_server;
+pub mod vsftpd;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
