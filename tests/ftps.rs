@@ -254,3 +254,42 @@ async fn an_upload_killed_half_way_leaves_nothing_under_the_name_and_the_retry_d
         .collect();
     assert_eq!(names, ["big.csv"], "the first attempt's temporary is cleaned up");
 }
+
+#[test]
+fn insecure_skip_verify_delivers_but_warns_naming_the_destination() {
+    let server = FtpServer::start();
+    let p = Project::new();
+    p.config(&format!(
+        "timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\n\
+         [destinations.vendor]\nmode = \"ftps-explicit\"\nserver = \"127.0.0.1\"\nport = {}\npath = \"/in\"\n\
+         username = \"{USER}\"\npassword = \"env:FERRY_TEST_INSECURE_FTPS\"\ninsecure_skip_verify = true\n",
+        server.port
+    ));
+    p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
+    p.script(
+        "up",
+        "deliver(csv(query(\"live\", \"SELECT x FROM one\"), #{ name: \"one\" }), \"vendor\");\n",
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["run", "up"])
+        .current_dir(p.dir.path())
+        .env_remove("FERRY_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("FERRY_TEST_INSECURE_FTPS", PASSWORD)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{}\n{stderr}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        stderr.contains("WARN")
+            && stderr.contains("insecure_skip_verify is set for destination 'vendor'")
+            && stderr.contains(&format!("127.0.0.1:{}", server.port)),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PASSWORD));
+    assert_eq!(std::fs::read(server.root.join("in/one.csv")).unwrap(), b"x\r\n1\r\n");
+}

@@ -253,8 +253,16 @@ impl FtpServer {
         );
         runtime.spawn(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let inner_addr = inner.local_addr().unwrap();
             loop {
-                let Ok((socket, _)) = listener.accept().await else {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                let Ok(upstream) = tokio::net::TcpStream::connect(inner_addr).await else {
+                    continue;
+                };
+                let Ok((socket, _)) = inner.accept().await else {
                     continue;
                 };
                 let (root, stall) = (root.clone(), stall.clone());
@@ -272,6 +280,7 @@ impl FtpServer {
                 .build()
                 .unwrap();
                 tokio::spawn(server.service(socket));
+                tokio::spawn(relay(client, upstream));
             }
         });
         self.runtime = Some(runtime);
@@ -319,6 +328,57 @@ impl FtpServer {
         let raw: ferry::config::RawDestination = toml::from_str(&text).unwrap();
         raw.validate("vendor", self.dir.path()).unwrap()
     }
+}
+
+/// Relays a control connection to libunftp, holding the client's first
+/// bytes after the `234` reply to `AUTH TLS` back for a moment.
+///
+/// libunftp switches its control connection to TLS through a message sent
+/// from a task it spawns, racing the client's TLS hello: when the hello wins,
+/// libunftp reads it as an FTP command and answers in plain text, and the
+/// handshake fails ("corrupt message"). The pause lets the switch happen
+/// first. It works around the test server only; ferry's client is unchanged.
+async fn relay(client: tokio::net::TcpStream, server: tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_in, mut client_out) = client.into_split();
+    let (mut server_in, mut server_out) = server.into_split();
+    let hold = Arc::new(AtomicBool::new(false));
+    let held = hold.clone();
+    let to_client = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut tls = false;
+        loop {
+            let n = match server_in.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if !tls && buf[..n].starts_with(b"234 ") {
+                tls = true;
+                held.store(true, Ordering::SeqCst);
+            }
+            if client_out.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = client_out.shutdown().await;
+    };
+    let to_server = async move {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match client_in.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if hold.swap(false, Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            if server_out.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = server_out.shutdown().await;
+    };
+    tokio::join!(to_client, to_server);
 }
 
 impl Drop for FtpServer {

@@ -342,3 +342,64 @@ pub fn handshake_error(
     };
     OpError::new(FailureKind::Trust, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cert(names: &[&str], not_after: (i32, u8, u8)) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, "files.vendor.example");
+        p.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+        p.self_signed(&key).unwrap().der().to_vec()
+    }
+
+    #[test]
+    fn a_name_mismatch_lists_the_certificates_names() {
+        let der = cert(&["files.vendor.example", "10.1.2.3"], (2099, 1, 1));
+        let err = rustls::Error::InvalidCertificate(CertificateError::NotValidForName);
+        let e = handshake_error(
+            &err,
+            Some(&der),
+            &TlsTrust::SystemRoots,
+            "ftp.old-name.example",
+            "ftp.old-name.example:21",
+            "",
+        );
+        assert_eq!(e.kind, FailureKind::Trust);
+        assert!(
+            e.message.contains("not valid for the name 'ftp.old-name.example'")
+                && e.message.contains("it names files.vendor.example, 10.1.2.3")
+                && e.message.contains("ftp.old-name.example:21")
+                && e.message
+                    .contains(&format!("sha256:{}", hex::encode(Sha256::digest(&der)))),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn an_expired_certificate_says_when() {
+        let der = cert(&["files.vendor.example"], (2020, 6, 30));
+        let err = rustls::Error::InvalidCertificate(CertificateError::Expired);
+        let e = handshake_error(&err, Some(&der), &TlsTrust::SystemRoots, "h", "h:990", "");
+        assert_eq!(e.kind, FailureKind::Trust);
+        assert!(
+            e.message.contains("has expired on 2020-06-30") && e.message.contains("ask the vendor to renew it"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn facts_read_subject_issuer_and_names() {
+        let der = cert(&["a.example", "b.example"], (2099, 1, 1));
+        let f = CertFacts::of(&der);
+        assert_eq!(f.names, ["a.example", "b.example"]);
+        assert!(f.subject.contains("files.vendor.example"), "{}", f.subject);
+        assert_eq!(f.not_after, "2099-01-01 00:00:00 UTC");
+        assert_eq!(f.fingerprint().len(), "sha256:".len() + 64);
+    }
+}
