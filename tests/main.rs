@@ -11,6 +11,7 @@ mod errors;
 mod examples;
 mod filters;
 mod formats;
+mod ftps;
 mod limits;
 mod notify;
 mod report;

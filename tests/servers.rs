@@ -5,6 +5,8 @@
 //! Fixtures are written with the servers' own clients (`psql`, `mariadb`),
 //! and results are compared with what SQLite gives for the same data.
 
+#[path = "servers/ftps.rs"]
+mod ftps;
 mod harness;
 #[path = "servers/pg_copy.rs"]
 mod pg_copy;

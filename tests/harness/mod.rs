@@ -6,6 +6,8 @@
 
 pub mod conformance;
 pub mod daemon;
+pub mod ftp_server;
+pub mod vsftpd;
 pub mod sftp_server;
 
 use std::path::{Path, PathBuf};
