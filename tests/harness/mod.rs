@@ -7,8 +7,8 @@
 pub mod conformance;
 pub mod daemon;
 pub mod ftp_server;
-pub mod vsftpd;
 pub mod sftp_server;
+pub mod vsftpd;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
