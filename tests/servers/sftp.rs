@@ -6,7 +6,7 @@
 //! client. A missing sshd fails these tests; they never skip.
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -491,58 +491,4 @@ async fn a_wrong_password_and_an_unknown_host_key_each_say_so_and_no_secret_is_s
         );
     }
     assert!(!std::path::PathBuf::from(format!("{}/w.csv", server.data)).exists());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_100_mb_delivery_next_to_the_sftp_client() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = env(dir.path());
-    let public = key(&env, "vendor");
-    let server = Sshd::start(Kind::Modern, &[public]);
-    server.trust(&env).await;
-    let big: Vec<u8> = (0..25_000_000u32)
-        .flat_map(|i| i.wrapping_mul(2_654_435_761).to_le_bytes())
-        .collect();
-    let file: PathBuf = dir.path().join("big.bin");
-    std::fs::write(&file, &big).unwrap();
-
-    let started = Instant::now();
-    let d = deliver(
-        &server.settings("sftp", "key = 'vendor'"),
-        &env,
-        &file,
-        "big.bin",
-        &|_| {},
-    )
-    .await
-    .unwrap();
-    let ferry_took = started.elapsed();
-    assert!(std::fs::read(&d.remote_path).unwrap() == big, "ferry's copy differs");
-
-    let batch = dir.path().join("batch");
-    std::fs::write(
-        &batch,
-        format!("put \"{}\" \"{}/client.bin\"\n", file.display(), server.data),
-    )
-    .unwrap();
-    let started = Instant::now();
-    let out = Command::new("sftp")
-        .arg("-b")
-        .arg(&batch)
-        .arg("-i")
-        .arg(env.keys_dir.join("vendor"))
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", env.known_hosts.display()))
-        .args(["-o", "BatchMode=yes", "-P", &server.port.to_string()])
-        .arg(format!("{LOGIN}@127.0.0.1"))
-        .output()
-        .unwrap();
-    let client_took = started.elapsed();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(std::fs::read(format!("{}/client.bin", server.data)).unwrap() == big);
-    println!(
-        "100 MB over SFTP to the local sshd: ferry {:.2} s, sftp client {:.2} s",
-        ferry_took.as_secs_f64(),
-        client_took.as_secs_f64()
-    );
 }
