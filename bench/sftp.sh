@@ -34,6 +34,9 @@ chmod 755 "$work"
 trap 'kill $(cat "$work/sshd.pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 id "$login" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$login"
+# A new account is locked ("!"), and sshd refuses even key logins to locked
+# accounts without PAM: "*" means "no password", not "locked".
+usermod -p '*' "$login"
 mkdir -p "$work/data" /run/sshd
 chown "$login:" "$work/data"
 
