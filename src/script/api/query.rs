@@ -252,7 +252,8 @@ pub(crate) fn columns_of_map(source: &[Column], map: &Map) -> Vec<Column> {
 /// Applies the script's `map` closures to a row; `None` drops the row.
 pub(crate) fn apply_maps(ctx: &NativeCallContext, maps: &[FnPtr], mut row: Map, pos: Position) -> Res<Option<Map>> {
     for f in maps {
-        let out: Dynamic = f.call_within_context(ctx, (row,))?;
+        // Passed as a Dynamic: a bare Map would be rebuilt entry by entry on the way in.
+        let out: Dynamic = f.call_within_context(ctx, (Dynamic::from_map(row),))?;
         if out.is_unit() {
             return Ok(None);
         }
