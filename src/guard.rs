@@ -11,6 +11,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::format::thousands;
+
 /// The checks for one file. Empty means nothing to check.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,18 +104,6 @@ pub struct Verdict {
     pub breaches: Vec<String>,
     /// Remarks that are not failures (no baseline for max_change).
     pub notes: Vec<String>,
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// Runs every guard on `file`. `baseline` is the row count of the last

@@ -48,20 +48,25 @@ fn src(dir: &Path, bytes: &[u8]) -> std::path::PathBuf {
     p
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_conformance_suite_passes_over_sftp() {
-    let server = SftpServer::start(Options::password(USER, "s3cret-conf"));
+/// The conformance suite against an in-process server started with `options`.
+async fn conformance_over(options: Options, var: &str, password: &str) {
+    let server = SftpServer::start(options);
     let dir = tempfile::tempdir().unwrap();
     let env = env(dir.path());
     server.trust(&env.known_hosts);
-    let s = settings(&server, "sftp", &password_var("FERRY_T_SFTP_CONF", "s3cret-conf"));
-    conformance::run(
-        &s,
-        &env,
-        &Served {
-            root: server.root.path(),
-        },
-        None,
+    let s = settings(&server, "sftp", &password_var(var, password));
+    let served = Served {
+        root: server.root.path(),
+    };
+    conformance::run(&s, &env, &served, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_conformance_suite_passes_over_sftp() {
+    conformance_over(
+        Options::password(USER, "s3cret-conf"),
+        "FERRY_T_SFTP_CONF",
+        "s3cret-conf",
     )
     .await;
 }
@@ -70,20 +75,7 @@ async fn the_conformance_suite_passes_over_sftp() {
 async fn without_posix_rename_the_plain_rename_and_replace_path_passes_too() {
     let mut options = Options::password(USER, "s3cret-plain");
     options.extensions = false;
-    let server = SftpServer::start(options);
-    let dir = tempfile::tempdir().unwrap();
-    let env = env(dir.path());
-    server.trust(&env.known_hosts);
-    let s = settings(&server, "sftp", &password_var("FERRY_T_SFTP_PLAIN", "s3cret-plain"));
-    conformance::run(
-        &s,
-        &env,
-        &Served {
-            root: server.root.path(),
-        },
-        None,
-    )
-    .await;
+    conformance_over(options, "FERRY_T_SFTP_PLAIN", "s3cret-plain").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -87,22 +87,32 @@ pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Delivers a run's kept files again.
-pub async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
-    let report = app.resend(args.run, args.to.as_deref()).await?;
+/// Prints what a resend or release delivered; `done` is the success line,
+/// `failed` says what the failure leaves behind.
+fn report_redelivery(report: crate::run::ResendReport, done: String, failed: String) -> Result<(), Failure> {
     for d in report.deliveries.iter().filter(|d| d.delivered) {
         println!("{} -> {} {}", d.file, d.destination, d.remote_path);
     }
     match report.error {
         None => {
-            println!("run {}: resent the files of run {}", report.id, args.run);
+            println!("run {}: {done}", report.id);
             Ok(())
         }
         Some(e) => Err(Failure {
             code: EXIT_RUN_FAILED,
-            error: anyhow::anyhow!("run {} (resend of run {}) failed: {e}", report.id, args.run),
+            error: anyhow::anyhow!("run {} ({failed}) failed: {e}", report.id),
         }),
     }
+}
+
+/// Delivers a run's kept files again.
+pub async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
+    let report = app.resend(args.run, args.to.as_deref()).await?;
+    report_redelivery(
+        report,
+        format!("resent the files of run {}", args.run),
+        format!("resend of run {}", args.run),
+    )
 }
 
 /// Options of `ferry release` and `ferry discard`.
@@ -146,24 +156,11 @@ pub async fn held(app: &App) -> Result<(), Failure> {
 pub async fn release(args: SettleArgs, app: &App) -> Result<(), Failure> {
     let by = who(args.by);
     let report = app.release(args.run, &by).await?;
-    for d in report.deliveries.iter().filter(|d| d.delivered) {
-        println!("{} -> {} {}", d.file, d.destination, d.remote_path);
-    }
-    match report.error {
-        None => {
-            println!("run {}: released run {} (by {by})", report.id, args.run);
-            Ok(())
-        }
-        Some(e) => Err(Failure {
-            code: EXIT_RUN_FAILED,
-            error: anyhow::anyhow!(
-                "run {} (release of run {}) failed: {e}; run {} stays held",
-                report.id,
-                args.run,
-                args.run
-            ),
-        }),
-    }
+    report_redelivery(
+        report,
+        format!("released run {} (by {by})", args.run),
+        format!("release of run {}; run {} stays held", args.run, args.run),
+    )
 }
 
 /// Drops a held run's files.

@@ -11,18 +11,7 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
-/// `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::format::thousands;
 
 /// `12.3 KB`.
 pub fn size(bytes: u64) -> String {

@@ -202,6 +202,19 @@ pub struct DeliveryError {
     pub attempts: Vec<Attempt>,
 }
 
+impl DeliveryError {
+    /// The failure `e` at `settings`, after `attempts`.
+    fn new(settings: &DestinationSettings, e: OpError, attempts: Vec<Attempt>) -> Self {
+        DeliveryError {
+            destination: settings.name.clone(),
+            target: settings.describe(),
+            message: e.message,
+            kind: e.kind,
+            attempts,
+        }
+    }
+}
+
 fn tries(n: usize) -> String {
     if n > 1 {
         format!(" after {n} attempts")
@@ -262,13 +275,7 @@ pub async fn deliver(
                 });
                 let n = attempts.len() as u32;
                 if !e.kind.retryable() || n >= settings.retry.attempts {
-                    return Err(DeliveryError {
-                        destination: settings.name.clone(),
-                        target: settings.describe(),
-                        message: e.message,
-                        kind: e.kind,
-                        attempts,
-                    });
+                    return Err(DeliveryError::new(settings, e, attempts));
                 }
                 log(format!(
                     "delivery of {name} to '{}' attempt {n} of {} failed: {}; trying again in {}",
@@ -284,18 +291,23 @@ pub async fn deliver(
     }
 }
 
+/// Connects and logs in within the destination's deadline.
+async fn open(destination: &dyn Destination, settings: &DestinationSettings) -> Result<Box<dyn Session>, OpError> {
+    within(
+        settings.timeout,
+        || format!("connecting to {}", settings.describe()),
+        destination.connect(),
+    )
+    .await
+}
+
 async fn attempt(
     destination: &dyn Destination,
     settings: &DestinationSettings,
     file: &Path,
     name: &str,
 ) -> Result<(String, ServerInfo), OpError> {
-    let mut session = within(
-        settings.timeout,
-        || format!("connecting to {}", settings.describe()),
-        destination.connect(),
-    )
-    .await?;
+    let mut session = open(destination, settings).await?;
     let result = commit::put(session.as_mut(), settings, file, name).await;
     session.close().await;
     result.map(|path| (path, session.info().clone()))
@@ -313,15 +325,12 @@ pub struct Probe {
 /// The original tool's Test Connection: writes a uniquely named 1-byte file
 /// into the destination's folder and removes it again.
 pub async fn test_connection(settings: &DestinationSettings, env: &DeliveryEnv) -> Result<Probe, DeliveryError> {
-    let fail = |e: OpError| DeliveryError {
-        destination: settings.name.clone(),
-        target: settings.describe(),
-        attempts: vec![Attempt {
+    let fail = |e: OpError| {
+        let attempt = Attempt {
             at: Utc::now(),
             error: Some(e.message.clone()),
-        }],
-        message: e.message,
-        kind: e.kind,
+        };
+        DeliveryError::new(settings, e, vec![attempt])
     };
     let local = tempfile::NamedTempFile::new()
         .and_then(|mut f| {
@@ -336,13 +345,7 @@ pub async fn test_connection(settings: &DestinationSettings, env: &DeliveryEnv) 
             ))
         })?;
     let destination = connector(settings, env);
-    let mut session = within(
-        settings.timeout,
-        || format!("connecting to {}", settings.describe()),
-        destination.connect(),
-    )
-    .await
-    .map_err(fail)?;
+    let mut session = open(destination.as_ref(), settings).await.map_err(fail)?;
     let name = format!("ferry-test-{}.txt", uuid::Uuid::new_v4().simple());
     let remote = commit::join(&settings.path, &name);
     let result = async {

@@ -41,3 +41,16 @@ pub trait RowWriter {
     /// Writes whatever follows the rows and flushes.
     fn finish(&mut self) -> Result<(), FormatError>;
 }
+
+/// `1,234,567`: counts as people read them, in messages and listings.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

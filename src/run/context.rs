@@ -90,6 +90,33 @@ pub struct Delivery {
     pub delivered: bool,
 }
 
+impl Delivery {
+    /// A delivery that did not arrive: held, failed after `attempts` tries,
+    /// or only planned (a test extract). Its destination is recorded so a
+    /// later release or resend knows where the file was going.
+    pub fn not_sent(file: &str, destination: &str, attempts: u32) -> Delivery {
+        Delivery {
+            file: file.to_string(),
+            destination: destination.to_string(),
+            attempts,
+            ..Delivery::default()
+        }
+    }
+
+    /// A delivery that arrived, with what the destination reported.
+    pub fn sent(file: &str, destination: &str, d: crate::deliver::Delivered) -> Delivery {
+        Delivery {
+            file: file.to_string(),
+            destination: destination.to_string(),
+            remote_path: d.remote_path,
+            server_identity: d.server_identity,
+            auth_method: d.auth_method,
+            attempts: d.attempts.len() as u32,
+            delivered: true,
+        }
+    }
+}
+
 /// One line of a run's log.
 #[derive(Clone, Debug)]
 pub struct LogLine {

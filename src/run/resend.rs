@@ -171,24 +171,11 @@ impl App {
                         "info",
                         format!("delivered {} to '{dest}' as {}", a.name, d.remote_path),
                     ));
-                    deliveries.push(Delivery {
-                        file: a.name.clone(),
-                        destination: dest.clone(),
-                        remote_path: d.remote_path,
-                        server_identity: d.server_identity,
-                        auth_method: d.auth_method,
-                        attempts: d.attempts.len() as u32,
-                        delivered: true,
-                    });
+                    deliveries.push(Delivery::sent(&a.name, dest, d));
                 }
                 Err(e) => {
                     log.lock().unwrap().push(line("error", e.to_string()));
-                    deliveries.push(Delivery {
-                        file: a.name.clone(),
-                        destination: dest.clone(),
-                        attempts: e.attempts.len() as u32,
-                        ..Delivery::default()
-                    });
+                    deliveries.push(Delivery::not_sent(&a.name, dest, e.attempts.len() as u32));
                     error.get_or_insert(e.to_string());
                 }
             }

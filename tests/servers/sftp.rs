@@ -225,8 +225,9 @@ fn key(env: &DeliveryEnv, name: &str) -> String {
 }
 
 /// Reads `remote` with the real `sftp` client, logging in with ferry's key
-/// and checking the host key against ferry's known_hosts.
-fn sftp_get(server: &Sshd, env: &DeliveryEnv, key: &str, remote: &str) -> Vec<u8> {
+/// and checking the host key against ferry's known_hosts; `options` are
+/// extra `-o` settings (the SHA-1 server needs the old algorithms on).
+fn sftp_get(server: &Sshd, env: &DeliveryEnv, key: &str, remote: &str, options: &[&str]) -> Vec<u8> {
     let out = tempfile::tempdir().unwrap();
     let local = out.path().join("got");
     let batch = out.path().join("batch");
@@ -246,6 +247,7 @@ fn sftp_get(server: &Sshd, env: &DeliveryEnv, key: &str, remote: &str) -> Vec<u8
             "-o",
             "IdentitiesOnly=yes",
         ])
+        .args(options.iter().flat_map(|o| ["-o", o]))
         .args(["-P", &server.port.to_string()])
         .arg(format!("{LOGIN}@127.0.0.1"))
         .output()
@@ -279,7 +281,7 @@ async fn openssh_passes_the_conformance_suite_and_the_sftp_client_reads_the_extr
     std::fs::write(&extract, &text).unwrap();
     let d = deliver(&s, &env, &extract, "roster.csv", &|_| {}).await.unwrap();
     assert_eq!(d.auth_method.as_deref(), Some("publickey"));
-    assert_eq!(sftp_get(&server, &env, "vendor", &d.remote_path), text.as_bytes());
+    assert_eq!(sftp_get(&server, &env, "vendor", &d.remote_path, &[]), text.as_bytes());
 
     // The public key ferry shows is what ssh-keygen reads, fingerprint and all.
     let pub_file = env.keys_dir.join("vendor.pub");
@@ -346,46 +348,23 @@ async fn modern_mode_fails_against_a_sha1_only_server_listing_both_sides_and_leg
     let legacy = server.settings("sftp-legacy", "key = 'vendor'");
     let d = deliver(&legacy, &env, &file, "old.csv", &|_| {}).await.unwrap();
     assert_eq!(d.auth_method.as_deref(), Some("publickey"));
-    assert_eq!(sftp_get_legacy(&server, &env, &d.remote_path), b"id\r\n42\r\n");
+    assert_eq!(
+        sftp_get(
+            &server,
+            &env,
+            "vendor",
+            &d.remote_path,
+            &[
+                "KexAlgorithms=+diffie-hellman-group14-sha1",
+                "HostKeyAlgorithms=+ssh-rsa"
+            ]
+        ),
+        b"id\r\n42\r\n"
+    );
     let probe = test_connection(&legacy, &env).await.unwrap();
     let details: std::collections::HashMap<_, _> = probe.info.details.iter().cloned().collect();
     assert!(details["key exchange chosen"].ends_with("-sha1"), "{details:?}");
     assert_eq!(details["host-key algorithm chosen"], "ssh-rsa");
-}
-
-/// `sftp` against the SHA-1 server needs the old algorithms switched on.
-fn sftp_get_legacy(server: &Sshd, env: &DeliveryEnv, remote: &str) -> Vec<u8> {
-    let out = tempfile::tempdir().unwrap();
-    let local = out.path().join("got");
-    let batch = out.path().join("batch");
-    std::fs::write(&batch, format!("get \"{remote}\" \"{}\"\n", local.display())).unwrap();
-    let result = Command::new("sftp")
-        .arg("-b")
-        .arg(&batch)
-        .arg("-i")
-        .arg(env.keys_dir.join("vendor"))
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", env.known_hosts.display()))
-        .args([
-            "-o",
-            "StrictHostKeyChecking=yes",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "KexAlgorithms=+diffie-hellman-group14-sha1",
-            "-o",
-            "HostKeyAlgorithms=+ssh-rsa",
-        ])
-        .args(["-P", &server.port.to_string()])
-        .arg(format!("{LOGIN}@127.0.0.1"))
-        .output()
-        .expect("the sftp client (openssh-client) is installed");
-    assert!(
-        result.status.success(),
-        "sftp get {remote}: {}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    std::fs::read(&local).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

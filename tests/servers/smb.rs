@@ -301,6 +301,16 @@ impl Peek for SharePeek {
     }
 }
 
+/// Delivers a small file to `s`, which must fail.
+async fn refused(s: &DestinationSettings) -> ferry::deliver::DeliveryError {
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("x.csv");
+    std::fs::write(&file, b"a\r\n").unwrap();
+    deliver(s, &env(local.path()), &file, "x.csv", &|_| {})
+        .await
+        .unwrap_err()
+}
+
 fn env(dir: &Path) -> DeliveryEnv {
     DeliveryEnv {
         keys_dir: dir.join("keys"),
@@ -365,12 +375,7 @@ async fn a_wrong_password_is_its_own_clear_error_and_is_not_retried() {
     let samba = Samba::start();
     let wrong = format!("Wrong-{}", uuid::Uuid::new_v4().simple());
     let s = samba.destination(&format!("/{SHARE}/in"), &wrong);
-    let local = tempfile::tempdir().unwrap();
-    let file = local.path().join("x.csv");
-    std::fs::write(&file, b"a\r\n").unwrap();
-    let e = deliver(&s, &env(local.path()), &file, "x.csv", &|_| {})
-        .await
-        .unwrap_err();
+    let e = refused(&s).await;
     let text = e.to_string();
     assert_eq!(e.kind, FailureKind::Auth, "{text}");
     assert_eq!(e.attempts.len(), 1, "a refused login is not retried: {text}");
@@ -390,12 +395,7 @@ async fn a_wrong_password_is_its_own_clear_error_and_is_not_retried() {
 async fn an_unknown_share_is_not_found_and_names_the_share() {
     let samba = Samba::start();
     let s = samba.destination("/nosuchshare/in", &samba.password);
-    let local = tempfile::tempdir().unwrap();
-    let file = local.path().join("x.csv");
-    std::fs::write(&file, b"a\r\n").unwrap();
-    let e = deliver(&s, &env(local.path()), &file, "x.csv", &|_| {})
-        .await
-        .unwrap_err();
+    let e = refused(&s).await;
     let text = e.to_string();
     assert_eq!(e.kind, FailureKind::NotFound, "{text}");
     assert_eq!(e.attempts.len(), 1, "{text}");

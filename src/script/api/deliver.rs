@@ -47,22 +47,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
 /// An inline destination map, checked exactly like a `[destinations.X]`
 /// entry (so a literal password is refused here too).
 fn inline(map: &Map, root: &std::path::Path) -> Result<DestinationSettings, String> {
-    let mut table = toml::Table::new();
-    for (k, v) in map {
-        let value = if let Some(s) = v.clone().try_cast::<rhai::ImmutableString>() {
-            toml::Value::String(s.to_string())
-        } else if let Ok(i) = v.as_int() {
-            toml::Value::Integer(i)
-        } else if let Ok(b) = v.as_bool() {
-            toml::Value::Boolean(b)
-        } else {
-            return Err(format!(
-                "deliver(): option '{k}' is {}, expected text, a number or true/false",
-                v.type_name()
-            ));
-        };
-        table.insert(k.to_string(), value);
-    }
+    let table = super::options_table(map).map_err(|e| format!("deliver(): {e}"))?;
     let raw = RawDestination::deserialize(toml::Value::Table(table))
         .map_err(|e| format!("deliver(): inline destination: {e}"))?;
     raw.validate("inline", root).map_err(|e| format!("deliver(): {e}"))
@@ -93,11 +78,7 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
                 settings.describe()
             ),
         );
-        run.lock().deliveries.push(Delivery {
-            file: artifact.name.clone(),
-            destination: dest.to_string(),
-            ..Delivery::default()
-        });
+        run.lock().deliveries.push(Delivery::not_sent(&artifact.name, dest, 0));
         return Ok(());
     }
     let env = crate::deliver::DeliveryEnv::from_settings(&run.settings);
@@ -111,12 +92,9 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
     )) {
         Ok(d) => d,
         Err(e) => {
-            run.lock().deliveries.push(Delivery {
-                file: artifact.name.clone(),
-                destination: dest.to_string(),
-                attempts: e.attempts.len() as u32,
-                ..Delivery::default()
-            });
+            run.lock()
+                .deliveries
+                .push(Delivery::not_sent(&artifact.name, dest, e.attempts.len() as u32));
             let kept = if artifact.transient {
                 "the file is removed when the run ends".to_string()
             } else {
@@ -145,15 +123,9 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
             }
         ),
     );
-    run.lock().deliveries.push(Delivery {
-        file: artifact.name.clone(),
-        destination: dest.to_string(),
-        remote_path: delivered.remote_path,
-        server_identity: delivered.server_identity,
-        auth_method: delivered.auth_method,
-        attempts: delivered.attempts.len() as u32,
-        delivered: true,
-    });
+    run.lock()
+        .deliveries
+        .push(Delivery::sent(&artifact.name, dest, delivered));
     Ok(())
 }
 
@@ -198,11 +170,7 @@ fn passes_guards(run: &RunContext, artifact: &Artifact, dest: &str, pos: Positio
     run.log("warn", format!("held, not sent: {why}"));
     let mut record = run.lock();
     record.holds.push(why);
-    record.deliveries.push(Delivery {
-        file: artifact.name.clone(),
-        destination: dest.to_string(),
-        ..Delivery::default()
-    });
+    record.deliveries.push(Delivery::not_sent(&artifact.name, dest, 0));
     Ok(false)
 }
 

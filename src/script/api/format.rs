@@ -201,29 +201,6 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
     })
 }
 
-/// A `guard()` option as TOML, so the header's parser checks both alike.
-fn guard_value(key: &str, v: Dynamic, pos: Position) -> Res<toml::Value> {
-    if let Ok(i) = v.as_int() {
-        Ok(toml::Value::Integer(i))
-    } else if let Ok(f) = v.as_float() {
-        Ok(toml::Value::Float(f))
-    } else if v.is_string() {
-        Ok(toml::Value::String(v.to_string()))
-    } else if let Some(items) = v.clone().try_cast::<Array>() {
-        Ok(toml::Value::Array(
-            items.into_iter().map(|i| toml::Value::String(i.to_string())).collect(),
-        ))
-    } else {
-        Err(runtime_error(
-            format!(
-                "guard(): option {key} is {}, expected a number, text or a list of column names",
-                v.type_name()
-            ),
-            pos,
-        ))
-    }
-}
-
 /// Feeds rows into a writer, counting them and keeping a preview.
 struct Pump<'w> {
     writer: &'w mut dyn RowWriter,
@@ -361,7 +338,7 @@ fn fill(
             let maps = RowMaps::new(&source);
             while let Some(batch) = started.next(run)? {
                 for row in batch.rows() {
-                    if let Some(m) = apply_maps(ctx, &started.maps, maps.map(&source, row), pos)? {
+                    if let Some(m) = apply_maps(ctx, &started.maps, maps.map(row), pos)? {
                         pump.write_map(&m, &source, wanted, &mut out)?;
                     }
                 }
@@ -531,10 +508,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
         "guard",
         |ctx: NativeCallContext, f: &mut File, opts: Map| -> Res<File> {
             let pos = ctx.call_position();
-            let table: toml::Table = opts
-                .into_iter()
-                .map(|(k, v)| Ok((k.to_string(), guard_value(&k, v, pos)?)))
-                .collect::<Res<_>>()?;
+            let table = super::options_table(&opts).map_err(|e| runtime_error(format!("guard(): {e}"), pos))?;
             let g = crate::guard::Guards::deserialize(toml::Value::Table(table))
                 .map_err(|e| runtime_error(format!("guard(): {}", e.message()), pos))?;
             g.validate().map_err(|e| runtime_error(format!("guard(): {e}"), pos))?;

@@ -12,7 +12,7 @@ pub mod zip;
 
 use std::sync::Arc;
 
-use rhai::Engine;
+use rhai::{Dynamic, Engine, Map};
 
 use crate::run::context::RunContext;
 
@@ -27,4 +27,35 @@ pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
     photos::register(engine, run.clone());
     report::register(engine, run.clone());
     time::register(engine, run);
+}
+
+/// A script's options map as a TOML table, so options that mirror a
+/// configuration table (an inline destination, `file.guard`) are checked by
+/// the same serde types as the configuration itself. The error names the key.
+pub(crate) fn options_table(map: &Map) -> Result<toml::Table, String> {
+    fn value(v: &Dynamic) -> Option<toml::Value> {
+        if v.is_string() {
+            Some(toml::Value::String(v.to_string()))
+        } else if let Ok(i) = v.as_int() {
+            Some(toml::Value::Integer(i))
+        } else if let Ok(f) = v.as_float() {
+            Some(toml::Value::Float(f))
+        } else if let Ok(b) = v.as_bool() {
+            Some(toml::Value::Boolean(b))
+        } else if let Some(items) = v.read_lock::<rhai::Array>() {
+            items.iter().map(value).collect::<Option<_>>().map(toml::Value::Array)
+        } else {
+            None
+        }
+    }
+    map.iter()
+        .map(|(k, v)| {
+            value(v).map(|t| (k.to_string(), t)).ok_or_else(|| {
+                format!(
+                    "option '{k}' is {}, expected text, a number, true/false or a list of them",
+                    v.type_name()
+                )
+            })
+        })
+        .collect()
 }

@@ -173,8 +173,8 @@ impl Started {
 pub(crate) struct RowMaps {
     template: Map,
     /// For each map entry, in key order: the column whose value it holds (the
-    /// last one of that name, as inserting would give).
-    order: Vec<usize>,
+    /// last one of that name, as inserting would give) and its kind.
+    order: Vec<(usize, Kind)>,
 }
 
 impl RowMaps {
@@ -187,21 +187,22 @@ impl RowMaps {
         let order = template
             .keys()
             .map(|k| {
-                columns
+                let i = columns
                     .iter()
                     .rposition(|c| c.name == k.as_str())
-                    .expect("every key comes from a column")
+                    .expect("every key comes from a column");
+                (i, columns[i].kind)
             })
             .collect();
         RowMaps { template, order }
     }
 
     /// The map for one row.
-    pub(crate) fn map(&self, columns: &[Column], row: Row<'_>) -> Map {
+    pub(crate) fn map(&self, row: Row<'_>) -> Map {
         let mut map = self.template.clone();
-        for (slot, &i) in map.values_mut().zip(&self.order) {
+        for (slot, &(i, kind)) in map.values_mut().zip(&self.order) {
             if let Some(s) = row.get(i) {
-                *slot = match columns[i].kind {
+                *slot = match kind {
                     Kind::Integer => s.parse::<INT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
                     Kind::Float => s.parse::<rhai::FLOAT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
                     Kind::Boolean => Dynamic::from(s == "true"),
@@ -273,7 +274,7 @@ fn to_array(ctx: NativeCallContext, rows: &mut Rows, run: &RunContext) -> Res<Ar
     let maps = RowMaps::new(&started.columns);
     while let Some(batch) = started.next(run)? {
         for row in batch.rows() {
-            let map = maps.map(&started.columns, row);
+            let map = maps.map(row);
             if let Some(m) = apply_maps(&ctx, &started.maps, map, ctx.call_position())? {
                 if out.len() >= MAX_ARRAY_SIZE {
                     return Err(runtime_error(
