@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::harness::{python_csv, Project};
 
@@ -87,10 +86,7 @@ fn col(header: &[String], name: &str) -> usize {
 /// Unzips with Python's zipfile (CRCs checked) and returns the entry names in
 /// zip order.
 fn unzip(zip: &Path, to: &Path) -> Vec<String> {
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(
-            r#"
+    let code = r#"
 import json, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
     bad = z.testzip()
@@ -99,19 +95,11 @@ with zipfile.ZipFile(sys.argv[1]) as z:
     names = z.namelist()
     z.extractall(sys.argv[2])
 json.dump(names, sys.stdout)
-"#,
-        )
-        .arg(zip)
-        .arg(to)
-        .output()
-        .expect("python3 is installed");
-    assert!(
-        out.status.success(),
-        "python zipfile could not read {}: {}",
-        zip.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+"#;
+    crate::harness::python_json(
+        &["-c".as_ref(), code.as_ref(), zip.as_os_str(), to.as_os_str()],
+        &format!("python zipfile could not read {}", zip.display()),
+    )
 }
 
 fn strs(v: &[&str]) -> Vec<String> {

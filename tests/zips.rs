@@ -2,7 +2,6 @@
 //! independent reader) and every entry is compared with its source file.
 
 use std::path::Path;
-use std::process::Command;
 
 use ferry::state::Trigger;
 use serde_json::Value;
@@ -12,18 +11,10 @@ use crate::harness::{repo, sqlite_column, Project};
 
 /// What Python's zipfile sees in a zip (see tests/read_zip.py).
 fn python_zip(path: &Path) -> Vec<Value> {
-    let out = Command::new("python3")
-        .arg(repo().join("tests/read_zip.py"))
-        .arg(path)
-        .output()
-        .expect("python3 is installed");
-    assert!(
-        out.status.success(),
-        "python zipfile could not read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
+    let v: Value = crate::harness::python_json(
+        &[repo().join("tests/read_zip.py").as_os_str(), path.as_os_str()],
+        &format!("python zipfile could not read {}", path.display()),
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["bad"], Value::Null, "an entry fails its CRC check");
     v["entries"].as_array().unwrap().clone()
 }

@@ -248,18 +248,25 @@ impl Output {
 /// returns its records. Python is an independent parser: it knows nothing
 /// of how ferry wrote the file.
 pub fn python_csv(path: &Path, delimiter: char, encoding: &str) -> Vec<Vec<String>> {
+    let d = delimiter.to_string();
+    python_json(
+        &[
+            repo().join("tests/read_csv.py").as_os_str(),
+            path.as_os_str(),
+            d.as_ref(),
+            encoding.as_ref(),
+        ],
+        &format!("python csv could not read {}", path.display()),
+    )
+}
+
+/// Runs `python3 ARGS...` (a script and its arguments, or `-c CODE ...`)
+/// and parses the JSON it prints; `what` says what failed if it exits badly.
+pub fn python_json<T: serde::de::DeserializeOwned>(args: &[&std::ffi::OsStr], what: &str) -> T {
     let out = Command::new("python3")
-        .arg(repo().join("tests/read_csv.py"))
-        .arg(path)
-        .arg(delimiter.to_string())
-        .arg(encoding)
+        .args(args)
         .output()
         .expect("python3 is installed");
-    assert!(
-        out.status.success(),
-        "python csv could not read {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
