@@ -1,9 +1,10 @@
-//! The state store: run history, schedule claims and the processes that
-//! run scripts. SQLite by default, PostgreSQL when several `ferry serve`
+//! The state store: run history, schedule claims, the processes that run
+//! scripts, and the people, rights and logins of the console. SQLite by default, PostgreSQL when several `ferry serve`
 //! instances share it; one schema per backend, kept by sqlx migrations, and
 //! queries written once in the SQL both understand.
 
 mod daemon;
+mod logins;
 mod notifications;
 mod people;
 mod rights;
@@ -19,6 +20,7 @@ use sqlx::Executor;
 use crate::run::context::{Artifact, Delivery, LogLine};
 
 pub use daemon::{Instance, STALE_AFTER_SECS};
+pub use logins::{check_new_password, ApiToken, NewSession, ScriptChange, SessionInfo, TOOL_RIGHTS};
 pub use notifications::{Level, NewNotification, Notification};
 pub use people::{check_email, check_name, check_webhook, Group, PeopleError, User};
 pub use runs::NewRun;

@@ -187,9 +187,17 @@ impl Store {
         Ok(self.users().await?.into_iter().find(|u| u.name == name))
     }
 
-    /// Removes a user and their memberships; their past notifications stay.
+    /// Removes a user with their memberships, rights, console sessions and
+    /// API tokens, so nothing they held outlives them (or passes to a new
+    /// user given the same name); their past notifications stay.
     pub async fn remove_user(&self, name: &str) -> Result<(), PeopleError> {
         let mut tx = self.pool.begin().await?;
+        for table in ["sessions", "api_tokens", "user_rights"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE user_name = $1"))
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("DELETE FROM group_members WHERE user_id IN (SELECT id FROM users WHERE name = $1)")
             .bind(name)
             .execute(&mut *tx)
@@ -271,9 +279,14 @@ impl Store {
         Ok(rows.iter().map(user_row).collect::<Result<_, _>>()?)
     }
 
-    /// Removes a group and its memberships; its past notifications stay.
+    /// Removes a group with its memberships and rights, so a new group
+    /// given the same name starts with none; its past notifications stay.
     pub async fn remove_group(&self, name: &str) -> Result<(), PeopleError> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM group_rights WHERE group_name = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM group_members WHERE group_id IN (SELECT id FROM user_groups WHERE name = $1)")
             .bind(name)
             .execute(&mut *tx)

@@ -1,4 +1,4 @@
-//! Tool rights and suspended scripts.
+//! Rights held by users and suspended scripts.
 //!
 //! Until any user is defined ferry runs in single-administrator mode and
 //! filters are not checked against rights; once users exist, a filter's owner
@@ -10,7 +10,8 @@ use sqlx::Row;
 use super::{stamp, StateError, Store};
 
 impl Store {
-    /// The rights of `user`, or `None` when no users are defined at all
+    /// The rights of `user`, granted directly or through any of their
+    /// groups, or `None` when no users are defined at all
     /// (single-administrator mode); an unknown user has no rights.
     pub async fn rights_of(&self, user: &str) -> Result<Option<Vec<String>>, StateError> {
         let users: i64 = sqlx::query("SELECT COUNT(*) FROM users")
@@ -20,16 +21,7 @@ impl Store {
         if users == 0 {
             return Ok(None);
         }
-        let rows = sqlx::query(
-            "SELECT r.right_name FROM user_rights r JOIN users u ON u.name = r.user_name \
-             WHERE r.user_name = $1 ORDER BY r.right_name",
-        )
-        .bind(user)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(
-            rows.iter().map(|r| r.try_get(0)).collect::<Result<_, sqlx::Error>>()?,
-        ))
+        Ok(Some(self.tool_rights(user).await?.into_iter().collect()))
     }
 
     /// Grants a right to an existing user.
