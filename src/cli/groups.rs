@@ -1,5 +1,5 @@
 //! `ferry groups`: the groups scripts notify (`notify = "group"`), their
-//! members, email address and webhook.
+//! members, email address and webhook, and the rights they give members.
 
 use super::output::table;
 use super::Failure;
@@ -29,7 +29,7 @@ pub enum GroupsCommand {
         #[arg(long)]
         webhook: Option<String>,
     },
-    /// List groups with their members, email and webhook.
+    /// List groups with their members, email, webhook and rights.
     List,
     /// Put a user in a group.
     AddMember {
@@ -49,6 +49,24 @@ pub enum GroupsCommand {
     Remove {
         /// The group.
         name: String,
+    },
+    /// Give a right to every member of a group, present and future: a tool
+    /// right (read, write, add, delete, run, manage_users) or a data right
+    /// (adhoc, ssn, birth_date, ...); `ferry users grant --help` says what
+    /// each allows.
+    Grant {
+        /// The group.
+        group: String,
+        /// The right.
+        right: String,
+    },
+    /// Take a right away from a group; members keep rights given to them by
+    /// name or through other groups.
+    Revoke {
+        /// The group.
+        group: String,
+        /// The right.
+        right: String,
     },
     /// Send a test notification through every channel of a group and say
     /// what each did.
@@ -80,13 +98,15 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                 println!("no groups yet; `ferry groups add NAME --email ADDRESS` adds one");
                 return Ok(());
             }
-            let mut t = table(&["group", "members", "email", "webhook"]);
+            let mut t = table(&["group", "members", "email", "webhook", "rights"]);
             for g in groups {
+                let rights = app.store.group_rights(&g.name).await?.join(", ");
                 t.add_row(vec![
                     g.name,
                     g.members.join(", "),
                     g.email.unwrap_or_default(),
                     g.webhook.as_deref().map(redact_webhook).unwrap_or_default(),
+                    rights,
                 ]);
             }
             println!("{t}");
@@ -102,6 +122,19 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         GroupsCommand::Remove { name } => {
             app.store.remove_group(&name).await?;
             println!("removed group {name}");
+        }
+        GroupsCommand::Grant { group, right } => {
+            app.store.grant_group(&group, &right).await?;
+            println!("granted {right} to every member of {group}");
+        }
+        GroupsCommand::Revoke { group, right } => {
+            if !app.store.revoke_group(&group, &right).await? {
+                return Err(anyhow::anyhow!(
+                    "group {group} does not have the right '{right}'; `ferry groups list` shows each group's rights"
+                )
+                .into());
+            }
+            println!("revoked {right} from {group}");
         }
         GroupsCommand::Test { name, message } => {
             if app.store.group(&name).await?.is_none() {

@@ -14,6 +14,7 @@ mod notifications;
 mod output;
 mod run;
 mod serve;
+mod tokens;
 mod trust;
 mod users;
 
@@ -63,10 +64,12 @@ pub enum Command {
     Filters(filters::Args),
     /// Schedule a script again after ferry stopped it (a filter owner's rights).
     Resume(filters::ResumeArgs),
-    /// Users: the people notifications are for.
+    /// Users: the people notifications are for, their console logins and rights.
     Users(users::Args),
-    /// User groups: who a script's `notify` reaches, by email and webhook too.
+    /// User groups: who a script's `notify` reaches, by email and webhook too, and rights for members.
     Groups(groups::Args),
+    /// API tokens: console access for automation, acting as a user.
+    Tokens(tokens::Args),
     /// The in-app notification list: failed runs and scripts' notify() messages.
     Notifications(notifications::Args),
     /// Load the scripts folder, reload it as it changes, and run scripts on their schedules.
@@ -133,6 +136,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Filters(args) => filters::run(args, &app).await,
                 Command::Resume(args) => filters::resume(args, &app).await,
                 Command::Groups(args) => groups::run(args, &app).await,
+                Command::Tokens(args) => tokens::run(args, &app).await,
                 Command::Notifications(args) => notifications::run(args, &app).await,
                 Command::Health => serve::health(&app).await,
                 Command::TestConnection(args) => delivery::test(args, &app).await,

@@ -1,8 +1,12 @@
-//! `ferry users`: the people notifications are for.
+//! `ferry users`: the people notifications are for, and who may log in to
+//! the console with which rights.
+
+use std::collections::BTreeMap;
 
 use super::output::table;
 use super::Failure;
 use crate::run::App;
+use crate::state::{check_name, check_new_password, PeopleError};
 
 /// Options of `ferry users`.
 #[derive(clap::Args, Debug)]
@@ -15,7 +19,9 @@ pub struct Args {
 /// The `ferry users` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
-    /// Add a user (names are letters, digits, '.', '_', '-', '@').
+    /// Add a user (names are letters, digits, '.', '_', '-', '@'). Without a
+    /// password the user is only told about runs; with one they can log in
+    /// to the console.
     Add {
         /// Unique name, e.g. jsmith.
         name: String,
@@ -25,6 +31,25 @@ pub enum UsersCommand {
         /// Name for people, e.g. "Jane Smith".
         #[arg(long)]
         display: Option<String>,
+        /// Put the user in this existing group (repeatable).
+        #[arg(long = "group", value_name = "GROUP")]
+        groups: Vec<String>,
+        /// Grant this right (repeatable); see `ferry users grant --help`.
+        #[arg(long = "right", value_name = "RIGHT")]
+        rights: Vec<String>,
+        /// Read the console password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set or replace a user's console password (at least 8 characters);
+    /// their open console sessions end.
+    Password {
+        /// The user.
+        name: String,
+        /// Read the password from the first line of standard input instead
+        /// of prompting twice on the terminal.
+        #[arg(long)]
+        stdin: bool,
     },
     /// List users with their email and groups.
     List,
@@ -33,21 +58,36 @@ pub enum UsersCommand {
         /// The user.
         name: String,
     },
-    /// Give a user a right: "adhoc" (own and run ad hoc filters) or a right a
-    /// sensitive field of the data model asks for ("ssn", "birth_date").
+    /// Give a user a right.
+    ///
+    /// Console (tool) rights: read (see the extract list and history), write
+    /// (edit scripts, stop and start automated runs), add (create scripts),
+    /// delete (delete scripts), run (Test Extract, Test Connection, Run
+    /// Extract), manage_users (users, groups, rights and tokens; see secrets'
+    /// names).
+    ///
+    /// Data rights: adhoc (own and run ad hoc filters) and the rights
+    /// sensitive fields of the data model ask for (ssn, birth_date, ...).
+    ///
+    /// `ferry groups grant` gives a right to every member of a group.
     Grant {
         /// The user.
         name: String,
-        /// The right.
+        /// The right: read, write, add, delete, run, manage_users, adhoc,
+        /// ssn, birth_date, ...
         right: String,
     },
-    /// Take a right away; scheduled scripts whose filters need it stop.
+    /// Take a right given to the user by name away; scheduled scripts whose
+    /// filters need it stop. Rights from a group stay until
+    /// `ferry groups revoke` or `ferry groups remove-member`.
     Revoke {
         /// The user.
         name: String,
-        /// The right.
+        /// The right: read, write, add, delete, run, manage_users, adhoc,
+        /// ssn, birth_date, ...
         right: String,
     },
+    /// A user's rights: given by name, and from each of their groups.
     /// A user's rights.
     Rights {
         /// The user.
@@ -58,9 +98,66 @@ pub enum UsersCommand {
 /// Runs a `ferry users` subcommand.
 pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
-        UsersCommand::Add { name, email, display } => {
+        UsersCommand::Add {
+            name,
+            email,
+            display,
+            groups,
+            rights,
+            password_stdin,
+        } => {
+            // Everything that can be refused is checked before the user is
+            // made, so a refusal leaves no half-made user behind.
+            let password = match password_stdin {
+                true => Some(password_from_stdin()?),
+                false => None,
+            };
+            if let Some(p) = &password {
+                check_new_password(p)?;
+            }
+            for group in &groups {
+                if app.store.group(group).await?.is_none() {
+                    return Err(anyhow::anyhow!(
+                        "there is no group '{group}'; add it first with `ferry groups add {group}`"
+                    )
+                    .into());
+                }
+            }
+            for right in &rights {
+                check_name("right", right)?;
+            }
             app.store.add_user(&name, display.as_deref(), email.as_deref()).await?;
+            for group in &groups {
+                app.store.add_member(group, &name).await?;
+            }
+            for right in &rights {
+                app.store.grant(&name, right).await?;
+            }
+            if let Some(p) = &password {
+                app.store.set_password(&name, p).await?;
+            }
             println!("added user {name}");
+            if !groups.is_empty() {
+                println!("  groups: {}", groups.join(", "));
+            }
+            if !rights.is_empty() {
+                println!("  rights: {}", rights.join(", "));
+            }
+            match password {
+                Some(_) => println!("  can log in to the console"),
+                None => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
+            }
+        }
+        UsersCommand::Password { name, stdin } => {
+            if app.store.user(&name).await?.is_none() {
+                return Err(PeopleError::NoUser(name).into());
+            }
+            let password = match stdin {
+                true => password_from_stdin()?,
+                false => password_from_terminal(&name)?,
+            };
+            app.store.set_password(&name, &password).await?;
+            println!("set the password of {name}; their open console sessions have ended");
         }
         UsersCommand::List => {
             let users = app.store.users().await?;
@@ -68,36 +165,115 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                 println!("no users yet; `ferry users add NAME --email ADDRESS` adds one");
                 return Ok(());
             }
-            let mut t = table(&["user", "display name", "email", "groups"]);
+            let mut t = table(&["user", "display name", "email", "groups", "login", "rights"]);
             for u in users {
+                let login = match app.store.can_log_in(&u.name).await? {
+                    true => "yes",
+                    false => "no",
+                };
+                let rights: Vec<String> = app.store.tool_rights(&u.name).await?.into_iter().collect();
                 t.add_row(vec![
                     u.name,
                     u.display_name.unwrap_or_default(),
                     u.email.unwrap_or_default(),
                     u.groups.join(", "),
+                    login.to_string(),
+                    rights.join(", "),
                 ]);
             }
             println!("{t}");
         }
         UsersCommand::Remove { name } => {
             app.store.remove_user(&name).await?;
-            println!("removed user {name}");
+            println!("removed user {name} (and their rights, console sessions and API tokens)");
         }
         UsersCommand::Grant { name, right } => {
+            check_name("right", &right)?;
             app.store.grant(&name, &right).await?;
             println!("granted {right} to {name}");
         }
         UsersCommand::Revoke { name, right } => {
             if !app.store.revoke(&name, &right).await? {
-                return Err(anyhow::anyhow!("{name} does not have the right '{right}'").into());
+                let mut hint = String::new();
+                if let Some(user) = app.store.user(&name).await? {
+                    for group in user.groups {
+                        if app.store.group_rights(&group).await?.contains(&right) {
+                            hint = format!(
+                                "; they have it through group {group}: `ferry groups revoke {group} {right}` or `ferry groups remove-member {group} {name}`"
+                            );
+                            break;
+                        }
+                    }
+                }
+                return Err(anyhow::anyhow!("{name} was not given the right '{right}' by name{hint}").into());
             }
             println!("revoked {right} from {name}");
         }
-        UsersCommand::Rights { name } => match app.store.rights_of(&name).await? {
-            None => println!("no users are defined: single-administrator mode, filters are not checked"),
-            Some(r) if r.is_empty() => println!("{name} has no rights"),
-            Some(r) => println!("{}", r.join("\n")),
-        },
+        UsersCommand::Rights { name } => rights(app, &name).await?,
     }
     Ok(())
+}
+
+/// Prints each right of a user with where it comes from, so a right that
+/// will not go away with `users revoke` shows its group.
+async fn rights(app: &App, name: &str) -> Result<(), Failure> {
+    if app.store.rights_of(name).await?.is_none() {
+        println!("no users are defined: single-administrator mode, filters are not checked");
+        return Ok(());
+    }
+    let Some(user) = app.store.user(name).await? else {
+        return Err(PeopleError::NoUser(name.to_string()).into());
+    };
+    let mut from: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for right in app.store.direct_rights(name).await? {
+        from.entry(right).or_default().push("given by name".to_string());
+    }
+    for group in &user.groups {
+        for right in app.store.group_rights(group).await? {
+            from.entry(right).or_default().push(format!("group {group}"));
+        }
+    }
+    if from.is_empty() {
+        println!("{name} has no rights; `ferry users grant {name} RIGHT` gives one");
+        return Ok(());
+    }
+    let mut t = table(&["right", "from"]);
+    for (right, sources) in from {
+        t.add_row(vec![right, sources.join(", ")]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+/// One line of standard input, without its line ending: what a script or
+/// a secret manager pipes in. Spaces are kept, since they may be part of
+/// the password.
+fn password_from_stdin() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from standard input: {e}"))?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(anyhow::anyhow!(
+            "no password on standard input; pipe one line, e.g. `printf '%s\\n' \"$PASSWORD\" | ferry ...`"
+        )
+        .into());
+    }
+    Ok(password.to_string())
+}
+
+/// Asks twice without echo, so a typo is caught before it locks the user
+/// out and nothing is left on the screen.
+fn password_from_terminal(name: &str) -> Result<String, Failure> {
+    let no_terminal =
+        |e: std::io::Error| anyhow::anyhow!("cannot prompt for a password ({e}); pipe it in with --stdin instead");
+    let first = rpassword::prompt_password(format!("New password for {name}: ")).map_err(no_terminal)?;
+    check_new_password(&first)?;
+    let second = rpassword::prompt_password(format!("Same password again: ")).map_err(no_terminal)?;
+    if first != second {
+        return Err(anyhow::anyhow!("the two passwords differ; nothing was changed, try again").into());
+    }
+    Ok(first)
 }
