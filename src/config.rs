@@ -15,8 +15,10 @@ use serde::Deserialize;
 use crate::demo::DemoOptions;
 use crate::location::line_of_offset;
 
+mod console;
 mod destination;
 mod smtp;
+pub use console::{ConsoleSettings, DEFAULT_LISTEN};
 pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
 pub use smtp::{SmtpSettings, SmtpTls};
 
@@ -169,6 +171,8 @@ pub struct Settings {
     pub keep_delivered: bool,
     /// The mail server notifications go through; `None` means no email.
     pub smtp: Option<SmtpSettings>,
+    /// The web console and JSON API of `ferry serve`; `None` means off.
+    pub console: Option<ConsoleSettings>,
 }
 
 #[derive(Deserialize)]
@@ -196,6 +200,7 @@ struct RawConfig {
     keep_days: Option<u32>,
     keep_max_size: Option<String>,
     keep_delivered: Option<bool>,
+    console: Option<console::RawConsole>,
 }
 
 #[derive(Deserialize)]
@@ -362,6 +367,7 @@ impl Settings {
             destinations.insert(name, d);
         }
         let smtp = raw.smtp.map(|m| m.validate(root)).transpose().map_err(setting)?;
+        let console = raw.console.map(|c| c.validate(root)).transpose().map_err(setting)?;
         Ok(Settings {
             origin: origin.to_string(),
             root: root.to_path_buf(),
@@ -388,6 +394,7 @@ impl Settings {
                     .ok_or_else(|| setting(format!("keep_max_size '{t}' is not a size like \"500MB\" or \"10GB\"")))?,
             },
             smtp,
+            console,
         })
     }
 

@@ -5,6 +5,7 @@
 //! step; only `script` knows about the Rhai engine.
 
 pub mod bundle;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -22,3 +23,4 @@ pub mod schedule;
 pub mod script;
 pub mod source;
 pub mod state;
+pub mod web;

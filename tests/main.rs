@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod console;
 mod delivery;
 mod delivery_smb;
 mod errors;

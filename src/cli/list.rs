@@ -4,7 +4,7 @@ use super::output::{table, when};
 use super::Failure;
 use crate::run::App;
 
-/// Prints name, delivery mode, server, frequency, extract mode, stopped, last run.
+/// Prints name, delivery mode, server, frequency, extract mode, stopped, last run, next run.
 pub async fn run(app: &App) -> Result<(), Failure> {
     let mut t = table(&[
         "script",
@@ -15,69 +15,32 @@ pub async fn run(app: &App) -> Result<(), Failure> {
         "extract mode",
         "stopped",
         "last run",
+        "next run",
     ]);
     let mut errors = Vec::new();
-    for path in app.all_scripts() {
-        let id = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let last = app
-            .store
-            .last_run(&id)
-            .await?
+    for e in crate::catalog::list(app).await? {
+        let last = e
+            .last_run
+            .as_ref()
             .map(|r| format!("{} {} (run {})", when(r.started_at), r.status, r.id))
             .unwrap_or_else(|| "never".into());
-        let suspended = app.store.suspended(&id).await?;
-        match app.load(&path) {
-            Ok(s) => {
-                let dests: Vec<_> = s
-                    .uses
-                    .destinations
-                    .iter()
-                    .filter_map(|d| app.settings.destinations.get(d))
-                    .collect();
-                let modes: Vec<String> = dests.iter().map(|d| d.mode.to_string()).collect();
-                let servers: Vec<String> = dests
-                    .iter()
-                    .map(|d| {
-                        if d.server.is_empty() {
-                            d.path.clone()
-                        } else {
-                            d.server.clone()
-                        }
-                    })
-                    .collect();
-                let methods: Vec<&str> = s.uses.methods.iter().copied().collect();
-                t.add_row(vec![
-                    id,
-                    s.spec.name.clone(),
-                    modes.join(", "),
-                    servers.join(", "),
-                    s.spec.schedule.to_string(),
-                    methods.join(", "),
-                    match suspended {
-                        _ if s.spec.stopped => "yes".into(),
-                        Some(_) => "suspended (ferry resume)".into(),
-                        None => "no".into(),
-                    },
-                    last,
-                ]);
-            }
-            Err(e) => {
-                t.add_row(vec![
-                    id,
-                    "(invalid)".into(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    last,
-                ]);
-                errors.push(e.to_string());
-            }
-        }
+        let stopped = if e.error.is_some() {
+            String::new()
+        } else {
+            e.stopped_text()
+        };
+        t.add_row(vec![
+            e.id,
+            e.name,
+            e.delivery_mode,
+            e.server,
+            e.frequency,
+            e.extract_mode,
+            stopped,
+            last,
+            e.next_run.map(when).unwrap_or_default(),
+        ]);
+        errors.extend(e.error);
     }
     println!("{t}");
     for e in &errors {

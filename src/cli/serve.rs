@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Failure;
-use crate::config::Settings;
+use crate::config::{ConsoleSettings, Settings};
 use crate::daemon::{serve, ServeOptions};
 use crate::run::App;
 
@@ -23,6 +23,9 @@ pub struct Args {
     /// Seconds running extracts may take to finish after SIGTERM (default: shutdown_grace of ferry.toml).
     #[arg(long, value_name = "SECONDS")]
     pub grace: Option<u64>,
+    /// Offer the web console and JSON API on this address (default: [console] of ferry.toml; off without it).
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 async fn stop_signal() {
@@ -47,6 +50,14 @@ pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Res
         poll: args.poll.map(Duration::from_secs),
         max_concurrent: args.max_runs.unwrap_or(settings.max_concurrent_runs),
         grace: args.grace.map(Duration::from_secs).unwrap_or(settings.shutdown_grace),
+        console: match (args.listen, &settings.console) {
+            (Some(addr), Some(c)) => Some(ConsoleSettings {
+                listen: addr,
+                ..c.clone()
+            }),
+            (Some(addr), None) => Some(ConsoleSettings::on(addr)),
+            (None, c) => c.clone(),
+        },
     };
     let app = App::open(settings, "serve").await?;
     serve(app, opts, stop_signal()).await?;

@@ -16,12 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-pub use registry::{Change, Registry};
+pub use registry::{next_due, Change, Registry};
 
-use crate::config::{Settings, CONFIG_FILE};
+use crate::config::{ConsoleSettings, Settings, CONFIG_FILE};
+use crate::run::context::Progress;
 use crate::run::{App, RunReport, RunRequest};
 use crate::script::{CatchUp, Script};
 use crate::state::{Outcome, StateError, Trigger};
@@ -39,6 +40,22 @@ pub struct ServeOptions {
     pub max_concurrent: usize,
     /// How long running extracts may take to finish after a stop signal.
     pub grace: Duration,
+    /// The web console and API, when on.
+    pub console: Option<ConsoleSettings>,
+}
+
+/// A run asked for outside the schedule (the console's Run Extract): it
+/// goes through the daemon so the concurrency limit and the never-twice
+/// rule hold for it as for scheduled runs.
+pub struct RunNow {
+    /// The script id.
+    pub script: String,
+    /// Told as files are written.
+    pub progress: Option<Progress>,
+    /// Answered once the run is queued, or refused (already running, not loaded).
+    pub accepted: oneshot::Sender<Result<(), String>>,
+    /// Answered when the run ends: its history id and status, or why it could not start.
+    pub done: oneshot::Sender<Result<(i64, String), String>>,
 }
 
 /// A failure that stops the daemon.
@@ -47,23 +64,47 @@ pub enum DaemonError {
     /// The state store failed.
     #[error(transparent)]
     State(#[from] StateError),
+    /// The console could not start (its address is taken, its certificate unreadable).
+    #[error(transparent)]
+    Console(#[from] crate::web::WebError),
 }
 
 /// One occurrence to run.
-#[derive(Clone, Debug)]
 struct Due {
     id: String,
     at: DateTime<Utc>,
     trigger: Trigger,
+    /// Set for a console run: no occurrence is claimed, and the asker is told.
+    asked: Option<Asked>,
 }
 
-type Finished = (String, DateTime<Utc>, Option<RunReport>);
+/// Who asked for a run outside the schedule, and how to tell them.
+struct Asked {
+    progress: Option<Progress>,
+    done: oneshot::Sender<Result<(i64, String), String>>,
+}
+
+impl Due {
+    fn scheduled(id: String, at: DateTime<Utc>, trigger: Trigger) -> Due {
+        Due {
+            id,
+            at,
+            trigger,
+            asked: None,
+        }
+    }
+}
+
+/// A run that ended: script, occurrence (none for a console run) and report.
+type Finished = (String, Option<DateTime<Utc>>, Option<RunReport>);
 
 /// Quiet time after the last file-system event before the folder is read.
 const QUIET: Duration = Duration::from_millis(150);
 
 struct Daemon {
     app: Arc<App>,
+    /// The console's view of `app`, replaced on every reload.
+    published: watch::Sender<Arc<App>>,
     opts: ServeOptions,
     config_text: String,
     registry: Registry,
@@ -93,8 +134,11 @@ pub async fn serve(
 ) -> Result<(), DaemonError> {
     let started = std::time::Instant::now();
     let config_text = read_config(&opts);
+    let app = Arc::new(app);
+    let (published, _) = watch::channel(app.clone());
     let mut d = Daemon {
-        app: Arc::new(app),
+        app,
+        published,
         opts,
         config_text,
         registry: Registry::default(),
@@ -114,6 +158,14 @@ pub async fn serve(
         d.app.store.stop_instance(&d.app.instance).await?;
         return Ok(());
     }
+    let (asks, mut asked) = mpsc::unbounded_channel::<RunNow>();
+    let console = match d.opts.console.clone() {
+        Some(c) => Some(crate::web::start(&c, d.published.subscribe(), asks).await?),
+        None => {
+            drop(asks);
+            None
+        }
+    };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut watch = d.start_watch(&tx);
     tokio::pin!(shutdown);
@@ -155,6 +207,7 @@ pub async fn serve(
                 d.rescan(false).await;
             }
             Some(done) = d.tasks.join_next(), if !d.tasks.is_empty() => d.finished(done).await?,
+            Some(ask) = asked.recv() => d.run_now(ask).await,
             _ = sweep.tick() => d.sweep_orphans().await?,
             _ = safety.tick() => {
                 if watch.is_none() {
@@ -165,6 +218,9 @@ pub async fn serve(
         }
     }
     drop(watch);
+    if let Some(c) = console {
+        c.stop().await;
+    }
     d.shutdown().await
 }
 
@@ -210,6 +266,7 @@ impl Daemon {
                 Ok(settings) => {
                     tracing::info!("Configuration reloaded.");
                     self.app = Arc::new(self.app.reconfigured(settings));
+                    self.published.send_replace(self.app.clone());
                 }
                 Err(e) => tracing::error!(error = %e, "The configuration does not load; keeping the previous one."),
             }
@@ -300,11 +357,7 @@ impl Daemon {
                 Trigger::CatchUp
             };
             match script.spec.catch_up {
-                CatchUp::Latest => self.pending.push_back(Due {
-                    id,
-                    at: latest,
-                    trigger,
-                }),
+                CatchUp::Latest => self.pending.push_back(Due::scheduled(id, latest, trigger)),
                 CatchUp::None => self.record_missed(&script, latest).await?,
             }
         }
@@ -323,11 +376,7 @@ impl Daemon {
         for (id, e) in self.registry.entries.iter_mut() {
             if let (Some(at), Some(script)) = (e.next, &e.script) {
                 if at <= now {
-                    due.push(Due {
-                        id: id.clone(),
-                        at,
-                        trigger: Trigger::Scheduled,
-                    });
+                    due.push(Due::scheduled(id.clone(), at, Trigger::Scheduled));
                     e.next = registry::next_due(script, &settings, now);
                 }
             }
@@ -342,6 +391,43 @@ impl Daemon {
         Ok(())
     }
 
+    /// Queues a console run, or refuses it when the script is not loaded or
+    /// is already running or queued. A script the daemon does not know yet
+    /// (saved a moment ago) is looked for in the folder first.
+    async fn run_now(&mut self, ask: RunNow) {
+        if self.script(&ask.script).is_none() {
+            self.rescan(false).await;
+        }
+        let refuse = if self.script(&ask.script).is_none() {
+            Some(format!(
+                "{} is not loaded: it does not exist in {} or does not compile",
+                ask.script,
+                self.app.settings.scripts_dir.display()
+            ))
+        } else if self.running.contains_key(&ask.script) || self.pending.iter().any(|d| d.id == ask.script) {
+            Some(format!(
+                "{} is already running or queued; wait for it to finish",
+                ask.script
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = refuse {
+            let _ = ask.accepted.send(Err(why));
+            return;
+        }
+        let _ = ask.accepted.send(Ok(()));
+        self.pending.push_back(Due {
+            id: ask.script,
+            at: Utc::now(),
+            trigger: Trigger::Manual,
+            asked: Some(Asked {
+                progress: ask.progress,
+                done: ask.done,
+            }),
+        });
+    }
+
     /// Starts queued runs while there is room.
     async fn launch_pending(&mut self) -> Result<(), DaemonError> {
         let mut waiting = VecDeque::new();
@@ -350,7 +436,16 @@ impl Daemon {
                 waiting.push_back(d);
                 continue;
             }
-            let Some(script) = self.script(&d.id) else { continue };
+            let Some(script) = self.script(&d.id) else {
+                if let Some(a) = d.asked {
+                    let _ = a.done.send(Err(format!("{} was removed before it could start", d.id)));
+                }
+                continue;
+            };
+            if let Some(a) = d.asked {
+                self.launch(script, d.id, None, d.trigger, Some(a));
+                continue;
+            }
             if let Some(why) = self.app.store.suspended(&d.id).await? {
                 tracing::debug!(script = %d.id, reason = %why, "Suspended; not started (ferry resume to restart).");
                 continue;
@@ -359,28 +454,56 @@ impl Daemon {
                 tracing::debug!(script = %d.id, at = %d.at, "Occurrence claimed by another instance.");
                 continue;
             }
-            let cancel = Arc::new(AtomicBool::new(false));
-            self.running.insert(d.id.clone(), cancel.clone());
-            let app = self.app.clone();
-            tracing::info!(script = %d.id, at = %d.at, trigger = d.trigger.as_str(), "Starting run.");
-            self.tasks.spawn(async move {
-                let req = RunRequest {
-                    occurrence: Some(d.at),
-                    cancel: Some(cancel),
-                    ..Default::default()
-                };
-                let report = match app.run(&script, d.trigger, req).await {
-                    Ok(r) => Some(r),
-                    Err(e) => {
-                        tracing::error!(script = %d.id, error = %e, "The run could not start.");
-                        None
-                    }
-                };
-                (d.id, d.at, report)
-            });
+            self.launch(script, d.id, Some(d.at), d.trigger, None);
         }
         self.pending = waiting;
         Ok(())
+    }
+
+    /// Starts one run as a task; a console run's asker is told how it ended.
+    fn launch(
+        &mut self,
+        script: Arc<Script>,
+        id: String,
+        at: Option<DateTime<Utc>>,
+        trigger: Trigger,
+        asked: Option<Asked>,
+    ) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.running.insert(id.clone(), cancel.clone());
+        let app = self.app.clone();
+        tracing::info!(script = %id, at = ?at, trigger = trigger.as_str(), "Starting run.");
+        let (progress, done) = match asked {
+            Some(a) => (a.progress, Some(a.done)),
+            None => (None, None),
+        };
+        self.tasks.spawn(async move {
+            let req = RunRequest {
+                occurrence: at,
+                cancel: Some(cancel),
+                progress,
+                ..Default::default()
+            };
+            let report = match app.run(&script, trigger, req).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    tracing::error!(script = %id, error = %e, "The run could not start.");
+                    if let Some(done) = done {
+                        let _ = done.send(Err(format!("the run could not start: {e}")));
+                    }
+                    return (id, at, None);
+                }
+            };
+            if let (Some(done), Some(r)) = (done, &report) {
+                let status = match (&r.error, &r.held) {
+                    (Some(_), _) => "failed",
+                    (None, Some(_)) => "held",
+                    (None, None) => "succeeded",
+                };
+                let _ = done.send(Ok((r.id, status.to_string())));
+            }
+            (id, at, report)
+        });
     }
 
     async fn finished(&mut self, done: Result<Finished, tokio::task::JoinError>) -> Result<(), DaemonError> {
@@ -396,7 +519,9 @@ impl Daemon {
                 Some(e) => tracing::error!(script = %id, run = r.id, error = %e, "Run failed."),
             }
         }
-        self.app.store.settle(&id, at, "ran", run).await?;
+        if let Some(at) = at {
+            self.app.store.settle(&id, at, "ran", run).await?;
+        }
         Ok(())
     }
 

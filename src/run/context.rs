@@ -118,7 +118,7 @@ impl Delivery {
 }
 
 /// One line of a run's log.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct LogLine {
     /// When.
     pub at: DateTime<Utc>,

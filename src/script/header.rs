@@ -111,8 +111,9 @@ struct RawHeader {
 }
 
 /// The header text (prefixes removed, one line per file line so offsets map
-/// back) and the file line it starts at.
-fn extract(source: &str) -> (String, usize) {
+/// back) and the file line it starts at; public so the console can show
+/// the header apart from the code.
+pub fn extract(source: &str) -> (String, usize) {
     let mut text = String::new();
     let mut first = 0;
     for (i, line) in source.lines().enumerate() {

@@ -23,7 +23,7 @@ pub use daemon::{Instance, STALE_AFTER_SECS};
 pub use logins::{check_new_password, ApiToken, NewSession, ScriptChange, SessionInfo, TOOL_RIGHTS};
 pub use notifications::{Level, NewNotification, Notification};
 pub use people::{check_email, check_name, check_webhook, Group, PeopleError, User};
-pub use runs::NewRun;
+pub use runs::{NewRun, RunFilter};
 
 /// A state store failure.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +79,7 @@ impl Trigger {
 }
 
 /// A run as recorded.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct RunRow {
     /// Run id.
     pub id: i64,
@@ -114,7 +114,7 @@ pub struct RunRow {
 }
 
 /// A recorded file of a run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct FileRow {
     /// File name.
     pub name: String,

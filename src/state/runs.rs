@@ -31,6 +31,21 @@ fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
     })
 }
 
+/// Which runs to list: every field narrows the list.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    /// One script's runs.
+    pub script: Option<String>,
+    /// One status (succeeded, failed, held, ...).
+    pub status: Option<String>,
+    /// Started at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Started before.
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many.
+    pub limit: i64,
+}
+
 /// Who started a run and for which schedule occurrence.
 #[derive(Clone, Debug)]
 pub struct NewRun<'a> {
@@ -128,6 +143,39 @@ impl Store {
                 sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
             }
         };
+        Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Runs matching a filter, newest first: the console's and API's history.
+    /// Every condition is bound, never spliced, so filter text cannot reach the SQL.
+    pub async fn runs_matching(&self, f: &RunFilter) -> Result<Vec<RunRow>, StateError> {
+        let mut sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE 1 = 1");
+        let mut n = 0;
+        let mut arg = |sql: &mut String, cond: &str| {
+            n += 1;
+            sql.push_str(&cond.replace('?', &format!("${n}")));
+        };
+        if f.script.is_some() {
+            arg(&mut sql, " AND script = ?");
+        }
+        if f.status.is_some() {
+            arg(&mut sql, " AND status = ?");
+        }
+        if f.from.is_some() {
+            arg(&mut sql, " AND started_at >= ?");
+        }
+        if f.to.is_some() {
+            arg(&mut sql, " AND started_at < ?");
+        }
+        arg(&mut sql, " ORDER BY id DESC LIMIT ?");
+        let mut q = sqlx::query(&sql);
+        for v in [&f.script, &f.status].into_iter().flatten() {
+            q = q.bind(v.clone());
+        }
+        for t in [f.from, f.to].into_iter().flatten() {
+            q = q.bind(stamp(t));
+        }
+        let rows = q.bind(f.limit).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
     }
 

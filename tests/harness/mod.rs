@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod conformance;
+pub mod console;
 pub mod daemon;
 pub mod ftp_server;
 pub mod sftp_server;

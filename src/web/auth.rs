@@ -1,0 +1,266 @@
+//! Who is asking: a session cookie (browsers) or an API token
+//! (automation), the tool rights that come with the user, the CSRF check
+//! on every state-changing request made with a cookie, and the login
+//! rate limit.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, Method, StatusCode};
+use axum::Json;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::{Deserialize, Serialize};
+
+use super::{Problem, Shared};
+
+/// The session cookie.
+pub const COOKIE: &str = "ferry_session";
+/// The header an API client sends its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Failed logins allowed per user name in [`WINDOW`].
+pub const LOGIN_LIMIT: usize = 5;
+/// Failed logins allowed per address in [`WINDOW`]: higher, because a
+/// school's office shares one address.
+pub const ADDRESS_LIMIT: usize = 4 * LOGIN_LIMIT;
+/// The window failed logins are counted in.
+const WINDOW: Duration = Duration::from_secs(300);
+
+/// A logged-in user and what they may do.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The user name.
+    pub user: String,
+    /// Tool rights, direct and through groups.
+    pub rights: BTreeSet<String>,
+    /// The session's CSRF token; `None` for an API token, which a browser
+    /// never sends on its own and so needs none.
+    pub csrf: Option<String>,
+}
+
+impl Caller {
+    /// True when the user holds `right`.
+    pub fn may(&self, right: &str) -> bool {
+        self.rights.contains(right)
+    }
+
+    /// Refuses with 403 unless the user holds `right`.
+    pub fn need(&self, right: &str) -> Result<(), Problem> {
+        if self.may(right) {
+            Ok(())
+        } else {
+            Err(Problem::forbidden(&self.user, right))
+        }
+    }
+
+    /// Refuses with 403 unless `sent` is the session's CSRF token.
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), Problem> {
+        match (&self.csrf, sent) {
+            (None, _) => Ok(()),
+            (Some(ours), Some(sent)) if constant_eq(ours.as_bytes(), sent.as_bytes()) => Ok(()),
+            _ => Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "the request has no valid CSRF token; reload the page (API clients: send the X-CSRF-Token header that POST /api/login returned)",
+            )),
+        }
+    }
+}
+
+/// Compares without stopping at the first difference.
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Finds the caller from the `Authorization: Bearer` header or the session cookie.
+pub async fn authenticate(parts: &Parts, console: &Shared) -> Result<Caller, Problem> {
+    let app = console.app();
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let Some(token) = bearer {
+        let Some(user) = app.store.token_user(token.trim()).await? else {
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "the API token is not valid (revoked, or its user was removed); `ferry tokens create USER` makes a new one",
+            ));
+        };
+        let rights = app.store.tool_rights(&user).await?;
+        return Ok(Caller {
+            user,
+            rights,
+            csrf: None,
+        });
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(token) = jar.get(COOKIE).map(|c| c.value().to_string()) else {
+        return Err(Problem::unauthenticated());
+    };
+    let Some(session) = app.store.session(&token).await? else {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "your session has ended (logged out, expired or the user was removed); log in again",
+        ));
+    };
+    let rights = app.store.tool_rights(&session.user).await?;
+    Ok(Caller {
+        user: session.user,
+        rights,
+        csrf: Some(session.csrf),
+    })
+}
+
+/// The API's caller: a state-changing request made with a session cookie
+/// must carry the session's CSRF token in `X-CSRF-Token`.
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Shared) -> Result<Self, Problem> {
+        let caller = authenticate(parts, console).await?;
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            caller.check_csrf(sent)?;
+        }
+        Ok(caller)
+    }
+}
+
+/// Counts failed logins per user name and per address.
+#[derive(Default)]
+pub struct Limiter {
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Limiter {
+    fn keys(user: &str, ip: IpAddr) -> [String; 2] {
+        [format!("user:{}", user.to_lowercase()), format!("ip:{ip}")]
+    }
+
+    /// `Some(seconds to wait)` when the user name or address has failed too often.
+    pub fn blocked(&self, user: &str, ip: IpAddr) -> Option<u64> {
+        let mut map = self.failures.lock().expect("limiter lock");
+        let now = Instant::now();
+        let mut wait = None;
+        for (key, limit) in Self::keys(user, ip).into_iter().zip([LOGIN_LIMIT, ADDRESS_LIMIT]) {
+            if let Some(v) = map.get_mut(&key) {
+                v.retain(|t| now.duration_since(*t) < WINDOW);
+                if v.len() >= limit {
+                    let free = WINDOW.saturating_sub(now.duration_since(v[0])).as_secs() + 1;
+                    wait = Some(wait.map_or(free, |w: u64| w.max(free)));
+                }
+            }
+        }
+        wait
+    }
+
+    /// Records a failed login.
+    pub fn failed(&self, user: &str, ip: IpAddr) {
+        let mut map = self.failures.lock().expect("limiter lock");
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        for key in Self::keys(user, ip) {
+            map.entry(key).or_default().push(Instant::now());
+        }
+    }
+
+    /// Forgets the user name's failures after a good login.
+    pub fn succeeded(&self, user: &str) {
+        let mut map = self.failures.lock().expect("limiter lock");
+        map.remove(&format!("user:{}", user.to_lowercase()));
+    }
+}
+
+/// A login request.
+#[derive(Deserialize)]
+pub struct Login {
+    /// User name.
+    pub user: String,
+    /// Password.
+    pub password: String,
+}
+
+/// What a good login returns.
+#[derive(Serialize)]
+pub struct LoggedIn {
+    /// The user.
+    pub user: String,
+    /// Their tool rights.
+    pub rights: BTreeSet<String>,
+    /// Send this in `X-CSRF-Token` with every state-changing request.
+    pub csrf: String,
+    /// When the session ends.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Checks a login and opens a session: the cookie to set and the answer.
+pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cookie<'static>, LoggedIn), Problem> {
+    if let Some(wait) = console.logins.blocked(&login.user, ip) {
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed logins for this user or address; try again in {wait} seconds"),
+        ));
+    }
+    let app = console.app();
+    if !app.store.check_password(&login.user, &login.password).await? {
+        console.logins.failed(&login.user, ip);
+        tracing::warn!(user = %login.user, address = %ip, "Failed console login.");
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong user name or password (an administrator sets passwords with `ferry users password NAME`)",
+        ));
+    }
+    console.logins.succeeded(&login.user);
+    let ttl = chrono::Duration::from_std(console.settings.session).unwrap_or(chrono::Duration::hours(8));
+    let session = app.store.open_session(&login.user, ttl).await?;
+    let rights = app.store.tool_rights(&login.user).await?;
+    tracing::info!(user = %login.user, address = %ip, "Console login.");
+    let cookie = Cookie::build((COOKIE, session.token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(console.settings.tls.is_some())
+        .build();
+    Ok((
+        cookie,
+        LoggedIn {
+            user: login.user.clone(),
+            rights,
+            csrf: session.csrf,
+            expires_at: session.expires_at,
+        },
+    ))
+}
+
+/// Ends the session the cookie names; the cookie to clear it.
+pub async fn log_out(console: &Shared, jar: &CookieJar) -> Result<Cookie<'static>, Problem> {
+    if let Some(c) = jar.get(COOKIE) {
+        console.app().store.close_session(c.value()).await?;
+    }
+    Ok(Cookie::build((COOKIE, "")).path("/").removal().build())
+}
+
+/// `POST /api/login`.
+pub async fn api_login(
+    State(console): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Json(login): Json<Login>,
+) -> Result<(CookieJar, Json<LoggedIn>), Problem> {
+    let (cookie, answer) = log_in(&console, peer.ip(), &login).await?;
+    Ok((jar.add(cookie), Json(answer)))
+}
+
+/// `POST /api/logout`.
+pub async fn api_logout(
+    State(console): State<Shared>,
+    _caller: Caller,
+    jar: CookieJar,
+) -> Result<(CookieJar, StatusCode), Problem> {
+    let gone = log_out(&console, &jar).await?;
+    Ok((jar.add(gone), StatusCode::NO_CONTENT))
+}

@@ -1,0 +1,705 @@
+//! The console's pages: server-rendered HTML that works without
+//! JavaScript. Forms post with the session's CSRF token in a hidden field;
+//! long actions redirect to a job page that refreshes itself until the job
+//! ends. maud escapes every interpolated value, so script names, source and
+//! logs always render as text.
+
+mod layout;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::api::HistoryQuery;
+use super::auth::{self, Caller, Login};
+use super::{extracts, Problem, Shared};
+use crate::catalog::Extract;
+use layout::{layout, when};
+
+/// Every page route.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/", get(list))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/extracts/new", get(new_page).post(new_save))
+        .route("/extracts/{id}", get(extract_page))
+        .route("/extracts/{id}/edit", get(edit_page).post(edit_save))
+        .route("/extracts/{id}/delete", post(delete))
+        .route("/extracts/{id}/{action}", post(action))
+        .route("/jobs/{id}", get(job_page))
+        .route("/history", get(history))
+        .route("/runs/{id}", get(run_page))
+        .route("/notifications", get(notifications))
+        .route("/notifications/read", post(read_all))
+        .route("/notifications/{id}/read", post(read_one))
+        .route("/users", get(users))
+}
+
+/// A logged-in person looking at pages; without a session, the login page.
+pub struct Viewer {
+    caller: Caller,
+    unread: usize,
+}
+
+/// Sends a visitor without a session to the login page, then back.
+pub struct ToLogin(Response);
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl FromRequestParts<Shared> for Viewer {
+    type Rejection = ToLogin;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Shared) -> Result<Self, ToLogin> {
+        match auth::authenticate(parts, console).await {
+            Ok(caller) => {
+                let unread = console
+                    .app()
+                    .store
+                    .notifications(Some(&caller.user), false, 1000)
+                    .await
+                    .map(|n| n.len())
+                    .unwrap_or(0);
+                Ok(Viewer { caller, unread })
+            }
+            Err(p) if p.status == StatusCode::UNAUTHORIZED => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let to = format!("/login?next={}", encode(next));
+                Err(ToLogin(Redirect::to(&to).into_response()))
+            }
+            Err(p) => Err(ToLogin(error_page(None, p))),
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The page a refusal or failure shows: the same sentence as the CLI.
+fn error_page(viewer: Option<&Viewer>, p: Problem) -> Response {
+    let body = html! {
+        h1 { "Not done" }
+        p #error .error { (p.message) }
+        p { a href="/" { "Back to the extracts" } }
+    };
+    (p.status, layout("Not done", viewer, body)).into_response()
+}
+
+/// A page shown instead of the one asked for (an error, a refused edit).
+pub struct Instead(Box<Response>);
+
+impl IntoResponse for Instead {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Response> for Instead {
+    fn from(r: Response) -> Self {
+        Instead(Box::new(r))
+    }
+}
+
+type PageResult = Result<Response, Instead>;
+
+trait OrPage<T> {
+    fn or_page(self, v: &Viewer) -> Result<T, Instead>;
+}
+
+impl<T, E: Into<Problem>> OrPage<T> for Result<T, E> {
+    fn or_page(self, v: &Viewer) -> Result<T, Instead> {
+        self.map_err(|e| error_page(Some(v), e.into()).into())
+    }
+}
+
+/// A form with nothing but the CSRF token.
+#[derive(Deserialize)]
+struct Csrf {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The list's query: search text and sort column.
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+    sort: Option<String>,
+    #[serde(default)]
+    desc: bool,
+}
+
+const COLUMNS: [(&str, &str); 9] = [
+    ("name", "Name"),
+    ("id", "Script"),
+    ("delivery_mode", "Delivery mode"),
+    ("server", "Server"),
+    ("frequency", "Frequency"),
+    ("extract_mode", "Extract mode"),
+    ("stopped", "Stopped"),
+    ("last_run", "Last run"),
+    ("next_run", "Next run"),
+];
+
+fn sort_key(e: &Extract, column: &str) -> String {
+    match column {
+        "id" => e.id.to_lowercase(),
+        "delivery_mode" => e.delivery_mode.to_lowercase(),
+        "server" => e.server.to_lowercase(),
+        "frequency" => e.frequency.to_lowercase(),
+        "extract_mode" => e.extract_mode.to_lowercase(),
+        "stopped" => e.stopped_text(),
+        "last_run" => e
+            .last_run
+            .as_ref()
+            .map(|r| r.started_at.to_rfc3339())
+            .unwrap_or_default(),
+        "next_run" => e.next_run.map(|t| t.to_rfc3339()).unwrap_or_default(),
+        _ => e.name.to_lowercase(),
+    }
+}
+
+async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) -> PageResult {
+    v.caller.need("read").or_page(&v)?;
+    let mut all = crate::catalog::list(&c.app()).await.or_page(&v)?;
+    let search = q.q.clone().unwrap_or_default();
+    let needle = search.to_lowercase();
+    if !needle.is_empty() {
+        all.retain(|e| {
+            [&e.id, &e.name, &e.server, &e.delivery_mode, &e.frequency]
+                .iter()
+                .any(|f| f.to_lowercase().contains(&needle))
+        });
+    }
+    let sort = q.sort.clone().unwrap_or_else(|| "name".into());
+    all.sort_by_cached_key(|e| sort_key(e, &sort));
+    if q.desc {
+        all.reverse();
+    }
+    let link = |col: &str| {
+        let desc = col == sort && !q.desc;
+        format!("/?sort={col}&desc={desc}&q={}", encode(&search))
+    };
+    let body = html! {
+        h1 { "Extracts" }
+        form .search method="get" action="/" {
+            input type="search" name="q" value=(search) placeholder="Search name, script, server…" aria-label="Search";
+            input type="hidden" name="sort" value=(sort);
+            button type="submit" { "Search" }
+            @if v.caller.may("add") { " " a .button #new-extract href="/extracts/new" { "New extract" } }
+        }
+        table #extracts {
+            thead { tr {
+                @for (col, label) in COLUMNS {
+                    th { a href=(link(col)) { (label) @if col == sort { (if q.desc { " ▼" } else { " ▲" }) } } }
+                }
+            } }
+            tbody {
+                @for e in &all {
+                    tr {
+                        td { a href={"/extracts/" (e.id)} { (e.name) } }
+                        td { (e.id) }
+                        td { (e.delivery_mode) }
+                        td { (e.server) }
+                        td { (e.frequency) }
+                        td { (e.extract_mode) }
+                        td { @if e.error.is_some() { span .error { "does not load" } } @else { (e.stopped_text()) } }
+                        td { @match &e.last_run {
+                            Some(r) => { a href={"/runs/" (r.id)} { (when(r.started_at)) } " " span class={"status " (r.status)} { (r.status) } }
+                            None => { "never" }
+                        } }
+                        td { (e.next_run.map(when).unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+        @if all.is_empty() { p { "No extracts match." } }
+    };
+    Ok(layout("Extracts", Some(&v), body).into_response())
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after logging in: only a path on this site.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_form(next: &str, error: Option<&str>) -> Markup {
+    html! {
+        h1 { "Log in to ferry" }
+        @if let Some(e) = error { p #error .error { (e) } }
+        form method="post" action="/login" .login {
+            input type="hidden" name="next" value=(next);
+            label { "User name" input #user type="text" name="user" autocomplete="username" required; }
+            label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
+            button #login type="submit" { "Log in" }
+        }
+        p .hint { "Accounts are made by an administrator: " code { "ferry users add NAME --right read --password-stdin" } "." }
+    }
+}
+
+#[derive(Deserialize)]
+struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(Query(n): Query<Next>) -> Markup {
+    layout("Log in", None, login_form(safe_next(&n.next), None))
+}
+
+async fn login(
+    State(c): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let next = safe_next(&f.next).to_string();
+    let login = Login {
+        user: f.user,
+        password: f.password,
+    };
+    match auth::log_in(&c, peer.ip(), &login).await {
+        Ok((cookie, _)) => (jar.add(cookie), Redirect::to(&next)).into_response(),
+        Err(p) => (p.status, layout("Log in", None, login_form(&next, Some(&p.message)))).into_response(),
+    }
+}
+
+async fn logout(State(c): State<Shared>, v: Viewer, jar: CookieJar, Form(f): Form<Csrf>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    let gone = auth::log_out(&c, &jar).await.or_page(&v)?;
+    Ok((jar.add(gone), Redirect::to("/login")).into_response())
+}
+
+fn csrf_field(v: &Viewer) -> Markup {
+    html! { input type="hidden" name="csrf" value=(v.caller.csrf.clone().unwrap_or_default()); }
+}
+
+/// A button that posts the CSRF token to `action`.
+fn post_button(v: &Viewer, action: &str, id: &str, label: &str) -> Markup {
+    html! {
+        form .inline method="post" action=(action) {
+            (csrf_field(v))
+            button id=(id) type="submit" { (label) }
+        }
+    }
+}
+
+async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
+    v.caller.need("read").or_page(&v)?;
+    let app = c.app();
+    let d = extracts::detail(&app, &v.caller, &id).await.or_page(&v)?;
+    let e = &d.summary;
+    let jobs = c.jobs.of_script(&id, 5);
+    let base = format!("/extracts/{}", e.id);
+    let suspended = e.suspended.is_some();
+    let body = html! {
+        h1 { (e.name) " " small { "(" (e.id) ".rhai)" } }
+        @if let Some(err) = &e.error { p #error .error { (err) } }
+        div .actions {
+            @if v.caller.may("run") {
+                (post_button(&v, &format!("{base}/test"), "test-extract", "Test Extract"))
+                (post_button(&v, &format!("{base}/test-connection"), "test-connection", "Test Connection"))
+                (post_button(&v, &format!("{base}/run"), "run-extract", "Run Extract"))
+            }
+            @if v.caller.may("write") {
+                @if suspended { (post_button(&v, &format!("{base}/start"), "start", "Start automated runs")) }
+                @else { (post_button(&v, &format!("{base}/stop"), "stop", "Stop automated runs")) }
+                a .button #edit href={(base) "/edit"} { "Edit" }
+            }
+            @if v.caller.may("delete") {
+                (post_button(&v, &format!("{base}/delete"), "delete", "Delete"))
+            }
+        }
+        table .facts {
+            tr { th { "Delivery mode" } td { (e.delivery_mode) } }
+            tr { th { "Server" } td { (e.server) } }
+            tr { th { "Frequency" } td { (e.frequency) } }
+            tr { th { "Extract mode" } td { (e.extract_mode) } }
+            tr { th { "Stopped" } td #stopped { (e.stopped_text()) } }
+            tr { th { "Next run" } td { (e.next_run.map(when).unwrap_or_else(|| "—".into())) } }
+        }
+        @if !d.destinations.is_empty() {
+            h2 { "Destinations" }
+            table #destinations {
+                tr { th { "Name" } th { "Where" } th { "Password" } @if v.caller.may("manage_users") { th { "Key" } } }
+                @for dest in &d.destinations {
+                    tr {
+                        td { (dest.name) } td { (dest.describe) } td { (dest.password.clone().unwrap_or_default()) }
+                        @if v.caller.may("manage_users") { td { (dest.key.clone().unwrap_or_default()) } }
+                    }
+                }
+            }
+        }
+        @if !jobs.is_empty() {
+            h2 { "Recent actions" }
+            ul #jobs { @for j in &jobs {
+                li { a href={"/jobs/" (j.id)} { (j.kind) " by " (j.by) " at " (when(j.started_at)) } " " span class={"status " (j.state)} { (j.state) } }
+            } }
+        }
+        h2 { "History" }
+        (runs_table(&d.runs))
+        h2 { "Header" }
+        pre .code { (d.header) }
+        @if !d.changes.is_empty() {
+            h2 { "Changes" }
+            table #changes {
+                tr { th { "When" } th { "Who" } th { "What" } th { "Version" } }
+                @for ch in &d.changes {
+                    tr { td { (when(ch.at)) } td { (ch.user) } td { (ch.action) }
+                         td { code { (ch.new_sha256.as_deref().map(|h| &h[..12.min(h.len())]).unwrap_or("")) } } }
+                }
+            }
+        }
+        h2 { "Script" }
+        pre .code #source { (d.source) }
+    };
+    Ok(layout(&e.name, Some(&v), body).into_response())
+}
+
+fn runs_table(runs: &[crate::state::RunRow]) -> Markup {
+    html! {
+        table #history {
+            tr { th { "Run" } th { "Script" } th { "Trigger" } th { "Started" } th { "Status" } th { "Rows" } th { "Destination" } th { "Error" } }
+            @for r in runs {
+                tr {
+                    td { a href={"/runs/" (r.id)} { (r.id) } }
+                    td { a href={"/extracts/" (r.script)} { (r.script) } }
+                    td { (r.trigger) }
+                    td { (when(r.started_at)) }
+                    td { span class={"status " (r.status)} { (r.status) } }
+                    td .num { (crate::format::thousands(r.rows.max(0) as u64)) }
+                    td { (r.destination.clone().unwrap_or_default()) }
+                    td .error { (r.error.clone().unwrap_or_default()) }
+                }
+            }
+        }
+        @if runs.is_empty() { p { "No runs yet." } }
+    }
+}
+
+async fn action(
+    State(c): State<Shared>,
+    v: Viewer,
+    Path((id, what)): Path<(String, String)>,
+    Form(f): Form<Csrf>,
+) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    let job = match what.as_str() {
+        "test" => extracts::start_test(&c, &v.caller, &id).await,
+        "test-connection" => extracts::start_connection(&c, &v.caller, &id).await,
+        "run" => extracts::start_run(&c, &v.caller, &id).await,
+        "stop" | "start" => {
+            extracts::stop_start(&c.app(), &v.caller, &id, what == "stop")
+                .await
+                .or_page(&v)?;
+            return Ok(Redirect::to(&format!("/extracts/{id}")).into_response());
+        }
+        _ => {
+            let missing = Problem::missing(format!("there is no action '{what}'"));
+            return Err(error_page(Some(&v), missing).into());
+        }
+    }
+    .or_page(&v)?;
+    Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
+}
+
+async fn delete(State(c): State<Shared>, v: Viewer, Path(id): Path<String>, Form(f): Form<Csrf>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    extracts::delete(&c.app(), &v.caller, &id).await.or_page(&v)?;
+    Ok(Redirect::to("/").into_response())
+}
+
+/// The editor's fields.
+#[derive(Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    source: String,
+}
+
+fn editor(v: &Viewer, action: &str, id: Option<&str>, source: &str, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error { p #error .error { (e) } }
+        form method="post" action=(action) .editor {
+            (csrf_field(v))
+            @if id.is_none() {
+                label { "Script name " input #script-id type="text" name="id" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]*"; }
+            }
+            textarea #source name="source" spellcheck="false" rows="30" { (source) }
+            button #save type="submit" { "Save" }
+            @if let Some(id) = id { " " a href={"/extracts/" (id)} { "Cancel" } }
+        }
+        p .hint { "Saving compiles the script first; a script that does not compile is not saved. ferry serve reloads a saved script as it does a file edit." }
+    }
+}
+
+async fn edit_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
+    v.caller.need("write").or_page(&v)?;
+    let app = c.app();
+    let path = extracts::existing(&app, &id).or_page(&v)?;
+    let source = std::fs::read_to_string(&path).unwrap_or_default();
+    let body = html! { h1 { "Edit " (id) } (editor(&v, &format!("/extracts/{id}/edit"), Some(&id), &source, None)) };
+    Ok(layout(&format!("Edit {id}"), Some(&v), body).into_response())
+}
+
+async fn edit_save(State(c): State<Shared>, v: Viewer, Path(id): Path<String>, Form(f): Form<EditForm>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    let source = f.source.replace("\r\n", "\n");
+    match extracts::save(&c.app(), &v.caller, &id, &source).await {
+        Ok(()) => Ok(Redirect::to(&format!("/extracts/{id}")).into_response()),
+        Err(p) if p.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let body = html! { h1 { "Edit " (id) } (editor(&v, &format!("/extracts/{id}/edit"), Some(&id), &source, Some(&p.message))) };
+            Err((p.status, layout(&format!("Edit {id}"), Some(&v), body))
+                .into_response()
+                .into())
+        }
+        Err(p) => Err(error_page(Some(&v), p).into()),
+    }
+}
+
+const NEW_SCRIPT: &str = "//! name = \"New extract\"\n//! schedule = \"none\"\n\nlet rows = query(\"live\", \"SELECT 1 AS one\", #{});\ndeliver(csv(rows, #{ name: \"new\" }), \"out\");\n";
+
+async fn new_page(v: Viewer) -> PageResult {
+    v.caller.need("add").or_page(&v)?;
+    let body = html! { h1 { "New extract" } (editor(&v, "/extracts/new", None, NEW_SCRIPT, None)) };
+    Ok(layout("New extract", Some(&v), body).into_response())
+}
+
+async fn new_save(State(c): State<Shared>, v: Viewer, Form(f): Form<EditForm>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    let source = f.source.replace("\r\n", "\n");
+    match extracts::create(&c.app(), &v.caller, f.id.trim(), &source).await {
+        Ok(()) => Ok(Redirect::to(&format!("/extracts/{}", f.id.trim())).into_response()),
+        Err(p) if p.status != StatusCode::FORBIDDEN => {
+            let body = html! { h1 { "New extract" } (editor(&v, "/extracts/new", None, &source, Some(&p.message))) };
+            Err((p.status, layout("New extract", Some(&v), body)).into_response().into())
+        }
+        Err(p) => Err(error_page(Some(&v), p).into()),
+    }
+}
+
+async fn job_page(State(c): State<Shared>, v: Viewer, Path(id): Path<u64>) -> PageResult {
+    v.caller.need("read").or_page(&v)?;
+    let Some(j) = c.jobs.get(id) else {
+        let missing = Problem::missing(format!(
+            "there is no job {id}; jobs are forgotten when ferry serve restarts, history keeps the runs"
+        ));
+        return Err(error_page(Some(&v), missing).into());
+    };
+    let title = match j.kind.as_str() {
+        "test" => "Test Extract",
+        "connection" => "Test Connection",
+        _ => "Run Extract",
+    };
+    let result = j.result.clone().unwrap_or_default();
+    let body = html! {
+        h1 { (title) ": " a href={"/extracts/" (j.script)} { (j.script) } }
+        p { "Started by " (j.by) " at " (when(j.started_at)) ". State: " span #job-state class={"status " (j.state)} { (j.state) } }
+        @if j.running() {
+            p #progress { (j.progress.clone().unwrap_or_else(|| "starting…".into())) }
+            p .hint { "This page refreshes itself; you can leave and come back from the extract's page." }
+        }
+        @if let Some(e) = &j.error { p #error .error { (e) } }
+        @if let Some(run) = result.get("run").and_then(|r| r.as_i64()) {
+            p { "History: " a #run-link href={"/runs/" (run)} { "run " (run) } }
+        }
+        @if let Some(files) = result.get("files").and_then(|f| f.as_array()) {
+            @for (i, f) in files.iter().enumerate() {
+                h2 { (f["name"].as_str().unwrap_or("")) " — " (f["rows"]) " rows" }
+                @if let Some(cols) = f["columns"].as_array().filter(|c| !c.is_empty()) {
+                    table .preview id={"preview-" (i)} {
+                        tr { @for c in cols { th { (c.as_str().unwrap_or("")) } } }
+                        @for row in f["preview"].as_array().into_iter().flatten() {
+                            tr { @for cell in row.as_array().into_iter().flatten() { td { (cell.as_str().unwrap_or("")) } } }
+                        }
+                    }
+                }
+                @for d in f["would_deliver_to"].as_array().into_iter().flatten() {
+                    p { "Would deliver to " (d.as_str().unwrap_or("")) }
+                }
+            }
+            @for n in result["notes"].as_array().into_iter().flatten() { p .note { (n.as_str().unwrap_or("")) } }
+            p { "Nothing was delivered or kept." }
+        }
+        @if let Some(dests) = result.get("destinations").and_then(|d| d.as_array()) {
+            @for d in dests {
+                h2 { (d["destination"].as_str().unwrap_or("")) ": " (d["describe"].as_str().unwrap_or("")) }
+                @if d["ok"].as_bool() == Some(true) {
+                    table .facts {
+                        @for pair in d["details"].as_array().into_iter().flatten() {
+                            tr { th { (pair[0].as_str().unwrap_or("")) } td { (pair[1].as_str().unwrap_or("")) } }
+                        }
+                        tr { th { "logged in by" } td { (d["logged_in_by"].as_str().unwrap_or("")) } }
+                    }
+                    p .ok { "OK: wrote and removed " (d["test_file"].as_str().unwrap_or("")) }
+                } @else {
+                    p .error { "FAILED: " (d["error"].as_str().unwrap_or("")) }
+                }
+            }
+        }
+    };
+    let mut page = layout(title, Some(&v), body).into_response();
+    if j.running() {
+        page.headers_mut()
+            .insert("refresh", axum::http::HeaderValue::from_static("1"));
+    }
+    Ok(page)
+}
+
+const STATUSES: [&str; 10] = [
+    "succeeded",
+    "failed",
+    "held",
+    "running",
+    "interrupted",
+    "skipped",
+    "missed",
+    "released",
+    "discarded",
+    "superseded",
+];
+
+async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuery>) -> PageResult {
+    v.caller.need("read").or_page(&v)?;
+    let filter = q.filter().or_page(&v)?;
+    let runs = c.app().store.runs_matching(&filter).await.or_page(&v)?;
+    let val = |o: &Option<String>| o.clone().unwrap_or_default();
+    let body = html! {
+        h1 { "History" }
+        form .search method="get" action="/history" {
+            label { "Script " input type="text" name="script" value=(val(&q.script)); }
+            label { "Status " select name="status" {
+                option value="" { "any" }
+                @for s in STATUSES { option value=(s) selected[q.status.as_deref() == Some(s)] { (s) } }
+            } }
+            label { "From " input type="date" name="from" value=(val(&q.from)); }
+            label { "To " input type="date" name="to" value=(val(&q.to)); }
+            button type="submit" { "Filter" }
+        }
+        (runs_table(&runs))
+    };
+    Ok(layout("History", Some(&v), body).into_response())
+}
+
+async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> PageResult {
+    v.caller.need("read").or_page(&v)?;
+    let (r, files, log) = c.app().store.run(id).await.or_page(&v)?;
+    let mut facts = BTreeMap::new();
+    facts.insert("Trigger", r.trigger.clone());
+    facts.insert("Started", when(r.started_at));
+    facts.insert("Ended", r.ended_at.map(when).unwrap_or_default());
+    facts.insert("Script hash", r.script_hash.clone());
+    let body = html! {
+        h1 { "Run " (r.id) ": " a href={"/extracts/" (r.script)} { (r.script) } " " span #run-status class={"status " (r.status)} { (r.status) } }
+        @if r.status == "running" { p .hint { "Still running; reload for the outcome." } }
+        table .facts { @for (k, val) in &facts { tr { th { (k) } td { (val) } } } }
+        @if let Some(e) = &r.error { p #error .error { (e) } }
+        @if let Some(by) = &r.released_by { p { "Released or discarded by " (by) } }
+        h2 { "Files" }
+        table #files {
+            tr { th { "File" } th { "Rows" } th { "Bytes" } th { "SHA-256" } th { "Destination" } th { "Remote path" } }
+            @for f in &files {
+                tr { td { (f.name) } td .num { (f.rows) } td .num { (f.bytes) } td { code { (f.sha256) } }
+                     td { (f.destination.clone().unwrap_or_else(|| "NOT DELIVERED".into())) } td { (f.remote_path.clone().unwrap_or_default()) } }
+            }
+        }
+        h2 { "Log" }
+        pre .code #log { @for l in &log { (when(l.at)) " " (l.level) " " (l.message) "\n" } }
+    };
+    Ok(layout(&format!("Run {id}"), Some(&v), body).into_response())
+}
+
+async fn notifications(State(c): State<Shared>, v: Viewer) -> PageResult {
+    let list = c
+        .app()
+        .store
+        .notifications(Some(&v.caller.user), true, 200)
+        .await
+        .or_page(&v)?;
+    let body = html! {
+        h1 { "Notifications" }
+        @if v.unread > 0 { (post_button(&v, "/notifications/read", "read-all", "Mark all read")) }
+        table #notifications {
+            tr { th { "When" } th { "Level" } th { "Script" } th { "Message" } th {} }
+            @for n in &list {
+                tr class=(if n.read_at.is_none() { "unread" } else { "read" }) {
+                    td { (when(n.created_at)) }
+                    td { (n.level.as_str()) }
+                    td { @if let Some(s) = &n.script { a href={"/extracts/" (s)} { (s) } } }
+                    td { (n.message) @if let Some(run) = n.run { " " a href={"/runs/" (run)} { "run " (run) } } }
+                    td { @if n.read_at.is_none() { (post_button(&v, &format!("/notifications/{}/read", n.id), &format!("read-{}", n.id), "Mark read")) } }
+                }
+            }
+        }
+        @if list.is_empty() { p { "Nothing yet." } }
+    };
+    Ok(layout("Notifications", Some(&v), body).into_response())
+}
+
+async fn read_one(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>, Form(f): Form<Csrf>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    c.app().store.mark_read(id, Some(&v.caller.user)).await.or_page(&v)?;
+    Ok(Redirect::to("/notifications").into_response())
+}
+
+async fn read_all(State(c): State<Shared>, v: Viewer, Form(f): Form<Csrf>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    c.app().store.mark_all_read(Some(&v.caller.user)).await.or_page(&v)?;
+    Ok(Redirect::to("/notifications").into_response())
+}
+
+async fn users(State(c): State<Shared>, v: Viewer) -> PageResult {
+    v.caller.need("manage_users").or_page(&v)?;
+    let app = c.app();
+    let mut rows = Vec::new();
+    for u in app.store.users().await.or_page(&v)? {
+        let rights = app.store.tool_rights(&u.name).await.or_page(&v)?;
+        rows.push((u, rights));
+    }
+    let body = html! {
+        h1 { "Users" }
+        table #users {
+            tr { th { "User" } th { "Name" } th { "Email" } th { "Groups" } th { "Rights" } }
+            @for (u, rights) in &rows {
+                tr { td { (u.name) } td { (u.display_name.clone().unwrap_or_default()) } td { (u.email.clone().unwrap_or_default()) }
+                     td { (u.groups.join(", ")) } td { (rights.iter().cloned().collect::<Vec<_>>().join(", ")) } }
+            }
+        }
+        p .hint { "Add users and rights with " code { "ferry users add NAME --group GROUP --right RIGHT --password-stdin" } " or POST /api/users." }
+    };
+    Ok(layout("Users", Some(&v), body).into_response())
+}

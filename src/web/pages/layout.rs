@@ -1,0 +1,75 @@
+//! The frame every page shares: the navigation, the unread count, the
+//! user and their log-out button, and one small style sheet.
+
+use chrono::{DateTime, Utc};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use super::{csrf_field, Viewer};
+
+/// A time as people read it, in the server's zone.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+const STYLE: &str = r#"
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f6f7f9; }
+header { display: flex; gap: 1.2em; align-items: center; padding: .6em 1.2em; background: #1f3a5f; color: #fff; }
+header a { color: #fff; text-decoration: none; } header .brand { font-weight: 700; font-size: 1.1em; }
+header .right { margin-left: auto; display: flex; gap: 1em; align-items: center; }
+#unread { background: #d9342b; border-radius: 1em; padding: 0 .5em; font-size: .85em; }
+main { padding: 1em 1.5em; max-width: 1400px; }
+table { border-collapse: collapse; background: #fff; margin: .5em 0 1em; }
+th, td { border: 1px solid #d8dce3; padding: .3em .6em; text-align: left; vertical-align: top; }
+th { background: #eef1f5; } th a { color: inherit; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.error { color: #b3261e; } .ok { color: #1e7b34; }
+.status { padding: 0 .4em; border-radius: .3em; background: #e6e9ee; }
+.status.succeeded { background: #d5f0dc; } .status.failed, .status.interrupted { background: #f8d7d5; }
+.status.running, .status.held { background: #fff1c2; }
+pre.code { background: #fff; border: 1px solid #d8dce3; padding: .8em; overflow: auto; max-height: 40em; }
+form.inline { display: inline; } .actions { margin: .8em 0; display: flex; gap: .5em; flex-wrap: wrap; }
+button, a.button { font: inherit; padding: .3em .9em; border: 1px solid #1f3a5f; background: #fff; color: #1f3a5f; border-radius: .3em; cursor: pointer; text-decoration: none; }
+button:hover, a.button:hover { background: #1f3a5f; color: #fff; }
+header button { border-color: #fff; background: transparent; color: #fff; }
+form.search { margin: .5em 0; display: flex; gap: .6em; align-items: center; flex-wrap: wrap; }
+form.login { display: grid; gap: .8em; max-width: 20em; } form.login input { display: block; width: 100%; }
+form.editor textarea { width: 100%; font: 13px/1.4 ui-monospace, monospace; tab-size: 4; }
+.hint { color: #5a6473; font-size: .9em; } tr.unread { font-weight: 600; }
+"#;
+
+/// A whole page around `body`.
+pub fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — ferry" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a .brand href="/" { "ferry" }
+                    @if let Some(v) = viewer {
+                        a href="/" { "Extracts" }
+                        a href="/history" { "History" }
+                        a #notifications-link href="/notifications" {
+                            "Notifications"
+                            @if v.unread > 0 { " " span #unread { (v.unread) } }
+                        }
+                        @if v.caller.may("manage_users") { a href="/users" { "Users" } }
+                        div .right {
+                            span #whoami { (v.caller.user) }
+                            form .inline method="post" action="/logout" {
+                                (csrf_field(v))
+                                button #logout type="submit" { "Log out" }
+                            }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}

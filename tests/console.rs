@@ -1,0 +1,585 @@
+//! The console's JSON API and pages, against a real `ferry serve`: every
+//! endpoint refuses without a login (401) and without its right (403,
+//! changing nothing); CSRF, path traversal, HTML escaping, the login rate
+//! limit, API tokens, and the long actions end to end.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::harness::console::{session_cookie, Auth, Console, PASSWORD, RIGHTS, ROSTER};
+use crate::harness::daemon::eventually;
+
+/// What a refused request must not change: scripts, stopped states, runs, users, tokens.
+fn snapshot(c: &Console, admin: &Auth) -> Value {
+    let mut scripts: Vec<(String, String)> = std::fs::read_dir(c.project.path("scripts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.display().to_string(), std::fs::read_to_string(&p).unwrap_or_default()))
+        .collect();
+    scripts.sort();
+    let (_, list) = c.api("GET", "/api/extracts", admin, None);
+    let stopped: Vec<Value> = list["extracts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["suspended"].clone())
+        .collect();
+    let (_, runs) = c.api("GET", "/api/runs?limit=1000", admin, None);
+    let (_, users) = c.api("GET", "/api/users", admin, None);
+    let (_, tokens) = c.api("GET", "/api/tokens", admin, None);
+    json!({ "scripts": scripts, "stopped": stopped, "runs": runs["runs"].as_array().unwrap().len(),
+            "users": users, "tokens": tokens })
+}
+
+fn job_of(v: &Value) -> u64 {
+    v["job"].as_u64().unwrap_or_else(|| panic!("no job in {v}"))
+}
+
+#[test]
+fn every_endpoint_needs_a_login_and_its_right() {
+    let c = Console::start();
+    let admin = c.login("admin");
+    let edited = ROSTER.replace("Nightly roster", "Nightly roster v2");
+    // (method, path, body, right, success status)
+    let cases: Vec<(&str, String, Option<Value>, &str, u16)> = vec![
+        ("GET", "/api/extracts".into(), None, "read", 200),
+        ("GET", "/api/extracts/roster".into(), None, "read", 200),
+        (
+            "POST",
+            "/api/extracts".into(),
+            Some(json!({"id": "made", "source": ROSTER})),
+            "add",
+            201,
+        ),
+        (
+            "PUT",
+            "/api/extracts/roster".into(),
+            Some(json!({"source": edited})),
+            "write",
+            200,
+        ),
+        ("POST", "/api/extracts/roster/stop".into(), None, "write", 200),
+        ("POST", "/api/extracts/roster/start".into(), None, "write", 200),
+        ("POST", "/api/extracts/roster/test".into(), None, "run", 202),
+        ("POST", "/api/extracts/roster/test-connection".into(), None, "run", 202),
+        ("POST", "/api/extracts/roster/run".into(), None, "run", 202),
+        ("GET", "/api/runs".into(), None, "read", 200),
+        ("GET", "/api/users".into(), None, "manage_users", 200),
+        (
+            "POST",
+            "/api/users".into(),
+            Some(json!({"name": "newbie", "password": PASSWORD, "rights": ["read"]})),
+            "manage_users",
+            201,
+        ),
+        (
+            "PUT",
+            "/api/users/newbie/rights".into(),
+            Some(json!({"rights": ["read", "run"]})),
+            "manage_users",
+            200,
+        ),
+        ("DELETE", "/api/users/newbie".into(), None, "manage_users", 200),
+        ("DELETE", "/api/extracts/made".into(), None, "delete", 200),
+    ];
+    let lacking: std::collections::HashMap<&str, Auth> =
+        RIGHTS.iter().map(|r| (*r, c.login(&format!("no_{r}")))).collect();
+    let mut last_job = None;
+    for (method, path, body, right, ok) in &cases {
+        let (s, v) = c.api(method, path, &Auth::None, body.clone());
+        assert_eq!(s, 401, "{method} {path} without a login: {v}");
+        assert!(v["error"].as_str().unwrap().contains("log in"), "{v}");
+        let before = snapshot(&c, &admin);
+        let (s, v) = c.api(method, path, &lacking[right], body.clone());
+        assert_eq!(s, 403, "{method} {path} without '{right}': {v}");
+        assert!(v["error"].as_str().unwrap().contains(&format!("'{right}'")), "{v}");
+        assert_eq!(
+            snapshot(&c, &admin),
+            before,
+            "{method} {path} refused, yet something changed"
+        );
+        let (s, v) = c.api(method, path, &admin, body.clone());
+        assert_eq!(s, *ok, "{method} {path} as admin: {v}");
+        if s == 202 {
+            let job = c.wait_job(&admin, job_of(&v));
+            last_job = Some(job["id"].as_u64().unwrap());
+        }
+    }
+    // The read-only endpoints that take an id.
+    let job = last_job.unwrap();
+    let (_, runs) = c.api("GET", "/api/runs", &admin, None);
+    let run = runs["runs"][0]["id"].as_i64().unwrap();
+    for (path, right) in [
+        (format!("/api/jobs/{job}"), "read"),
+        (format!("/api/runs/{run}"), "read"),
+    ] {
+        assert_eq!(c.api("GET", &path, &Auth::None, None).0, 401, "{path}");
+        assert_eq!(c.api("GET", &path, &lacking[right], None).0, 403, "{path}");
+        assert_eq!(c.api("GET", &path, &admin, None).0, 200, "{path}");
+    }
+    // What needs a login but no right.
+    for (method, path) in [
+        ("GET", "/api/me"),
+        ("GET", "/api/notifications"),
+        ("GET", "/api/tokens"),
+        ("POST", "/api/logout"),
+    ] {
+        assert_eq!(c.api(method, path, &Auth::None, None).0, 401, "{method} {path}");
+        let reader = c.login("reader");
+        let (s, _) = c.api(method, path, &reader, None);
+        assert!(s == 200 || s == 204, "{method} {path} as reader: {s}");
+    }
+    // The edit was saved and recorded with who made it.
+    let (_, d) = c.api("GET", "/api/extracts/roster", &admin, None);
+    assert!(d["source"].as_str().unwrap().contains("Nightly roster v2"));
+    let actions: Vec<(&str, &str)> = d["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|ch| (ch["action"].as_str().unwrap(), ch["user"].as_str().unwrap()))
+        .collect();
+    for a in ["edited", "stopped", "started"] {
+        assert!(actions.contains(&(a, "admin")), "{a} by admin in {actions:?}");
+    }
+    assert!(!c.project.path("scripts/made.rhai").exists());
+    assert_eq!(
+        std::fs::read_dir(c.project.path(".ferry/work/deleted-scripts"))
+            .unwrap()
+            .count(),
+        1,
+        "the deleted script is kept"
+    );
+}
+
+#[test]
+fn openapi_documents_every_route_and_every_documented_route_answers() {
+    let c = Console::start();
+    let (s, doc) = c.api("GET", "/api/openapi.json", &Auth::None, None);
+    assert_eq!(s, 200);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().unwrap();
+    let source = std::fs::read_to_string(crate::harness::repo().join("src/web/api.rs")).unwrap();
+    let routes: Vec<&str> = source
+        .split(".route(\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap())
+        .collect();
+    assert!(routes.len() >= 15, "{routes:?}");
+    for r in &routes {
+        assert!(
+            paths.contains_key(&format!("/api{r}")),
+            "route /api{r} is not in openapi.json"
+        );
+    }
+    for (path, ops) in paths {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete = path.replace("{id}", "1").replace("{name}", "someone");
+            let body = (method != "get").then(|| json!({}));
+            let (s, v) = c.api(&method.to_uppercase(), &concrete, &Auth::None, body);
+            let public = ops[method]["security"] == json!([]);
+            if public {
+                assert_ne!(s, 404, "{method} {path}: {v}");
+            } else {
+                assert_eq!(s, 401, "{method} {path} without a login: {v}");
+            }
+        }
+    }
+}
+
+#[test]
+fn csrf_is_required_on_every_state_changing_request_made_with_a_cookie() {
+    let c = Console::start();
+    let Auth::Session { cookie, .. } = c.login("admin") else {
+        unreachable!()
+    };
+    let no_csrf = Auth::Session {
+        cookie: cookie.clone(),
+        csrf: None,
+    };
+    let wrong = Auth::Session {
+        cookie,
+        csrf: Some("forged".into()),
+    };
+    let before = std::fs::read_to_string(c.project.path("scripts/roster.rhai")).unwrap();
+    for auth in [&no_csrf, &wrong] {
+        for (method, path, body) in [
+            (
+                "PUT",
+                "/api/extracts/roster",
+                Some(json!({"source": "//! name = \"x\"\n"})),
+            ),
+            ("POST", "/api/extracts/roster/run", None),
+            ("POST", "/api/extracts/roster/stop", None),
+            ("DELETE", "/api/extracts/roster", None),
+            ("POST", "/api/users", Some(json!({"name": "evil"}))),
+        ] {
+            let (s, v) = c.api(method, path, auth, body);
+            assert_eq!(s, 403, "{method} {path}: {v}");
+            assert!(v["error"].as_str().unwrap().contains("CSRF"), "{v}");
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(c.project.path("scripts/roster.rhai")).unwrap(),
+        before
+    );
+    // Page forms: the token is a hidden field; without it, refused.
+    let admin = c.login("admin");
+    for path in [
+        "/extracts/roster/run",
+        "/extracts/roster/test",
+        "/extracts/roster/test-connection",
+        "/extracts/roster/stop",
+        "/extracts/roster/start",
+        "/extracts/roster/delete",
+        "/extracts/roster/edit",
+        "/extracts/new",
+        "/notifications/read",
+        "/notifications/1/read",
+        "/logout",
+    ] {
+        let r = c.form(path, &admin, &[("source", "x"), ("id", "y")], false);
+        assert_eq!(r.status(), 403, "{path} without the csrf field");
+        assert!(r.text().unwrap().contains("CSRF"), "{path}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(c.project.path("scripts/roster.rhai")).unwrap(),
+        before
+    );
+    assert!(!c.project.path("scripts/y.rhai").exists());
+    let (_, runs) = c.api("GET", "/api/runs", &admin, None);
+    assert!(runs["runs"].as_array().unwrap().is_empty(), "nothing ran: {runs}");
+    // An API token needs no CSRF token: a browser never sends it on its own.
+    let (s, t) = c.api("POST", "/api/tokens", &admin, Some(json!({"label": "ci"})));
+    assert_eq!(s, 201, "{t}");
+    let token = Auth::Token(t["token"].as_str().unwrap().into());
+    assert_eq!(c.api("POST", "/api/extracts/roster/stop", &token, None).0, 200);
+}
+
+#[test]
+fn path_traversal_in_script_names_is_refused() {
+    let c = Console::start();
+    let admin = c.login("admin");
+    std::fs::write(c.project.path("secret.rhai"), "//! name = \"outside\"\n").unwrap();
+    for bad in [
+        "..%2Fsecret",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Fpasswd",
+        ".hidden",
+        "a%00b",
+        "a%5C..%5Cb",
+    ] {
+        let (s, v) = c.api("GET", &format!("/api/extracts/{bad}"), &admin, None);
+        assert_eq!(s, 400, "GET {bad}: {v}");
+        assert!(v["error"].as_str().unwrap().contains("is not a script name"), "{v}");
+        let (s, _) = c.api(
+            "PUT",
+            &format!("/api/extracts/{bad}"),
+            &admin,
+            Some(json!({"source": ROSTER})),
+        );
+        assert_eq!(s, 400, "PUT {bad}");
+        let (s, _) = c.api("DELETE", &format!("/api/extracts/{bad}"), &admin, None);
+        assert_eq!(s, 400, "DELETE {bad}");
+        let (s, page) = c.page(&format!("/extracts/{bad}"), &admin);
+        assert_eq!(s, 400, "page {bad}");
+        assert!(page.contains("is not a script name"));
+    }
+    for bad in ["../evil", "/tmp/evil", "a/b", "..\\evil"] {
+        let (s, v) = c.api(
+            "POST",
+            "/api/extracts",
+            &admin,
+            Some(json!({"id": bad, "source": ROSTER})),
+        );
+        assert_eq!(s, 400, "create {bad}: {v}");
+    }
+    assert!(c.project.path("secret.rhai").exists());
+    assert!(!c.project.path("evil.rhai").exists() && !std::path::Path::new("/tmp/evil.rhai").exists());
+}
+
+#[test]
+fn names_source_and_logs_are_escaped() {
+    let c = Console::start();
+    c.project.script(
+        "xss",
+        "//! name = \"<script>alert(1)</script>\"\n//! schedule = \"none\"\n// </pre><img src=x onerror=alert(2)>\nlet f = csv(query(\"live\", \"SELECT name FROM students\"), #{ name: \"x<i>\" });\ndeliver(f, \"out\");\n",
+    );
+    let admin = c.login("admin");
+    eventually(Duration::from_secs(20), "the script to load", || {
+        c.page("/", &admin).1.contains("alert(1)")
+    });
+    for page in ["/", "/extracts/xss"] {
+        let (s, html) = c.page(page, &admin);
+        assert_eq!(s, 200);
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
+        assert!(!html.contains("<script>alert(1)"), "{page} holds raw script");
+        assert!(!html.contains("<img src=x"), "{page} holds raw img");
+    }
+    // A failing test: its error (which quotes the bad name) and the run log are escaped.
+    let (_, v) = c.api("POST", "/api/extracts/xss/test", &admin, None);
+    let job = c.wait_job(&admin, job_of(&v));
+    assert_eq!(job["state"], "failed", "{job}");
+    let (_, html) = c.page(&format!("/jobs/{}", job["id"]), &admin);
+    assert!(
+        html.contains("x&lt;i&gt;") && !html.contains("x<i>"),
+        "job page: {html}"
+    );
+    let (_, html) = c.page(&format!("/runs/{}", job["result"]["run"]), &admin);
+    assert!(
+        html.contains("x&lt;i&gt;") && !html.contains("x<i>"),
+        "run page: {html}"
+    );
+    // A preview of data holding markup.
+    let fixed = std::fs::read_to_string(c.project.path("scripts/xss.rhai"))
+        .unwrap()
+        .replace("x<i>", "x");
+    assert_eq!(
+        c.api("PUT", "/api/extracts/xss", &admin, Some(json!({ "source": fixed })))
+            .0,
+        200
+    );
+    let (_, v) = c.api("POST", "/api/extracts/xss/test", &admin, None);
+    let job = c.wait_job(&admin, job_of(&v));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let (_, html) = c.page(&format!("/jobs/{}", job["id"]), &admin);
+    assert!(html.contains("Ana &lt;b&gt;Núñez&lt;/b&gt;"), "preview escaped: {html}");
+    assert!(!html.contains("<b>Núñez"));
+}
+
+#[test]
+fn logins_are_rate_limited_and_sessions_end() {
+    let c = Console::start();
+    for _ in 0..ferry::web::LOGIN_LIMIT {
+        let (s, v) = c.api(
+            "POST",
+            "/api/login",
+            &Auth::None,
+            Some(json!({"user": "reader", "password": "wrong password"})),
+        );
+        assert_eq!(s, 401, "{v}");
+        assert!(
+            !v.to_string().contains("wrong password\""),
+            "the password is not echoed"
+        );
+    }
+    let (s, v) = c.api(
+        "POST",
+        "/api/login",
+        &Auth::None,
+        Some(json!({"user": "reader", "password": PASSWORD})),
+    );
+    assert_eq!(s, 429, "even the right password waits: {v}");
+    assert!(v["error"].as_str().unwrap().contains("try again in"), "{v}");
+    assert!(
+        !c.serve.log().contains("wrong password"),
+        "passwords stay out of the log"
+    );
+    // Other users from the same address may still log in, up to the address's own limit.
+    let admin = c.login("admin");
+    for i in ferry::web::LOGIN_LIMIT..ferry::web::ADDRESS_LIMIT {
+        let (s, _) = c.api(
+            "POST",
+            "/api/login",
+            &Auth::None,
+            Some(json!({"user": format!("nobody{i}"), "password": "x"})),
+        );
+        assert_eq!(s, 401);
+    }
+    let (s, _) = c.api(
+        "POST",
+        "/api/login",
+        &Auth::None,
+        Some(json!({"user": "admin", "password": PASSWORD})),
+    );
+    assert_eq!(s, 429, "the address is now blocked too");
+    assert_eq!(
+        c.api("GET", "/api/me", &admin, None).0,
+        200,
+        "sessions already open still work"
+    );
+    // Log out ends the session.
+    assert_eq!(c.api("GET", "/api/me", &admin, None).0, 200);
+    let r = c.send("POST", "/api/logout", &admin, None);
+    assert_eq!(r.status(), 204);
+    assert_eq!(c.api("GET", "/api/me", &admin, None).0, 401);
+}
+
+#[test]
+fn the_session_cookie_is_http_only_and_same_site() {
+    let c = Console::start();
+    let r = c.send(
+        "POST",
+        "/api/login",
+        &Auth::None,
+        Some(json!({"user": "admin", "password": PASSWORD})),
+    );
+    let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+    assert!(session_cookie(r.headers()).is_some());
+}
+
+#[test]
+fn api_tokens_work_until_revoked_and_are_never_listed() {
+    let c = Console::start();
+    let reader = c.login("reader");
+    let (s, t) = c.api("POST", "/api/tokens", &reader, Some(json!({"label": "nightly report"})));
+    assert_eq!(s, 201);
+    let text = t["token"].as_str().unwrap().to_string();
+    let token = Auth::Token(text.clone());
+    let (s, list) = c.api("GET", "/api/extracts", &token, None);
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(
+        c.api("POST", "/api/extracts/roster/run", &token, None).0,
+        403,
+        "the token has the reader's rights"
+    );
+    let (_, tokens) = c.api("GET", "/api/tokens", &reader, None);
+    assert!(!tokens.to_string().contains(&text), "token text listed: {tokens}");
+    assert!(!c.serve.log().contains(&text), "token text logged");
+    let id = t["id"].as_i64().unwrap();
+    assert_eq!(c.api("DELETE", &format!("/api/tokens/{id}"), &reader, None).0, 200);
+    let (s, v) = c.api("GET", "/api/extracts", &token, None);
+    assert_eq!(s, 401, "{v}");
+    assert_eq!(
+        c.api("GET", "/api/extracts", &Auth::Token("ferry_made_up".into()), None)
+            .0,
+        401
+    );
+}
+
+#[test]
+fn test_extract_previews_run_extract_delivers_and_a_broken_edit_is_refused() {
+    let c = Console::start();
+    let admin = c.login("admin");
+    // Test Extract: columns, rows and count; nothing delivered.
+    let (s, v) = c.api("POST", "/api/extracts/roster/test", &admin, None);
+    assert_eq!(s, 202, "{v}");
+    let job = c.wait_job(&admin, job_of(&v));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let file = &job["result"]["files"][0];
+    assert_eq!(file["columns"], json!(["id", "name"]));
+    assert_eq!(file["rows"], 3);
+    assert_eq!(file["preview"][1], json!(["2", "Bo \"Li\""]));
+    assert!(!c.project.path("out/roster.csv").exists(), "a test delivers nothing");
+    // Run Extract: through the daemon, to history, delivered.
+    let (s, v) = c.api("POST", "/api/extracts/roster/run", &admin, None);
+    assert_eq!(s, 202, "{v}");
+    let job = c.wait_job(&admin, job_of(&v));
+    assert_eq!(job["state"], "succeeded", "{job}");
+    let run = job["result"]["run"].as_i64().unwrap();
+    let (_, r) = c.api("GET", &format!("/api/runs/{run}"), &admin, None);
+    assert_eq!(r["run"]["status"], "succeeded");
+    assert_eq!(r["run"]["trigger"], "manual");
+    assert!(!r["log"].as_array().unwrap().is_empty());
+    let csv = std::fs::read_to_string(c.project.path("out/roster.csv")).unwrap();
+    assert!(csv.contains("Cy, Jr."), "{csv}");
+    let (_, list) = c.api("GET", "/api/runs?script=roster&status=succeeded", &admin, None);
+    let listed: Vec<(i64, &str)> = list["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_i64().unwrap(), r["trigger"].as_str().unwrap()))
+        .collect();
+    assert!(
+        listed.contains(&(run, "manual")) && listed.len() == 2,
+        "the test and the run: {list}"
+    );
+    let (_, none) = c.api("GET", "/api/runs?script=roster&status=failed", &admin, None);
+    assert!(none["runs"].as_array().unwrap().is_empty());
+    let (s, v) = c.api("GET", "/api/runs?from=yesterday", &admin, None);
+    assert_eq!(s, 400, "{v}");
+    // A broken edit: refused with file:line, the file unchanged.
+    let before = std::fs::read_to_string(c.project.path("scripts/roster.rhai")).unwrap();
+    let broken = ROSTER.replace("deliver(f, \"out\");", "deliver(f, \"out\";");
+    let (s, v) = c.api("PUT", "/api/extracts/roster", &admin, Some(json!({ "source": broken })));
+    assert_eq!(s, 422, "{v}");
+    let e = v["error"].as_str().unwrap();
+    assert!(e.contains("roster.rhai:4"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(c.project.path("scripts/roster.rhai")).unwrap(),
+        before
+    );
+    // A good edit is hot-reloaded like a file edit.
+    let good = ROSTER.replace("ORDER BY id", "ORDER BY id DESC");
+    assert_eq!(
+        c.api("PUT", "/api/extracts/roster", &admin, Some(json!({ "source": good })))
+            .0,
+        200
+    );
+    eventually(Duration::from_secs(20), "the reload", || {
+        c.serve.log().contains("Script reloaded")
+    });
+    // A run while one is going is refused, not queued twice.
+    c.project.script(
+        "slow",
+        "//! schedule = \"none\"\nlet f = csv(query(\"live\", \"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) SELECT count(*) AS n FROM c\"), #{ name: \"slow\" });\ndeliver(f, \"out\");\n",
+    );
+    let (s, first) = c.api("POST", "/api/extracts/slow/run", &admin, None);
+    assert_eq!(s, 202, "{first}");
+    let (s, v) = c.api("POST", "/api/extracts/slow/run", &admin, None);
+    assert_eq!(s, 409, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("already running"), "{v}");
+    c.wait_job(&admin, job_of(&first));
+}
+
+#[test]
+fn pages_show_buttons_by_right_and_send_visitors_to_log_in() {
+    let c = Console::start();
+    let r = c.send("GET", "/extracts/roster", &Auth::None, None);
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?next=/extracts/roster");
+    let reader = c.login("reader");
+    let (s, html) = c.page("/extracts/roster", &reader);
+    assert_eq!(s, 200);
+    assert!(html.contains("Nightly roster"));
+    for id in [
+        "id=\"run-extract\"",
+        "id=\"test-extract\"",
+        "id=\"edit\"",
+        "id=\"delete\"",
+        "id=\"stop\"",
+    ] {
+        assert!(!html.contains(id), "reader sees {id}");
+    }
+    let admin = c.login("admin");
+    let (_, html) = c.page("/extracts/roster", &admin);
+    for id in [
+        "id=\"run-extract\"",
+        "id=\"test-extract\"",
+        "id=\"test-connection\"",
+        "id=\"edit\"",
+        "id=\"delete\"",
+        "id=\"stop\"",
+    ] {
+        assert!(html.contains(id), "admin lacks {id}");
+    }
+    assert_eq!(c.page("/users", &reader).0, 403);
+    assert_eq!(c.page("/extracts/roster/edit", &reader).0, 403);
+    // The form login sets the cookie and goes back where the visitor was going.
+    let r = Console::client()
+        .post(format!("{}/login", c.url))
+        .form(&[("user", "reader"), ("password", PASSWORD), ("next", "/history")])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/history");
+    let r = Console::client()
+        .post(format!("{}/login", c.url))
+        .form(&[("user", "reader"), ("password", PASSWORD), ("next", "//evil.example/")])
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/", "no open redirect");
+    // Sorting and searching the list.
+    c.project
+        .script("attendance", &ROSTER.replace("Nightly roster", "Attendance"));
+    eventually(Duration::from_secs(20), "the second script", || {
+        c.page("/", &admin).1.contains("Attendance")
+    });
+    let (_, html) = c.page("/?sort=name&desc=true", &admin);
+    assert!(html.find("Nightly roster").unwrap() < html.find("Attendance").unwrap());
+    let (_, html) = c.page("/?sort=name", &admin);
+    assert!(html.find("Attendance").unwrap() < html.find("Nightly roster").unwrap());
+    let (_, html) = c.page("/?q=attend", &admin);
+    assert!(html.contains("Attendance") && !html.contains("Nightly roster"));
+}
