@@ -271,7 +271,7 @@ fn password_from_terminal(name: &str) -> Result<String, Failure> {
         |e: std::io::Error| anyhow::anyhow!("cannot prompt for a password ({e}); pipe it in with --stdin instead");
     let first = rpassword::prompt_password(format!("New password for {name}: ")).map_err(no_terminal)?;
     check_new_password(&first)?;
-    let second = rpassword::prompt_password(format!("Same password again: ")).map_err(no_terminal)?;
+    let second = rpassword::prompt_password("Same password again: ").map_err(no_terminal)?;
     if first != second {
         return Err(anyhow::anyhow!("the two passwords differ; nothing was changed, try again").into());
     }
