@@ -20,4 +20,5 @@ mod safety;
 mod serve;
 mod sftp;
 mod templates;
+mod users;
 mod zips;

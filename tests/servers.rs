@@ -470,3 +470,50 @@ fn two_instances_on_one_postgres_store_run_each_occurrence_exactly_once() {
     }
     psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
 }
+
+#[tokio::test]
+async fn console_logins_work_on_a_postgres_state_store() {
+    use ferry::state::{StateLocation, Store};
+    // A database of its own, so the migrations run from scratch here.
+    let db = &format!("ferry_state_logins_{}", std::process::id());
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {db}"));
+    let store = Store::open(&StateLocation::Postgres {
+        url: format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        password: None,
+    })
+    .await
+    .unwrap();
+    store.add_user("ann", None, None).await.unwrap();
+    store.add_group("editors", None, None).await.unwrap();
+    store.add_member("editors", "ann").await.unwrap();
+    store.grant_group("editors", "write").await.unwrap();
+    store.grant("ann", "read").await.unwrap();
+    store.set_password("ann", "correct horse battery").await.unwrap();
+    assert!(store.check_password("ann", "correct horse battery").await.unwrap());
+    assert!(!store.check_password("ann", "wrong horse battery").await.unwrap());
+    assert!(psql_on(db, "SELECT password_hash FROM users").starts_with("$argon2id$"));
+
+    let session = store.open_session("ann", chrono::Duration::hours(1)).await.unwrap();
+    let found = store.session(&session.token).await.unwrap().unwrap();
+    assert_eq!(
+        (found.user.as_str(), found.csrf.as_str()),
+        ("ann", session.csrf.as_str())
+    );
+    let (id, token) = store.create_token("ann", "pg check").await.unwrap();
+    assert_eq!(store.token_user(&token).await.unwrap().as_deref(), Some("ann"));
+    assert_eq!(store.tokens(Some("ann")).await.unwrap()[0].id, id);
+    let rights: Vec<String> = store.tool_rights("ann").await.unwrap().into_iter().collect();
+    assert_eq!(rights, vec!["read", "write"]);
+    store
+        .record_script_change("roster", "ann", "edited", Some("a"), Some("b"))
+        .await
+        .unwrap();
+    assert_eq!(store.script_changes(Some("roster"), 5).await.unwrap()[0].user, "ann");
+
+    store.remove_user("ann").await.unwrap();
+    assert!(store.session(&session.token).await.unwrap().is_none());
+    assert_eq!(store.token_user(&token).await.unwrap(), None);
+    drop(store);
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}

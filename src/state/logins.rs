@@ -41,8 +41,9 @@ const MIN_PASSWORD_CHARS: usize = 8;
 const MAX_PASSWORD_CHARS: usize = 1024;
 
 /// A session just opened: the only moment its token is known in clear, so
-/// the console can put it in the cookie.
-#[derive(Clone, Debug)]
+/// the console can put it in the cookie. Its `Debug` leaves the tokens out,
+/// so a logged value cannot leak them.
+#[derive(Clone)]
 pub struct NewSession {
     /// The cookie's value; only its SHA-256 is stored.
     pub token: String,
@@ -52,8 +53,9 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A live session, as a request's cookie finds it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A live session, as a request's cookie finds it. Its `Debug` leaves the
+/// CSRF token out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SessionInfo {
     /// Who is logged in.
     pub user: String,
@@ -61,6 +63,26 @@ pub struct SessionInfo {
     pub csrf: String,
     /// When the session stops working.
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("token", &"(hidden)")
+            .field("csrf", &"(hidden)")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SessionInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionInfo")
+            .field("user", &self.user)
+            .field("csrf", &"(hidden)")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// An API token as listed: never its text, which is not stored.

@@ -103,7 +103,10 @@ async fn sessions_open_are_found_by_token_and_end() {
     let left = new.expires_at - chrono::Utc::now();
     assert!(left > chrono::Duration::hours(7) && left <= chrono::Duration::hours(8));
 
+    let shown = format!("{new:?}");
+    assert!(!shown.contains(&new.token) && !shown.contains(&new.csrf), "{shown}");
     let found = s.session(&new.token).await.unwrap().expect("the session is live");
+    assert!(!format!("{found:?}").contains(&new.csrf));
     assert_eq!(found.user, "ann");
     assert_eq!(found.csrf, new.csrf);
     assert_eq!(found.expires_at, new.expires_at);
