@@ -557,14 +557,14 @@ fn pages_show_buttons_by_right_and_send_visitors_to_log_in() {
     assert_eq!(c.page("/users", &reader).0, 403);
     assert_eq!(c.page("/extracts/roster/edit", &reader).0, 403);
     // The form login sets the cookie and goes back where the visitor was going.
-    let r = Console::client()
+    let r = c.client()
         .post(format!("{}/login", c.url))
         .form(&[("user", "reader"), ("password", PASSWORD), ("next", "/history")])
         .send()
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/history");
-    let r = Console::client()
+    let r = c.client()
         .post(format!("{}/login", c.url))
         .form(&[("user", "reader"), ("password", PASSWORD), ("next", "//evil.example/")])
         .send()
@@ -582,4 +582,46 @@ fn pages_show_buttons_by_right_and_send_visitors_to_log_in() {
     assert!(html.find("Attendance").unwrap() < html.find("Nightly roster").unwrap());
     let (_, html) = c.page("/?q=attend", &admin);
     assert!(html.contains("Attendance") && !html.contains("Nightly roster"));
+}
+
+#[test]
+fn with_a_certificate_the_console_serves_tls_and_marks_the_cookie_secure() {
+    let c = Console::start_with(|p| {
+        let certs = crate::harness::ftp_server::Certs::generate(p.dir.path());
+        let toml = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
+        p.config(&format!(
+            "{toml}\n[console]\ntls_certificate = \"server.pem\"\ntls_key = \"server.key\"\n"
+        ));
+        Some(certs.ca)
+    });
+    assert!(c.url.starts_with("https://127.0.0.1:"), "{}", c.url);
+    let r = c.send("POST", "/api/login", &Auth::None, Some(json!({"user": "reader", "password": PASSWORD})));
+    assert_eq!(r.status(), 200);
+    let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+    assert!(set.contains("Secure"), "{set}");
+    let reader = c.login("reader");
+    assert_eq!(c.api("GET", "/api/extracts", &reader, None).0, 200);
+    let plain = c.url.replace("https://", "http://");
+    let r = c.client().get(format!("{plain}/api/extracts")).send();
+    assert!(r.map(|r| r.status() != 200).unwrap_or(true), "plain HTTP is not served");
+}
+
+#[test]
+fn a_taken_port_or_a_bad_certificate_stops_serve_with_the_setting_named() {
+    let p = crate::harness::Project::new();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut serve = crate::harness::daemon::Serve::start(&p, &["--listen", &addr]);
+    let code = serve.wait(Duration::from_secs(30));
+    assert!(matches!(code, Some(c) if c != 0), "{code:?}: {}", serve.log());
+    let log = serve.log();
+    assert!(log.matches("Address already in use").count() == 1, "said once: {log}");
+    assert!(log.contains(&format!("cannot listen on {addr}")) && log.contains("console.listen"), "{log}");
+    let toml = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
+    p.config(&format!("{toml}\n[console]\nlisten = \"127.0.0.1:0\"\ntls_certificate = \"none.pem\"\ntls_key = \"none.key\"\n"));
+    let mut serve = crate::harness::daemon::Serve::start(&p, &[]);
+    let code = serve.wait(Duration::from_secs(30));
+    assert!(matches!(code, Some(c) if c != 0), "{code:?}: {}", serve.log());
+    let log = serve.log();
+    assert!(log.contains("none.pem") && log.contains("console.tls_certificate"), "{log}");
 }

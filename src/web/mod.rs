@@ -33,13 +33,13 @@ pub use problem::Problem;
 pub enum WebError {
     /// The address is taken or not this host's.
     #[error(
-        "the console cannot listen on {addr}: {source}; change console.listen in ferry.toml or stop what uses the port"
+        "the console cannot listen on {addr}: {error}; change console.listen in ferry.toml (or --listen) or stop what uses the port"
     )]
     Bind {
         /// The address asked for.
         addr: SocketAddr,
-        /// Why.
-        source: std::io::Error,
+        /// Why (a field, not a source, so the report says it once).
+        error: std::io::Error,
     },
     /// The certificate or key does not load.
     #[error("the console's TLS certificate {cert} or key {key} does not load: {message}; give PEM files in console.tls_certificate and console.tls_key")]
@@ -107,9 +107,9 @@ pub async fn start(
     app: watch::Receiver<Arc<App>>,
     asks: mpsc::UnboundedSender<RunNow>,
 ) -> Result<ConsoleHandle, WebError> {
-    let bind = |source| WebError::Bind {
+    let bind = |error| WebError::Bind {
         addr: settings.listen,
-        source,
+        error,
     };
     let listener = std::net::TcpListener::bind(settings.listen).map_err(bind)?;
     listener.set_nonblocking(true).map_err(bind)?;

@@ -26,8 +26,10 @@ pub struct Console {
     pub project: Project,
     /// The daemon.
     pub serve: Serve,
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (https under TLS).
     pub url: String,
+    /// The CA to trust, when the console serves TLS.
+    pub ca: Option<std::path::PathBuf>,
 }
 
 /// How a request authenticates.
@@ -46,6 +48,12 @@ impl Console {
     /// `reader` (read only) and `no_RIGHT` (every right but one) for each
     /// right, and `ferry serve --listen 127.0.0.1:0` started.
     pub fn start() -> Console {
+        Self::start_with(|_| None)
+    }
+
+    /// Like [`Console::start`], with `setup` run on the project before
+    /// `ferry serve` starts; it returns the CA to trust when it configured TLS.
+    pub fn start_with(setup: impl FnOnce(&Project) -> Option<std::path::PathBuf>) -> Console {
         let p = Project::new();
         p.sqlite(
             "CREATE TABLE students (id INTEGER, name TEXT); \
@@ -76,6 +84,7 @@ impl Console {
         })
         .join()
         .unwrap();
+        let ca = setup(&p);
         let serve = Serve::start(&p, &["--listen", "127.0.0.1:0"]);
         let mut url = String::new();
         eventually(Duration::from_secs(30), "the console to listen", || {
@@ -93,21 +102,30 @@ impl Console {
                 None => false,
             }
         });
-        Console { project: p, serve, url }
+        Console {
+            project: p,
+            serve,
+            url,
+            ca,
+        }
     }
 
-    /// A client that does not follow redirects, so tests see them.
-    pub fn client() -> Client {
-        Client::builder()
+    /// A client that does not follow redirects, so tests see them, and
+    /// trusts the console's CA under TLS.
+    pub fn client(&self) -> Client {
+        let mut b = Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap()
+            .timeout(Duration::from_secs(60));
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read(ca).unwrap();
+            b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap());
+        }
+        b.build().unwrap()
     }
 
     /// Logs in through the API; the session cookie and CSRF token.
     pub fn login(&self, user: &str) -> Auth {
-        let r = Self::client()
+        let r = self.client()
             .post(format!("{}/api/login", self.url))
             .json(&serde_json::json!({ "user": user, "password": PASSWORD }))
             .send()
@@ -130,7 +148,7 @@ impl Console {
 
     /// Sends a request and returns the raw response.
     pub fn send(&self, method: &str, path: &str, auth: &Auth, body: Option<Value>) -> Response {
-        let mut req = Self::client().request(
+        let mut req = self.client().request(
             Method::from_bytes(method.as_bytes()).unwrap(),
             format!("{}{path}", self.url),
         );
@@ -167,7 +185,7 @@ impl Console {
         if with_csrf {
             fields.push(("csrf".into(), csrf.clone().unwrap()));
         }
-        Self::client()
+        self.client()
             .post(format!("{}{path}", self.url))
             .header(COOKIE, cookie.as_str())
             .form(&fields)
