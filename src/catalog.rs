@@ -53,11 +53,11 @@ pub struct Extract {
 }
 
 impl Extract {
-    /// "yes", "no" or "stopped by ... (ferry resume)": the list's stopped column.
+    /// "yes", "no" or "suspended: why": the list's stopped column.
     pub fn stopped_text(&self) -> String {
         match &self.suspended {
             _ if self.stopped => "yes".into(),
-            Some(why) => format!("stopped: {why}"),
+            Some(why) => format!("suspended: {why}"),
             None => "no".into(),
         }
     }

@@ -441,6 +441,27 @@ mod tests {
     }
 
     #[test]
+    fn the_console_is_off_by_default_and_binds_to_this_host() {
+        let s = Settings::parse(DEFAULT_CONFIG, "default", Path::new("/x")).unwrap();
+        assert_eq!(s.console, None);
+        let s = Settings::parse("[console]\n", "f.toml", Path::new("/x")).unwrap();
+        let c = s.console.unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!((c.tls, c.session.as_secs()), (None, 8 * 3600));
+        let e = Settings::parse("[console]\ntls_key = \"k.pem\"\n", "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("console.tls_certificate and console.tls_key go together"),
+            "{e}"
+        );
+        let e = Settings::parse("[console]\nlisten = \"localhost\"\n", "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("console.listen 'localhost'"), "{e}");
+    }
+
+    #[test]
     fn secrets_are_references_only() {
         assert!(SecretRef::parse("hunter2", Path::new("/")).is_err());
         let r = SecretRef::parse("env:FERRY_TEST_UNSET_VAR", Path::new("/")).unwrap();

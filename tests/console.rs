@@ -557,14 +557,16 @@ fn pages_show_buttons_by_right_and_send_visitors_to_log_in() {
     assert_eq!(c.page("/users", &reader).0, 403);
     assert_eq!(c.page("/extracts/roster/edit", &reader).0, 403);
     // The form login sets the cookie and goes back where the visitor was going.
-    let r = c.client()
+    let r = c
+        .client()
         .post(format!("{}/login", c.url))
         .form(&[("user", "reader"), ("password", PASSWORD), ("next", "/history")])
         .send()
         .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/history");
-    let r = c.client()
+    let r = c
+        .client()
         .post(format!("{}/login", c.url))
         .form(&[("user", "reader"), ("password", PASSWORD), ("next", "//evil.example/")])
         .send()
@@ -595,7 +597,12 @@ fn with_a_certificate_the_console_serves_tls_and_marks_the_cookie_secure() {
         Some(certs.ca)
     });
     assert!(c.url.starts_with("https://127.0.0.1:"), "{}", c.url);
-    let r = c.send("POST", "/api/login", &Auth::None, Some(json!({"user": "reader", "password": PASSWORD})));
+    let r = c.send(
+        "POST",
+        "/api/login",
+        &Auth::None,
+        Some(json!({"user": "reader", "password": PASSWORD})),
+    );
     assert_eq!(r.status(), 200);
     let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(set.contains("Secure"), "{set}");
@@ -616,12 +623,46 @@ fn a_taken_port_or_a_bad_certificate_stops_serve_with_the_setting_named() {
     assert!(matches!(code, Some(c) if c != 0), "{code:?}: {}", serve.log());
     let log = serve.log();
     assert!(log.matches("Address already in use").count() == 1, "said once: {log}");
-    assert!(log.contains(&format!("cannot listen on {addr}")) && log.contains("console.listen"), "{log}");
+    assert!(
+        log.contains(&format!("cannot listen on {addr}")) && log.contains("console.listen"),
+        "{log}"
+    );
     let toml = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
-    p.config(&format!("{toml}\n[console]\nlisten = \"127.0.0.1:0\"\ntls_certificate = \"none.pem\"\ntls_key = \"none.key\"\n"));
+    p.config(&format!(
+        "{toml}\n[console]\nlisten = \"127.0.0.1:0\"\ntls_certificate = \"none.pem\"\ntls_key = \"none.key\"\n"
+    ));
     let mut serve = crate::harness::daemon::Serve::start(&p, &[]);
     let code = serve.wait(Duration::from_secs(30));
     assert!(matches!(code, Some(c) if c != 0), "{code:?}: {}", serve.log());
     let log = serve.log();
-    assert!(log.contains("none.pem") && log.contains("console.tls_certificate"), "{log}");
+    assert!(
+        log.contains("none.pem") && log.contains("console.tls_certificate"),
+        "{log}"
+    );
+}
+
+#[test]
+fn only_administrators_see_secret_names_and_nobody_sees_values() {
+    let c = Console::start_with(|p| {
+        let toml = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
+        p.config(&format!(
+            "{toml}\n[destinations.vendor]\nmode = \"sftp\"\nserver = \"sftp.vendor.example\"\nusername = \"district\"\npassword = \"env:FERRY_VENDOR_PASSWORD\"\npath = \"/in\"\n"
+        ));
+        p.script("vendor", &ROSTER.replace("\"out\"", "\"vendor\""));
+        None
+    });
+    let admin = c.login("admin");
+    let (s, d) = c.api("GET", "/api/extracts/vendor", &admin, None);
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["destinations"][0]["password"], "env:FERRY_VENDOR_PASSWORD", "{d}");
+    let (_, html) = c.page("/extracts/vendor", &admin);
+    assert!(html.contains("env:FERRY_VENDOR_PASSWORD"));
+    for user in ["reader", "no_manage_users"] {
+        let who = c.login(user);
+        let (_, d) = c.api("GET", "/api/extracts/vendor", &who, None);
+        assert_eq!(d["destinations"][0]["password"], "(hidden)", "{user}: {d}");
+        assert!(!d.to_string().contains("FERRY_VENDOR_PASSWORD"), "{user}: {d}");
+        let (_, html) = c.page("/extracts/vendor", &who);
+        assert!(!html.contains("FERRY_VENDOR_PASSWORD"), "{user} page");
+    }
 }

@@ -125,7 +125,8 @@ impl Console {
 
     /// Logs in through the API; the session cookie and CSRF token.
     pub fn login(&self, user: &str) -> Auth {
-        let r = self.client()
+        let r = self
+            .client()
             .post(format!("{}/api/login", self.url))
             .json(&serde_json::json!({ "user": user, "password": PASSWORD }))
             .send()
