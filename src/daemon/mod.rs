@@ -264,6 +264,9 @@ impl Daemon {
                     tracing::warn!("The state store setting changed; restart ferry serve to use it.");
                 }
                 Ok(settings) => {
+                    if settings.console != self.app.settings.console {
+                        tracing::warn!("The [console] settings changed; restart ferry serve to apply them.");
+                    }
                     tracing::info!("Configuration reloaded.");
                     self.app = Arc::new(self.app.reconfigured(settings));
                     self.published.send_replace(self.app.clone());
