@@ -495,7 +495,10 @@ fn test_extract_previews_run_extract_delivers_and_a_broken_edit_is_refused() {
     let (s, v) = c.api("PUT", "/api/extracts/roster", &admin, Some(json!({ "source": broken })));
     assert_eq!(s, 422, "{v}");
     let e = v["error"].as_str().unwrap();
-    assert!(e.contains("roster.rhai:4"), "{e}");
+    assert!(
+        e.contains("roster.rhai:4") && e.contains("(line 4: deliver(f, \"out\";)"),
+        "{e}"
+    );
     assert_eq!(
         std::fs::read_to_string(c.project.path("scripts/roster.rhai")).unwrap(),
         before

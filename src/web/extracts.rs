@@ -131,7 +131,15 @@ fn sha256(text: &str) -> String {
 fn validate(app: &App, path: &Path, source: &str) -> Result<(), Problem> {
     Script::from_source(path, source, &app.settings)
         .map(|_| ())
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, format!("not saved: {e}")))
+        .map_err(|e| {
+            // Quote the line, so the editor's user finds it without line numbers.
+            let quoted = source
+                .lines()
+                .nth(e.line - 1)
+                .map(|l| format!(" (line {}: {})", e.line, l.trim()))
+                .unwrap_or_default();
+            Problem::new(StatusCode::UNPROCESSABLE_ENTITY, format!("not saved: {e}{quoted}"))
+        })
 }
 
 /// Writes through a temporary file and a rename, so the watcher (and a run
