@@ -339,6 +339,12 @@ async fn scenario(b: &mut Browser, c: &Console) {
     assert_eq!(b.text("#run-status").await, "succeeded");
     assert_eq!(b.path().await, format!("/runs/{run_id}"));
     assert!(b.text("table#files").await.contains("roster.csv"));
+    let facts = b.text("table.facts").await;
+    let at = |label: &str| facts.find(label).unwrap_or_else(|| panic!("{label} in {facts}"));
+    assert!(
+        at("Trigger") < at("Started") && at("Started") < at("Ended"),
+        "the run's facts in reading order: {facts}"
+    );
     assert!(c.project.path("out/roster.csv").exists(), "Run Extract delivered");
     b.shot("run").await;
 
