@@ -1,10 +1,13 @@
 //! The real-server suite: PostgreSQL and MariaDB on 127.0.0.1, as CI and this
-//! machine kind provide them. Built only with `--features server-tests`; a
-//! missing server fails these tests, it never skips them.
+//! machine kind provide them, and the console in headless Chromium. Built
+//! only with `--features server-tests`; a missing server (or browser) fails
+//! these tests, it never skips them.
 //!
 //! Fixtures are written with the servers' own clients (`psql`, `mariadb`),
 //! and results are compared with what SQLite gives for the same data.
 
+#[path = "servers/console_browser.rs"]
+mod console_browser;
 #[path = "servers/ftps.rs"]
 mod ftps;
 mod harness;

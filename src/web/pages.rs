@@ -6,7 +6,6 @@
 
 mod layout;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
@@ -618,11 +617,12 @@ async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuer
 async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> PageResult {
     v.caller.need("read").or_page(&v)?;
     let (r, files, log) = c.app().store.run(id).await.or_page(&v)?;
-    let mut facts = BTreeMap::new();
-    facts.insert("Trigger", r.trigger.clone());
-    facts.insert("Started", when(r.started_at));
-    facts.insert("Ended", r.ended_at.map(when).unwrap_or_default());
-    facts.insert("Script hash", r.script_hash.clone());
+    let facts = [
+        ("Trigger", r.trigger.clone()),
+        ("Started", when(r.started_at)),
+        ("Ended", r.ended_at.map(when).unwrap_or_default()),
+        ("Script hash", r.script_hash.clone()),
+    ];
     let body = html! {
         h1 { "Run " (r.id) ": " a href={"/extracts/" (r.script)} { (r.script) } " " span #run-status class={"status " (r.status)} { (r.status) } }
         @if r.status == "running" { p .hint { "Still running; reload for the outcome." } }
