@@ -226,7 +226,7 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                             Some(r) => { a href={"/runs/" (r.id)} { (when(r.started_at)) } " " span class={"status " (r.status)} { (r.status) } }
                             None => { "never" }
                         } }
-                        td { (e.next_run.map(when).unwrap_or_default()) }
+                        td { (e.next_run.map(when).unwrap_or_else(|| "—".into())) }
                     }
                 }
             }
@@ -458,7 +458,7 @@ fn editor(v: &Viewer, action: &str, id: Option<&str>, source: &str, error: Optio
             @if id.is_none() {
                 label { "Script name " input #script-id type="text" name="id" required pattern="[A-Za-z0-9_][A-Za-z0-9_.\\-]*"; }
             }
-            textarea #source name="source" spellcheck="false" rows="30" { (source) }
+            textarea #source name="source" spellcheck="false" rows="18" { (source) }
             button #save type="submit" { "Save" }
             @if let Some(id) = id { " " a href={"/extracts/" (id)} { "Cancel" } }
         }

@@ -32,7 +32,7 @@ button, a.button { font: inherit; padding: .3em .9em; border: 1px solid #1f3a5f;
 button:hover, a.button:hover { background: #1f3a5f; color: #fff; }
 header button { border-color: #fff; background: transparent; color: #fff; }
 form.search { margin: .5em 0; display: flex; gap: .6em; align-items: center; flex-wrap: wrap; }
-form.login { display: grid; gap: .8em; max-width: 20em; } form.login input { display: block; width: 100%; }
+form.login { display: grid; gap: .8em; max-width: 20em; } form.login input { display: block; width: 100%; box-sizing: border-box; }
 form.editor textarea { width: 100%; font: 13px/1.4 ui-monospace, monospace; tab-size: 4; }
 .hint { color: #5a6473; font-size: .9em; } tr.unread { font-weight: 600; }
 "#;
