@@ -309,6 +309,77 @@ deliver(csv(small, #{ name: "arr", columns: ["first", "id"] }), "out");
     );
 }
 
+/// `rows.map` refills the map the closure returned for the next row and
+/// overwrites its strings in place when nothing else holds them. What a
+/// closure keeps (a whole row, one value) must keep its own values, and the
+/// file must be byte for byte what the same closure gives over `to_array()`,
+/// which builds a new map for every row. 3,000 rows cross batch boundaries;
+/// NULLs, long and short text, and an INTEGER column holding text change
+/// what each slot holds from row to row.
+#[tokio::test(flavor = "multi_thread")]
+async fn mapped_rows_reused_between_rows_keep_their_values() {
+    let p = Project::new();
+    p.sqlite(
+        "CREATE TABLE t (id INTEGER, name TEXT, note TEXT, n INTEGER, score REAL);
+         INSERT INTO t
+         WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 3000)
+         SELECT i,
+                CASE WHEN i % 7 = 0 THEN NULL ELSE 'Zoë ' || i || substr('abcdefghijklmnopqrstuvwxyz0123456789', 1, i % 37) END,
+                CASE WHEN i % 3 = 0 THEN 'a, \"quoted\"' || char(10) || 'note' WHEN i % 3 = 1 THEN NULL ELSE '' END,
+                CASE WHEN i % 5 = 0 THEN 'n/a' WHEN i % 11 = 0 THEN NULL ELSE i * 3 END,
+                i / 4.0
+         FROM g;",
+    );
+    let closure = r#"|r| {
+    kept.push(r);
+    names.push(r.name);
+    r.name = if r.name == () { "none" } else { r.name.to_upper() };
+    if r.id % 2 == 0 { r.note = `even ${r.id}`; }
+    r
+}"#;
+    p.script(
+        "reuse",
+        &format!(
+            r#"
+let kept = [];
+let names = [];
+let sql = "SELECT id, name, note, n, score FROM t ORDER BY id";
+deliver(csv(query("live", sql).map({closure}), #{{ name: "streamed" }}), "out");
+// What the closure kept while the file was written is each row's own.
+if kept.len() != 3000 {{ throw `kept ${{kept.len()}} rows`; }}
+for k in kept {{
+    let i = k.id;
+    let name = if i % 7 == 0 {{ () }} else {{ `Zoë ${{i}}` + "abcdefghijklmnopqrstuvwxyz0123456789".sub_string(0, i % 37) }};
+    if k.name != name || names[i - 1] != name {{ throw `row ${{i}}: kept ${{k.name}} / ${{names[i - 1]}}, expected ${{name}}`; }}
+    let n = if i % 5 == 0 {{ "n/a" }} else if i % 11 == 0 {{ () }} else {{ i * 3 }};
+    if k.n != n {{ throw `row ${{i}}: kept n ${{k.n}}, expected ${{n}}`; }}
+    if i % 2 == 0 && k.note == `even ${{i}}` {{ throw `row ${{i}}: the kept row saw a later change`; }}
+}}
+// The same closure over maps built one per row.
+kept = [];
+names = [];
+let rows = query("live", sql).to_array().map({closure});
+deliver(csv(rows, #{{ name: "arrays", columns: ["id", "name", "note", "n", "score"] }}), "out");
+"#
+        ),
+    );
+    let report = p.run("reuse", Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+    let streamed = std::fs::read(p.path("out/streamed.csv")).unwrap();
+    let arrays = std::fs::read(p.path("out/arrays.csv")).unwrap();
+    assert!(streamed.len() > 100_000, "{} bytes", streamed.len());
+    assert!(
+        streamed == arrays,
+        "the streamed file differs from the one built from arrays"
+    );
+    let text = String::from_utf8(streamed).unwrap();
+    assert!(
+        text.starts_with("id,name,note,n,score\r\n1,ZOË 1A,,3,0.25\r\n2,ZOË 2AB,even 2,6,0.5\r\n"),
+        "{}",
+        &text[..200]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn mapped_rows_with_missing_or_extra_fields() {
     let p = Project::new();

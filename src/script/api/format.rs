@@ -239,8 +239,15 @@ impl Pump<'_> {
         Ok(())
     }
 
+    /// The columns' names in name order (a map's key order).
+    fn names_by_name(&self) -> impl ExactSizeIterator<Item = &str> {
+        let cols = self.columns.as_deref().unwrap_or_default();
+        self.by_name.iter().map(move |&i| cols[i].name.as_str())
+    }
+
     /// Writes one script map as a row; the first map fixes the columns.
-    fn write_map(&mut self, m: &Map, source: &[Column], wanted: &Option<Vec<String>>, out: &mut Batch) -> Res<()> {
+    /// True when the map's keys were exactly the columns' names.
+    fn write_map(&mut self, m: &Map, source: &[Column], wanted: &Option<Vec<String>>, out: &mut Batch) -> Res<bool> {
         if self.columns.is_none() {
             let cols = match wanted {
                 Some(names) => names
@@ -263,16 +270,24 @@ impl Pump<'_> {
         // key order beside the columns sorted by name places every value with
         // one comparison each.
         if wanted.is_none() && m.len() == self.by_name.len() {
-            let mut slots: Vec<Option<&Dynamic>> = vec![None; cols.len()];
+            // On the stack for all but very wide rows: this runs once a row.
+            let mut stack = [None; 64];
+            let mut heap;
+            let slots: &mut [Option<&Dynamic>] = if cols.len() <= stack.len() {
+                &mut stack[..cols.len()]
+            } else {
+                heap = vec![None; cols.len()];
+                &mut heap
+            };
             if m.iter().zip(&self.by_name).all(|((k, v), &i)| {
                 let hit = cols[i].name == k.as_str();
                 slots[i] = Some(v);
                 hit
             }) {
-                for v in slots {
+                for v in slots.iter() {
                     push_dynamic(out, v.unwrap_or(&Dynamic::UNIT));
                 }
-                return Ok(());
+                return Ok(true);
             }
         }
         let mut found = 0;
@@ -299,7 +314,7 @@ impl Pump<'_> {
                 self.pos,
             ));
         }
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -335,11 +350,19 @@ fn fill(
             }
         } else {
             let mut out = Batch::new(0);
-            let maps = RowMaps::new(&source);
+            let mut maps = RowMaps::new(&source);
+            // Whether a map with exactly the file's columns as keys has the
+            // query's (then it is refilled for the next row); known once the
+            // first row fixed the columns.
+            let mut reusable = None;
             while let Some(batch) = started.next(run)? {
                 for row in batch.rows() {
                     if let Some(m) = apply_maps(ctx, &started.maps, maps.map(row), pos)? {
-                        pump.write_map(&m, &source, wanted, &mut out)?;
+                        if pump.write_map(&m, &source, wanted, &mut out)?
+                            && *reusable.get_or_insert_with(|| maps.has_keys(pump.names_by_name()))
+                        {
+                            maps.reuse(m);
+                        }
                     }
                 }
                 started.stream.recycle(batch);

@@ -169,12 +169,17 @@ impl Started {
 /// Builds the object maps a script sees for a query's rows: numbers and
 /// booleans typed, NULL as (). The map's keys are fixed per query, so each row
 /// clones a ready-made map and fills its values in key order instead of
-/// inserting (and comparing) every column name again.
+/// inserting (and comparing) every column name again. A map the closure hands
+/// back with the same keys (the usual `|r| { r.x = ..; r }`) is recycled for
+/// the next row: no tree to build, and a text value whose string nobody else
+/// holds is overwritten in place instead of allocating a new one.
 pub(crate) struct RowMaps {
     template: Map,
     /// For each map entry, in key order: the column whose value it holds (the
     /// last one of that name, as inserting would give) and its kind.
     order: Vec<(usize, Kind)>,
+    /// A written row's map with exactly the template's keys, to refill.
+    spare: Option<Map>,
 }
 
 impl RowMaps {
@@ -194,24 +199,68 @@ impl RowMaps {
                 (i, columns[i].kind)
             })
             .collect();
-        RowMaps { template, order }
+        RowMaps {
+            template,
+            order,
+            spare: None,
+        }
     }
 
     /// The map for one row.
-    pub(crate) fn map(&self, row: Row<'_>) -> Map {
-        let mut map = self.template.clone();
+    pub(crate) fn map(&mut self, row: Row<'_>) -> Map {
+        let mut map = self.spare.take().unwrap_or_else(|| self.template.clone());
         for (slot, &(i, kind)) in map.values_mut().zip(&self.order) {
-            if let Some(s) = row.get(i) {
-                *slot = match kind {
-                    Kind::Integer => s.parse::<INT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
-                    Kind::Float => s.parse::<rhai::FLOAT>().map(Dynamic::from).unwrap_or_else(|_| s.into()),
-                    Kind::Boolean => Dynamic::from(s == "true"),
-                    _ => s.into(),
-                };
+            let Some(s) = row.get(i) else {
+                *slot = Dynamic::UNIT;
+                continue;
+            };
+            match kind {
+                Kind::Integer => match s.parse::<INT>() {
+                    Ok(n) => *slot = Dynamic::from(n),
+                    Err(_) => set_text(slot, s),
+                },
+                Kind::Float => match s.parse::<rhai::FLOAT>() {
+                    Ok(f) => *slot = Dynamic::from(f),
+                    Err(_) => set_text(slot, s),
+                },
+                Kind::Boolean => *slot = Dynamic::from(s == "true"),
+                _ => set_text(slot, s),
             }
         }
         map
     }
+
+    /// True when the template's keys are `names` (in key order): then a map
+    /// whose keys are exactly those names can be refilled by [`reuse`].
+    ///
+    /// [`reuse`]: RowMaps::reuse
+    pub(crate) fn has_keys<'a>(&self, names: impl ExactSizeIterator<Item = &'a str>) -> bool {
+        names.len() == self.template.len() && self.template.keys().zip(names).all(|(k, n)| k.as_str() == n)
+    }
+
+    /// Takes back a written row's map to refill for the next row. The caller
+    /// has checked that its keys are exactly the template's (a closure may
+    /// have added, removed or renamed keys; such a map is simply dropped).
+    pub(crate) fn reuse(&mut self, map: Map) {
+        debug_assert!(map.keys().eq(self.template.keys()));
+        self.spare = Some(map);
+    }
+}
+
+/// Puts text into a map slot, reusing the slot's string when it is a plain
+/// text value that nothing else refers to (a script may have kept the row or
+/// the value, tagged it or shared it with a closure: then a new string).
+fn set_text(slot: &mut Dynamic, s: &str) {
+    if slot.is_string() && !slot.is_shared() && slot.tag() == 0 && !slot.is_read_only() {
+        if let Some(mut text) = slot.write_lock::<rhai::ImmutableString>() {
+            if let Some(t) = text.get_mut() {
+                t.clear();
+                t.push_str(s);
+                return;
+            }
+        }
+    }
+    *slot = s.into();
 }
 
 /// Appends a script value as one cell: () is NULL.
@@ -271,7 +320,7 @@ pub(crate) fn apply_maps(ctx: &NativeCallContext, maps: &[FnPtr], mut row: Map, 
 fn to_array(ctx: NativeCallContext, rows: &mut Rows, run: &RunContext) -> Res<Array> {
     let mut started = rows.start(run)?;
     let mut out = Array::new();
-    let maps = RowMaps::new(&started.columns);
+    let mut maps = RowMaps::new(&started.columns);
     while let Some(batch) = started.next(run)? {
         for row in batch.rows() {
             let map = maps.map(row);
