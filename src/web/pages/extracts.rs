@@ -1,141 +1,30 @@
-//! The console's pages: server-rendered HTML that works without
-//! JavaScript. Forms post with the session's CSRF token in a hidden field;
-//! long actions redirect to a job page that refreshes itself until the job
-//! ends. maud escapes every interpolated value, so script names, source and
-//! logs always render as text.
+//! The extract list, an extract's page with its buttons, the editor and
+//! the job page that long actions land on.
 
-mod layout;
-
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use axum_extra::extract::cookie::CookieJar;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::api::HistoryQuery;
-use super::auth::{self, Caller, Login};
-use super::{extracts, Problem, Shared};
+use super::history::runs_table;
+use super::layout::{layout, when};
+use super::{csrf_field, encode, error_page, post_button, Csrf, OrPage, PageResult, Viewer};
 use crate::catalog::Extract;
-use layout::{layout, when};
+use crate::web::{extracts, Problem, Shared};
 
-/// Every page route.
-pub fn routes() -> Router<Shared> {
+/// The extract pages' routes.
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/", get(list))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
         .route("/extracts/new", get(new_page).post(new_save))
         .route("/extracts/{id}", get(extract_page))
         .route("/extracts/{id}/edit", get(edit_page).post(edit_save))
         .route("/extracts/{id}/delete", post(delete))
         .route("/extracts/{id}/{action}", post(action))
         .route("/jobs/{id}", get(job_page))
-        .route("/history", get(history))
-        .route("/runs/{id}", get(run_page))
-        .route("/notifications", get(notifications))
-        .route("/notifications/read", post(read_all))
-        .route("/notifications/{id}/read", post(read_one))
-        .route("/users", get(users))
-}
-
-/// A logged-in person looking at pages; without a session, the login page.
-pub struct Viewer {
-    caller: Caller,
-    unread: usize,
-}
-
-/// Sends a visitor without a session to the login page, then back.
-pub struct ToLogin(Response);
-
-impl IntoResponse for ToLogin {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
-
-impl FromRequestParts<Shared> for Viewer {
-    type Rejection = ToLogin;
-
-    async fn from_request_parts(parts: &mut Parts, console: &Shared) -> Result<Self, ToLogin> {
-        match auth::authenticate(parts, console).await {
-            Ok(caller) => {
-                let unread = console
-                    .app()
-                    .store
-                    .notifications(Some(&caller.user), false, 1000)
-                    .await
-                    .map(|n| n.len())
-                    .unwrap_or(0);
-                Ok(Viewer { caller, unread })
-            }
-            Err(p) if p.status == StatusCode::UNAUTHORIZED => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                let to = format!("/login?next={}", encode(next));
-                Err(ToLogin(Redirect::to(&to).into_response()))
-            }
-            Err(p) => Err(ToLogin(error_page(None, p))),
-        }
-    }
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The page a refusal or failure shows: the same sentence as the CLI.
-fn error_page(viewer: Option<&Viewer>, p: Problem) -> Response {
-    let body = html! {
-        h1 { "Not done" }
-        p #error .error { (p.message) }
-        p { a href="/" { "Back to the extracts" } }
-    };
-    (p.status, layout("Not done", viewer, body)).into_response()
-}
-
-/// A page shown instead of the one asked for (an error, a refused edit).
-pub struct Instead(Box<Response>);
-
-impl IntoResponse for Instead {
-    fn into_response(self) -> Response {
-        *self.0
-    }
-}
-
-impl From<Response> for Instead {
-    fn from(r: Response) -> Self {
-        Instead(Box::new(r))
-    }
-}
-
-type PageResult = Result<Response, Instead>;
-
-trait OrPage<T> {
-    fn or_page(self, v: &Viewer) -> Result<T, Instead>;
-}
-
-impl<T, E: Into<Problem>> OrPage<T> for Result<T, E> {
-    fn or_page(self, v: &Viewer) -> Result<T, Instead> {
-        self.map_err(|e| error_page(Some(v), e.into()).into())
-    }
-}
-
-/// A form with nothing but the CSRF token.
-#[derive(Deserialize)]
-struct Csrf {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// The list's query: search text and sort column.
@@ -236,85 +125,6 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
     Ok(layout("Extracts", Some(&v), body).into_response())
 }
 
-/// The login form's fields.
-#[derive(Deserialize)]
-struct LoginForm {
-    user: String,
-    password: String,
-    #[serde(default)]
-    next: String,
-}
-
-/// Where to go after logging in: only a path on this site.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
-}
-
-fn login_form(next: &str, error: Option<&str>) -> Markup {
-    html! {
-        h1 { "Log in to ferry" }
-        @if let Some(e) = error { p #error .error { (e) } }
-        form method="post" action="/login" .login {
-            input type="hidden" name="next" value=(next);
-            label { "User name" input #user type="text" name="user" autocomplete="username" required; }
-            label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
-            button #login type="submit" { "Log in" }
-        }
-        p .hint { "Accounts are made by an administrator: " code { "ferry users add NAME --right read --password-stdin" } "." }
-    }
-}
-
-#[derive(Deserialize)]
-struct Next {
-    #[serde(default)]
-    next: String,
-}
-
-async fn login_page(Query(n): Query<Next>) -> Markup {
-    layout("Log in", None, login_form(safe_next(&n.next), None))
-}
-
-async fn login(
-    State(c): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    jar: CookieJar,
-    Form(f): Form<LoginForm>,
-) -> Response {
-    let next = safe_next(&f.next).to_string();
-    let login = Login {
-        user: f.user,
-        password: f.password,
-    };
-    match auth::log_in(&c, peer.ip(), &login).await {
-        Ok((cookie, _)) => (jar.add(cookie), Redirect::to(&next)).into_response(),
-        Err(p) => (p.status, layout("Log in", None, login_form(&next, Some(&p.message)))).into_response(),
-    }
-}
-
-async fn logout(State(c): State<Shared>, v: Viewer, jar: CookieJar, Form(f): Form<Csrf>) -> PageResult {
-    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
-    let gone = auth::log_out(&c, &jar).await.or_page(&v)?;
-    Ok((jar.add(gone), Redirect::to("/login")).into_response())
-}
-
-fn csrf_field(v: &Viewer) -> Markup {
-    html! { input type="hidden" name="csrf" value=(v.caller.csrf.clone().unwrap_or_default()); }
-}
-
-/// A button that posts the CSRF token to `action`.
-fn post_button(v: &Viewer, action: &str, id: &str, label: &str) -> Markup {
-    html! {
-        form .inline method="post" action=(action) {
-            (csrf_field(v))
-            button id=(id) type="submit" { (label) }
-        }
-    }
-}
-
 async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
     v.caller.need("read").or_page(&v)?;
     let app = c.app();
@@ -385,27 +195,6 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
         pre .code #source { (d.source) }
     };
     Ok(layout(&e.name, Some(&v), body).into_response())
-}
-
-fn runs_table(runs: &[crate::state::RunRow]) -> Markup {
-    html! {
-        table #history {
-            tr { th { "Run" } th { "Script" } th { "Trigger" } th { "Started" } th { "Status" } th { "Rows" } th { "Destination" } th { "Error" } }
-            @for r in runs {
-                tr {
-                    td { a href={"/runs/" (r.id)} { (r.id) } }
-                    td { a href={"/extracts/" (r.script)} { (r.script) } }
-                    td { (r.trigger) }
-                    td { (when(r.started_at)) }
-                    td { span class={"status " (r.status)} { (r.status) } }
-                    td .num { (crate::format::thousands(r.rows.max(0) as u64)) }
-                    td { (r.destination.clone().unwrap_or_default()) }
-                    td .error { (r.error.clone().unwrap_or_default()) }
-                }
-            }
-        }
-        @if runs.is_empty() { p { "No runs yet." } }
-    }
 }
 
 async fn action(
@@ -577,129 +366,4 @@ async fn job_page(State(c): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Pa
             .insert("refresh", axum::http::HeaderValue::from_static("1"));
     }
     Ok(page)
-}
-
-const STATUSES: [&str; 10] = [
-    "succeeded",
-    "failed",
-    "held",
-    "running",
-    "interrupted",
-    "skipped",
-    "missed",
-    "released",
-    "discarded",
-    "superseded",
-];
-
-async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuery>) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
-    let filter = q.filter().or_page(&v)?;
-    let runs = c.app().store.runs_matching(&filter).await.or_page(&v)?;
-    let val = |o: &Option<String>| o.clone().unwrap_or_default();
-    let body = html! {
-        h1 { "History" }
-        form .search method="get" action="/history" {
-            label { "Script " input type="text" name="script" value=(val(&q.script)); }
-            label { "Status " select name="status" {
-                option value="" { "any" }
-                @for s in STATUSES { option value=(s) selected[q.status.as_deref() == Some(s)] { (s) } }
-            } }
-            label { "From " input type="date" name="from" value=(val(&q.from)); }
-            label { "To " input type="date" name="to" value=(val(&q.to)); }
-            button type="submit" { "Filter" }
-        }
-        (runs_table(&runs))
-    };
-    Ok(layout("History", Some(&v), body).into_response())
-}
-
-async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
-    let (r, files, log) = c.app().store.run(id).await.or_page(&v)?;
-    let facts = [
-        ("Trigger", r.trigger.clone()),
-        ("Started", when(r.started_at)),
-        ("Ended", r.ended_at.map(when).unwrap_or_default()),
-        ("Script hash", r.script_hash.clone()),
-    ];
-    let body = html! {
-        h1 { "Run " (r.id) ": " a href={"/extracts/" (r.script)} { (r.script) } " " span #run-status class={"status " (r.status)} { (r.status) } }
-        @if r.status == "running" { p .hint { "Still running; reload for the outcome." } }
-        table .facts { @for (k, val) in &facts { tr { th { (k) } td { (val) } } } }
-        @if let Some(e) = &r.error { p #error .error { (e) } }
-        @if let Some(by) = &r.released_by { p { "Released or discarded by " (by) } }
-        h2 { "Files" }
-        table #files {
-            tr { th { "File" } th { "Rows" } th { "Bytes" } th { "SHA-256" } th { "Destination" } th { "Remote path" } }
-            @for f in &files {
-                tr { td { (f.name) } td .num { (f.rows) } td .num { (f.bytes) } td { code { (f.sha256) } }
-                     td { (f.destination.clone().unwrap_or_else(|| "NOT DELIVERED".into())) } td { (f.remote_path.clone().unwrap_or_default()) } }
-            }
-        }
-        h2 { "Log" }
-        pre .code #log { @for l in &log { (when(l.at)) " " (l.level) " " (l.message) "\n" } }
-    };
-    Ok(layout(&format!("Run {id}"), Some(&v), body).into_response())
-}
-
-async fn notifications(State(c): State<Shared>, v: Viewer) -> PageResult {
-    let list = c
-        .app()
-        .store
-        .notifications(Some(&v.caller.user), true, 200)
-        .await
-        .or_page(&v)?;
-    let body = html! {
-        h1 { "Notifications" }
-        @if v.unread > 0 { (post_button(&v, "/notifications/read", "read-all", "Mark all read")) }
-        table #notifications {
-            tr { th { "When" } th { "Level" } th { "Script" } th { "Message" } th {} }
-            @for n in &list {
-                tr class=(if n.read_at.is_none() { "unread" } else { "read" }) {
-                    td { (when(n.created_at)) }
-                    td { (n.level.as_str()) }
-                    td { @if let Some(s) = &n.script { a href={"/extracts/" (s)} { (s) } } }
-                    td { (n.message) @if let Some(run) = n.run { " " a href={"/runs/" (run)} { "run " (run) } } }
-                    td { @if n.read_at.is_none() { (post_button(&v, &format!("/notifications/{}/read", n.id), &format!("read-{}", n.id), "Mark read")) } }
-                }
-            }
-        }
-        @if list.is_empty() { p { "Nothing yet." } }
-    };
-    Ok(layout("Notifications", Some(&v), body).into_response())
-}
-
-async fn read_one(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>, Form(f): Form<Csrf>) -> PageResult {
-    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
-    c.app().store.mark_read(id, Some(&v.caller.user)).await.or_page(&v)?;
-    Ok(Redirect::to("/notifications").into_response())
-}
-
-async fn read_all(State(c): State<Shared>, v: Viewer, Form(f): Form<Csrf>) -> PageResult {
-    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
-    c.app().store.mark_all_read(Some(&v.caller.user)).await.or_page(&v)?;
-    Ok(Redirect::to("/notifications").into_response())
-}
-
-async fn users(State(c): State<Shared>, v: Viewer) -> PageResult {
-    v.caller.need("manage_users").or_page(&v)?;
-    let app = c.app();
-    let mut rows = Vec::new();
-    for u in app.store.users().await.or_page(&v)? {
-        let rights = app.store.tool_rights(&u.name).await.or_page(&v)?;
-        rows.push((u, rights));
-    }
-    let body = html! {
-        h1 { "Users" }
-        table #users {
-            tr { th { "User" } th { "Name" } th { "Email" } th { "Groups" } th { "Rights" } }
-            @for (u, rights) in &rows {
-                tr { td { (u.name) } td { (u.display_name.clone().unwrap_or_default()) } td { (u.email.clone().unwrap_or_default()) }
-                     td { (u.groups.join(", ")) } td { (rights.iter().cloned().collect::<Vec<_>>().join(", ")) } }
-            }
-        }
-        p .hint { "Add users and rights with " code { "ferry users add NAME --group GROUP --right RIGHT --password-stdin" } " or POST /api/users." }
-    };
-    Ok(layout("Users", Some(&v), body).into_response())
 }

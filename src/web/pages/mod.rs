@@ -1,0 +1,211 @@
+//! The console's pages: server-rendered HTML that works without
+//! JavaScript. Forms post with the session's CSRF token in a hidden field;
+//! long actions redirect to a job page that refreshes itself until the job
+//! ends. maud escapes every interpolated value, so script names, source and
+//! logs always render as text.
+//!
+//! This module holds what every page shares (who is looking, error pages,
+//! forms) and the login; `extracts` the list, an extract and its actions;
+//! `history` runs, notifications and users.
+
+mod extracts;
+mod history;
+mod layout;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::cookie::CookieJar;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::auth::{self, Caller, Login};
+use super::{Problem, Shared};
+use layout::layout;
+
+/// Every page route.
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .merge(extracts::routes())
+        .merge(history::routes())
+}
+
+/// A logged-in person looking at pages; without a session, the login page.
+pub struct Viewer {
+    caller: Caller,
+    unread: usize,
+}
+
+/// Sends a visitor without a session to the login page, then back.
+pub struct ToLogin(Response);
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl FromRequestParts<Shared> for Viewer {
+    type Rejection = ToLogin;
+
+    async fn from_request_parts(parts: &mut Parts, console: &Shared) -> Result<Self, ToLogin> {
+        match auth::authenticate(parts, console).await {
+            Ok(caller) => {
+                let unread = console
+                    .app()
+                    .store
+                    .notifications(Some(&caller.user), false, 1000)
+                    .await
+                    .map(|n| n.len())
+                    .unwrap_or(0);
+                Ok(Viewer { caller, unread })
+            }
+            Err(p) if p.status == StatusCode::UNAUTHORIZED => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let to = format!("/login?next={}", encode(next));
+                Err(ToLogin(Redirect::to(&to).into_response()))
+            }
+            Err(p) => Err(ToLogin(error_page(None, p))),
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The page a refusal or failure shows: the same sentence as the CLI.
+fn error_page(viewer: Option<&Viewer>, p: Problem) -> Response {
+    let body = html! {
+        h1 { "Not done" }
+        p #error .error { (p.message) }
+        p { a href="/" { "Back to the extracts" } }
+    };
+    (p.status, layout("Not done", viewer, body)).into_response()
+}
+
+/// A page shown instead of the one asked for (an error, a refused edit).
+pub struct Instead(Box<Response>);
+
+impl IntoResponse for Instead {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Response> for Instead {
+    fn from(r: Response) -> Self {
+        Instead(Box::new(r))
+    }
+}
+
+type PageResult = Result<Response, Instead>;
+
+trait OrPage<T> {
+    fn or_page(self, v: &Viewer) -> Result<T, Instead>;
+}
+
+impl<T, E: Into<Problem>> OrPage<T> for Result<T, E> {
+    fn or_page(self, v: &Viewer) -> Result<T, Instead> {
+        self.map_err(|e| error_page(Some(v), e.into()).into())
+    }
+}
+
+/// A form with nothing but the CSRF token.
+#[derive(Deserialize)]
+struct Csrf {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// The login form's fields.
+#[derive(Deserialize)]
+struct LoginForm {
+    user: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Where to go after logging in: only a path on this site.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+fn login_form(next: &str, error: Option<&str>) -> Markup {
+    html! {
+        h1 { "Log in to ferry" }
+        @if let Some(e) = error { p #error .error { (e) } }
+        form method="post" action="/login" .login {
+            input type="hidden" name="next" value=(next);
+            label { "User name" input #user type="text" name="user" autocomplete="username" required; }
+            label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
+            button #login type="submit" { "Log in" }
+        }
+        p .hint { "Accounts are made by an administrator: " code { "ferry users add NAME --right read --password-stdin" } "." }
+    }
+}
+
+#[derive(Deserialize)]
+struct Next {
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(Query(n): Query<Next>) -> Markup {
+    layout("Log in", None, login_form(safe_next(&n.next), None))
+}
+
+async fn login(
+    State(c): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    jar: CookieJar,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    let next = safe_next(&f.next).to_string();
+    let login = Login {
+        user: f.user,
+        password: f.password,
+    };
+    match auth::log_in(&c, peer.ip(), &login).await {
+        Ok((cookie, _)) => (jar.add(cookie), Redirect::to(&next)).into_response(),
+        Err(p) => (p.status, layout("Log in", None, login_form(&next, Some(&p.message)))).into_response(),
+    }
+}
+
+async fn logout(State(c): State<Shared>, v: Viewer, jar: CookieJar, Form(f): Form<Csrf>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    let gone = auth::log_out(&c, &jar).await.or_page(&v)?;
+    Ok((jar.add(gone), Redirect::to("/login")).into_response())
+}
+
+fn csrf_field(v: &Viewer) -> Markup {
+    html! { input type="hidden" name="csrf" value=(v.caller.csrf.clone().unwrap_or_default()); }
+}
+
+/// A button that posts the CSRF token to `action`.
+fn post_button(v: &Viewer, action: &str, id: &str, label: &str) -> Markup {
+    html! {
+        form .inline method="post" action=(action) {
+            (csrf_field(v))
+            button id=(id) type="submit" { (label) }
+        }
+    }
+}
