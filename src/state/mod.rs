@@ -257,3 +257,14 @@ impl Store {
         Ok(Store { pool })
     }
 }
+
+/// A fresh SQLite store in a temporary folder, for the store's unit tests;
+/// the folder lives as long as the returned guard.
+#[cfg(test)]
+pub(crate) async fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&StateLocation::Sqlite(dir.path().join("state.db")))
+        .await
+        .unwrap();
+    (dir, store)
+}

@@ -55,6 +55,12 @@ pub fn existing(app: &App, id: &str) -> Result<PathBuf, Problem> {
     Ok(path)
 }
 
+/// An existing script, compiled; one that does not compile is a 422 naming file:line.
+fn loaded(app: &App, id: &str) -> Result<Script, Problem> {
+    app.load(&existing(app, id)?)
+        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
+}
+
 /// A destination as the console shows it; the password's secret reference
 /// only to administrators, its value to nobody.
 #[derive(Clone, Debug, Serialize)]
@@ -252,9 +258,7 @@ fn progress_to(console: &Arc<Console>, job: u64) -> Progress {
 pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
     caller.need("run")?;
     let app = console.app();
-    let script = app
-        .load(&existing(&app, id)?)
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let script = loaded(&app, id)?;
     let job = console.jobs.begin("test", id, &caller.user);
     let c = console.clone();
     tokio::spawn(async move {
@@ -302,9 +306,7 @@ pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Re
 pub async fn start_connection(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
     caller.need("run")?;
     let app = console.app();
-    let script = app
-        .load(&existing(&app, id)?)
-        .map_err(|e| Problem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let script = loaded(&app, id)?;
     let dests: Vec<_> = script
         .uses
         .destinations

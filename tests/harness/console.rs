@@ -66,24 +66,16 @@ impl Console {
             users.push((format!("no_{r}"), RIGHTS.iter().copied().filter(|x| *x != r).collect()));
         }
         let settings = p.settings();
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async move {
-                    let store = ferry::state::Store::open(&settings.state).await.unwrap();
-                    for (name, rights) in users {
-                        store.add_user(&name, None, None).await.unwrap();
-                        store.set_password(&name, PASSWORD).await.unwrap();
-                        for r in rights {
-                            store.grant(&name, r).await.unwrap();
-                        }
-                    }
-                })
-        })
-        .join()
-        .unwrap();
+        super::on_own_runtime(move || async move {
+            let store = ferry::state::Store::open(&settings.state).await.unwrap();
+            for (name, rights) in users {
+                store.add_user(&name, None, None).await.unwrap();
+                store.set_password(&name, PASSWORD).await.unwrap();
+                for r in rights {
+                    store.grant(&name, r).await.unwrap();
+                }
+            }
+        });
         let ca = setup(&p);
         let serve = Serve::start(&p, &["--listen", "127.0.0.1:0"]);
         let mut url = String::new();

@@ -92,16 +92,8 @@ pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) 
 pub fn runs(p: &Project, script: &str) -> Vec<RunRow> {
     let settings = p.settings();
     let script = script.to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap()
-            .block_on(async move {
-                let store = ferry::state::Store::open(&settings.state).await.unwrap();
-                store.runs(Some(&script), 10_000).await.unwrap()
-            })
+    super::on_own_runtime(move || async move {
+        let store = ferry::state::Store::open(&settings.state).await.unwrap();
+        store.runs(Some(&script), 10_000).await.unwrap()
     })
-    .join()
-    .unwrap()
 }

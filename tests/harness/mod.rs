@@ -128,6 +128,18 @@ path = "out"
         }
     }
 
+    /// Fails when `secret` is in any file under the project folder `rel`
+    /// (`.ferry` holds the state store, logs and kept files; `.` is everything).
+    pub fn assert_not_stored(&self, rel: &str, secret: &str) {
+        for file in self.all_files(rel) {
+            let bytes = std::fs::read(self.path(rel).join(&file)).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the secret is in {rel}/{file}"
+            );
+        }
+    }
+
     /// Names of the files in a project folder, sorted (empty if missing).
     pub fn files(&self, rel: &str) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(self.path(rel))
@@ -174,9 +186,19 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Runs SQL on a SQLite file on a thread of its own, so sync test code can
-/// call it from inside an async test.
-fn on_own_runtime<T, F, Fut>(f: F) -> T
+/// A port on 127.0.0.1 that was free a moment ago, for a server a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs async library code (the state store, SQL on a SQLite file) on a
+/// thread and runtime of its own, so sync test code can call it, even from
+/// inside an async test.
+pub fn on_own_runtime<T, F, Fut>(f: F) -> T
 where
     T: Send + 'static,
     F: FnOnce() -> Fut + Send + 'static,
@@ -184,6 +206,7 @@ where
 {
     std::thread::spawn(move || {
         tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .unwrap()
             .block_on(f())

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::free_port;
+
 /// The login the tests create.
 pub const FTP_USER: &str = "ferryftp";
 /// Its password, set on every run (tests grep outputs for it).
@@ -59,14 +61,6 @@ fn ensure_user() {
             .unwrap();
         assert!(child.wait().unwrap().success(), "chpasswd failed");
     });
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn chown_user(path: &Path) {

@@ -43,11 +43,7 @@ impl ChromeDriver {
                 "{program} is missing: the browser tests need `apt-get install chromium chromium-driver`"
             );
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::harness::free_port();
         let log = log_dir.join("chromedriver.log");
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))

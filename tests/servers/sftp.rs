@@ -118,11 +118,7 @@ impl Sshd {
         let authorized_keys = dir.path().join("authorized_keys");
         std::fs::write(&authorized_keys, authorized.join("\n") + "\n").unwrap();
 
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::harness::free_port();
         let mut config = format!(
             "ListenAddress 127.0.0.1\nPort {port}\nHostKey {}\nPidFile {}\nAuthorizedKeysFile {}\n\
              StrictModes no\nSubsystem sftp internal-sftp\nAllowUsers {LOGIN}\nLogLevel VERBOSE\n\

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use ferry::config::{DestinationSettings, RawDestination};
 use ferry::deliver::{deliver, test_connection, DeliveryEnv, FailureKind};
 
-use crate::harness::conformance::{self, Peek};
+use crate::harness::conformance::{self, Peek, Served};
+use crate::harness::free_port;
 
 /// The local account Samba maps the SMB login to.
 const USER: &str = "ferrysmb";
@@ -93,14 +94,6 @@ fn account() -> u32 {
         }
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     })
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A running `smbd` serving `[vendor]` from a temporary folder; killed on drop.
@@ -275,29 +268,21 @@ struct SharePeek {
 }
 
 impl SharePeek {
-    fn local(&self, remote: &str) -> PathBuf {
-        let inside = remote
-            .strip_prefix(&format!("/{SHARE}"))
-            .expect("a path on the share")
-            .trim_start_matches('/');
-        self.root.join(inside)
+    /// The served folder, and the path inside it.
+    fn local<'a>(&self, remote: &'a str) -> (Served<'_>, &'a str) {
+        let inside = remote.strip_prefix(&format!("/{SHARE}")).expect("a path on the share");
+        (Served { root: &self.root }, inside)
     }
 }
 
 impl Peek for SharePeek {
     fn read(&self, remote: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.local(remote)).ok()
+        let (folder, inside) = self.local(remote);
+        folder.read(inside)
     }
     fn names(&self, remote: &str) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.local(remote))
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
+        let (folder, inside) = self.local(remote);
+        folder.names(inside)
     }
 }
 

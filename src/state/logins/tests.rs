@@ -5,17 +5,11 @@ use std::collections::BTreeSet;
 
 use sqlx::Row;
 
-use crate::state::{PeopleError, StateError, StateLocation, Store, TOOL_RIGHTS};
+use crate::state::{PeopleError, StateError, Store, TOOL_RIGHTS};
 
 const PASSWORD: &str = "correct horse battery";
 
-async fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StateLocation::Sqlite(dir.path().join("state.db")))
-        .await
-        .unwrap();
-    (dir, store)
-}
+use crate::state::temp_store as store;
 
 /// ann (with a password) in editors, bob (notification-only) in nothing.
 async fn people(store: &Store) {

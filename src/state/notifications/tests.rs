@@ -1,14 +1,8 @@
 //! Users, groups, membership and notifications against a real SQLite store.
 
-use crate::state::{Level, NewNotification, PeopleError, StateLocation, Store};
+use crate::state::{Level, NewNotification, PeopleError, Store};
 
-async fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&StateLocation::Sqlite(dir.path().join("state.db")))
-        .await
-        .unwrap();
-    (dir, store)
-}
+use crate::state::temp_store as store;
 
 async fn admins(store: &Store) {
     store
