@@ -71,7 +71,7 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
         .unwrap_or_default();
     let last_run = app.store.last_run(&id).await?.map(|r| LastRun {
         id: r.id,
-        status: r.status,
+        status: r.status.to_string(),
         started_at: r.started_at,
     });
     let suspended = app.store.suspended(&id).await?;

@@ -90,7 +90,7 @@ pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
 /// Prints what a resend or release delivered; `done` is the success line,
 /// `failed` says what the failure leaves behind.
 fn report_redelivery(report: crate::run::ResendReport, done: String, failed: String) -> Result<(), Failure> {
-    for d in report.deliveries.iter().filter(|d| d.delivered) {
+    for d in report.deliveries.iter().filter(|d| d.state.arrived()) {
         println!("{} -> {} {}", d.file, d.destination, d.remote_path);
     }
     match report.error {

@@ -102,7 +102,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             r.script.clone(),
             r.trigger.clone(),
             when(r.started_at),
-            r.status.clone(),
+            r.status.to_string(),
             thousands(r.rows as u64),
             size(r.bytes as u64),
             r.destination.clone().unwrap_or_default(),

@@ -107,7 +107,7 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
             let to: Vec<String> = report
                 .deliveries
                 .iter()
-                .filter(|d| d.file == f.name && d.delivered)
+                .filter(|d| d.file == f.name && d.state.arrived())
                 .map(|d| format!("{} ({})", d.destination, d.remote_path))
                 .collect();
             let to = if to.is_empty() {

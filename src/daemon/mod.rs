@@ -23,9 +23,9 @@ pub use registry::{next_due, Change, Registry};
 
 use crate::config::{ConsoleSettings, Settings, CONFIG_FILE};
 use crate::run::context::Progress;
-use crate::run::{App, RunReport, RunRequest};
-use crate::script::{CatchUp, Script};
-use crate::state::{Outcome, StateError, Trigger};
+use crate::run::{App, RunError, RunReport, RunRequest};
+use crate::script::{CatchUp, Recovery, Script};
+use crate::state::{NewRun, Outcome, RunStatus, StateError, Trigger};
 
 /// How the daemon runs.
 #[derive(Clone, Debug)]
@@ -76,6 +76,8 @@ struct Due {
     trigger: Trigger,
     /// Set for a console run: no occurrence is claimed, and the asker is told.
     asked: Option<Asked>,
+    /// For a recovery run: the interrupted run it stands in for.
+    recovers: Option<i64>,
 }
 
 /// Who asked for a run outside the schedule, and how to tell them.
@@ -91,12 +93,13 @@ impl Due {
             at,
             trigger,
             asked: None,
+            recovers: None,
         }
     }
 }
 
-/// A run that ended: script, occurrence (none for a console run) and report.
-type Finished = (String, Option<DateTime<Utc>>, Option<RunReport>);
+/// A run that ended: script and report (none when it could not start).
+type Finished = (String, Option<RunReport>);
 
 /// Quiet time after the last file-system event before the folder is read.
 const QUIET: Duration = Duration::from_millis(150);
@@ -146,9 +149,12 @@ pub async fn serve(
         pending: VecDeque::new(),
         tasks: JoinSet::new(),
     };
-    d.sweep_orphans().await?;
+    for a in d.app.store.audit().await? {
+        tracing::warn!(row = %a.row, "State store row does not fit: {}.", a.message);
+    }
     d.rescan(true).await;
     d.catch_up().await?;
+    d.sweep_orphans().await?;
     if d.opts.once {
         d.launch_pending().await?;
         while let Some(done) = d.tasks.join_next().await {
@@ -242,8 +248,11 @@ impl Daemon {
         }
     }
 
-    /// Marks runs of dead instances interrupted.
-    async fn sweep_orphans(&self) -> Result<(), DaemonError> {
+    /// Recovery, at start and every 15 s (so a surviving instance recovers
+    /// a dead one's work on PostgreSQL): runs of dead instances are marked
+    /// interrupted, their open deliveries settled against the destination,
+    /// and their occurrences run again once or recorded missed with the reason.
+    async fn sweep_orphans(&mut self) -> Result<(), DaemonError> {
         let store = &self.app.store;
         store.reap_dead_local(&self.app.instance).await?;
         let ids = store
@@ -251,6 +260,56 @@ impl Daemon {
             .await?;
         if !ids.is_empty() {
             tracing::warn!(runs = ?ids, "Marked runs of a stopped ferry as interrupted.");
+        }
+        let r = self.app.recover_deliveries().await?;
+        for d in &r.recovered {
+            tracing::warn!(run = d.run, file = %d.name, destination = %d.destination, path = %d.target,
+                "Recovered a delivery: the file is complete under its final name.");
+        }
+        for d in &r.abandoned {
+            tracing::warn!(run = d.run, file = %d.name, destination = %d.destination,
+                "A delivery did not complete before ferry stopped; its temporary was removed.");
+        }
+        for d in &r.unknown {
+            tracing::error!(run = d.run, file = %d.name, destination = %d.destination,
+                "Cannot tell whether a delivery arrived: the destination is no longer configured.");
+        }
+        self.plan_recovery().await
+    }
+
+    /// Decides, for each interrupted occurrence, whether it runs again.
+    async fn plan_recovery(&mut self) -> Result<(), DaemonError> {
+        for occ in self.app.store.interrupted_occurrences().await? {
+            if self.pending.iter().any(|d| d.id == occ.script && d.at == occ.at) {
+                continue;
+            }
+            let run = occ.run.map(|r| format!("run {r}")).unwrap_or_else(|| "its run".into());
+            let why = match self.script(&occ.script) {
+                None => Some(format!("{run} was interrupted and the script is not loaded now")),
+                Some(s) if s.spec.recovery == Recovery::None => {
+                    Some(format!("{run} was interrupted; recovery = \"none\""))
+                }
+                Some(_) if !occ.delivered.is_empty() => Some(format!(
+                    "{run} was interrupted after it delivered {}; it is not run again so the vendor \
+                     does not receive it twice (`ferry run {}` sends it by hand)",
+                    occ.delivered.join(", "),
+                    occ.script
+                )),
+                Some(_) => None,
+            };
+            match why {
+                Some(why) => {
+                    tracing::warn!(script = %occ.script, at = %occ.at, "Not run again: {why}.");
+                    self.app.store.occurrence_missed(&occ.script, occ.at, &why).await?;
+                }
+                None => self.pending.push_back(Due {
+                    id: occ.script,
+                    at: occ.at,
+                    trigger: Trigger::Recovery,
+                    asked: None,
+                    recovers: occ.run,
+                }),
+            }
         }
         Ok(())
     }
@@ -359,10 +418,49 @@ impl Daemon {
             } else {
                 Trigger::CatchUp
             };
+            if let Some(last) = last {
+                self.record_passed(&script, last, latest, tz).await?;
+            }
             match script.spec.catch_up {
                 CatchUp::Latest => self.pending.push_back(Due::scheduled(id, latest, trigger)),
                 CatchUp::None => self.record_missed(&script, latest).await?,
             }
+        }
+        Ok(())
+    }
+
+    /// Occurrences strictly between `last` and `latest` passed with no
+    /// instance running: each gets its reason (at most 1,000 a script; a
+    /// longer outage is summed up in the log).
+    async fn record_passed(
+        &self,
+        script: &Script,
+        last: DateTime<Utc>,
+        latest: DateTime<Utc>,
+        tz: chrono_tz::Tz,
+    ) -> Result<(), DaemonError> {
+        let mut passed = Vec::new();
+        let mut t = last;
+        while let Some(next) = script.spec.schedule.next_after(t, tz) {
+            if next >= latest {
+                break;
+            }
+            if passed.len() == 1000 {
+                tracing::warn!(script = %script.id, "More than 1,000 occurrences passed while ferry was down; the first 1,000 are recorded missed.");
+                break;
+            }
+            passed.push(next);
+            t = next;
+        }
+        if !passed.is_empty() {
+            let why = match script.spec.catch_up {
+                CatchUp::Latest => "no ferry was running at the scheduled time; catch_up runs only the latest",
+                CatchUp::None => "no ferry was running at the scheduled time; catch_up = \"none\"",
+            };
+            self.app
+                .store
+                .record_missed(&script.id, &passed, &self.app.instance.id, why)
+                .await?;
         }
         Ok(())
     }
@@ -428,6 +526,7 @@ impl Daemon {
                 progress: ask.progress,
                 done: ask.done,
             }),
+            recovers: None,
         });
     }
 
@@ -443,87 +542,116 @@ impl Daemon {
                 if let Some(a) = d.asked {
                     let _ = a.done.send(Err(format!("{} was removed before it could start", d.id)));
                 }
+                if d.trigger == Trigger::Recovery {
+                    let why = "its run was interrupted and the script was removed";
+                    self.app.store.occurrence_missed(&d.id, d.at, why).await?;
+                }
                 continue;
             };
-            if let Some(a) = d.asked {
-                self.launch(script, d.id, None, d.trigger, Some(a));
-                continue;
+            let req = RunRequest {
+                occurrence: d.asked.is_none().then_some(d.at),
+                recovers: d.recovers,
+                ..Default::default()
+            };
+            if d.asked.is_none() {
+                if let Some(why) = self.app.store.suspended(&d.id).await? {
+                    tracing::debug!(script = %d.id, reason = %why, "Suspended; not started (ferry resume to restart).");
+                    continue;
+                }
             }
-            if let Some(why) = self.app.store.suspended(&d.id).await? {
-                tracing::debug!(script = %d.id, reason = %why, "Suspended; not started (ferry resume to restart).");
-                continue;
+            if d.trigger == Trigger::Recovery {
+                if let Some(newer) = self.app.store.newer_occurrence(&d.id, d.at).await? {
+                    let why = format!("its run was interrupted and a newer occurrence ({newer}) has run since");
+                    self.app.store.occurrence_missed(&d.id, d.at, &why).await?;
+                    continue;
+                }
             }
-            if !self.app.store.claim(&d.id, d.at, &self.app.instance).await? {
-                tracing::debug!(script = %d.id, at = %d.at, "Occurrence claimed by another instance.");
-                continue;
-            }
-            self.launch(script, d.id, Some(d.at), d.trigger, None);
+            let run = match self.app.begin(&script, d.trigger, &req).await {
+                Ok(Some(run)) => run,
+                Ok(None) => {
+                    tracing::debug!(script = %d.id, at = %d.at, "Occurrence claimed by another instance.");
+                    continue;
+                }
+                Err(RunError::State(e)) => return Err(e.into()),
+                Err(e) => {
+                    tracing::error!(script = %d.id, error = %e, "The run could not start.");
+                    if let Some(a) = d.asked {
+                        let _ = a.done.send(Err(format!("the run could not start: {e}")));
+                    }
+                    continue;
+                }
+            };
+            self.launch(script, d.id, run, req, d.trigger, d.asked);
         }
         self.pending = waiting;
         Ok(())
     }
 
-    /// Starts one run as a task; a console run's asker is told how it ended.
+    /// Starts the recorded run `run` as a task; a console run's asker is
+    /// told how it ended.
     fn launch(
         &mut self,
         script: Arc<Script>,
         id: String,
-        at: Option<DateTime<Utc>>,
+        run: i64,
+        mut req: RunRequest,
         trigger: Trigger,
         asked: Option<Asked>,
     ) {
         let cancel = Arc::new(AtomicBool::new(false));
         self.running.insert(id.clone(), cancel.clone());
         let app = self.app.clone();
-        tracing::info!(script = %id, at = ?at, trigger = trigger.as_str(), "Starting run.");
+        tracing::info!(script = %id, run, at = ?req.occurrence, trigger = trigger.as_str(), "Starting run.");
         let (progress, done) = match asked {
             Some(a) => (a.progress, Some(a.done)),
             None => (None, None),
         };
+        req.cancel = Some(cancel);
+        req.progress = progress;
         self.tasks.spawn(async move {
-            let req = RunRequest {
-                occurrence: at,
-                cancel: Some(cancel),
-                progress,
-                ..Default::default()
-            };
-            let report = match app.run(&script, trigger, req).await {
+            let report = match app.execute(&script, trigger, run, req).await {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    tracing::error!(script = %id, error = %e, "The run could not start.");
-                    if let Some(done) = done {
-                        let _ = done.send(Err(format!("the run could not start: {e}")));
+                    tracing::error!(script = %id, run, error = %e, "The run could not start.");
+                    let why = format!("the run could not start: {e}");
+                    let failed = Outcome {
+                        status: RunStatus::Failed,
+                        error: Some(&why),
+                        files: &[],
+                        kept: false,
+                        deliveries: &[],
+                        log: &[],
+                    };
+                    if let Err(e) = app.store.finish_run(run, &failed).await {
+                        tracing::error!(run, error = %e, "Cannot record the run's failure.");
                     }
-                    return (id, at, None);
+                    if let Some(done) = done {
+                        let _ = done.send(Err(why));
+                    }
+                    return (id, None);
                 }
             };
             if let (Some(done), Some(r)) = (done, &report) {
-                let status = match (&r.error, &r.held) {
-                    (Some(_), _) => "failed",
-                    (None, Some(_)) => "held",
-                    (None, None) => "succeeded",
-                };
-                let _ = done.send(Ok((r.id, status.to_string())));
+                let _ = done.send(Ok((r.id, r.status.to_string())));
             }
-            (id, at, report)
+            (id, report)
         });
     }
 
     async fn finished(&mut self, done: Result<Finished, tokio::task::JoinError>) -> Result<(), DaemonError> {
-        let Ok((id, at, report)) = done else { return Ok(()) };
+        let Ok((id, report)) = done else { return Ok(()) };
         self.running.remove(&id);
-        let run = report.as_ref().map(|r| r.id);
         if let Some(refusal) = report.as_ref().and_then(|r| r.refusal.clone()) {
             self.suspend(&id, &refusal).await?;
         }
         if let Some(r) = &report {
-            match &r.error {
-                None => tracing::info!(script = %id, run = r.id, "Run succeeded."),
-                Some(e) => tracing::error!(script = %id, run = r.id, error = %e, "Run failed."),
+            match (&r.error, r.status) {
+                (None, status) => tracing::info!(script = %id, run = r.id, %status, "Run ended."),
+                (Some(e), RunStatus::Interrupted) => {
+                    tracing::warn!(script = %id, run = r.id, error = %e, "Run interrupted.")
+                }
+                (Some(e), _) => tracing::error!(script = %id, run = r.id, error = %e, "Run failed."),
             }
-        }
-        if let Some(at) = at {
-            self.app.store.settle(&id, at, "ran", run).await?;
         }
         Ok(())
     }
@@ -554,65 +682,51 @@ impl Daemon {
         let Some(script) = self.script(&d.id) else {
             return Ok(());
         };
-        if !self.app.store.claim(&d.id, d.at, &self.app.instance).await? {
-            return Ok(());
+        let why = "the previous run was still going";
+        if self
+            .record(&script, d.at, Trigger::Scheduled, RunStatus::Skipped, why)
+            .await?
+        {
+            tracing::warn!(script = %d.id, at = %d.at, "Skipped: the previous run is still going.");
         }
-        let id = self
-            .record(
-                &script,
-                d.at,
-                Trigger::Scheduled,
-                "skipped",
-                "the previous run was still going",
-            )
-            .await?;
-        self.app.store.settle(&d.id, d.at, "skipped", Some(id)).await?;
-        tracing::warn!(script = %d.id, at = %d.at, "Skipped: the previous run is still going.");
         Ok(())
     }
 
     /// An occurrence missed while ferry was down, under `catch_up = "none"`.
     async fn record_missed(&self, script: &Script, at: DateTime<Utc>) -> Result<(), DaemonError> {
-        if !self.app.store.claim(&script.id, at, &self.app.instance).await? {
-            return Ok(());
-        }
         let why = "ferry was not running at the scheduled time; catch_up = \"none\"";
-        let id = self.record(script, at, Trigger::CatchUp, "missed", why).await?;
-        self.app.store.settle(&script.id, at, "missed", Some(id)).await?;
+        self.record(script, at, Trigger::CatchUp, RunStatus::Missed, why)
+            .await?;
         Ok(())
     }
 
+    /// Claims an occurrence that does not run and records why, in one
+    /// transaction; false when another instance had it.
     async fn record(
         &self,
         script: &Script,
         at: DateTime<Utc>,
         trigger: Trigger,
-        status: &str,
+        status: RunStatus,
         why: &str,
-    ) -> Result<i64, StateError> {
-        let store = &self.app.store;
+    ) -> Result<bool, StateError> {
         let path = script.path.display().to_string();
-        let id = store
-            .start_run(&crate::state::NewRun {
-                script: &script.id,
-                path: &path,
-                hash: &script.hash,
-                trigger,
-                occurrence: Some(at),
-                instance: Some(&self.app.instance.id),
-                resend_of: None,
-            })
-            .await?;
-        let outcome = Outcome {
-            status,
-            error: Some(why),
-            files: &[],
-            kept: false,
-            deliveries: &[],
-            log: &[],
+        let new = NewRun {
+            script: &script.id,
+            path: &path,
+            hash: &script.hash,
+            trigger,
+            occurrence: Some(at),
+            instance: Some(&self.app.instance.id),
+            resend_of: None,
+            recovers: None,
         };
-        store.finish_run(id, &outcome).await?;
-        Ok(id)
+        let id = self
+            .app
+            .store
+            .claim_not_run(&new, &self.app.instance.id, status, why)
+            .await?;
+        Ok(id.is_some())
     }
 
     /// Stops starting runs, lets running ones finish within the grace

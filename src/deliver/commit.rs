@@ -3,8 +3,8 @@
 //!
 //! The rule in all of them: nothing appears under the final name until the
 //! whole file is on the server and its size matches (except `direct`, which
-//! exists for servers that allow nothing else). Temporary files left by an
-//! earlier, interrupted delivery of the same name are removed first.
+//! exists for servers that allow nothing else). Temporaries no live delivery
+//! is writing (left by a crash) are swept at every connection.
 
 use std::path::Path;
 
@@ -25,71 +25,132 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
-/// The temporary name the `rename` strategy uploads `name` under.
-fn partial_name(name: &str, token: &str) -> String {
-    format!(".{name}.ferry-{token}.partial")
+/// Where one delivery's bytes go, fixed before the first attempt so the run
+/// ledger can record it (and recovery find it) before anything moves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The destination folder.
+    pub dir: String,
+    /// The final remote path.
+    pub target: String,
+    /// The temporary the bytes go to first (`rename`, `folder`).
+    pub temp: Option<String>,
+    /// The marker written after the file (`marker`).
+    pub marker: Option<String>,
 }
 
-/// Whether `entry` is a temporary file of an earlier delivery of `name`.
-fn is_orphan_of(entry: &str, name: &str) -> bool {
+/// Plans the delivery of `name` with the destination's strategy.
+pub fn plan(settings: &DestinationSettings, name: &str) -> Result<Plan, OpError> {
+    check_name(name)?;
+    let dir = settings.path.clone();
+    let target = join(&dir, name);
+    let token = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let (temp, marker) = match settings.commit {
+        CommitStrategy::Rename => (Some(join(&dir, &format!(".{name}.ferry-{token}.partial"))), None),
+        CommitStrategy::Folder => (
+            Some(join(&join(&dir, STAGING_DIR), &format!("{name}.ferry-{token}.partial"))),
+            None,
+        ),
+        CommitStrategy::Marker => (None, Some(format!("{target}{MARKER_SUFFIX}"))),
+        CommitStrategy::Direct => (None, None),
+    };
+    Ok(Plan {
+        dir,
+        target,
+        temp,
+        marker,
+    })
+}
+
+/// What the commit strategies tell the run ledger, and ask it, while a
+/// delivery goes: which temporaries are still being written by someone (so
+/// the sweep spares them) and that the whole file is on the server.
+#[async_trait::async_trait]
+pub trait Journal: Send + Sync {
+    /// Remote paths of ferry temporaries that live deliveries at this
+    /// destination may still be writing.
+    async fn in_flight(&self) -> Result<Vec<String>, String>;
+    /// The whole file is on the server; the commit is next. The commit
+    /// waits until this is recorded.
+    async fn committing(&self) -> Result<(), String>;
+}
+
+/// A journal that records nothing, for deliveries outside any run (unit tests).
+pub struct NoJournal;
+
+#[async_trait::async_trait]
+impl Journal for NoJournal {
+    async fn in_flight(&self) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+    async fn committing(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Whether `entry` (a name in a destination folder or its staging folder)
+/// is one of ferry's temporaries, whatever the final name.
+fn is_ferry_temp(entry: &str) -> bool {
     entry
-        .strip_prefix(&format!(".{name}.ferry-"))
-        .is_some_and(|rest| rest.ends_with(".partial"))
-        || entry
-            .strip_prefix(&format!("{name}.ferry-"))
-            .is_some_and(|rest| rest.ends_with(".partial"))
+        .strip_suffix(".partial")
+        .and_then(|rest| rest.rsplit_once(".ferry-"))
+        .is_some_and(|(_, token)| token.len() == 12 && token.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Puts `file` at `settings.path/name` with the destination's strategy and
-/// returns the final remote path.
+/// Puts `file` where `plan` says with the destination's strategy and
+/// returns the final remote path. Stale ferry temporaries in the folder are
+/// swept first, whatever file they were for.
 pub async fn put(
     session: &mut dyn Session,
     settings: &DestinationSettings,
     file: &Path,
-    name: &str,
+    plan: &Plan,
+    journal: &dyn Journal,
 ) -> Result<String, OpError> {
-    check_name(name)?;
     let t = settings.timeout;
-    let dir = settings.path.as_str();
+    let dir = plan.dir.as_str();
     let size = std::fs::metadata(file)
         .map_err(|e| OpError::new(FailureKind::Local, format!("cannot read {}: {e}", file.display())))?
         .len();
-    let target = join(dir, name);
+    let target = plan.target.as_str();
     within(t, || format!("creating folder {dir}"), session.mkdir_all(dir)).await?;
-    let token = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-    match settings.commit {
-        CommitStrategy::Rename => {
-            remove_orphans(session, settings, dir, name).await?;
-            let temp = join(dir, &partial_name(name, &token));
-            upload_checked(session, settings, file, &temp, size).await?;
-            replace(session, settings, &temp, &target).await?;
+    let staging = join(dir, STAGING_DIR);
+    if settings.commit == CommitStrategy::Folder {
+        within(t, || format!("creating folder {staging}"), session.mkdir_all(&staging)).await?;
+    }
+    sweep(session, settings, &[dir, &staging], journal).await?;
+    let committing = || async {
+        journal.committing().await.map_err(|e| {
+            OpError::new(
+                FailureKind::Local,
+                format!("cannot record the delivery in the state store ({e}); it was not committed"),
+            )
+        })
+    };
+    match (&plan.temp, &plan.marker) {
+        (Some(temp), _) => {
+            upload_checked(session, settings, file, temp, size).await?;
+            committing().await?;
+            replace(session, settings, temp, target).await?;
         }
-        CommitStrategy::Folder => {
-            let staging = join(dir, STAGING_DIR);
-            within(t, || format!("creating folder {staging}"), session.mkdir_all(&staging)).await?;
-            remove_orphans(session, settings, &staging, name).await?;
-            let temp = join(&staging, &format!("{name}.ferry-{token}.partial"));
-            upload_checked(session, settings, file, &temp, size).await?;
-            replace(session, settings, &temp, &target).await?;
-        }
-        CommitStrategy::Marker => {
-            let marker = format!("{target}{MARKER_SUFFIX}");
+        (None, Some(marker)) => {
             // A marker from the last delivery would announce a half-written
             // new file: take it away first.
-            if within(t, || format!("checking {marker}"), session.size(&marker))
+            if within(t, || format!("checking {marker}"), session.size(marker))
                 .await?
                 .is_some()
             {
-                within(t, || format!("removing {marker}"), session.remove(&marker)).await?;
+                within(t, || format!("removing {marker}"), session.remove(marker)).await?;
             }
-            upload_checked(session, settings, file, &target, size).await?;
+            upload_checked(session, settings, file, target, size).await?;
+            committing().await?;
             let empty = tempfile::NamedTempFile::new()
                 .map_err(|e| OpError::new(FailureKind::Local, format!("cannot create the marker file: {e}")))?;
-            upload_checked(session, settings, empty.path(), &marker, 0).await?;
+            upload_checked(session, settings, empty.path(), marker, 0).await?;
         }
-        CommitStrategy::Direct => upload_checked(session, settings, file, &target, size).await?,
+        (None, None) => upload_checked(session, settings, file, target, size).await?,
     }
-    Ok(target)
+    Ok(target.to_string())
 }
 
 /// A file name that cannot escape the destination's folder.
@@ -172,19 +233,38 @@ async fn replace(
     .await
 }
 
-/// Removes temporary files an earlier, interrupted delivery of `name` left in
-/// `dir`. Only this name's: another script may be uploading next to it.
-async fn remove_orphans(
+/// Removes ferry temporaries that no live delivery is writing from the
+/// folders `dirs` (a missing folder is fine). The folder is listed before
+/// the ledger is asked, and every delivery is recorded before its temporary
+/// exists, so a temporary still being written that the listing saw is in
+/// the ledger's answer.
+async fn sweep(
     session: &mut dyn Session,
     settings: &DestinationSettings,
-    dir: &str,
-    name: &str,
+    dirs: &[&str],
+    journal: &dyn Journal,
 ) -> Result<(), OpError> {
     let t = settings.timeout;
-    let entries = within(t, || format!("listing {dir}"), session.list(dir)).await?;
-    for entry in entries.iter().filter(|e| is_orphan_of(e, name)) {
-        let path = join(dir, entry);
-        within(t, || format!("removing the leftover {path}"), session.remove(&path)).await?;
+    let mut found = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        match within(t, || format!("listing {dir}"), session.list(dir)).await {
+            Ok(entries) => found.extend(entries.iter().filter(|e| is_ferry_temp(e)).map(|e| join(dir, e))),
+            Err(e) if e.kind == FailureKind::NotFound || i > 0 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    let live = journal.in_flight().await.map_err(|e| {
+        OpError::new(
+            FailureKind::Local,
+            format!("cannot read the deliveries in flight from the state store: {e}"),
+        )
+    })?;
+    for path in found.iter().filter(|p| !live.contains(p)) {
+        within(t, || format!("removing the leftover {path}"), session.remove(path)).await?;
+        tracing::info!(destination = %settings.name, path = %path, "Removed a ferry temporary no delivery is writing.");
     }
     Ok(())
 }
@@ -194,12 +274,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orphans_are_this_names_temporaries_only() {
-        assert!(is_orphan_of(".roster.csv.ferry-0a1b2c3d4e5f.partial", "roster.csv"));
-        assert!(is_orphan_of("roster.csv.ferry-0a1b2c3d4e5f.partial", "roster.csv"));
-        assert!(!is_orphan_of(".roster.csv.ferry-0a1b.partial", "staff.csv"));
-        assert!(!is_orphan_of("roster.csv", "roster.csv"));
-        assert!(!is_orphan_of(".roster.csv.ferry-x", "roster.csv"));
+    fn ferry_temporaries_are_known_by_their_pattern_whatever_the_name() {
+        assert!(is_ferry_temp(".roster.csv.ferry-0a1b2c3d4e5f.partial"));
+        assert!(is_ferry_temp("roster_20261202.csv.ferry-0a1b2c3d4e5f.partial"));
+        assert!(!is_ferry_temp(".roster.csv.ferry-0a1b.partial"));
+        assert!(!is_ferry_temp("roster.csv"));
+        assert!(!is_ferry_temp(".roster.csv.ferry-0a1b2c3d4e5f"));
+        assert!(!is_ferry_temp("vendor.ferry-notahexnumber.partial"));
     }
 
     #[test]

@@ -243,8 +243,9 @@ pub async fn within<T>(
     }
 }
 
-/// Delivers `file` as `name`, retrying network failures with backoff. `log`
-/// hears about each failed attempt as it happens.
+/// Delivers `file` as `name` outside any run, with no ledger to tell: for
+/// the protocol conformance suite. Runs send through `run::send`, which
+/// records each step.
 pub async fn deliver(
     settings: &DestinationSettings,
     env: &DeliveryEnv,
@@ -252,12 +253,29 @@ pub async fn deliver(
     name: &str,
     log: &(dyn Fn(String) + Send + Sync),
 ) -> Result<Delivered, DeliveryError> {
+    let plan = commit::plan(settings, name).map_err(|e| DeliveryError::new(settings, e, vec![]))?;
+    deliver_planned(settings, env, file, &plan, &commit::NoJournal, log).await
+}
+
+/// Delivers `file` as `plan` says, retrying network failures with backoff
+/// (every attempt under the same temporary name, so the ledger's record of
+/// it stays true). `journal` is told before the commit; `log` hears about
+/// each failed attempt as it happens.
+pub async fn deliver_planned(
+    settings: &DestinationSettings,
+    env: &DeliveryEnv,
+    file: &Path,
+    plan: &commit::Plan,
+    journal: &dyn commit::Journal,
+    log: &(dyn Fn(String) + Send + Sync),
+) -> Result<Delivered, DeliveryError> {
+    let name = plan.target.rsplit('/').next().unwrap_or(&plan.target);
     let destination = connector(settings, env);
     let mut attempts = Vec::new();
     let mut delay = settings.retry.delay;
     loop {
         let at = Utc::now();
-        let result = attempt(destination.as_ref(), settings, file, name).await;
+        let result = attempt(destination.as_ref(), settings, file, plan, journal).await;
         match result {
             Ok((remote_path, info)) => {
                 attempts.push(Attempt { at, error: None });
@@ -292,7 +310,7 @@ pub async fn deliver(
 }
 
 /// Connects and logs in within the destination's deadline.
-async fn open(destination: &dyn Destination, settings: &DestinationSettings) -> Result<Box<dyn Session>, OpError> {
+pub async fn open(destination: &dyn Destination, settings: &DestinationSettings) -> Result<Box<dyn Session>, OpError> {
     within(
         settings.timeout,
         || format!("connecting to {}", settings.describe()),
@@ -305,10 +323,11 @@ async fn attempt(
     destination: &dyn Destination,
     settings: &DestinationSettings,
     file: &Path,
-    name: &str,
+    plan: &commit::Plan,
+    journal: &dyn commit::Journal,
 ) -> Result<(String, ServerInfo), OpError> {
     let mut session = open(destination, settings).await?;
-    let result = commit::put(session.as_mut(), settings, file, name).await;
+    let result = commit::put(session.as_mut(), settings, file, plan, journal).await;
     session.close().await;
     result.map(|path| (path, session.info().clone()))
 }

@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 
 use crate::config::Settings;
 use crate::source::Databases;
+use crate::state::DeliveryState;
 
 /// Why the script is running; decides whether `deliver` sends anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,20 +86,22 @@ pub struct Delivery {
     pub auth_method: Option<String>,
     /// Tries it took.
     pub attempts: u32,
-    /// Whether it arrived (a failed delivery is recorded too, with its
-    /// destination, so `ferry resend` knows where the kept file was going).
-    pub delivered: bool,
+    /// How far it got (a failed or held delivery is recorded too, with its
+    /// destination, so `ferry resend` and `release` know where the kept file
+    /// was going).
+    pub state: DeliveryState,
 }
 
 impl Delivery {
     /// A delivery that did not arrive: held, failed after `attempts` tries,
     /// or only planned (a test extract). Its destination is recorded so a
     /// later release or resend knows where the file was going.
-    pub fn not_sent(file: &str, destination: &str, attempts: u32) -> Delivery {
+    pub fn not_sent(file: &str, destination: &str, attempts: u32, state: DeliveryState) -> Delivery {
         Delivery {
             file: file.to_string(),
             destination: destination.to_string(),
             attempts,
+            state,
             ..Delivery::default()
         }
     }
@@ -112,7 +115,7 @@ impl Delivery {
             server_identity: d.server_identity,
             auth_method: d.auth_method,
             attempts: d.attempts.len() as u32,
-            delivered: true,
+            state: DeliveryState::Delivered,
         }
     }
 }
@@ -166,6 +169,10 @@ pub struct RunContext {
     pub script_path: PathBuf,
     /// The script's id in history (what `max_change` looks up).
     pub script_id: String,
+    /// The run's id in history, under which its deliveries are recorded.
+    pub run_id: i64,
+    /// This process in the state store.
+    pub instance: String,
     /// The header's `[guards]`, checked before each delivery.
     pub guards: crate::guard::Guards,
     /// This run's folder; files are built here.

@@ -2,8 +2,10 @@
 //! engine runs on, what is kept afterwards, and the history record.
 
 pub mod context;
+pub mod recovery;
 mod resend;
 mod retention;
+pub mod send;
 
 pub use resend::ResendReport;
 
@@ -17,7 +19,7 @@ use chrono::Utc;
 use crate::config::Settings;
 use crate::script::{ParamValue, Script, ScriptError};
 use crate::source::Databases;
-use crate::state::{Instance, NewRun, Outcome, StateError, Store, Trigger};
+use crate::state::{DeliveryState, Instance, NewRun, Outcome, RunStatus, StateError, Store, Trigger};
 use context::{Artifact, Delivery, LogLine, Mode, Progress, RunContext, RunRecord};
 
 /// Problems that stop a run before it starts.
@@ -44,6 +46,10 @@ pub enum RunError {
         /// Why, and what to do.
         message: String,
     },
+    /// The schedule occurrence was already claimed (by another instance, or
+    /// by an earlier start of this one).
+    #[error("the occurrence was already claimed")]
+    Claimed,
     /// The run folder could not be made.
     #[error("cannot create the run folder {path}: {source}")]
     WorkDir {
@@ -65,6 +71,8 @@ pub struct RunRequest {
     pub progress: Option<Progress>,
     /// Set to stop the run.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// For a recovery run: the interrupted run whose occurrence it serves.
+    pub recovers: Option<i64>,
 }
 
 /// How a run went.
@@ -72,6 +80,8 @@ pub struct RunRequest {
 pub struct RunReport {
     /// The history id.
     pub id: i64,
+    /// How it ended, as recorded.
+    pub status: RunStatus,
     /// The failure, located in the script where possible.
     pub error: Option<String>,
     /// Files produced (in a test, removed after the report is made).
@@ -173,22 +183,45 @@ impl App {
     }
 
     /// Runs `script`, records it in history and returns the report. A
-    /// script failure is a report with an error, not an `Err`.
+    /// script failure is a report with an error, not an `Err`; an occurrence
+    /// another instance already claimed is [`RunError::Claimed`].
     pub async fn run(&self, script: &Script, trigger: Trigger, req: RunRequest) -> Result<RunReport, RunError> {
-        let params = self.params(script, &req.params)?;
+        let id = self.begin(script, trigger, &req).await?.ok_or(RunError::Claimed)?;
+        self.execute(script, trigger, id, req).await
+    }
+
+    /// Creates the run's history row: for a schedule occurrence, in the same
+    /// transaction that claims it (`None` when it was already claimed), so
+    /// no occurrence is ever claimed without a run.
+    pub async fn begin(&self, script: &Script, trigger: Trigger, req: &RunRequest) -> Result<Option<i64>, RunError> {
+        self.params(script, &req.params)?;
         let path = script.path.display().to_string();
-        let id = self
-            .store
-            .start_run(&NewRun {
-                script: &script.id,
-                path: &path,
-                hash: &script.hash,
-                trigger,
-                occurrence: req.occurrence,
-                instance: Some(&self.instance.id),
-                resend_of: None,
-            })
-            .await?;
+        let new = NewRun {
+            script: &script.id,
+            path: &path,
+            hash: &script.hash,
+            trigger,
+            occurrence: req.occurrence,
+            instance: Some(&self.instance.id),
+            resend_of: None,
+            recovers: req.recovers,
+        };
+        Ok(match (trigger, req.occurrence) {
+            (Trigger::Recovery, _) => self.store.claim_recovery(&new, &self.instance.id).await?,
+            (_, Some(_)) => self.store.claim_run(&new, &self.instance.id).await?,
+            (_, None) => Some(self.store.start_run(&new).await?),
+        })
+    }
+
+    /// Runs `script` as the already recorded run `id`.
+    pub async fn execute(
+        &self,
+        script: &Script,
+        trigger: Trigger,
+        id: i64,
+        req: RunRequest,
+    ) -> Result<RunReport, RunError> {
+        let params = self.params(script, &req.params)?;
         let work_dir = self.settings.work_dir.join(format!("run-{id}"));
         std::fs::create_dir_all(&work_dir).map_err(|source| RunError::WorkDir {
             path: work_dir.display().to_string(),
@@ -209,6 +242,8 @@ impl App {
             mode,
             script_path: script.path.clone(),
             script_id: script.id.clone(),
+            run_id: id,
+            instance: self.instance.id.clone(),
             guards: script.spec.guards.clone(),
             work_dir: work_dir.clone(),
             deadline: Instant::now() + timeout,
@@ -282,11 +317,18 @@ impl App {
         }
         let cancelled = ctx.cancel.load(std::sync::atomic::Ordering::Relaxed);
         let status = match (&error, cancelled) {
-            (None, _) if held.is_some() => "held",
-            (None, _) => "succeeded",
-            (Some(_), true) => "interrupted",
-            (Some(_), false) => "failed",
+            (None, _) if held.is_some() => RunStatus::Held,
+            (None, _) => RunStatus::Succeeded,
+            (Some(_), true) => RunStatus::Interrupted,
+            (Some(_), false) => RunStatus::Failed,
         };
+        // Deliveries that moved bytes were recorded as they went; a held one is recorded now.
+        let held_deliveries: Vec<Delivery> = record
+            .deliveries
+            .iter()
+            .filter(|d| d.state == DeliveryState::Held)
+            .cloned()
+            .collect();
         self.store
             .finish_run(
                 id,
@@ -295,7 +337,7 @@ impl App {
                     error: error.as_deref().or(held.as_deref()),
                     files: &record.files,
                     kept: keep,
-                    deliveries: if mode == Mode::Test { &[] } else { &record.deliveries },
+                    deliveries: if mode == Mode::Test { &[] } else { &held_deliveries },
                     log: &record.log,
                 },
             )
@@ -313,7 +355,12 @@ impl App {
                 ));
             }
             crate::notice::Notifier::new(self.store.clone(), self.settings.clone())
-                .after_run(script, id, error.as_deref().filter(|_| status == "failed"), &notices)
+                .after_run(
+                    script,
+                    id,
+                    error.as_deref().filter(|_| status == RunStatus::Failed),
+                    &notices,
+                )
                 .await;
         }
         if !keep {
@@ -324,6 +371,7 @@ impl App {
         }
         Ok(RunReport {
             id,
+            status,
             error,
             files: record.files,
             deliveries: record.deliveries,
@@ -366,7 +414,7 @@ fn delivered_names(record: &RunRecord) -> std::collections::HashSet<&str> {
     let mut names: std::collections::HashSet<&str> = record
         .deliveries
         .iter()
-        .filter(|d| d.delivered)
+        .filter(|d| d.state.arrived())
         .map(|d| d.file.as_str())
         .collect();
     for f in record.files.iter().rev() {

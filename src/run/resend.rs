@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::context::{Artifact, Delivery, LogLine};
 use super::{App, RunError};
 use crate::deliver::DeliveryEnv;
-use crate::state::{NewRun, Outcome, Trigger};
+use crate::state::{NewRun, Outcome, RunStatus, Trigger};
 
 /// How a resend went.
 #[derive(Debug)]
@@ -30,11 +30,11 @@ impl App {
     /// the ones the run built (their SHA-256 is checked first).
     pub async fn resend(&self, id: i64, to: Option<&str>) -> Result<ResendReport, RunError> {
         let (original, _, _) = self.store.run(id).await?;
-        let refusal = match original.status.as_str() {
-            "held" => Some(format!(
+        let refusal = match original.status {
+            RunStatus::Held => Some(format!(
                 "it is held by a guard: check the file, then `ferry release {id}` (or `ferry discard {id}`)"
             )),
-            "discarded" => Some(format!(
+            RunStatus::Discarded => Some(format!(
                 "its files were discarded by {}; nothing is kept",
                 original.released_by.as_deref().unwrap_or("someone")
             )),
@@ -49,7 +49,7 @@ impl App {
     /// Sends a held run's files as they are, recording who released them.
     pub async fn release(&self, id: i64, by: &str) -> Result<ResendReport, RunError> {
         let (original, _, _) = self.store.run(id).await?;
-        if original.status != "held" {
+        if original.status != RunStatus::Held {
             return Err(RunError::Resend {
                 id,
                 message: format!("it is {}, not held (`ferry held` lists held runs)", original.status),
@@ -57,7 +57,7 @@ impl App {
         }
         let report = self.redeliver(id, None, Trigger::Release).await?;
         if report.error.is_none() {
-            self.store.settle_held(id, "released", by).await?;
+            self.store.settle_held(id, RunStatus::Released, by).await?;
         }
         Ok(report)
     }
@@ -65,7 +65,7 @@ impl App {
     /// Drops a held run's files: nothing is sent, the kept copies are removed.
     pub async fn discard(&self, id: i64, by: &str) -> Result<(), RunError> {
         let (original, files, _) = self.store.run(id).await?;
-        if original.status != "held" {
+        if original.status != RunStatus::Held {
             return Err(RunError::Resend {
                 id,
                 message: format!("it is {}, not held (`ferry held` lists held runs)", original.status),
@@ -75,7 +75,7 @@ impl App {
             let _ = std::fs::remove_file(f);
         }
         let _ = std::fs::remove_dir(self.settings.work_dir.join(format!("run-{id}")));
-        self.store.settle_held(id, "discarded", by).await?;
+        self.store.settle_held(id, RunStatus::Discarded, by).await?;
         Ok(())
     }
 
@@ -97,7 +97,7 @@ impl App {
         let mut plan: Vec<(Artifact, String)> = Vec::new();
         for f in &files {
             let Some(local) = &f.local_path else { continue };
-            if trigger == Trigger::Release && f.remote_path.is_some() {
+            if trigger == Trigger::Release && f.state.is_some_and(|s| s.arrived()) {
                 continue;
             }
             let dest = match (to, &f.destination) {
@@ -146,6 +146,7 @@ impl App {
                 occurrence: None,
                 instance: Some(&self.instance.id),
                 resend_of: Some(id),
+                recovers: None,
             })
             .await?;
         let env = DeliveryEnv::from_settings(&self.settings);
@@ -165,18 +166,18 @@ impl App {
                 continue;
             };
             let warn = |m: String| log.lock().unwrap().push(line("warn", m));
-            match crate::deliver::deliver(settings, &env, &a.path, &a.name, &warn).await {
+            match super::send::send(&self.store, &self.instance.id, run_id, a, settings, &env, &warn).await {
                 Ok(d) => {
                     log.lock().unwrap().push(line(
                         "info",
                         format!("delivered {} to '{dest}' as {}", a.name, d.remote_path),
                     ));
-                    deliveries.push(Delivery::sent(&a.name, dest, d));
+                    deliveries.push(d);
                 }
                 Err(e) => {
-                    log.lock().unwrap().push(line("error", e.to_string()));
-                    deliveries.push(Delivery::not_sent(&a.name, dest, e.attempts.len() as u32));
-                    error.get_or_insert(e.to_string());
+                    log.lock().unwrap().push(line("error", e.error.clone()));
+                    deliveries.push(e.delivery);
+                    error.get_or_insert(e.error);
                 }
             }
         }
@@ -191,11 +192,15 @@ impl App {
             .finish_run(
                 run_id,
                 &Outcome {
-                    status: if error.is_some() { "failed" } else { "succeeded" },
+                    status: if error.is_some() {
+                        RunStatus::Failed
+                    } else {
+                        RunStatus::Succeeded
+                    },
                     error: error.as_deref(),
                     files: &artifacts,
                     kept: true,
-                    deliveries: &deliveries,
+                    deliveries: &[],
                     log: &log,
                 },
             )

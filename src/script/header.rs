@@ -52,6 +52,19 @@ pub enum CatchUp {
     None,
 }
 
+/// What to do about an occurrence whose run was interrupted (ferry was
+/// killed or stopped before the run ended).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Recovery {
+    /// Run it again once, as soon as ferry is back, unless the interrupted
+    /// run already got a file to a vendor or a newer occurrence has run: a
+    /// roster killed half-way should still go out, but never twice.
+    #[default]
+    Rerun,
+    /// Record it missed and wait for the next occurrence.
+    None,
+}
+
 /// What a script's header declares.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JobSpec {
@@ -71,6 +84,8 @@ pub struct JobSpec {
     pub timeout: Option<Duration>,
     /// Missed-occurrence policy.
     pub catch_up: CatchUp,
+    /// Interrupted-occurrence policy.
+    pub recovery: Recovery,
     /// Other scripts whose files this one bundles (the original tool's
     /// "Select Extracts to Include"): they are built first, not delivered,
     /// and handed to the script by `included()`.
@@ -103,6 +118,7 @@ struct RawHeader {
     use_warehouse: bool,
     timeout: Option<toml::Spanned<String>>,
     catch_up: Option<toml::Spanned<String>>,
+    recovery: Option<toml::Spanned<String>>,
     #[serde(default)]
     include: Vec<String>,
     #[serde(default)]
@@ -178,6 +194,19 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
             }
         },
     };
+    let recovery = match &raw.recovery {
+        None => Recovery::Rerun,
+        Some(c) => match c.get_ref().as_str() {
+            "rerun" => Recovery::Rerun,
+            "none" => Recovery::None,
+            other => {
+                return Err(HeaderError {
+                    line: at(c.span().start),
+                    message: format!("header: recovery '{other}' is not \"rerun\" or \"none\""),
+                })
+            }
+        },
+    };
     let guards = match &raw.guards {
         None => crate::guard::Guards::default(),
         Some(t) => {
@@ -220,6 +249,7 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
         use_warehouse: raw.use_warehouse,
         timeout,
         catch_up,
+        recovery,
         include: raw.include,
         params,
         guards,

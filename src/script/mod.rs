@@ -16,7 +16,7 @@ use rhai::{ASTNode, Expr, Scope, Stmt, AST};
 use sha2::{Digest, Sha256};
 
 pub use engine::ScriptError;
-pub use header::{CatchUp, JobSpec, ParamValue};
+pub use header::{CatchUp, JobSpec, ParamValue, Recovery};
 
 use crate::config::Settings;
 use crate::run::context::RunContext;

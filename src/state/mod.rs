@@ -4,11 +4,13 @@
 //! queries written once in the SQL both understand.
 
 mod daemon;
+mod ledger;
 mod logins;
 mod notifications;
 mod people;
 mod rights;
 mod runs;
+mod status;
 
 use std::path::PathBuf;
 
@@ -17,13 +19,13 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::Executor;
 
-use crate::run::context::{Artifact, Delivery, LogLine};
-
 pub use daemon::{Instance, STALE_AFTER_SECS};
+pub use ledger::{Anomaly, DeliveryIntent, InterruptedOccurrence, NewRun, OpenDelivery, Outcome};
 pub use logins::{check_new_password, ApiToken, NewSession, ScriptChange, SessionInfo, TOOL_RIGHTS};
 pub use notifications::{Level, NewNotification, Notification};
 pub use people::{check_email, check_name, check_webhook, Group, PeopleError, User};
-pub use runs::{NewRun, RunFilter};
+pub use runs::RunFilter;
+pub use status::{DeliveryState, OccurrenceOutcome, RunStatus};
 
 /// A state store failure.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +64,8 @@ pub enum Trigger {
     Resend,
     /// `ferry release`: a held file sent as it is.
     Release,
+    /// `ferry serve` after a crash: an interrupted occurrence run once more.
+    Recovery,
 }
 
 impl Trigger {
@@ -74,6 +78,7 @@ impl Trigger {
             Trigger::CatchUp => "catch-up",
             Trigger::Resend => "resend",
             Trigger::Release => "release",
+            Trigger::Recovery => "recovery",
         }
     }
 }
@@ -97,8 +102,8 @@ pub struct RunRow {
     pub started_at: DateTime<Utc>,
     /// End, UTC.
     pub ended_at: Option<DateTime<Utc>>,
-    /// running / succeeded / failed / interrupted.
-    pub status: String,
+    /// Where the run is in its life.
+    pub status: RunStatus,
     /// Data rows over all files.
     pub rows: i64,
     /// Bytes over all files.
@@ -111,6 +116,8 @@ pub struct RunRow {
     pub resend_of: Option<i64>,
     /// Who released a held run (or discarded it).
     pub released_by: Option<String>,
+    /// For a recovery run: the interrupted run it stands in for.
+    pub recovers: Option<i64>,
 }
 
 /// A recorded file of a run.
@@ -138,22 +145,8 @@ pub struct FileRow {
     pub header: Option<String>,
     /// The file's stable name across runs.
     pub key: Option<String>,
-}
-
-/// How a run ended, for [`Store::finish_run`].
-pub struct Outcome<'a> {
-    /// succeeded / failed / interrupted.
-    pub status: &'a str,
-    /// The error text.
-    pub error: Option<&'a str>,
-    /// Files produced.
-    pub files: &'a [Artifact],
-    /// Whether local copies were kept.
-    pub kept: bool,
-    /// Deliveries made.
-    pub deliveries: &'a [Delivery],
-    /// The run's log.
-    pub log: &'a [LogLine],
+    /// The delivery's state, for a file meant for a destination.
+    pub state: Option<DeliveryState>,
 }
 
 /// Where the state store lives.

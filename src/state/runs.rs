@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{stamp, time, FileRow, Outcome, RunRow, StateError, Store, Trigger};
-use crate::run::context::{Artifact, Delivery, LogLine};
+use super::{stamp, time, DeliveryState, FileRow, RunRow, RunStatus, StateError, Store};
+use crate::run::context::LogLine;
 
 const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, occurrence, started_at, ended_at, status, \
-                           rows, bytes, destination, error, resend_of, released_by";
+                           rows, bytes, destination, error, resend_of, released_by, recovers";
 
 fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
     Ok(RunRow {
@@ -21,13 +21,17 @@ fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
         occurrence: time(r.try_get("occurrence")?),
         started_at: time(r.try_get("started_at")?).unwrap_or_default(),
         ended_at: time(r.try_get("ended_at")?),
-        status: r.try_get("status")?,
+        status: {
+            let s: String = r.try_get("status")?;
+            RunStatus::parse(&s).ok_or_else(|| sqlx::Error::Decode(format!("run status '{s}' is unknown").into()))?
+        },
         rows: r.try_get("rows")?,
         bytes: r.try_get("bytes")?,
         destination: r.try_get("destination")?,
         error: r.try_get("error")?,
         resend_of: r.try_get("resend_of")?,
         released_by: r.try_get("released_by")?,
+        recovers: r.try_get("recovers")?,
     })
 }
 
@@ -46,91 +50,7 @@ pub struct RunFilter {
     pub limit: i64,
 }
 
-/// Who started a run and for which schedule occurrence.
-#[derive(Clone, Debug)]
-pub struct NewRun<'a> {
-    /// Script id.
-    pub script: &'a str,
-    /// Script file.
-    pub path: &'a str,
-    /// SHA-256 of the version that runs.
-    pub hash: &'a str,
-    /// How it was started.
-    pub trigger: Trigger,
-    /// The schedule occurrence it serves.
-    pub occurrence: Option<DateTime<Utc>>,
-    /// The process running it.
-    pub instance: Option<&'a str>,
-    /// For `ferry resend`: the run whose kept files are delivered again.
-    pub resend_of: Option<i64>,
-}
-
 impl Store {
-    /// Records a run as started and returns its id.
-    pub async fn start_run(&self, run: &NewRun<'_>) -> Result<i64, StateError> {
-        let row = sqlx::query(
-            "INSERT INTO runs (script, script_path, script_hash, trigger, occurrence, instance, started_at, status, \
-             resend_of) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8) RETURNING id",
-        )
-        .bind(run.script)
-        .bind(run.path)
-        .bind(run.hash)
-        .bind(run.trigger.as_str())
-        .bind(run.occurrence.map(stamp))
-        .bind(run.instance)
-        .bind(stamp(Utc::now()))
-        .bind(run.resend_of)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get(0)?)
-    }
-
-    /// Records how a run ended, its files and its log, in one transaction.
-    pub async fn finish_run(&self, id: i64, o: &Outcome<'_>) -> Result<(), StateError> {
-        let mut tx = self.pool.begin().await?;
-        // A file inside a zip is counted once, in the zip's rows and bytes.
-        let bundled = |f: &&Artifact| o.files.iter().any(|z| z.parts.contains(&f.name));
-        let rows: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.rows).sum();
-        let bytes: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.bytes).sum();
-        let mut dests: Vec<&str> = o.deliveries.iter().map(|d| d.destination.as_str()).collect();
-        dests.dedup();
-        sqlx::query(
-            "UPDATE runs SET ended_at = $1, status = $2, rows = $3, bytes = $4, destination = $5, error = $6 \
-             WHERE id = $7",
-        )
-        .bind(stamp(Utc::now()))
-        .bind(o.status)
-        .bind(rows as i64)
-        .bind(bytes as i64)
-        .bind(Some(dests.join(", ")).filter(|d| !d.is_empty()))
-        .bind(o.error)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        for f in o.files {
-            let sent: Vec<&Delivery> = o.deliveries.iter().filter(|d| d.file == f.name).collect();
-            let local = (o.kept && !f.transient).then(|| f.path.display().to_string());
-            if sent.is_empty() {
-                insert_file(&mut tx, id, f, local.as_deref(), None).await?;
-            }
-            for d in sent {
-                insert_file(&mut tx, id, f, local.as_deref(), Some(d)).await?;
-            }
-        }
-        for (seq, line) in o.log.iter().enumerate() {
-            sqlx::query("INSERT INTO run_log (run_id, seq, at, level, message) VALUES ($1, $2, $3, $4, $5)")
-                .bind(id)
-                .bind(seq as i64)
-                .bind(stamp(line.at))
-                .bind(line.level)
-                .bind(&line.message)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Recent runs, newest first, of one script or all.
     pub async fn runs(&self, script: Option<&str>, limit: i64) -> Result<Vec<RunRow>, StateError> {
         let rows = match script {
@@ -197,7 +117,7 @@ impl Store {
             .ok_or(StateError::NoRun(id))?;
         let files = sqlx::query(
             "SELECT name, local_path, rows, bytes, sha256, destination, remote_path, server_identity, auth_method, \
-             header, file_key FROM run_files WHERE run_id = $1 ORDER BY name, destination",
+             header, file_key, state FROM run_files WHERE run_id = $1 ORDER BY name, destination",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -216,6 +136,9 @@ impl Store {
                 auth_method: r.try_get(8)?,
                 header: r.try_get(9)?,
                 key: r.try_get(10)?,
+                state: r
+                    .try_get::<Option<String>, _>(11)?
+                    .and_then(|s| DeliveryState::parse(&s)),
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
@@ -247,81 +170,25 @@ impl Store {
     pub async fn last_delivered_rows(&self, script: &str, key: &str) -> Result<Option<u64>, StateError> {
         let row = sqlx::query(
             "SELECT f.rows FROM run_files f JOIN runs r ON r.id = f.run_id \
-             WHERE r.script = $1 AND f.file_key = $2 AND f.remote_path IS NOT NULL \
+             WHERE r.script = $1 AND f.file_key = $2 AND f.state IN ($3, $4) \
              ORDER BY r.id DESC LIMIT 1",
         )
         .bind(script)
         .bind(key)
+        .bind(DeliveryState::Delivered.as_str())
+        .bind(DeliveryState::Recovered.as_str())
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|r| r.try_get::<i64, _>(0)).transpose()?.map(|n| n as u64))
     }
 
-    /// Marks older held runs of `script` superseded by run `by`; returns them.
-    pub async fn supersede_held(&self, script: &str, by: i64) -> Result<Vec<i64>, StateError> {
-        let ids: Vec<i64> = sqlx::query("SELECT id FROM runs WHERE script = $1 AND status = 'held' AND id < $2")
-            .bind(script)
-            .bind(by)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get(0))
-            .collect::<Result<_, _>>()?;
-        for id in &ids {
-            sqlx::query("UPDATE runs SET status = 'superseded', error = $1 WHERE id = $2")
-                .bind(format!("held, then superseded by run {by}"))
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(ids)
-    }
-
     /// Runs still held, oldest first.
     pub async fn held_runs(&self) -> Result<Vec<RunRow>, StateError> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = 'held' ORDER BY id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE status = $1 ORDER BY id");
+        let rows = sqlx::query(&sql)
+            .bind(RunStatus::Held.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
     }
-
-    /// Ends a held run: `released` (by whom) or `discarded`.
-    pub async fn settle_held(&self, id: i64, status: &str, by: &str) -> Result<(), StateError> {
-        sqlx::query("UPDATE runs SET status = $1, released_by = $2 WHERE id = $3 AND status = 'held'")
-            .bind(status)
-            .bind(by)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-}
-
-async fn insert_file(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    id: i64,
-    f: &Artifact,
-    local: Option<&str>,
-    d: Option<&Delivery>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO run_files (run_id, name, local_path, rows, bytes, sha256, destination, remote_path, \
-         server_identity, auth_method, attempts, file_key, header) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(id)
-    .bind(&f.name)
-    .bind(local)
-    .bind(f.rows as i64)
-    .bind(f.bytes as i64)
-    .bind(&f.sha256)
-    .bind(d.map(|d| d.destination.as_str()))
-    .bind(d.map(|d| d.remote_path.as_str()).filter(|p| !p.is_empty()))
-    .bind(d.and_then(|d| d.server_identity.as_deref()))
-    .bind(d.and_then(|d| d.auth_method.as_deref()))
-    .bind(d.map(|d| d.attempts as i64).unwrap_or(0))
-    .bind(f.stable_key())
-    .bind(Some(f.columns.join(",")).filter(|_| !f.columns.is_empty()))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }

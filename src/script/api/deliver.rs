@@ -11,6 +11,7 @@ use super::format::File;
 use crate::config::{DestinationSettings, RawDestination};
 use crate::run::context::{Artifact, Delivery, Mode, RunContext};
 use crate::script::engine::runtime_error;
+use crate::state::DeliveryState;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -78,23 +79,26 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
                 settings.describe()
             ),
         );
-        run.lock().deliveries.push(Delivery::not_sent(&artifact.name, dest, 0));
+        run.lock()
+            .deliveries
+            .push(Delivery::not_sent(&artifact.name, dest, 0, DeliveryState::Planned));
         return Ok(());
     }
     let env = crate::deliver::DeliveryEnv::from_settings(&run.settings);
     let log = |line: String| run.log("warn", line);
-    let delivered = match run.runtime.block_on(crate::deliver::deliver(
+    let sent = run.runtime.block_on(crate::run::send::send(
+        &run.store,
+        &run.instance,
+        run.run_id,
+        artifact,
         settings,
         &env,
-        &artifact.path,
-        &artifact.name,
         &log,
-    )) {
+    ));
+    let delivered = match sent {
         Ok(d) => d,
         Err(e) => {
-            run.lock()
-                .deliveries
-                .push(Delivery::not_sent(&artifact.name, dest, e.attempts.len() as u32));
+            run.lock().deliveries.push(e.delivery);
             let kept = if artifact.transient {
                 "the file is removed when the run ends".to_string()
             } else {
@@ -103,7 +107,7 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
                     artifact.path.display()
                 )
             };
-            return Err(runtime_error(format!("{e}; {kept}"), pos));
+            return Err(runtime_error(format!("{}; {kept}", e.error), pos));
         }
     };
     run.log(
@@ -117,15 +121,13 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
                 .as_deref()
                 .map(|m| format!(" (logged in by {m})"))
                 .unwrap_or_default(),
-            match delivered.attempts.len() {
+            match delivered.attempts {
                 1 => String::new(),
                 n => format!(" on attempt {n}"),
             }
         ),
     );
-    run.lock()
-        .deliveries
-        .push(Delivery::sent(&artifact.name, dest, delivered));
+    run.lock().deliveries.push(delivered);
     Ok(())
 }
 
@@ -170,7 +172,9 @@ fn passes_guards(run: &RunContext, artifact: &Artifact, dest: &str, pos: Positio
     run.log("warn", format!("held, not sent: {why}"));
     let mut record = run.lock();
     record.holds.push(why);
-    record.deliveries.push(Delivery::not_sent(&artifact.name, dest, 0));
+    record
+        .deliveries
+        .push(Delivery::not_sent(&artifact.name, dest, 0, DeliveryState::Held));
     Ok(false)
 }
 
