@@ -114,7 +114,21 @@ fn sigkill_during_a_run_is_marked_interrupted_after_restart_and_nothing_repeats(
     again.signal("TERM");
     assert_eq!(again.wait(Duration::from_secs(20)), Some(0));
     let all = runs(&p, "slow");
-    let mut occurrences: Vec<_> = all.iter().filter_map(|r| r.occurrence).collect();
+    // The interrupted occurrence runs again once, as a recovery run naming
+    // the killed run; no other run repeats an occurrence.
+    let recovery: Vec<_> = all.iter().filter(|r| r.trigger == "recovery").collect();
+    assert!(recovery.len() <= 1, "{all:?}");
+    assert!(
+        recovery
+            .iter()
+            .all(|r| r.recovers == Some(killed.id) && r.occurrence == killed.occurrence),
+        "{all:?}"
+    );
+    let mut occurrences: Vec<_> = all
+        .iter()
+        .filter(|r| r.trigger != "recovery")
+        .filter_map(|r| r.occurrence)
+        .collect();
     let n = occurrences.len();
     occurrences.sort();
     occurrences.dedup();
