@@ -37,16 +37,33 @@ async fn local_folder_passes_the_conformance_suite() {
     .await;
 }
 
+/// A ledger that says one temporary is still being written.
+struct Live(String);
+
+#[async_trait::async_trait]
+impl ferry::deliver::commit::Journal for Live {
+    async fn in_flight(&self) -> Result<Option<Vec<String>>, String> {
+        Ok(Some(vec![self.0.clone()]))
+    }
+    async fn committing(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 #[tokio::test]
 async fn ferry_temporaries_no_delivery_is_writing_are_swept_whatever_their_name() {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("in");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(".roster.csv.ferry-0123456789ab.partial"), b"half").unwrap();
-    std::fs::write(dir.join(".staff.csv.ferry-0123456789ab.partial"), b"someone else's").unwrap();
+    std::fs::write(dir.join(".roster_20261201.csv.ferry-0123456789ab.partial"), b"half").unwrap();
+    let live = dir.join(".staff.csv.ferry-0123456789ab.partial");
+    std::fs::write(&live, b"someone else's, still going").unwrap();
     let src = root.path().join("src.csv");
     std::fs::write(&src, b"whole\r\n").unwrap();
-    ferry::deliver::deliver(&local(&dir), &env(root.path()), &src, "roster.csv", &|_| {})
+    let settings = local(&dir);
+    let plan = ferry::deliver::commit::plan(&settings, "roster_20261202.csv").unwrap();
+    let journal = Live(live.display().to_string());
+    ferry::deliver::deliver_planned(&settings, &env(root.path()), &src, &plan, &journal, &|_| {})
         .await
         .unwrap();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
@@ -54,8 +71,8 @@ async fn ferry_temporaries_no_delivery_is_writing_are_swept_whatever_their_name(
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    // No ledger records either temporary in flight, so both are stale.
-    assert_eq!(names, ["roster.csv"]);
+    // Yesterday's dated temporary is stale; the one the ledger says is live stays.
+    assert_eq!(names, [".staff.csv.ferry-0123456789ab.partial", "roster_20261202.csv"]);
 }
 
 #[tokio::test]

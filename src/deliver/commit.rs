@@ -68,20 +68,22 @@ pub fn plan(settings: &DestinationSettings, name: &str) -> Result<Plan, OpError>
 #[async_trait::async_trait]
 pub trait Journal: Send + Sync {
     /// Remote paths of ferry temporaries that live deliveries at this
-    /// destination may still be writing.
-    async fn in_flight(&self) -> Result<Vec<String>, String>;
+    /// destination may still be writing; `None` when there is no ledger to
+    /// ask, and then nothing is swept.
+    async fn in_flight(&self) -> Result<Option<Vec<String>>, String>;
     /// The whole file is on the server; the commit is next. The commit
     /// waits until this is recorded.
     async fn committing(&self) -> Result<(), String>;
 }
 
-/// A journal that records nothing, for deliveries outside any run (unit tests).
+/// A journal that records nothing, for deliveries outside any run: it
+/// cannot tell which temporaries are live, so none is swept.
 pub struct NoJournal;
 
 #[async_trait::async_trait]
 impl Journal for NoJournal {
-    async fn in_flight(&self) -> Result<Vec<String>, String> {
-        Ok(Vec::new())
+    async fn in_flight(&self) -> Result<Option<Vec<String>>, String> {
+        Ok(None)
     }
     async fn committing(&self) -> Result<(), String> {
         Ok(())
@@ -256,12 +258,15 @@ async fn sweep(
     if found.is_empty() {
         return Ok(());
     }
-    let live = journal.in_flight().await.map_err(|e| {
+    let Some(live) = journal.in_flight().await.map_err(|e| {
         OpError::new(
             FailureKind::Local,
             format!("cannot read the deliveries in flight from the state store: {e}"),
         )
-    })?;
+    })?
+    else {
+        return Ok(());
+    };
     for path in found.iter().filter(|p| !live.contains(p)) {
         within(t, || format!("removing the leftover {path}"), session.remove(path)).await?;
         tracing::info!(destination = %settings.name, path = %path, "Removed a ferry temporary no delivery is writing.");

@@ -30,10 +30,11 @@ struct LedgerJournal<'a> {
 
 #[async_trait::async_trait]
 impl Journal for LedgerJournal<'_> {
-    async fn in_flight(&self) -> Result<Vec<String>, String> {
+    async fn in_flight(&self) -> Result<Option<Vec<String>>, String> {
         self.store
             .temporaries_in_flight(self.destination)
             .await
+            .map(Some)
             .map_err(|e| e.to_string())
     }
 
