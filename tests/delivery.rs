@@ -37,19 +37,6 @@ async fn local_folder_passes_the_conformance_suite() {
     .await;
 }
 
-/// A ledger that says one temporary is still being written.
-struct Live(String);
-
-#[async_trait::async_trait]
-impl ferry::deliver::commit::Journal for Live {
-    async fn in_flight(&self) -> Result<Option<Vec<String>>, String> {
-        Ok(Some(vec![self.0.clone()]))
-    }
-    async fn committing(&self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn ferry_temporaries_no_delivery_is_writing_are_swept_whatever_their_name() {
     let root = tempfile::tempdir().unwrap();
@@ -60,10 +47,9 @@ async fn ferry_temporaries_no_delivery_is_writing_are_swept_whatever_their_name(
     std::fs::write(&live, b"someone else's, still going").unwrap();
     let src = root.path().join("src.csv");
     std::fs::write(&src, b"whole\r\n").unwrap();
-    let settings = local(&dir);
-    let plan = ferry::deliver::commit::plan(&settings, "roster_20261202.csv").unwrap();
-    let journal = Live(live.display().to_string());
-    ferry::deliver::deliver_planned(&settings, &env(root.path()), &src, &plan, &journal, &|_| {})
+    let ledger = crate::harness::Ledger(vec![live.display().to_string()]);
+    let to = "roster_20261202.csv";
+    crate::harness::deliver_swept(&local(&dir), &env(root.path()), &src, to, &ledger, &|_| {})
         .await
         .unwrap();
     let mut names: Vec<_> = std::fs::read_dir(&dir)

@@ -317,15 +317,18 @@ impl Store {
     /// delivery recorded as it happened, what was kept, the log, and its
     /// occurrence's outcome, in one transaction.
     pub async fn finish_run(&self, id: i64, o: &Outcome<'_>) -> Result<(), StateError> {
-        let mut tx = self.pool.begin().await?;
         // A file inside a zip is counted once, in the zip's rows and bytes.
         let bundled = |f: &&Artifact| o.files.iter().any(|z| z.parts.contains(&f.name));
         let rows: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.rows).sum();
         let bytes: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.bytes).sum();
+        // Read before the transaction: only this run's own task writes its
+        // deliveries, and a SQLite transaction that reads before it writes
+        // fails at once ("database is locked") when another connection is
+        // writing, where one that writes first waits its turn.
         let recorded: Vec<(String, Option<String>)> =
             sqlx::query("SELECT name, destination FROM run_files WHERE run_id = $1")
                 .bind(id)
-                .fetch_all(&mut *tx)
+                .fetch_all(&self.pool)
                 .await?
                 .iter()
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -333,6 +336,7 @@ impl Store {
         let mut dests: Vec<String> = recorded.iter().filter_map(|(_, d)| d.clone()).collect();
         dests.extend(o.deliveries.iter().map(|d| d.destination.clone()));
         dests.dedup();
+        let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
             "UPDATE runs SET ended_at = $1, status = $2, rows = $3, bytes = $4, destination = $5, error = $6 \
              WHERE id = $7 AND status = $8",

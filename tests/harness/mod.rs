@@ -294,3 +294,32 @@ pub fn python_json<T: serde::de::DeserializeOwned>(args: &[&std::ffi::OsStr], wh
     assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
+
+/// A run ledger for deliveries made outside a run: it reports the given
+/// temporaries as still being written, so a delivery's sweep spares those
+/// and removes every other ferry temporary it finds.
+pub struct Ledger(pub Vec<String>);
+
+#[async_trait::async_trait]
+impl ferry::deliver::commit::Journal for Ledger {
+    async fn in_flight(&self) -> Result<Option<Vec<String>>, String> {
+        Ok(Some(self.0.clone()))
+    }
+    async fn committing(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Delivers `file` as `name` the way a run does, sweeping stale ferry
+/// temporaries, with `ledger` saying which are live.
+pub async fn deliver_swept(
+    settings: &ferry::config::DestinationSettings,
+    env: &ferry::deliver::DeliveryEnv,
+    file: &Path,
+    name: &str,
+    ledger: &Ledger,
+    log: &(dyn Fn(String) + Send + Sync),
+) -> Result<ferry::deliver::Delivered, ferry::deliver::DeliveryError> {
+    let plan = ferry::deliver::commit::plan(settings, name).unwrap();
+    ferry::deliver::deliver_planned(settings, env, file, &plan, ledger, log).await
+}
