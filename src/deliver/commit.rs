@@ -267,9 +267,19 @@ async fn sweep(
     else {
         return Ok(());
     };
+    // A temporary listed above may have been committed (renamed away) by
+    // its delivery before the ledger was asked: it is gone, which is fine.
+    // A leftover that cannot be removed never fails this delivery.
     for path in found.iter().filter(|p| !live.contains(p)) {
-        within(t, || format!("removing the leftover {path}"), session.remove(path)).await?;
-        tracing::info!(destination = %settings.name, path = %path, "Removed a ferry temporary no delivery is writing.");
+        match within(t, || format!("removing the leftover {path}"), session.remove(path)).await {
+            Ok(()) => {
+                tracing::info!(destination = %settings.name, path = %path, "Removed a ferry temporary no delivery is writing.")
+            }
+            Err(e) if e.kind == FailureKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(destination = %settings.name, path = %path, error = %e, "A stale ferry temporary could not be removed.")
+            }
+        }
     }
     Ok(())
 }
