@@ -28,8 +28,6 @@ pub struct Recovered {
     pub abandoned: Vec<OpenDelivery>,
     /// Deliveries whose destination is no longer configured.
     pub unknown: Vec<OpenDelivery>,
-    /// Destinations that could not be reached (tried again later).
-    pub unreachable: Vec<String>,
 }
 
 impl App {
@@ -54,7 +52,6 @@ impl App {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(destination = %name, error = %e, "Recovery cannot reach the destination; trying again later.");
-                    done.unreachable.push(name);
                     continue;
                 }
             };
@@ -70,7 +67,6 @@ impl App {
                     }
                     Err(e) => {
                         tracing::warn!(destination = %name, error = %e, "Recovery could not look at a delivery; trying again later.");
-                        done.unreachable.push(name.clone());
                         break;
                     }
                 }

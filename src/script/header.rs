@@ -149,6 +149,30 @@ pub fn extract(source: &str) -> (String, usize) {
     (text, first.max(1))
 }
 
+/// A key that takes one of two words, the first being the default;
+/// `at` maps a header offset to its file line.
+fn choice<T: Copy>(
+    field: &Option<toml::Spanned<String>>,
+    key: &str,
+    options: [(&str, T); 2],
+    at: &dyn Fn(usize) -> usize,
+) -> Result<T, HeaderError> {
+    let Some(c) = field else { return Ok(options[0].1) };
+    options
+        .iter()
+        .find(|(word, _)| *word == c.get_ref())
+        .map(|(_, v)| *v)
+        .ok_or_else(|| HeaderError {
+            line: at(c.span().start),
+            message: format!(
+                "header: {key} '{}' is not \"{}\" or \"{}\"",
+                c.get_ref(),
+                options[0].0,
+                options[1].0
+            ),
+        })
+}
+
 /// Parses the header of `source`; `stem` is the default name.
 pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
     let (text, first) = extract(source);
@@ -181,32 +205,18 @@ pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
             message: format!("header: timeout '{}' is not a duration like \"10m\": {e}", t.get_ref()),
         })?),
     };
-    let catch_up = match &raw.catch_up {
-        None => CatchUp::Latest,
-        Some(c) => match c.get_ref().as_str() {
-            "latest" => CatchUp::Latest,
-            "none" => CatchUp::None,
-            other => {
-                return Err(HeaderError {
-                    line: at(c.span().start),
-                    message: format!("header: catch_up '{other}' is not \"latest\" or \"none\""),
-                })
-            }
-        },
-    };
-    let recovery = match &raw.recovery {
-        None => Recovery::Rerun,
-        Some(c) => match c.get_ref().as_str() {
-            "rerun" => Recovery::Rerun,
-            "none" => Recovery::None,
-            other => {
-                return Err(HeaderError {
-                    line: at(c.span().start),
-                    message: format!("header: recovery '{other}' is not \"rerun\" or \"none\""),
-                })
-            }
-        },
-    };
+    let catch_up = choice(
+        &raw.catch_up,
+        "catch_up",
+        [("latest", CatchUp::Latest), ("none", CatchUp::None)],
+        &at,
+    )?;
+    let recovery = choice(
+        &raw.recovery,
+        "recovery",
+        [("rerun", Recovery::Rerun), ("none", Recovery::None)],
+        &at,
+    )?;
     let guards = match &raw.guards {
         None => crate::guard::Guards::default(),
         Some(t) => {
@@ -314,6 +324,19 @@ let x = 1;
         assert_eq!(parse(&bad, "r").unwrap_err().line, 5);
         let bad = GOOD.replace("\"5m\"", "\"soon\"");
         assert_eq!(parse(&bad, "r").unwrap_err().line, 7);
+    }
+
+    #[test]
+    fn two_word_keys_default_to_the_first_and_name_both_words() {
+        let spec = parse("let x = 1;\n", "plain").unwrap();
+        assert_eq!((spec.catch_up, spec.recovery), (CatchUp::Latest, Recovery::Rerun));
+        let spec = parse("//! catch_up = \"none\"\n//! recovery = \"none\"\n", "r").unwrap();
+        assert_eq!((spec.catch_up, spec.recovery), (CatchUp::None, Recovery::None));
+        let e = parse("//! name = \"r\"\n//! recovery = \"again\"\n", "r").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert_eq!(e.message, "header: recovery 'again' is not \"rerun\" or \"none\"");
+        let e = parse("//! catch_up = \"all\"\n", "r").unwrap_err();
+        assert_eq!(e.message, "header: catch_up 'all' is not \"latest\" or \"none\"");
     }
 
     #[test]

@@ -127,12 +127,14 @@ pub struct Anomaly {
 const DEAD: &str = "(instance IS NULL OR instance NOT IN \
     (SELECT id FROM instances WHERE stopped_at IS NULL AND heartbeat_at >= $1))";
 
+/// Words for an SQL `IN (...)` list. Only the ledger's own constant words
+/// ever reach it, never input.
+fn sql_list<T: std::fmt::Display>(words: &[T]) -> String {
+    words.iter().map(|w| format!("'{w}'")).collect::<Vec<_>>().join(", ")
+}
+
 fn open_states() -> String {
-    DeliveryState::OPEN
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    sql_list(DeliveryState::OPEN)
 }
 
 fn cutoff() -> String {
@@ -475,10 +477,9 @@ impl Store {
     }
 
     async fn delivery_state(&self, id: &str, state: DeliveryState, from: &[DeliveryState]) -> Result<(), StateError> {
-        let from: Vec<String> = from.iter().map(|s| format!("'{s}'")).collect();
         sqlx::query(&format!(
             "UPDATE run_files SET state = $1 WHERE delivery_id = $2 AND state IN ({})",
-            from.join(", ")
+            sql_list(from)
         ))
         .bind(state.as_str())
         .bind(id)
@@ -641,10 +642,9 @@ impl Store {
     /// them) and reported.
     pub async fn audit(&self) -> Result<Vec<Anomaly>, StateError> {
         let mut found = Vec::new();
-        let known: Vec<String> = RunStatus::ALL.iter().map(|s| format!("'{s}'")).collect();
         let rows = sqlx::query(&format!(
             "SELECT id, status FROM runs WHERE status NOT IN ({})",
-            known.join(", ")
+            sql_list(RunStatus::ALL)
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -664,10 +664,9 @@ impl Store {
                 message: format!("unknown status '{status}': marked failed"),
             });
         }
-        let known: Vec<String> = DeliveryState::ALL.iter().map(|s| format!("'{s}'")).collect();
         let rows = sqlx::query(&format!(
             "SELECT run_id, name, state FROM run_files WHERE state IS NOT NULL AND state NOT IN ({})",
-            known.join(", ")
+            sql_list(DeliveryState::ALL)
         ))
         .fetch_all(&self.pool)
         .await?;
