@@ -8,6 +8,8 @@
 
 #[path = "servers/console_browser.rs"]
 mod console_browser;
+#[path = "servers/crash.rs"]
+mod crash;
 #[path = "servers/ftps.rs"]
 mod ftps;
 mod harness;

@@ -337,11 +337,23 @@ impl Daemon {
         let changes = self.registry.rescan(&self.app.settings, &text, Utc::now());
         for c in changes {
             match c {
-                Change::Added(id) => tracing::info!(script = %id, "Script loaded."),
+                Change::Added(id) => {
+                    tracing::info!(script = %id, "Script loaded.");
+                    if !first {
+                        if let Err(e) = self.app.store.scheduled_since(&id, Utc::now()).await {
+                            tracing::error!(script = %id, error = %e, "Cannot record when the script was first scheduled.");
+                        }
+                    }
+                }
                 Change::Updated(id) => {
                     tracing::info!(script = %id, "Script reloaded; the next run uses the new version.")
                 }
-                Change::Removed(id) => tracing::info!(script = %id, "Script removed; it is no longer scheduled."),
+                Change::Removed(id) => {
+                    tracing::info!(script = %id, "Script removed; it is no longer scheduled.");
+                    if let Err(e) = self.app.store.unschedule(&id).await {
+                        tracing::error!(script = %id, error = %e, "Cannot record that the script is no longer scheduled.");
+                    }
+                }
                 Change::Failed { id, error, kept } => {
                     let keeps = if kept {
                         "the previous version stays scheduled"
@@ -403,7 +415,16 @@ impl Daemon {
             let Some(latest) = script.spec.schedule.latest_at_or_before(now, tz) else {
                 continue;
             };
-            let last = self.app.store.last_occurrence(&id).await?;
+            // Counted from the last claimed occurrence, or from when ferry
+            // began scheduling the script (an occurrence may have been due
+            // and waiting for a slot, unclaimed, when ferry was killed).
+            let (since, first) = self.app.store.scheduled_since(&id, now).await?;
+            let last = match self.app.store.last_occurrence(&id).await? {
+                Some(l) if first => Some(l),
+                Some(l) => Some(l.max(since)),
+                None if first => None,
+                None => Some(since),
+            };
             let missed = match last {
                 Some(l) => latest > l,
                 // Never scheduled before: a first start is not a miss; a

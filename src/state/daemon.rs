@@ -117,6 +117,34 @@ impl Store {
         Ok(())
     }
 
+    /// Since when `ferry serve` has scheduled `script` (set to `now` the
+    /// first time), and whether this call set it.
+    pub async fn scheduled_since(&self, script: &str, now: DateTime<Utc>) -> Result<(DateTime<Utc>, bool), StateError> {
+        let inserted =
+            sqlx::query("INSERT INTO schedules (script, since) VALUES ($1, $2) ON CONFLICT (script) DO NOTHING")
+                .bind(script)
+                .bind(stamp(now))
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                == 1;
+        let row = sqlx::query("SELECT since FROM schedules WHERE script = $1")
+            .bind(script)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((time(row.try_get(0)?).unwrap_or(now), inserted))
+    }
+
+    /// A script left the folder: a script of that name added later starts
+    /// its schedule afresh.
+    pub async fn unschedule(&self, script: &str) -> Result<(), StateError> {
+        sqlx::query("DELETE FROM schedules WHERE script = $1")
+            .bind(script)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The latest occurrence of a script any instance claimed.
     pub async fn last_occurrence(&self, script: &str) -> Result<Option<DateTime<Utc>>, StateError> {
         let row = sqlx::query("SELECT MAX(scheduled_at) FROM occurrences WHERE script = $1")

@@ -56,6 +56,11 @@ impl Serve {
         assert!(ok.success());
     }
 
+    /// The process id (the state store's `instances.pid`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for the process to exit; its exit code.
     pub fn wait(&mut self, limit: Duration) -> Option<i32> {
         let start = Instant::now();
