@@ -5,6 +5,7 @@
 //! step; only `script` knows about the Rhai engine.
 
 pub mod bundle;
+pub mod cancel;
 pub mod catalog;
 pub mod cli;
 pub mod config;

@@ -30,4 +30,8 @@ async fn main() {
         eprintln!("error: {:#}", f.error);
         std::process::exit(f.code);
     }
+    // Everything is recorded by now. Returning would drop the runtime, which
+    // waits for blocking threads: one still inside a database call that was
+    // asked to stop must not hold the exit past a stop signal's grace.
+    std::process::exit(0);
 }

@@ -12,6 +12,8 @@ mod console_browser;
 mod crash;
 #[path = "servers/ftps.rs"]
 mod ftps;
+#[path = "servers/grace.rs"]
+mod grace;
 mod harness;
 #[path = "servers/pg_copy.rs"]
 mod pg_copy;

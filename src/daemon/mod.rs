@@ -768,7 +768,10 @@ impl Daemon {
                     for flag in self.running.values() {
                         flag.store(true, Ordering::Relaxed);
                     }
-                    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+                    // Cancelled statements and uploads end within a
+                    // fraction of a second; what has not ended by then is
+                    // recorded interrupted below all the same.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), async {
                         while let Some(done) = self.tasks.join_next().await {
                             let _ = self.finished(done).await;
                         }

@@ -158,6 +158,8 @@ impl App {
         let log = std::sync::Mutex::new(vec![line("info", format!("{what} files of run {id}"))]);
         let mut deliveries = Vec::new();
         let mut error = None;
+        // A resend or release is asked for by a person and not cut short.
+        let never = std::sync::atomic::AtomicBool::new(false);
         for (a, dest) in &plan {
             let Some(settings) = self.settings.destinations.get(dest) else {
                 let e = format!("{}: destination '{dest}' is no longer configured; use --to", a.name);
@@ -166,7 +168,7 @@ impl App {
                 continue;
             };
             let warn = |m: String| log.lock().unwrap().push(line("warn", m));
-            match super::send::send(&self.store, &self.instance.id, run_id, a, settings, &env, &warn).await {
+            match super::send::send(&self.store, &self.instance.id, run_id, a, settings, &env, &warn, &never).await {
                 Ok(d) => {
                     log.lock().unwrap().push(line(
                         "info",

@@ -4,6 +4,8 @@
 //! and `delivered` or `failed` after. A script's `deliver`, `ferry resend`
 //! and `ferry release` all send this way.
 
+use std::sync::atomic::AtomicBool;
+
 use super::context::{Artifact, Delivery};
 use crate::config::DestinationSettings;
 use crate::deliver::commit::{self, Journal};
@@ -46,7 +48,11 @@ impl Journal for LedgerJournal<'_> {
     }
 }
 
-/// Sends `file` to `settings` for run `run`, recording every step.
+/// Sends `file` to `settings` for run `run`, recording every step. When
+/// `cancel` is raised mid-way the upload is dropped and the delivery stays
+/// `sending`: whether its bytes or its rename reached the server is settled
+/// against the destination by recovery at the next start.
+#[allow(clippy::too_many_arguments)]
 pub async fn send(
     store: &Store,
     instance: &str,
@@ -55,6 +61,7 @@ pub async fn send(
     settings: &DestinationSettings,
     env: &DeliveryEnv,
     log: &(dyn Fn(String) + Send + Sync),
+    cancel: &AtomicBool,
 ) -> Result<Delivery, NotSent> {
     let dest = settings.name.as_str();
     let refused = |error: String, cause: Option<DeliveryError>, attempts: u32| NotSent {
@@ -89,7 +96,22 @@ pub async fn send(
         destination: dest,
         delivery: &id,
     };
-    match crate::deliver::deliver_planned(settings, env, &file.path, &plan, &journal, log).await {
+    let delivered = tokio::select! {
+        biased;
+        d = crate::deliver::deliver_planned(settings, env, &file.path, &plan, &journal, log) => d,
+        () = crate::cancel::raised(cancel) => {
+            return Err(NotSent {
+                delivery: Delivery::not_sent(&file.name, dest, 1, DeliveryState::Sending),
+                error: format!(
+                    "the run was cancelled while {} was being sent to {dest}; ferry checks the \
+                     destination at its next start and records whether it arrived",
+                    file.name
+                ),
+                cause: None,
+            });
+        }
+    };
+    match delivered {
         Ok(d) => {
             let delivery = Delivery::sent(&file.name, dest, d);
             // Should this write fail, the delivery stays `committing` and

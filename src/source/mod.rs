@@ -130,6 +130,30 @@ pub trait Source: Send + Sync {
     fn stream<'a>(&'a self, query: &'a Query, out: &'a mut BatchSender) -> BoxFuture<'a, Result<(), SourceError>>;
 }
 
+/// Awaits `work`, a statement streaming into a sender whose reader may go
+/// away (the run was cancelled, failed or passed its time limit). When the
+/// reader goes first, `cancel` asks the server to stop the statement from a
+/// second connection, and `work` is awaited a little longer so its
+/// connection ends cleanly; a server that does not stop within 5 s is left
+/// to finish on its own.
+async fn until_reader_gone<T>(
+    work: impl std::future::Future<Output = Result<T, SourceError>>,
+    gone: impl std::future::Future<Output = ()>,
+    cancel: impl std::future::Future<Output = ()>,
+) -> Result<T, SourceError> {
+    tokio::pin!(work);
+    tokio::select! {
+        biased;
+        r = &mut work => r,
+        () = gone => {
+            cancel.await;
+            tokio::time::timeout(std::time::Duration::from_secs(5), work)
+                .await
+                .unwrap_or(Err(SourceError::Closed))
+        }
+    }
+}
+
 /// The configured databases, connected on first use and kept for the
 /// process's lifetime.
 pub struct Databases {

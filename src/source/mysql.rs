@@ -13,6 +13,8 @@ use super::{render, BatchSender, Column, Dialect, Kind, Param, Query, Source, So
 /// A MySQL or MariaDB database.
 pub struct MySqlSource {
     pool: MySqlPool,
+    /// For the second connection that stops a statement (`KILL QUERY`).
+    opts: MySqlConnectOptions,
 }
 
 impl MySqlSource {
@@ -24,8 +26,11 @@ impl MySqlSource {
         if let Some(p) = password {
             opts = opts.password(&p);
         }
-        let pool = MySqlPoolOptions::new().max_connections(4).connect_with(opts).await?;
-        Ok(MySqlSource { pool })
+        let pool = MySqlPoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.clone())
+            .await?;
+        Ok(MySqlSource { pool, opts })
     }
 }
 
@@ -178,23 +183,51 @@ impl Source for MySqlSource {
         Box::pin(async move {
             let (sql, values) = query.positional(Dialect::MySql)?;
             let mut conn = self.pool.acquire().await.map_err(SourceError::query)?;
-            let mut tx = conn
-                .begin_with("START TRANSACTION READ ONLY")
+            let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(SourceError::query)?;
-            let stmt = (&mut *tx).prepare(&sql).await.map_err(SourceError::query)?;
-            let mut decoders = Vec::with_capacity(stmt.columns().len());
-            let mut columns = Vec::with_capacity(stmt.columns().len());
-            for c in stmt.columns() {
-                let (d, kind) = decoder(c.name(), c.type_info().name())?;
-                decoders.push(d);
-                columns.push(Column::new(c.name(), kind));
-            }
-            out.columns(columns).await?;
-            stream_rows!(bind_params!(stmt, values).fetch(&mut *tx), decoders, out, render_value);
-            tx.rollback().await.map_err(SourceError::query)
+            let gone = out.reader_gone();
+            let work = read(&mut conn, sql, values, out);
+            super::until_reader_gone(work, gone, kill_query(&self.opts, id)).await
         })
     }
+}
+
+/// Stops connection `id`'s statement from a connection of its own (the
+/// pool's may all be busy).
+async fn kill_query(opts: &MySqlConnectOptions, id: u64) {
+    let killed = async {
+        let mut c = sqlx::mysql::MySqlConnection::connect_with(opts).await?;
+        sqlx::query(&format!("KILL QUERY {id}")).execute(&mut c).await?;
+        c.close().await
+    };
+    if let Err(e) = killed.await {
+        tracing::warn!(error = %e, connection = id, "Cannot stop a MariaDB/MySQL statement; it runs until it ends.");
+    }
+}
+
+async fn read(
+    conn: &mut sqlx::pool::PoolConnection<MySql>,
+    sql: String,
+    values: Vec<Param>,
+    out: &mut BatchSender,
+) -> Result<(), SourceError> {
+    let mut tx = conn
+        .begin_with("START TRANSACTION READ ONLY")
+        .await
+        .map_err(SourceError::query)?;
+    let stmt = (&mut *tx).prepare(&sql).await.map_err(SourceError::query)?;
+    let mut decoders = Vec::with_capacity(stmt.columns().len());
+    let mut columns = Vec::with_capacity(stmt.columns().len());
+    for c in stmt.columns() {
+        let (d, kind) = decoder(c.name(), c.type_info().name())?;
+        decoders.push(d);
+        columns.push(Column::new(c.name(), kind));
+    }
+    out.columns(columns).await?;
+    stream_rows!(bind_params!(stmt, values).fetch(&mut *tx), decoders, out, render_value);
+    tx.rollback().await.map_err(SourceError::query)
 }
 
 #[cfg(test)]

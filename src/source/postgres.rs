@@ -19,6 +19,8 @@ use super::{BatchSender, Column, Dialect, Param, Query, Source, SourceError};
 /// A PostgreSQL database.
 pub struct PgSource {
     pool: PgPool,
+    /// For the second connection that cancels a statement.
+    opts: PgConnectOptions,
     /// Plain reads go through `COPY ... (FORMAT binary)`.
     copy: bool,
 }
@@ -30,8 +32,11 @@ impl PgSource {
         if let Some(p) = password {
             opts = opts.password(&p);
         }
-        let pool = PgPoolOptions::new().max_connections(4).connect_with(opts).await?;
-        Ok(PgSource { pool, copy: true })
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts.clone())
+            .await?;
+        Ok(PgSource { pool, opts, copy: true })
     }
 
     /// The same source with the COPY fast path off, so every query takes
@@ -80,52 +85,88 @@ async fn copy_rows(
     Ok(())
 }
 
+/// Asks the server to stop backend `pid`'s statement, from a connection of
+/// its own (the pool's may all be busy): `pg_cancel_backend` is the cancel
+/// request in SQL, as sqlx does not expose the protocol's cancel key.
+async fn cancel_backend(opts: &PgConnectOptions, pid: i32) {
+    let cancelled = async {
+        let mut c = PgConnection::connect_with(opts).await?;
+        sqlx::query("SELECT pg_cancel_backend($1)")
+            .bind(pid)
+            .execute(&mut c)
+            .await?;
+        c.close().await
+    };
+    if let Err(e) = cancelled.await {
+        tracing::warn!(error = %e, backend = pid, "Cannot cancel a PostgreSQL statement; it runs until it ends.");
+    }
+}
+
 impl Source for PgSource {
     fn stream<'a>(&'a self, query: &'a Query, out: &'a mut BatchSender) -> BoxFuture<'a, Result<(), SourceError>> {
         Box::pin(async move {
             let (sql, values) = query.positional(Dialect::Postgres)?;
             let mut conn = self.pool.acquire().await.map_err(SourceError::query)?;
-            let mut tx = conn.begin_with("BEGIN READ ONLY").await.map_err(SourceError::query)?;
-            // Parameter types follow the values (bigint, double, boolean,
-            // text), as the values are sent in binary; NULL leaves the type to
-            // the server. Text compared with a date needs a cast in SQL
-            // (`:start::date`).
-            let types: Vec<PgTypeInfo> = values
-                .iter()
-                .map(|v| match v {
-                    Param::Null => PgTypeInfo::with_oid(Oid(0)),
-                    Param::Bool(_) => PgTypeInfo::with_name("bool"),
-                    Param::Int(_) => PgTypeInfo::with_name("int8"),
-                    Param::Float(_) => PgTypeInfo::with_name("float8"),
-                    Param::Text(_) => PgTypeInfo::with_name("text"),
-                    Param::Date(_) => PgTypeInfo::with_name("date"),
-                })
-                .collect();
-            let stmt = (&mut *tx)
-                .prepare_with(&sql, &types)
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *conn)
                 .await
                 .map_err(SourceError::query)?;
-            let mut decoders = Vec::with_capacity(stmt.columns().len());
-            let mut columns = Vec::with_capacity(stmt.columns().len());
-            for c in stmt.columns() {
-                let (d, kind) = decoder(c.name(), c.type_info())?;
-                decoders.push(d);
-                columns.push(Column::new(c.name(), kind));
-            }
-            out.columns(columns).await?;
-            if let Some(copy) = self.copy_of(query) {
-                drop(stmt);
-                let copied = copy_rows(&mut tx, &copy, &decoders, out).await;
-                if copied.is_err() {
-                    // The protocol may be mid-COPY: this connection is not reused.
-                    drop(tx);
-                    conn.close_on_drop();
-                    return copied;
-                }
-            } else {
-                stream_rows!(bind_params!(stmt, values).fetch(&mut *tx), decoders, out, render_raw);
-            }
-            tx.rollback().await.map_err(SourceError::query)
+            let gone = out.reader_gone();
+            let work = self.read(&mut conn, query, sql, values, out);
+            super::until_reader_gone(work, gone, cancel_backend(&self.opts, pid)).await
         })
+    }
+}
+
+impl PgSource {
+    async fn read(
+        &self,
+        conn: &mut sqlx::pool::PoolConnection<sqlx::Postgres>,
+        query: &Query,
+        sql: String,
+        values: Vec<Param>,
+        out: &mut BatchSender,
+    ) -> Result<(), SourceError> {
+        let mut tx = conn.begin_with("BEGIN READ ONLY").await.map_err(SourceError::query)?;
+        // Parameter types follow the values (bigint, double, boolean,
+        // text), as the values are sent in binary; NULL leaves the type to
+        // the server. Text compared with a date needs a cast in SQL
+        // (`:start::date`).
+        let types: Vec<PgTypeInfo> = values
+            .iter()
+            .map(|v| match v {
+                Param::Null => PgTypeInfo::with_oid(Oid(0)),
+                Param::Bool(_) => PgTypeInfo::with_name("bool"),
+                Param::Int(_) => PgTypeInfo::with_name("int8"),
+                Param::Float(_) => PgTypeInfo::with_name("float8"),
+                Param::Text(_) => PgTypeInfo::with_name("text"),
+                Param::Date(_) => PgTypeInfo::with_name("date"),
+            })
+            .collect();
+        let stmt = (&mut *tx)
+            .prepare_with(&sql, &types)
+            .await
+            .map_err(SourceError::query)?;
+        let mut decoders = Vec::with_capacity(stmt.columns().len());
+        let mut columns = Vec::with_capacity(stmt.columns().len());
+        for c in stmt.columns() {
+            let (d, kind) = decoder(c.name(), c.type_info())?;
+            decoders.push(d);
+            columns.push(Column::new(c.name(), kind));
+        }
+        out.columns(columns).await?;
+        if let Some(copy) = self.copy_of(query) {
+            drop(stmt);
+            let copied = copy_rows(&mut tx, &copy, &decoders, out).await;
+            if copied.is_err() {
+                // The protocol may be mid-COPY: this connection is not reused.
+                drop(tx);
+                conn.close_on_drop();
+                return copied;
+            }
+        } else {
+            stream_rows!(bind_params!(stmt, values).fetch(&mut *tx), decoders, out, render_raw);
+        }
+        tx.rollback().await.map_err(SourceError::query)
     }
 }

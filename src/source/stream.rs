@@ -1,5 +1,7 @@
 //! The bounded channel between a database task and a file writer.
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -126,6 +128,11 @@ pub struct RowStream {
     rx: mpsc::Receiver<Message>,
     recycle: mpsc::UnboundedSender<Batch>,
     columns: Vec<Column>,
+    /// The run's cancel flag: waiting for rows ends when it is set.
+    cancel: Option<Arc<AtomicBool>>,
+    /// The producer, awaited when the stream stops early so the statement
+    /// has been stopped on the server before the run reports its end.
+    producer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RowStream {
@@ -141,7 +148,7 @@ impl RowStream {
             recycled,
             current: Batch::new(0),
         };
-        tokio::spawn(async move {
+        let producer = tokio::spawn(async move {
             if let Err(e) = produce(sender).await {
                 let _ = tx.send(Message::Failed(e)).await;
             }
@@ -150,7 +157,16 @@ impl RowStream {
             rx,
             recycle,
             columns: Vec::new(),
+            cancel: None,
+            producer: Some(producer),
         }
+    }
+
+    /// Stops waiting for rows once `flag` is set (a stop signal's grace
+    /// period ended): the stream is then dropped, which stops the statement.
+    pub fn cancelled_by(mut self, flag: Arc<AtomicBool>) -> RowStream {
+        self.cancel = Some(flag);
+        self
     }
 
     /// Waits for the columns (the query has started) or the first error.
@@ -187,12 +203,32 @@ impl RowStream {
     }
 
     async fn recv(&mut self, deadline: Option<Instant>) -> Result<Option<Message>, StreamError> {
-        match deadline {
-            None => Ok(self.rx.recv().await),
-            Some(d) => tokio::time::timeout_at(d.into(), self.rx.recv())
-                .await
-                .map_err(|_| StreamError::Deadline),
+        let cancel = self.cancel.clone();
+        let cancelled = async move {
+            match cancel {
+                Some(flag) => crate::cancel::raised(&flag).await,
+                None => std::future::pending().await,
+            }
+        };
+        let passed = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let stopped = tokio::select! {
+            biased;
+            m = self.rx.recv() => return Ok(m),
+            () = passed => StreamError::Deadline,
+            () = cancelled => StreamError::Cancelled,
+        };
+        // Closing tells the producer its reader is gone: it stops the
+        // statement (interrupt, cancel request, KILL QUERY) and ends.
+        self.rx.close();
+        if let Some(p) = self.producer.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(3), p).await;
         }
+        Err(stopped)
     }
 }
 
@@ -205,4 +241,7 @@ pub enum StreamError {
     /// The run's deadline passed while waiting for rows.
     #[error("the run's time limit passed while waiting for the database")]
     Deadline,
+    /// The run was cancelled while waiting for rows.
+    #[error("the run was cancelled while waiting for the database")]
+    Cancelled,
 }

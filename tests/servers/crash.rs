@@ -108,6 +108,7 @@ fn listing(folder: &Path) -> Vec<String> {
     match std::fs::read_dir(folder) {
         Ok(entries) => entries
             .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect(),
         Err(_) => Vec::new(),

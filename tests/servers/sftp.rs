@@ -226,8 +226,21 @@ fn key(env: &DeliveryEnv, name: &str) -> String {
 fn sftp_get(server: &Sshd, env: &DeliveryEnv, key: &str, remote: &str, options: &[&str]) -> Vec<u8> {
     let out = tempfile::tempdir().unwrap();
     let local = out.path().join("got");
+    sftp_batch(
+        server,
+        env,
+        key,
+        &format!("get \"{remote}\" \"{}\"\n", local.display()),
+        options,
+    );
+    std::fs::read(&local).unwrap()
+}
+
+/// Runs `commands` in the real `sftp` client as [`sftp_get`] logs in; what it printed.
+fn sftp_batch(server: &Sshd, env: &DeliveryEnv, key: &str, commands: &str, options: &[&str]) -> String {
+    let out = tempfile::tempdir().unwrap();
     let batch = out.path().join("batch");
-    std::fs::write(&batch, format!("get \"{remote}\" \"{}\"\n", local.display())).unwrap();
+    std::fs::write(&batch, commands).unwrap();
     let result = Command::new("sftp")
         .arg("-b")
         .arg(&batch)
@@ -250,12 +263,64 @@ fn sftp_get(server: &Sshd, env: &DeliveryEnv, key: &str, remote: &str, options: 
         .expect("the sftp client (openssh-client) is installed");
     assert!(
         result.status.success(),
-        "sftp get {remote}: {}{}\nsshd log:\n{}",
+        "sftp {commands}: {}{}\nsshd log:\n{}",
         String::from_utf8_lossy(&result.stdout),
         String::from_utf8_lossy(&result.stderr),
         server.log()
     );
-    std::fs::read(&local).unwrap()
+    String::from_utf8_lossy(&result.stdout).into_owned()
+}
+
+/// `ferry serve` SIGKILLed during SFTP uploads to OpenSSH (and just after a
+/// file appears under its final name), then started cleanly and stopped:
+/// the server's folder, as the `sftp` client lists it, holds exactly the
+/// files history records delivered, with their sizes and SHA-256, and no
+/// ferry temporary.
+#[test]
+fn sigkill_during_sftp_uploads_leaves_the_server_folder_and_history_in_agreement() {
+    let p = crate::harness::Project::new();
+    let settings = p.settings();
+    let env = DeliveryEnv {
+        keys_dir: settings.keys_dir.clone(),
+        known_hosts: settings.known_hosts.clone(),
+    };
+    let public = key(&env, "vendor");
+    let server = Sshd::start(Kind::Modern, &[public]);
+    p.config(&format!(
+        "timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\n\
+         [destinations.out]\nmode = \"sftp\"\nserver = \"127.0.0.1\"\nport = {}\npath = \"{}\"\n\
+         username = \"{LOGIN}\"\nkey = \"vendor\"\ntimeout = \"30s\"\n",
+        server.port, server.data
+    ));
+    tokio::runtime::Runtime::new().unwrap().block_on(server.trust(&env));
+    p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
+    let plan = crate::crash::Plan {
+        scripts: 5,
+        rows: 50_000,
+        instances: 1,
+        at_boundaries: 4,
+        during_uploads: 12,
+    };
+    let db = crate::crash::Db::Sqlite(p.path(".ferry/state.db"));
+    let counts = crate::crash::crash_and_check(&p, &db, Path::new(&server.data), &plan);
+    eprintln!("crash test, SFTP to OpenSSH: {counts:?}");
+    assert_eq!(counts.kills, 16);
+    // What OpenSSH's own client lists is what the disk holds.
+    let listed: std::collections::BTreeSet<String> =
+        sftp_batch(&server, &env, "vendor", &format!("ls -1a \"{}\"\n", server.data), &[])
+            .lines()
+            .filter(|l| !l.starts_with("sftp>"))
+            .filter_map(|l| l.trim().rsplit('/').next().map(str::to_string))
+            .filter(|n| !n.is_empty() && n != "." && n != ".." && n != "locked")
+            .collect();
+    let on_disk: std::collections::BTreeSet<String> = std::fs::read_dir(&server.data)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(listed, on_disk);
+    assert_eq!(on_disk.len(), counts.delivered_files);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -94,6 +94,7 @@ fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: P
         settings,
         &env,
         &log,
+        &run.cancel,
     ));
     let delivered = match sent {
         Ok(d) => d,

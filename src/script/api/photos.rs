@@ -59,9 +59,10 @@ fn active_students(run: &RunContext, db: &str, year: i32, pos: Position) -> Res<
             source.stream(&query, &mut tx).await?;
             tx.finish().await
         })
-    });
+    })
+    .cancelled_by(run.cancel.clone());
     let map_err = |e: StreamError| match e {
-        StreamError::Deadline => stopped(),
+        StreamError::Deadline | StreamError::Cancelled => stopped(),
         e => fail(e.to_string()),
     };
     run.runtime

@@ -99,7 +99,8 @@ impl Rows {
                 source.stream(&query, &mut tx).await?;
                 tx.finish().await
             })
-        });
+        })
+        .cancelled_by(run.cancel.clone());
         let own = spec
             .limit
             .as_ref()
@@ -118,7 +119,7 @@ impl Rows {
         };
         started.columns = match run.runtime.block_on(started.stream.start(Some(deadline))) {
             Ok(c) => c.to_vec(),
-            Err(StreamError::Deadline) => return Err(started.stopped(run)),
+            Err(StreamError::Deadline | StreamError::Cancelled) => return Err(started.stopped(run)),
             Err(e) => return Err(fail(e.to_string())),
         };
         Ok(started)
@@ -160,7 +161,7 @@ impl Started {
         run.runtime
             .block_on(self.stream.next_batch(Some(self.deadline)))
             .map_err(|e| match e {
-                StreamError::Deadline => self.stopped(run),
+                StreamError::Deadline | StreamError::Cancelled => self.stopped(run),
                 e => runtime_error(format!("query failed while reading rows: {e}"), self.pos),
             })
     }
