@@ -60,6 +60,25 @@ pub enum ConfigError {
     },
 }
 
+/// The line of the setting a validation message is about: messages start
+/// with the key's dotted path (`databases.live.url must ...`,
+/// `timezone 'X' is not ...`). A key that is missing is placed at its
+/// table, the deepest part of the path that exists.
+fn line_of_key(doc: &toml_edit::ImDocument<&str>, text: &str, message: &str) -> Option<usize> {
+    let path = message.split([' ', ':', '\'']).next()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut found = None;
+    for part in path.split('.') {
+        let Some(key) = table.key(part) else { break };
+        found = key.span().or(found);
+        match table.get(part).and_then(|i| i.as_table_like()) {
+            Some(t) => table = t,
+            None => break,
+        }
+    }
+    found.map(|span| line_of_offset(text, span.start))
+}
+
 /// A reference to a secret kept outside scripts and configuration: the value
 /// is looked up only when needed and never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -154,6 +173,10 @@ pub struct Settings {
     pub max_concurrent_runs: usize,
     /// `ferry serve`: how long running extracts may take to finish after a stop signal.
     pub shutdown_grace: Duration,
+    /// The group told about problems no script's own `notify` group can be
+    /// told about: a script whose header does not load, a `ferry.toml` that
+    /// does not reload.
+    pub admin_group: Option<String>,
     /// Named databases.
     pub databases: BTreeMap<String, DatabaseSettings>,
     /// Named destinations.
@@ -190,6 +213,7 @@ struct RawConfig {
     default_timeout: Option<String>,
     max_concurrent_runs: Option<usize>,
     shutdown_grace: Option<String>,
+    admin_group: Option<String>,
     #[serde(default)]
     databases: BTreeMap<String, RawDatabase>,
     #[serde(default)]
@@ -267,9 +291,17 @@ impl Settings {
             line: e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1),
             message: e.message().to_string(),
         })?;
-        let setting = |message: String| ConfigError::Setting {
-            origin: origin.to_string(),
-            message,
+        let keys = toml_edit::ImDocument::parse(text).ok();
+        let setting = |message: String| match keys.as_ref().and_then(|d| line_of_key(d, text, &message)) {
+            Some(line) => ConfigError::Invalid {
+                origin: origin.to_string(),
+                line,
+                message,
+            },
+            None => ConfigError::Setting {
+                origin: origin.to_string(),
+                message,
+            },
         };
         let timezone = match raw.timezone.as_deref() {
             None => chrono_tz::UTC,
@@ -382,6 +414,7 @@ impl Settings {
             default_timeout,
             max_concurrent_runs: raw.max_concurrent_runs.unwrap_or(4).max(1),
             shutdown_grace,
+            admin_group: raw.admin_group,
             databases,
             destinations,
             keys_dir: path(raw.keys, ".ferry/keys"),
@@ -429,7 +462,27 @@ mod tests {
         let e = Settings::parse("[databases.live]\nurl = \"oracle://x\"\n", "f.toml", Path::new("/"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("databases.live.url must start with"), "{e}");
+        assert!(e.starts_with("f.toml:2: databases.live.url must start with"), "{e}");
+        let text = "active_year = 2027\ntimezone = \"Mars/Olympus\"\nshutdown_grace = \"soon\"\n";
+        let e = Settings::parse(text, "f.toml", Path::new("/")).unwrap_err().to_string();
+        assert!(e.starts_with("f.toml:2: timezone 'Mars/Olympus'"), "{e}");
+        let e = Settings::parse(&text.replace("Mars/Olympus", "UTC"), "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.toml:3: shutdown_grace 'soon'"), "{e}");
+        // A missing key is placed at its table.
+        let e = Settings::parse("x = 1\n", "f.toml", Path::new("/"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("f.toml:1:"), "{e}");
+        let e = Settings::parse(
+            "timezone = \"UTC\"\n\n[destinations.v]\nmode = \"sftp\"\npath = \"/in\"\n",
+            "f.toml",
+            Path::new("/"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.starts_with("f.toml:3: destinations.v.server is missing"), "{e}");
         let e = Settings::parse(
             "[databases.w]\nurl = \"postgres://u:hunter2@h/db\"\n",
             "f.toml",

@@ -262,3 +262,156 @@ fn poll_mode_and_a_configuration_change_reload_the_scripts() {
     });
     assert!(serve.log().contains("Configuration reloaded."));
 }
+
+#[test]
+fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
+    let p = Project::new();
+    let config = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
+    std::fs::write(p.path("ferry.toml"), format!("admin_group = \"admins\"\n{config}")).unwrap();
+    for (user, group) in [("ann", "tech"), ("bob", "admins")] {
+        p.ferry(&["users", "add", user, "--email", &format!("{user}@example.org")])
+            .ok();
+        p.ferry(&["groups", "add", group]).ok();
+        p.ferry(&["groups", "add-member", group, user]).ok();
+    }
+    p.script("ok", "//! schedule = 'cron \"0 2 * * *\"'\nlet x = 1;\n");
+    let serve = Serve::start(&p, &["--poll", "1"]);
+    eventually(Duration::from_secs(30), "serving", || serve.log().contains("Serving."));
+    // Notifications are read through a configuration of their own, as the
+    // project's is broken on purpose below.
+    std::fs::create_dir_all(p.path("reader")).unwrap();
+    std::fs::write(p.path("reader/ferry.toml"), "state = \"../.ferry/state.db\"\n").unwrap();
+    let reader = p.path("reader/ferry.toml").display().to_string();
+    let told = |user: &str, what: &str| {
+        let out = p.ferry(&["--config", &reader, "notifications", "--user", user]);
+        assert_eq!(out.code, 0, "{out:?}");
+        out.stdout.lines().filter(|l| l.contains(what)).count()
+    };
+    // A new script whose header does not load (its schedule is wrong): its
+    // own group is told, with the line.
+    save(
+        &p,
+        "fresh",
+        "//! schedule = \"every blue moon\"\n//! notify = \"tech\"\nlet x = 1;\n",
+    );
+    // One whose header names no group: the admin group is told.
+    save(&p, "orphan", "//! schedule = 'cron \"0 2 * * *\n\nlet x = 1;\n");
+    eventually(Duration::from_secs(30), "both told", || {
+        told("ann", "fresh.rhai:1") == 1 && told("bob", "orphan.rhai:1") == 1
+    });
+    // Rescans (a configuration change re-checks every script) do not tell again.
+    std::fs::write(
+        p.path("ferry.toml"),
+        format!("admin_group = \"admins\"\n{config}\n# edited\n"),
+    )
+    .unwrap();
+    eventually(Duration::from_secs(30), "the reload", || {
+        serve.log().contains("Configuration reloaded.")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(told("ann", "fresh.rhai"), 1);
+    assert_eq!(told("bob", "orphan.rhai"), 1);
+    // A different error in the same script is told.
+    save(
+        &p,
+        "fresh",
+        "//! notify = \"tech\"\n//! timeout = \"soon\"\nlet x = 1;\n",
+    );
+    eventually(Duration::from_secs(30), "the new error told", || {
+        told("ann", "fresh.rhai:2") == 1
+    });
+
+    // A ferry.toml that does not reload: located, told to the admins, and
+    // no script is reloaded for it.
+    let reloads = serve.log().matches("Script reloaded").count();
+    std::fs::write(
+        p.path("ferry.toml"),
+        format!(
+            "admin_group = \"admins\"\n{}",
+            config.replace("America/Chicago", "Mars/Olympus")
+        ),
+    )
+    .unwrap();
+    eventually(Duration::from_secs(30), "the configuration error", || {
+        serve.log().contains("ferry.toml:2: timezone 'Mars/Olympus'")
+    });
+    eventually(Duration::from_secs(30), "the admins told", || {
+        told("bob", "ferry.toml:2") == 1
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        serve.log().matches("Script reloaded").count(),
+        reloads,
+        "{}",
+        serve.log()
+    );
+    assert_eq!(told("bob", "ferry.toml:2"), 1, "told once");
+}
+
+/// The `recovery` example of docs/scripting.md, as written there.
+fn documented_recovery_example() -> String {
+    let doc = std::fs::read_to_string(crate::harness::repo().join("docs/scripting.md")).unwrap();
+    let section = &doc[doc.find("### Interrupted runs: `recovery`").unwrap()..];
+    let start = section.find("```rhai\n").unwrap() + "```rhai\n".len();
+    section[start..start + section[start..].find("```").unwrap()].to_string()
+}
+
+#[test]
+fn the_documented_recovery_example_runs_on_the_demo_district() {
+    let p = Project::from_repo();
+    std::fs::write(p.path("scripts/nightly.rhai"), documented_recovery_example()).unwrap();
+    let out = p.ferry(&["run", "nightly"]);
+    assert!(out.ok().contains("nightly: succeeded"), "{out:?}");
+    assert!(p.files("out").iter().any(|f| f.starts_with("nightly_")));
+}
+
+#[test]
+fn recovery_none_records_an_interrupted_occurrence_missed_and_does_not_rerun_it() {
+    let p = Project::new();
+    // The documented example's header, on a schedule a test can wait for
+    // and with work that is still going when the kill comes.
+    let example = documented_recovery_example();
+    assert!(example.contains("//! recovery = \"none\"\n"));
+    let header: String = example
+        .lines()
+        .filter(|l| l.starts_with("//! ") && !l.starts_with("//! schedule") && !l.starts_with("//! notify"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let body = slow(30).replace("//! catch_up = \"none\"\n", "");
+    p.script("slow", &format!("{header}{body}"));
+    let serve = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(30), "a run in progress", || {
+        runs(&p, "slow").iter().any(|r| r.status == "running")
+    });
+    serve.signal("KILL");
+    drop(serve);
+    let killed = runs(&p, "slow").into_iter().find(|r| r.status == "running").unwrap();
+    std::fs::write(
+        p.path("scripts/slow.rhai"),
+        format!("//! schedule = \"none\"\n{}let x = 1;\n", header),
+    )
+    .unwrap();
+    let mut again = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(30), "the miss recorded with its reason", || {
+        again.log().contains("Not run again") && again.log().contains("recovery = \"none\"")
+    });
+    again.signal("TERM");
+    assert_eq!(again.wait(Duration::from_secs(20)), Some(0));
+    let all = runs(&p, "slow");
+    assert!(all.iter().all(|r| r.trigger != "recovery"), "{all:?}");
+    assert_eq!(all.iter().find(|r| r.id == killed.id).unwrap().status, "interrupted");
+    let settings = p.settings();
+    let at = killed.occurrence.unwrap();
+    let outcome = crate::harness::on_own_runtime(move || async move {
+        let store = ferry::state::Store::open(&settings.state).await.unwrap();
+        store
+            .occurrences("slow", 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|o| o.0 == at)
+            .unwrap()
+            .1
+    });
+    assert_eq!(outcome, "missed");
+}

@@ -109,7 +109,13 @@ struct Daemon {
     /// The console's view of `app`, replaced on every reload.
     published: watch::Sender<Arc<App>>,
     opts: ServeOptions,
+    /// The configuration file's text in effect.
     config_text: String,
+    /// The text last read, loaded or not (a broken file is reported once).
+    config_seen: String,
+    /// The load error last reported for each script, so each distinct
+    /// error is told once, not on every rescan.
+    reported: HashMap<String, String>,
     registry: Registry,
     running: HashMap<String, Arc<AtomicBool>>,
     pending: VecDeque<Due>,
@@ -143,7 +149,9 @@ pub async fn serve(
         app,
         published,
         opts,
+        config_seen: config_text.clone(),
         config_text,
+        reported: HashMap::new(),
         registry: Registry::default(),
         running: HashMap::new(),
         pending: VecDeque::new(),
@@ -317,7 +325,8 @@ impl Daemon {
     /// Re-reads the configuration (when it changed) and the scripts folder.
     async fn rescan(&mut self, first: bool) {
         let text = read_config(&self.opts);
-        if text != self.config_text && !first {
+        if text != self.config_seen && !first {
+            self.config_seen = text.clone();
             match Settings::load(self.opts.config.as_deref()) {
                 Ok(settings) if settings.state != self.app.settings.state => {
                     tracing::warn!("The state store setting changed; restart ferry serve to use it.");
@@ -329,16 +338,23 @@ impl Daemon {
                     tracing::info!("Configuration reloaded.");
                     self.app = Arc::new(self.app.reconfigured(settings));
                     self.published.send_replace(self.app.clone());
+                    self.config_text = text.clone();
                 }
-                Err(e) => tracing::error!(error = %e, "The configuration does not load; keeping the previous one."),
+                Err(e) => {
+                    tracing::error!(error = %e, "The configuration does not load; keeping the previous one.");
+                    let message = format!("ferry.toml does not load: {e}; ferry keeps the previous configuration");
+                    self.tell_admins(None, &message).await;
+                }
             }
-            self.config_text = text.clone();
         }
-        let changes = self.registry.rescan(&self.app.settings, &text, Utc::now());
+        // Scripts are checked against the configuration in effect: a
+        // configuration that does not load changes none of them.
+        let changes = self.registry.rescan(&self.app.settings, &self.config_text, Utc::now());
         for c in changes {
             match c {
                 Change::Added(id) => {
                     tracing::info!(script = %id, "Script loaded.");
+                    self.reported.remove(&id);
                     if !first {
                         if let Err(e) = self.app.store.scheduled_since(&id, Utc::now()).await {
                             tracing::error!(script = %id, error = %e, "Cannot record when the script was first scheduled.");
@@ -346,10 +362,12 @@ impl Daemon {
                     }
                 }
                 Change::Updated(id) => {
-                    tracing::info!(script = %id, "Script reloaded; the next run uses the new version.")
+                    tracing::info!(script = %id, "Script reloaded; the next run uses the new version.");
+                    self.reported.remove(&id);
                 }
                 Change::Removed(id) => {
                     tracing::info!(script = %id, "Script removed; it is no longer scheduled.");
+                    self.reported.remove(&id);
                     if let Err(e) = self.app.store.unschedule(&id).await {
                         tracing::error!(script = %id, error = %e, "Cannot record that the script is no longer scheduled.");
                     }
@@ -368,8 +386,13 @@ impl Daemon {
     }
 
     /// Tells the script's `notify` group (from the last good version, or
-    /// from the new header when only the code is broken) that it no longer loads.
-    async fn report_load_error(&self, id: &str, error: &str, kept: bool) {
+    /// from the new header as far as it can be read), else the configured
+    /// `admin_group`, that it no longer loads; once per distinct error.
+    async fn report_load_error(&mut self, id: &str, error: &str, kept: bool) {
+        if self.reported.get(id).is_some_and(|e| e == error) {
+            return;
+        }
+        self.reported.insert(id.to_string(), error.to_string());
         let previous = self
             .registry
             .entries
@@ -378,11 +401,7 @@ impl Daemon {
             .and_then(|s| s.spec.notify.clone());
         let from_header = || {
             let path = self.app.settings.scripts_dir.join(format!("{id}.rhai"));
-            let text = std::fs::read_to_string(path).ok()?;
-            crate::script::header::parse(&text, id).ok()?.notify
-        };
-        let Some(group) = previous.or_else(from_header) else {
-            return;
+            crate::script::header::notify_group(&std::fs::read_to_string(path).ok()?)
         };
         let keeps = if kept {
             "; the previous version stays scheduled"
@@ -390,14 +409,29 @@ impl Daemon {
             "; it is not scheduled"
         };
         let message = format!("{id} does not load: {error}{keeps}");
-        let notifier = crate::notice::Notifier::new(self.app.store.clone(), self.app.settings.clone());
-        notifier
+        match previous.or_else(from_header) {
+            Some(group) => self.notify(&group, Some(id), &message).await,
+            None => self.tell_admins(Some(id), &message).await,
+        }
+    }
+
+    /// Tells the configured `admin_group` about a problem no script's own
+    /// group can be told about; without one, the log is all there is.
+    async fn tell_admins(&self, script: Option<&str>, message: &str) {
+        match self.app.settings.admin_group.clone() {
+            Some(group) => self.notify(&group, script, message).await,
+            None => tracing::warn!("No group is told (set admin_group in ferry.toml to have one told): {message}"),
+        }
+    }
+
+    async fn notify(&self, group: &str, script: Option<&str>, message: &str) {
+        crate::notice::Notifier::new(self.app.store.clone(), self.app.settings.clone())
             .send(&crate::state::NewNotification {
-                group: &group,
-                script: Some(id),
+                group,
+                script,
                 run: None,
                 level: crate::state::Level::Error,
-                message: &message,
+                message,
             })
             .await;
     }
@@ -682,18 +716,12 @@ impl Daemon {
     async fn suspend(&self, id: &str, refusal: &str) -> Result<(), DaemonError> {
         self.app.store.suspend(id, refusal).await?;
         tracing::error!(script = %id, reason = %refusal, "Script stopped: not scheduled until `ferry resume`.");
-        let group = self.script(id).and_then(|s| s.spec.notify.clone());
-        if let Some(group) = group {
-            let message = format!("{id} is stopped and will not run on schedule: {refusal}. Fix the rights, then run `ferry resume {id}`.");
-            crate::notice::Notifier::new(self.app.store.clone(), self.app.settings.clone())
-                .send(&crate::state::NewNotification {
-                    group: &group,
-                    script: Some(id),
-                    run: None,
-                    level: crate::state::Level::Error,
-                    message: &message,
-                })
-                .await;
+        let message = format!(
+            "{id} is stopped and will not run on schedule: {refusal}. Fix the rights, then run `ferry resume {id}`."
+        );
+        match self.script(id).and_then(|s| s.spec.notify.clone()) {
+            Some(group) => self.notify(&group, Some(id), &message).await,
+            None => self.tell_admins(Some(id), &message).await,
         }
         Ok(())
     }

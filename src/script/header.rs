@@ -173,6 +173,20 @@ fn choice<T: Copy>(
         })
 }
 
+/// The `notify` group of a header that may not load as a whole (a bad
+/// schedule, a typo in another key, broken TOML elsewhere), so the people
+/// who own a broken script can still be told about it.
+pub fn notify_group(source: &str) -> Option<String> {
+    let (text, _) = extract(source);
+    let group = |table: &toml::Table| table.get("notify").and_then(|v| v.as_str()).map(str::to_string);
+    if let Ok(table) = toml::from_str::<toml::Table>(&text) {
+        return group(&table);
+    }
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("notify"))
+        .find_map(|l| toml::from_str::<toml::Table>(l).ok().as_ref().and_then(group))
+}
+
 /// Parses the header of `source`; `stem` is the default name.
 pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
     let (text, first) = extract(source);
@@ -347,5 +361,16 @@ let x = 1;
             ParamValue::Text(String::new()).parse_like("x"),
             Ok(ParamValue::Text("x".into()))
         );
+    }
+
+    #[test]
+    fn the_notify_group_is_read_from_a_header_that_does_not_load() {
+        let bad_schedule = "//! schedule = \"every blue moon\"\n//! notify = \"tech\"\nlet x = 1;\n";
+        assert!(parse(bad_schedule, "a").is_err());
+        assert_eq!(notify_group(bad_schedule).as_deref(), Some("tech"));
+        let broken_toml = "//! schedule = 'cron \"0 2 * * *\"\n//!   notify = \"office\"\n";
+        assert!(parse(broken_toml, "a").is_err());
+        assert_eq!(notify_group(broken_toml).as_deref(), Some("office"));
+        assert_eq!(notify_group("//! schedule = \"none\"\n"), None);
     }
 }
