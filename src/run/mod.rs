@@ -2,6 +2,7 @@
 //! engine runs on, what is kept afterwards, and the history record.
 
 pub mod context;
+pub mod deliver;
 pub mod recovery;
 mod resend;
 mod retention;

@@ -1,6 +1,6 @@
 //! `deliver(file, "destination")` or `deliver(file, #{mode: "sftp", ...})`:
-//! send a built file to a configured (or inline) destination; in a test
-//! extract, only say where it would go.
+//! the script binding; what a delivery does (guards, holds, test mode, the
+//! ledger) is the run layer's ([`crate::run::deliver`]).
 
 use std::sync::Arc;
 
@@ -9,9 +9,8 @@ use serde::Deserialize;
 
 use super::format::File;
 use crate::config::{DestinationSettings, RawDestination};
-use crate::run::context::{Artifact, Delivery, Mode, RunContext};
+use crate::run::context::RunContext;
 use crate::script::engine::runtime_error;
-use crate::state::DeliveryState;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -55,128 +54,7 @@ fn inline(map: &Map, root: &std::path::Path) -> Result<DestinationSettings, Stri
 }
 
 fn deliver(run: &RunContext, file: &File, settings: &DestinationSettings, pos: Position) -> Res<()> {
-    let dest = settings.name.as_str();
-    let artifact = file.artifact();
-    if run.including.load(std::sync::atomic::Ordering::Relaxed) {
-        run.log(
-            "info",
-            format!(
-                "{} is kept for the including script's bundle, not delivered to '{dest}'",
-                artifact.name
-            ),
-        );
-        return Ok(());
-    }
-    if !passes_guards(run, artifact, dest, pos)? {
-        return Ok(());
-    }
-    if run.mode == Mode::Test {
-        run.log(
-            "info",
-            format!(
-                "test extract: {} not delivered to '{dest}' ({})",
-                artifact.name,
-                settings.describe()
-            ),
-        );
-        run.lock()
-            .deliveries
-            .push(Delivery::not_sent(&artifact.name, dest, 0, DeliveryState::Planned));
-        return Ok(());
-    }
-    let env = crate::deliver::DeliveryEnv::from_settings(&run.settings);
-    let log = |line: String| run.log("warn", line);
-    let sent = run.runtime.block_on(crate::run::send::send(
-        &run.store,
-        &run.instance,
-        run.run_id,
-        artifact,
-        settings,
-        &env,
-        &log,
-        &run.cancel,
-    ));
-    let delivered = match sent {
-        Ok(d) => d,
-        Err(e) => {
-            run.lock().deliveries.push(e.delivery);
-            let kept = if artifact.transient {
-                "the file is removed when the run ends".to_string()
-            } else {
-                format!(
-                    "the file is kept at {}; `ferry resend RUN` delivers it again once the cause is fixed",
-                    artifact.path.display()
-                )
-            };
-            return Err(runtime_error(format!("{}; {kept}", e.error), pos));
-        }
-    };
-    run.log(
-        "info",
-        format!(
-            "delivered {} to '{dest}' as {}{}{}",
-            artifact.name,
-            delivered.remote_path,
-            delivered
-                .auth_method
-                .as_deref()
-                .map(|m| format!(" (logged in by {m})"))
-                .unwrap_or_default(),
-            match delivered.attempts {
-                1 => String::new(),
-                n => format!(" on attempt {n}"),
-            }
-        ),
-    );
-    run.lock().deliveries.push(delivered);
-    Ok(())
-}
-
-/// Checks the header's and the file's guards. A breach in a real run holds
-/// the delivery (recorded, so `ferry release` knows where it was going) and
-/// returns false; a test extract only says it would have held.
-fn passes_guards(run: &RunContext, artifact: &Artifact, dest: &str, pos: Position) -> Res<bool> {
-    let guards = run.guards.merged(&artifact.guards);
-    if guards.is_empty() {
-        return Ok(true);
-    }
-    let baseline = match guards.max_change {
-        None => None,
-        Some(_) => run
-            .runtime
-            .block_on(run.store.last_delivered_rows(&run.script_id, artifact.stable_key()))
-            .map_err(|e| runtime_error(format!("guards: cannot read the last delivered run: {e}"), pos))?,
-    };
-    let verdict = crate::guard::check(
-        &guards,
-        &crate::guard::Subject {
-            name: &artifact.name,
-            path: &artifact.path,
-            rows: artifact.rows,
-            columns: &artifact.columns,
-            layout: artifact.layout,
-        },
-        baseline,
-    );
-    for note in verdict.notes {
-        run.log("info", note);
-    }
-    if verdict.breaches.is_empty() {
-        run.log("info", format!("{} passed its guards", artifact.name));
-        return Ok(true);
-    }
-    let why = format!("{} to '{dest}': {}", artifact.name, verdict.breaches.join("; "));
-    if run.mode == Mode::Test {
-        run.log("warn", format!("test extract: a real run would hold {why}"));
-        return Ok(true);
-    }
-    run.log("warn", format!("held, not sent: {why}"));
-    let mut record = run.lock();
-    record.holds.push(why);
-    record
-        .deliveries
-        .push(Delivery::not_sent(&artifact.name, dest, 0, DeliveryState::Held));
-    Ok(false)
+    crate::run::deliver::deliver(run, file.artifact(), settings).map_err(|e| runtime_error(e, pos))
 }
 
 #[cfg(test)]
