@@ -415,3 +415,41 @@ fn recovery_none_records_an_interrupted_occurrence_missed_and_does_not_rerun_it(
     });
     assert_eq!(outcome, "missed");
 }
+
+#[test]
+fn hand_edited_state_rows_are_reported_at_start_and_never_stop_the_daemon() {
+    let p = Project::new();
+    p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
+    p.script("a", "deliver(csv(query(\"live\", \"SELECT x FROM one\"), #{ name: \"a\" }), \"out\");\n");
+    p.ferry(&["run", "a"]).ok();
+    // What a hand edit or a newer version could leave: an unknown run
+    // status, an unknown delivery state, and file rows of a run that is gone.
+    let edit = std::process::Command::new("sqlite3")
+        .arg(p.path(".ferry/state.db"))
+        .arg(
+            "UPDATE runs SET status = 'exploded' WHERE id = 1; \
+             UPDATE run_files SET state = 'teleported' WHERE run_id = 1; \
+             INSERT INTO run_files (run_id, name, rows, bytes, sha256, destination, state) \
+             VALUES (999, 'ghost.csv', 1, 1, 'x', 'out', 'delivered');",
+        )
+        .output()
+        .expect("the sqlite3 program is installed");
+    assert!(edit.status.success(), "{edit:?}");
+    let mut serve = Serve::start(&p, &[]);
+    eventually(Duration::from_secs(30), "serving", || serve.log().contains("Serving."));
+    let log = serve.log();
+    for (row, what) in [
+        ("row=run 1", "unknown status 'exploded': marked failed"),
+        ("row=delivery of a.csv in run 1", "unknown delivery state 'teleported': marked unknown"),
+        ("row=files of run 999", "they belong to no run in history"),
+    ] {
+        assert!(
+            log.lines().any(|l| l.contains(row) && l.contains(what)),
+            "{row}: {what}\n{log}"
+        );
+    }
+    let history = p.ferry(&["history", "a"]);
+    assert!(history.ok().contains("failed"), "{history:?}");
+    serve.signal("TERM");
+    assert_eq!(serve.wait(Duration::from_secs(20)), Some(0), "{}", serve.log());
+}
