@@ -420,7 +420,10 @@ fn recovery_none_records_an_interrupted_occurrence_missed_and_does_not_rerun_it(
 fn hand_edited_state_rows_are_reported_at_start_and_never_stop_the_daemon() {
     let p = Project::new();
     p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
-    p.script("a", "deliver(csv(query(\"live\", \"SELECT x FROM one\"), #{ name: \"a\" }), \"out\");\n");
+    p.script(
+        "a",
+        "deliver(csv(query(\"live\", \"SELECT x FROM one\"), #{ name: \"a\" }), \"out\");\n",
+    );
     p.ferry(&["run", "a"]).ok();
     // What a hand edit or a newer version could leave: an unknown run
     // status, an unknown delivery state, and file rows of a run that is gone.
@@ -440,7 +443,10 @@ fn hand_edited_state_rows_are_reported_at_start_and_never_stop_the_daemon() {
     let log = serve.log();
     for (row, what) in [
         ("row=run 1", "unknown status 'exploded': marked failed"),
-        ("row=delivery of a.csv in run 1", "unknown delivery state 'teleported': marked unknown"),
+        (
+            "row=delivery of a.csv in run 1",
+            "unknown delivery state 'teleported': marked unknown",
+        ),
         ("row=files of run 999", "they belong to no run in history"),
     ] {
         assert!(

@@ -17,6 +17,7 @@ mod pg_values;
 mod postgres;
 pub mod render;
 mod sqlite;
+mod statement;
 mod stream;
 
 use std::collections::BTreeMap;
@@ -73,6 +74,15 @@ pub enum SourceError {
     /// The consumer stopped reading (the run was cancelled or failed).
     #[error("the reader of the rows went away")]
     Closed,
+    /// The SQL is not one read statement; refused before it was sent.
+    #[error("{what}: a query only reads, so ferry did not send it to the database")]
+    NotRead {
+        /// What was found.
+        what: String,
+    },
+    /// The statement gives no rows to write (it is not a query).
+    #[error("the statement returns no result set, so there is nothing to write; use a SELECT")]
+    NoResultSet,
 }
 
 impl SourceError {
@@ -107,8 +117,10 @@ pub struct Query {
 
 impl Query {
     /// Rewrites the placeholders for `dialect` and lists the values in bind order.
+    /// Anything but a single read statement is refused (`statement.rs`).
     pub fn positional(&self, dialect: Dialect) -> Result<(String, Vec<Param>), SourceError> {
         let r = rewrite(&self.sql, dialect);
+        statement::check_read_only(&r.sql, dialect)?;
         let values = r
             .order
             .iter()

@@ -218,6 +218,9 @@ async fn read(
         .await
         .map_err(SourceError::query)?;
     let stmt = (&mut *tx).prepare(&sql).await.map_err(SourceError::query)?;
+    if stmt.columns().is_empty() {
+        return Err(SourceError::NoResultSet);
+    }
     let mut decoders = Vec::with_capacity(stmt.columns().len());
     let mut columns = Vec::with_capacity(stmt.columns().len());
     for c in stmt.columns() {

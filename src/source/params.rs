@@ -36,6 +36,17 @@ pub enum Dialect {
     MySql,
 }
 
+impl Dialect {
+    /// The database's name, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::MySql => "MySQL/MariaDB",
+        }
+    }
+}
+
 /// SQL with positional placeholders and the parameter names in bind order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rewritten {

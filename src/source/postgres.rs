@@ -147,6 +147,9 @@ impl PgSource {
             .prepare_with(&sql, &types)
             .await
             .map_err(SourceError::query)?;
+        if stmt.columns().is_empty() {
+            return Err(SourceError::NoResultSet);
+        }
         let mut decoders = Vec::with_capacity(stmt.columns().len());
         let mut columns = Vec::with_capacity(stmt.columns().len());
         for c in stmt.columns() {

@@ -139,6 +139,9 @@ fn run(conn: &mut Connection, sql: &str, values: &[Param], out: &mut BatchSender
         .transaction_with_behavior(TransactionBehavior::Deferred)
         .map_err(refused)?;
     let mut stmt = tx.prepare_cached(sql).map_err(refused)?;
+    if stmt.column_count() == 0 {
+        return Err(SourceError::NoResultSet);
+    }
     let mut columns: Vec<(Column, bool)> = stmt
         .columns()
         .iter()
