@@ -10,8 +10,8 @@
 # recovery decisions, then exit; scripts have schedule "none" and
 # recovery = "none", so no run starts and only the ledger's work is timed),
 # on a fresh copy of that store (A) and on an empty store (B), alternating
-# A B A B for ROUNDS pairs, whole-process wall time and peak RSS by
-# /usr/bin/time. Writes bench/results/recovery.md.
+# A B A B for ROUNDS pairs: whole-process wall time (clock read around
+# the process) and peak RSS (/usr/bin/time). Writes bench/results/recovery.md.
 #
 #   bench/recovery.sh                      # 10,000 runs, 10 left running, 5 pairs
 #   HISTORY=50000 ROUNDS=7 bench/recovery.sh
@@ -100,8 +100,11 @@ measure() {  # label store -> "seconds peak_kib"
     rm -rf out && cp -r out.pristine out
     cp "$2" .ferry/state.db
     rm -f .ferry/state.db-wal .ferry/state.db-shm
-    /usr/bin/time -f "%e %M" -o time.txt "$ferry" serve --once > "serve-$1.log" 2>&1
-    cat time.txt
+    local t0 t1
+    t0=$(date +%s%N)
+    /usr/bin/time -f "%M" -o time.txt "$ferry" serve --once > "serve-$1.log" 2>&1
+    t1=$(date +%s%N)
+    echo "$(( (t1 - t0) / 1000 )) $(cat time.txt)"
     if [ "$1" = history ]; then
         checkpoint
         cp .ferry/state.db after.db
@@ -127,11 +130,11 @@ b = [tuple(map(float, l.split()[1:])) for l in open("samples.txt") if l.startswi
 med = lambda xs: statistics.median(xs)
 ratios = [x[0] / y[0] for x, y in zip(a, b)]
 print(f"# Recovery after a kill: {int(history):,} runs in history, {left} left running\n")
-print("| store | median s | min–max s | peak RSS MiB |")
+print("| store | median ms | min–max ms | peak RSS MiB |")
 print("|---|---:|---:|---:|")
 for name, xs in (("history + runs left by a killed instance (A)", a), ("empty (B)", b)):
-    t = [x[0] for x in xs]
-    print(f"| {name} | {med(t):.3f} | {min(t):.3f}–{max(t):.3f} | {med([x[1] for x in xs]) / 1024:.1f} |")
+    t = [x[0] / 1000 for x in xs]
+    print(f"| {name} | {med(t):.0f} | {min(t):.0f}–{max(t):.0f} | {med([x[1] for x in xs]) / 1024:.1f} |")
 print(f"\nA/B per pair: median {med(ratios):.2f}x, range {min(ratios):.2f}–{max(ratios):.2f}x ({len(ratios)} pairs, A B A B ...).")
 print(f"\nAfter the last A run: {interrupted} runs interrupted, {recovered} deliveries recovered, "
       f"{abandoned} abandoned, {temps} temporaries left.")

@@ -1,35 +1,56 @@
-//! MySQL / MariaDB: `START TRANSACTION READ ONLY`, binary-protocol values
-//! decoded per column type chosen once per query.
-
-use std::str::FromStr;
+//! MySQL / MariaDB through `mysql_async`: `START TRANSACTION READ ONLY`,
+//! a prepared statement, binary-protocol values rendered per column by a
+//! decoder chosen once per query.
+//!
+//! Text is told from binary by the column's character set (63 is binary),
+//! which sqlx does not expose: a `utf8mb4_bin` or `latin1_bin` column
+//! carries the same BINARY flag as a VARBINARY one, and reading the flag (or
+//! a type name built from it) wrote binary-collated text as hexadecimal.
 
 use futures::future::BoxFuture;
-use futures::TryStreamExt;
-use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlValueRef};
-use sqlx::{Column as _, Connection, Decode, Executor, Row as _, Statement, TypeInfo, ValueRef};
+use mysql_async::consts::{ColumnFlags, ColumnType};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Value};
 
 use super::{render, BatchSender, Column, Dialect, Kind, Param, Query, Source, SourceError};
 
+/// The character set number of binary strings.
+const BINARY: u16 = 63;
+
+/// What every session is set to (on connect and after each reset): UTC for
+/// TIMESTAMP values, `||` as concatenation and UTF-8 text, as sqlx did.
+const SETUP: &str = "SET time_zone = '+00:00', \
+    sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION'), NAMES utf8mb4";
+
 /// A MySQL or MariaDB database.
 pub struct MySqlSource {
-    pool: MySqlPool,
+    pool: Pool,
     /// For the second connection that stops a statement (`KILL QUERY`).
-    opts: MySqlConnectOptions,
+    opts: Opts,
+}
+
+fn query_error(e: mysql_async::Error) -> SourceError {
+    SourceError::refused(match e {
+        mysql_async::Error::Server(s) => s.message,
+        e => e.to_string(),
+    })
 }
 
 impl MySqlSource {
-    /// Connects a small pool; `password` overrides the URL's. `mariadb://`
-    /// is accepted as a spelling of `mysql://`.
-    pub async fn connect(url: &str, password: Option<String>) -> Result<Self, sqlx::Error> {
+    /// Connects a small pool (and checks one connection); `password`
+    /// overrides the URL's. `mariadb://` is accepted as a spelling of `mysql://`.
+    pub async fn connect(url: &str, password: Option<String>) -> Result<Self, String> {
         let url = url.replacen("mariadb://", "mysql://", 1);
-        let mut opts = MySqlConnectOptions::from_str(&url)?;
+        let opts = Opts::from_url(&url).map_err(|e| e.to_string())?;
+        let mut builder = OptsBuilder::from_opts(opts)
+            .setup(vec![SETUP])
+            .pool_opts(PoolOpts::default().with_constraints(PoolConstraints::new(0, 4).expect("0 <= 4")));
         if let Some(p) = password {
-            opts = opts.password(&p);
+            builder = builder.pass(Some(p));
         }
-        let pool = MySqlPoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts.clone())
-            .await?;
+        let opts = Opts::from(builder);
+        let pool = Pool::new(opts.clone());
+        pool.get_conn().await.map_err(|e| e.to_string())?;
         Ok(MySqlSource { pool, opts })
     }
 }
@@ -38,7 +59,6 @@ impl MySqlSource {
 enum Decoder {
     Bool,
     Int,
-    UInt,
     Float,
     Double,
     Decimal,
@@ -50,51 +70,48 @@ enum Decoder {
     Timestamp,
 }
 
-fn decoder(column: &str, type_name: &str) -> Result<(Decoder, Kind), SourceError> {
+fn decoder(c: &mysql_async::Column) -> Result<(Decoder, Kind), SourceError> {
+    use ColumnType as T;
     use Decoder as D;
-    Ok(match type_name {
-        "BOOLEAN" => (D::Bool, Kind::Boolean),
-        "TINYINT" | "SMALLINT" | "MEDIUMINT" | "INT" | "BIGINT" => (D::Int, Kind::Integer),
-        "TINYINT UNSIGNED" | "SMALLINT UNSIGNED" | "MEDIUMINT UNSIGNED" | "INT UNSIGNED" | "BIGINT UNSIGNED"
-        | "YEAR" => (D::UInt, Kind::Integer),
-        "FLOAT" => (D::Float, Kind::Float),
-        "DOUBLE" => (D::Double, Kind::Float),
-        "DECIMAL" => (D::Decimal, Kind::Decimal),
-        "CHAR" | "VARCHAR" | "TEXT" | "TINYTEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET" | "JSON" | "NULL" => {
-            (D::Text, if type_name == "JSON" { Kind::Json } else { Kind::Text })
+    let text_or_binary = |text_kind| match c.character_set() {
+        BINARY => (D::Bytes, Kind::Binary),
+        _ => (D::Text, text_kind),
+    };
+    Ok(match c.column_type() {
+        // BOOLEAN is TINYINT(1).
+        T::MYSQL_TYPE_TINY if c.column_length() == 1 && !c.flags().contains(ColumnFlags::UNSIGNED_FLAG) => {
+            (D::Bool, Kind::Boolean)
         }
-        "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => (D::Bytes, Kind::Binary),
-        "DATE" => (D::Date, Kind::Date),
-        "TIME" => (D::Time, Kind::Time),
-        "DATETIME" => (D::DateTime, Kind::Timestamp),
-        "TIMESTAMP" => (D::Timestamp, Kind::TimestampTz),
+        T::MYSQL_TYPE_TINY
+        | T::MYSQL_TYPE_SHORT
+        | T::MYSQL_TYPE_INT24
+        | T::MYSQL_TYPE_LONG
+        | T::MYSQL_TYPE_LONGLONG
+        | T::MYSQL_TYPE_YEAR => (D::Int, Kind::Integer),
+        T::MYSQL_TYPE_FLOAT => (D::Float, Kind::Float),
+        T::MYSQL_TYPE_DOUBLE => (D::Double, Kind::Float),
+        T::MYSQL_TYPE_DECIMAL | T::MYSQL_TYPE_NEWDECIMAL => (D::Decimal, Kind::Decimal),
+        T::MYSQL_TYPE_JSON => (D::Text, Kind::Json),
+        T::MYSQL_TYPE_NULL => (D::Text, Kind::Text),
+        T::MYSQL_TYPE_ENUM | T::MYSQL_TYPE_SET => (D::Text, Kind::Text),
+        T::MYSQL_TYPE_VARCHAR
+        | T::MYSQL_TYPE_VAR_STRING
+        | T::MYSQL_TYPE_STRING
+        | T::MYSQL_TYPE_TINY_BLOB
+        | T::MYSQL_TYPE_MEDIUM_BLOB
+        | T::MYSQL_TYPE_LONG_BLOB
+        | T::MYSQL_TYPE_BLOB => text_or_binary(Kind::Text),
+        T::MYSQL_TYPE_DATE | T::MYSQL_TYPE_NEWDATE => (D::Date, Kind::Date),
+        T::MYSQL_TYPE_TIME | T::MYSQL_TYPE_TIME2 => (D::Time, Kind::Time),
+        T::MYSQL_TYPE_DATETIME | T::MYSQL_TYPE_DATETIME2 => (D::DateTime, Kind::Timestamp),
+        T::MYSQL_TYPE_TIMESTAMP | T::MYSQL_TYPE_TIMESTAMP2 => (D::Timestamp, Kind::TimestampTz),
         other => {
+            let name = format!("{other:?}");
             return Err(SourceError::Unsupported {
-                column: column.to_string(),
-                type_name: other.to_string(),
-            })
+                column: c.name_str().into_owned(),
+                type_name: name.trim_start_matches("MYSQL_TYPE_").to_string(),
+            });
         }
-    })
-}
-
-type Bad = sqlx::error::BoxDynError;
-
-fn bytes<'r>(raw: MySqlValueRef<'r>) -> Result<&'r [u8], Bad> {
-    <&[u8] as Decode<MySql>>::decode(raw)
-}
-
-/// A whole number in the binary protocol: 1, 2, 4 or 8 bytes, little-endian.
-fn le_int(b: &[u8], signed: bool) -> Result<i128, Bad> {
-    if b.is_empty() || b.len() > 8 {
-        return Err(format!("expected 1 to 8 bytes for an integer, got {}", b.len()).into());
-    }
-    let mut word = [0u8; 8];
-    word[..b.len()].copy_from_slice(b);
-    let v = u64::from_le_bytes(word);
-    let shift = 64 - 8 * b.len() as u32;
-    Ok(match signed {
-        true => i128::from(((v << shift) as i64) >> shift),
-        false => i128::from(v),
     })
 }
 
@@ -107,86 +124,79 @@ fn days_in_month(y: u32, m: u32) -> u32 {
     }
 }
 
-/// A DATE, DATETIME or TIMESTAMP value in the binary protocol (length byte,
-/// year, month, day, then hour, minute, second and microseconds when
-/// present) written directly; `None` for anything unusual (a zero date, a
-/// leap second), which the driver's decoder then reads or rejects.
-fn stamp(out: &mut String, b: &[u8], with_time: Option<char>) -> Option<()> {
-    let len = usize::from(*b.first()?);
-    let b = b.get(1..1 + len)?;
-    if len < 4 {
-        return None;
-    }
-    let (y, m, d) = (
-        u32::from(u16::from_le_bytes([b[0], b[1]])),
-        u32::from(b[2]),
-        u32::from(b[3]),
-    );
-    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
-        return None;
-    }
-    let (h, mi, s, micros) = match len {
-        4 => (0, 0, 0, 0),
-        7 | 11 => {
-            let micros = b.get(7..11).map_or(0, |u| u32::from_le_bytes([u[0], u[1], u[2], u[3]]));
-            (u32::from(b[4]), u32::from(b[5]), u32::from(b[6]), micros)
-        }
-        _ => return None,
-    };
-    if h > 23 || mi > 59 || s > 59 || micros > 999_999 {
-        return None;
+/// A DATE, DATETIME or TIMESTAMP value; `with_time` is the separator
+/// before the time (' ', or 'T' for an instant, which gets a 'Z').
+fn stamp(
+    out: &mut String,
+    (y, m, d, h, mi, s, micros): (u16, u8, u8, u8, u8, u8, u32),
+    with_time: Option<char>,
+) -> Result<(), String> {
+    let (y, m, d) = (u32::from(y), u32::from(m), u32::from(d));
+    if !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) || h > 23 || mi > 59 || s > 59 || micros > 999_999 {
+        return Err(format!(
+            "the date '{y:04}-{m:02}-{d:02}' does not exist (a zero date?); turn it into NULL in SQL, e.g. NULLIF(col, '0000-00-00')"
+        ));
     }
     render::ymd(out, y as i32, m, d);
     if let Some(sep) = with_time {
         out.push(sep);
-        render::hms(out, h, mi, s, micros);
+        render::hms(out, u32::from(h), u32::from(mi), u32::from(s), micros);
         if sep == 'T' {
             out.push('Z');
         }
     }
-    Some(())
+    Ok(())
 }
 
-fn render_value(d: Decoder, raw: MySqlValueRef<'_>, out: &mut String) -> Result<(), Bad> {
+/// Renders one non-NULL value.
+fn render_value(d: Decoder, v: &Value, out: &mut String) -> Result<(), String> {
     use Decoder as D;
-    match d {
-        D::Bool => render::boolean(out, <bool as Decode<MySql>>::decode(raw)?),
-        D::Int => render::int(out, le_int(bytes(raw)?, true)? as i64),
-        D::UInt => render::int(out, le_int(bytes(raw)?, false)? as u64),
-        D::Float => render::float(out, f64::from(<f32 as Decode<MySql>>::decode(raw)?)),
-        D::Double => render::float(out, <f64 as Decode<MySql>>::decode(raw)?),
+    match (d, v) {
+        (D::Bool, Value::Int(i)) => render::boolean(out, *i != 0),
+        (_, Value::Int(i)) => render::int(out, *i),
+        (_, Value::UInt(u)) => render::int(out, *u),
+        (_, Value::Float(f)) => render::float(out, f64::from(*f)),
+        (_, Value::Double(f)) => render::float(out, *f),
         // MySQL sends DECIMAL as its exact text.
-        D::Decimal | D::Text => render::text(out, bytes(raw)?)?,
-        D::Bytes => render::binary(out, bytes(raw)?),
-        D::Date => {
-            if stamp(out, bytes(raw.clone())?, None).is_none() {
-                render::date(out, <chrono::NaiveDate as Decode<MySql>>::decode(raw)?);
+        (D::Decimal | D::Text, Value::Bytes(b)) => render::text(out, b).map_err(|e| e.to_string())?,
+        (D::Bytes, Value::Bytes(b)) => render::binary(out, b),
+        (D::Date, Value::Date(y, m, dd, ..)) => stamp(out, (*y, *m, *dd, 0, 0, 0, 0), None)?,
+        (D::DateTime, Value::Date(y, m, dd, h, mi, s, us)) => stamp(out, (*y, *m, *dd, *h, *mi, *s, *us), Some(' '))?,
+        (D::Timestamp, Value::Date(y, m, dd, h, mi, s, us)) => stamp(out, (*y, *m, *dd, *h, *mi, *s, *us), Some('T'))?,
+        (D::Time, Value::Time(negative, days, h, mi, s, us)) => {
+            // TIME spans -838:59:59 to 838:59:59: hours past 23 are kept.
+            if *negative {
+                out.push('-');
             }
-        }
-        D::Time => render::time(out, <chrono::NaiveTime as Decode<MySql>>::decode(raw)?),
-        D::DateTime => {
-            if stamp(out, bytes(raw.clone())?, Some(' ')).is_none() {
-                render::timestamp(out, <chrono::NaiveDateTime as Decode<MySql>>::decode(raw)?);
+            let hours = days * 24 + u32::from(*h);
+            if hours > 99 {
+                render::int(out, hours / 100);
             }
+            render::hms(out, hours % 100, u32::from(*mi), u32::from(*s), *us);
         }
-        D::Timestamp => {
-            if stamp(out, bytes(raw.clone())?, Some('T')).is_none() {
-                render::timestamp_tz(out, <chrono::DateTime<chrono::Utc> as Decode<MySql>>::decode(raw)?);
-            }
-        }
+        (_, other) => return Err(format!("unexpected value {other:?} for this column type")),
     }
     Ok(())
+}
+
+fn to_value(p: Param) -> Value {
+    use chrono::Datelike;
+    match p {
+        Param::Null => Value::NULL,
+        Param::Bool(b) => Value::Int(i64::from(b)),
+        Param::Int(i) => Value::Int(i),
+        Param::Float(f) => Value::Double(f),
+        Param::Text(s) => Value::Bytes(s.into_bytes()),
+        Param::Date(d) => Value::Date(d.year() as u16, d.month() as u8, d.day() as u8, 0, 0, 0, 0),
+    }
 }
 
 impl Source for MySqlSource {
     fn stream<'a>(&'a self, query: &'a Query, out: &'a mut BatchSender) -> BoxFuture<'a, Result<(), SourceError>> {
         Box::pin(async move {
             let (sql, values) = query.positional(Dialect::MySql)?;
-            let mut conn = self.pool.acquire().await.map_err(SourceError::query)?;
-            let id: u64 = sqlx::query_scalar("SELECT CONNECTION_ID()")
-                .fetch_one(&mut *conn)
-                .await
-                .map_err(SourceError::query)?;
+            let mut conn = self.pool.get_conn().await.map_err(query_error)?;
+            let id = conn.id();
             let gone = out.reader_gone();
             let work = read(&mut conn, sql, values, out);
             super::until_reader_gone(work, gone, kill_query(&self.opts, id)).await
@@ -196,41 +206,56 @@ impl Source for MySqlSource {
 
 /// Stops connection `id`'s statement from a connection of its own (the
 /// pool's may all be busy).
-async fn kill_query(opts: &MySqlConnectOptions, id: u64) {
+async fn kill_query(opts: &Opts, id: u32) {
     let killed = async {
-        let mut c = sqlx::mysql::MySqlConnection::connect_with(opts).await?;
-        sqlx::query(&format!("KILL QUERY {id}")).execute(&mut c).await?;
-        c.close().await
+        let mut c = Conn::new(opts.clone()).await?;
+        c.query_drop(format!("KILL QUERY {id}")).await?;
+        c.disconnect().await
     };
     if let Err(e) = killed.await {
         tracing::warn!(error = %e, connection = id, "Cannot stop a MariaDB/MySQL statement; it runs until it ends.");
     }
 }
 
-async fn read(
-    conn: &mut sqlx::pool::PoolConnection<MySql>,
-    sql: String,
-    values: Vec<Param>,
-    out: &mut BatchSender,
-) -> Result<(), SourceError> {
-    let mut tx = conn
-        .begin_with("START TRANSACTION READ ONLY")
+async fn read(conn: &mut Conn, sql: String, values: Vec<Param>, out: &mut BatchSender) -> Result<(), SourceError> {
+    conn.query_drop("START TRANSACTION READ ONLY")
         .await
-        .map_err(SourceError::query)?;
-    let stmt = (&mut *tx).prepare(&sql).await.map_err(SourceError::query)?;
-    if stmt.columns().is_empty() {
-        return Err(SourceError::NoResultSet);
-    }
+        .map_err(query_error)?;
+    let stmt = conn.prep(&sql).await.map_err(query_error)?;
     let mut decoders = Vec::with_capacity(stmt.columns().len());
     let mut columns = Vec::with_capacity(stmt.columns().len());
-    for c in stmt.columns() {
-        let (d, kind) = decoder(c.name(), c.type_info().name())?;
+    for c in stmt.columns().iter() {
+        let (d, kind) = decoder(c)?;
         decoders.push(d);
-        columns.push(Column::new(c.name(), kind));
+        columns.push(Column::new(c.name_str().into_owned(), kind));
+    }
+    if columns.is_empty() {
+        conn.query_drop("ROLLBACK").await.map_err(query_error)?;
+        return Err(SourceError::NoResultSet);
     }
     out.columns(columns).await?;
-    stream_rows!(bind_params!(stmt, values).fetch(&mut *tx), decoders, out, render_value);
-    tx.rollback().await.map_err(SourceError::query)
+    let params = match values.is_empty() {
+        true => Params::Empty,
+        false => Params::Positional(values.into_iter().map(to_value).collect()),
+    };
+    let mut rows = conn.exec_iter(&stmt, params).await.map_err(query_error)?;
+    while let Some(row) = rows.next().await.map_err(query_error)? {
+        let batch = out.batch();
+        for (i, d) in decoders.iter().enumerate() {
+            match row.as_ref(i) {
+                None | Some(Value::NULL) => batch.push_null(),
+                Some(v) => {
+                    render_value(*d, v, batch.text()).map_err(|e| SourceError::Query {
+                        message: format!("cannot read column {}: {e}", i + 1),
+                    })?;
+                    batch.end_cell();
+                }
+            }
+        }
+        out.row_done().await?;
+    }
+    drop(rows);
+    conn.query_drop("ROLLBACK").await.map_err(query_error)
 }
 
 #[cfg(test)]
@@ -238,33 +263,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn integers_of_every_width_and_sign() {
-        assert_eq!(le_int(&[0xff], true).unwrap(), -1);
-        assert_eq!(le_int(&[0xff], false).unwrap(), 255);
-        assert_eq!(le_int(&(-300i16).to_le_bytes(), true).unwrap(), -300);
-        assert_eq!(le_int(&u64::MAX.to_le_bytes(), false).unwrap(), i128::from(u64::MAX));
-        assert_eq!(le_int(&i64::MIN.to_le_bytes(), true).unwrap(), i128::from(i64::MIN));
-        assert!(le_int(&[], true).is_err());
-    }
-
-    #[test]
-    fn dates_and_times_in_the_binary_protocol() {
-        let r = |b: &[u8], t: Option<char>| {
+    fn dates_and_times_as_documented() {
+        let r = |d: Decoder, v: Value| {
             let mut s = String::new();
-            stamp(&mut s, b, t).map(|()| s)
+            render_value(d, &v, &mut s).map(|()| s)
         };
-        assert_eq!(r(&[4, 0xe8, 0x07, 2, 29], None).as_deref(), Some("2024-02-29"));
-        assert_eq!(r(&[4, 0xe9, 0x07, 2, 29], None), None);
-        assert_eq!(r(&[0], None), None);
-        let dt = [11, 0xe8, 0x07, 12, 31, 23, 59, 58, 0x40, 0xe2, 0x01, 0];
-        assert_eq!(r(&dt, Some(' ')).as_deref(), Some("2024-12-31 23:59:58.123456"));
-        assert_eq!(r(&dt[..8], Some('T')), None);
-        let mut seven = dt[..8].to_vec();
-        seven[0] = 7;
-        assert_eq!(r(&seven, Some('T')).as_deref(), Some("2024-12-31T23:59:58Z"));
         assert_eq!(
-            r(&[4, 0xe8, 0x07, 1, 2], Some(' ')).as_deref(),
-            Some("2024-01-02 00:00:00")
+            r(Decoder::Date, Value::Date(2024, 2, 29, 0, 0, 0, 0)).unwrap(),
+            "2024-02-29"
         );
+        assert!(r(Decoder::Date, Value::Date(2023, 2, 29, 0, 0, 0, 0)).is_err());
+        assert!(r(Decoder::Date, Value::Date(0, 0, 0, 0, 0, 0, 0))
+            .unwrap_err()
+            .contains("NULLIF"));
+        assert_eq!(
+            r(Decoder::DateTime, Value::Date(2024, 12, 31, 23, 59, 58, 123_456)).unwrap(),
+            "2024-12-31 23:59:58.123456"
+        );
+        assert_eq!(
+            r(Decoder::Timestamp, Value::Date(2024, 12, 31, 23, 59, 58, 0)).unwrap(),
+            "2024-12-31T23:59:58Z"
+        );
+        assert_eq!(r(Decoder::Time, Value::Time(false, 0, 7, 5, 0, 0)).unwrap(), "07:05:00");
+        assert_eq!(
+            r(Decoder::Time, Value::Time(true, 34, 22, 59, 59, 0)).unwrap(),
+            "-838:59:59"
+        );
+        assert_eq!(r(Decoder::Bool, Value::Int(1)).unwrap(), "true");
+        assert_eq!(r(Decoder::Int, Value::UInt(u64::MAX)).unwrap(), u64::MAX.to_string());
+        assert_eq!(r(Decoder::Bytes, Value::Bytes(vec![0, 255])).unwrap(), "00ff");
+        assert_eq!(r(Decoder::Text, Value::Bytes("José".into())).unwrap(), "José");
     }
 }
