@@ -406,3 +406,75 @@ async fn mapped_rows_with_missing_or_extra_fields() {
         "{error}"
     );
 }
+
+/// The `formulas` option, read back by Python's csv module: `keep` writes
+/// values as they are, `escape` prefixes what a spreadsheet would run with a
+/// single quote (numbers stay numbers), `fail` names the row and column.
+#[tokio::test(flavor = "multi_thread")]
+async fn formula_injection_is_kept_escaped_or_refused() {
+    let p = Project::new();
+    p.sqlite(
+        "CREATE TABLE cells (id INTEGER, v TEXT); INSERT INTO cells VALUES \
+         (1, '=cmd|'' /C calc''!A0'), (2, '@SUM(A1:A9)'), (3, '+A1'), (4, '-2+3'), \
+         (5, char(9) || 'tabbed'), (6, '-3.00'), (7, '+1e5'), (8, 'O''Brien = fine');",
+    );
+    for mode in ["keep", "escape", "fail"] {
+        p.script(
+            &format!("f_{mode}"),
+            &format!(
+                "let rows = query(\"live\", \"SELECT id, v FROM cells ORDER BY id\");\n\
+                 deliver(csv(rows, #{{ name: \"{mode}\", formulas: \"{mode}\" }}), \"out\");\n"
+            ),
+        );
+    }
+    let values = |mode: &str| -> Vec<String> {
+        python_csv(&p.path(&format!("out/{mode}.csv")), ',', "utf-8")
+            .into_iter()
+            .skip(1)
+            .map(|r| r[1].clone())
+            .collect()
+    };
+    assert!(p.run("f_keep", Trigger::Manual, &[]).await.succeeded());
+    assert_eq!(
+        values("keep"),
+        [
+            "=cmd|' /C calc'!A0",
+            "@SUM(A1:A9)",
+            "+A1",
+            "-2+3",
+            "\ttabbed",
+            "-3.00",
+            "+1e5",
+            "O'Brien = fine"
+        ]
+    );
+    assert!(p.run("f_escape", Trigger::Manual, &[]).await.succeeded());
+    assert_eq!(
+        values("escape"),
+        [
+            "'=cmd|' /C calc'!A0",
+            "'@SUM(A1:A9)",
+            "'+A1",
+            "'-2+3",
+            "'\ttabbed",
+            "-3.00",
+            "+1e5",
+            "O'Brien = fine"
+        ]
+    );
+    let r = p.run("f_fail", Trigger::Manual, &[]).await;
+    let e = r.error.unwrap_or_default();
+    assert!(
+        e.contains("f_fail.rhai:2:") && e.contains("row 1, column \"v\"") && e.contains("formulas: \"escape\""),
+        "{e}"
+    );
+    assert!(!p.path("out/fail.csv").exists());
+    let bad = p.ferry(&["check"]);
+    assert_eq!(bad.code, 0, "{bad:?}");
+    p.script(
+        "f_bad",
+        "deliver(csv(query(\"live\", \"SELECT 1 AS x\"), #{ formulas: \"strip\" }), \"out\");\n",
+    );
+    let e = p.run("f_bad", Trigger::Manual, &[]).await.error.unwrap_or_default();
+    assert!(e.contains("\"keep\", \"escape\" or \"fail\""), "{e}");
+}

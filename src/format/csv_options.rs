@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use super::unquoted::Unquoted;
-use super::{Charset, FormatError, Unmappable};
+use super::{Charset, FormatError, Formulas, Unmappable};
 
 /// The record terminator.
 ///
@@ -43,6 +43,8 @@ pub struct CsvOptions {
     pub unmappable: Unmappable,
     /// What to do with values that need quotes when `quote_all` is off.
     pub unquoted: Unquoted,
+    /// What to do with values a spreadsheet would run as formulas.
+    pub formulas: Formulas,
 }
 
 impl Default for CsvOptions {
@@ -56,6 +58,7 @@ impl Default for CsvOptions {
             charset: Charset::UTF_8,
             unmappable: Unmappable::Transliterate,
             unquoted: Unquoted::Quote,
+            formulas: Formulas::Keep,
         }
     }
 }

@@ -10,6 +10,7 @@
 use std::io::Write;
 
 use super::csv_options::{CsvOptions, LineEnding};
+use super::formulas::{self, Formulas};
 use super::unquoted::{self, Unquoted};
 use super::{FormatError, Place, RowWriter};
 use crate::source::{Batch, Column};
@@ -199,6 +200,9 @@ pub struct DelimitedWriter<W: Write> {
     opts: CsvOptions,
     /// Quotes are never written, so values are checked here instead.
     guard: bool,
+    /// Every value is written as it is (no guard, formulas kept): ASCII and
+    /// UTF-8 values can skip `write_value`.
+    as_is: bool,
     columns: Vec<String>,
     state: State,
     rows: u64,
@@ -230,6 +234,7 @@ impl<W: Write> DelimitedWriter<W> {
             out,
             fields: Fields::new(quoting, options.delimiter, terminator),
             guard: quoting == Quoting::Never,
+            as_is: quoting != Quoting::Never && options.formulas == Formulas::Keep,
             opts: options,
             columns: Vec::new(),
             state: State::New,
@@ -266,6 +271,26 @@ impl<W: Write> DelimitedWriter<W> {
             ..
         } = self;
         let column = || columns.get(col).cloned().unwrap_or_default();
+        let escaped;
+        let value = match opts.formulas {
+            Formulas::Keep => value,
+            _ if place == Place::Header || !formulas::is_formula(value) => value,
+            Formulas::Escape => {
+                escaped = format!("'{value}");
+                escaped.as_str()
+            }
+            Formulas::Fail => {
+                return Err(FormatError::Formula {
+                    place,
+                    column: column(),
+                    start: value
+                        .chars()
+                        .next()
+                        .map(|c| c.escape_debug().to_string())
+                        .unwrap_or_default(),
+                })
+            }
+        };
         let bytes =
             opts.charset
                 .encode(value, opts.unmappable, scratch)
@@ -322,7 +347,7 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
             });
         }
         let mut col = 0;
-        if self.opts.charset.is_utf8() && !self.guard {
+        if self.opts.charset.is_utf8() && self.as_is {
             // UTF-8, quoted where needed or always: the values are written
             // as they are, so nothing but the quoting looks at them.
             for value in batch.cells() {
@@ -339,7 +364,7 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
         }
         for value in batch.cells() {
             let value = value.unwrap_or("");
-            if value.is_ascii() && !self.guard {
+            if value.is_ascii() && self.as_is {
                 // ASCII is written as itself in every accepted charset.
                 self.fields.field(value.as_bytes(), col == 0);
             } else {

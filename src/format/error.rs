@@ -90,6 +90,16 @@ pub enum FormatError {
 
     /// Quoting is off, a value holds a character that would break the file,
     /// and the policy says to fail.
+    #[error("{place}, column \"{column}\": the value starts with '{start}', so a spreadsheet would run it as a formula; set formulas: \"escape\" to write it as text, or fix the data")]
+    Formula {
+        /// The record holding the value.
+        place: Place,
+        /// The column's name.
+        column: String,
+        /// The character it starts with, escaped for reading (`=`, `\t`).
+        start: String,
+    },
+
     #[error(
         "{place}, column {column:?}: the value contains {problem}, and quoting is off, so \
          the file would not read back correctly; quote such values (unquoted \"quote\") or \

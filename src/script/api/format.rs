@@ -49,6 +49,7 @@ const CSV_OPTIONS: &[&str] = &[
     "charset",
     "unmappable",
     "unquoted",
+    "formulas",
     "line_ending",
     "bom",
     "append_date",
@@ -190,6 +191,7 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             charset,
             unmappable: r.parse("unmappable", str::parse::<Unmappable>)?.unwrap_or(d.unmappable),
             unquoted: r.parse("unquoted", str::parse)?.unwrap_or(d.unquoted),
+            formulas: r.parse("formulas", str::parse)?.unwrap_or(d.formulas),
         })
     };
     Ok(Opts {
