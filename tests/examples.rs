@@ -89,3 +89,24 @@ fn every_example_checks_and_test_extracts() {
     }
     assert!(p.files("out").is_empty());
 }
+
+/// The README's headline script, as written there: an off `include_ssn`
+/// leaves no `ssn` column, an on one adds it.
+#[test]
+fn the_readme_headline_example_runs_and_include_ssn_decides_the_column() {
+    let p = Project::from_repo();
+    let readme = std::fs::read_to_string(crate::harness::repo().join("README.md")).unwrap();
+    let start = readme.find("```rhai\n").unwrap() + "```rhai\n".len();
+    let script = &readme[start..start + readme[start..].find("```").unwrap()];
+    std::fs::write(p.path("scripts/headline.rhai"), script).unwrap();
+    let header = |p: &Project| {
+        let f = p.files("out").into_iter().find(|f| f.starts_with("roster_")).unwrap();
+        let rows = python_csv(&p.path(&format!("out/{f}")), '|', "ascii");
+        std::fs::remove_file(p.path(&format!("out/{f}"))).unwrap();
+        rows[0].clone()
+    };
+    p.ferry(&["run", "headline"]).ok();
+    assert_eq!(header(&p), ["person_id", "last_name", "first_name", "grade"]);
+    p.ferry(&["run", "headline", "--param", "include_ssn=true"]).ok();
+    assert_eq!(header(&p), ["person_id", "last_name", "first_name", "grade", "ssn"]);
+}
