@@ -563,6 +563,20 @@ async fn unsupported_types_ask_for_a_cast_and_casts_work() {
     );
 }
 
+/// A project whose state store is a new PostgreSQL database `db` of its
+/// own, so a suite running at the same time elsewhere on this server cannot
+/// mix its instances into the counts.
+fn pg_state_project(db: &str) -> Project {
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {db}"));
+    let p = Project::new();
+    p.config(&format!(
+        "timezone = \"America/Chicago\"\nstate = \"postgres://postgres@127.0.0.1:5432/{db}\"\n\
+         [databases.live]\nurl = \"sqlite:fixture.db\"\n[destinations.out]\nmode = \"local\"\npath = \"out\"\n"
+    ));
+    p
+}
+
 fn psql_on(db: &str, sql: &str) -> String {
     let out = Command::new("psql")
         .args([
@@ -592,16 +606,8 @@ fn psql_on(db: &str, sql: &str) -> String {
 fn two_instances_on_one_postgres_store_run_each_occurrence_exactly_once() {
     use harness::daemon::Serve;
     use std::time::Duration;
-    // A database of its own, so a suite running at the same time elsewhere
-    // on this server cannot mix its instances into the count.
     let db = &format!("ferry_state_two_{}", std::process::id());
-    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-    psql(&format!("CREATE DATABASE {db}"));
-    let p = Project::new();
-    p.config(&format!(
-        "timezone = \"America/Chicago\"\nstate = \"postgres://postgres@127.0.0.1:5432/{db}\"\n\
-         [databases.live]\nurl = \"sqlite:fixture.db\"\n[destinations.out]\nmode = \"local\"\npath = \"out\"\n"
-    ));
+    let p = pg_state_project(db);
     p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
     for i in 0..20 {
         p.script(

@@ -41,7 +41,11 @@ impl FromStr for Formulas {
 pub fn is_formula(value: &str) -> bool {
     match value.as_bytes().first() {
         Some(b'=' | b'@' | b'\t' | b'\r') => true,
-        Some(b'+' | b'-') => value[1..].parse::<f64>().is_err() || value[1..].starts_with(['+', '-']),
+        // A number goes on with a digit or a point; "-inf", "+nan" and "--1"
+        // are text a spreadsheet would still evaluate.
+        Some(b'+' | b'-') => {
+            !value[1..].starts_with(|c: char| c.is_ascii_digit() || c == '.') || value[1..].parse::<f64>().is_err()
+        }
         _ => false,
     }
 }
@@ -52,7 +56,18 @@ mod tests {
 
     #[test]
     fn formula_starts_are_found_and_numbers_are_not() {
-        for v in ["=cmd|' /C calc'!A0", "@SUM(A1)", "+A1", "-2+3", "\tx", "\rx", "-", "+"] {
+        for v in [
+            "=cmd|' /C calc'!A0",
+            "@SUM(A1)",
+            "+A1",
+            "-2+3",
+            "\tx",
+            "\rx",
+            "-",
+            "+",
+            "-inf",
+            "+nan",
+        ] {
             assert!(is_formula(v), "{v:?}");
         }
         for v in ["-3.00", "+1e5", "12", "", "a=b", "O'Brien", "--1"] {

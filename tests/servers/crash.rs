@@ -426,13 +426,7 @@ fn sigkill_at_boundaries_and_during_uploads_loses_and_repeats_nothing_on_sqlite(
 #[test]
 fn three_instances_on_postgres_killed_in_turn_lose_and_repeat_nothing() {
     let name = format!("ferry_crash_{}", std::process::id());
-    crate::psql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    crate::psql(&format!("CREATE DATABASE {name}"));
-    let p = Project::new();
-    p.config(&format!(
-        "timezone = \"America/Chicago\"\nstate = \"postgres://postgres@127.0.0.1:5432/{name}\"\n\
-         [databases.live]\nurl = \"sqlite:fixture.db\"\n[destinations.out]\nmode = \"local\"\npath = \"out\"\n"
-    ));
+    let p = crate::pg_state_project(&name);
     p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
     let db = Db::Postgres(name.clone());
     let plan = Plan {
