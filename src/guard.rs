@@ -80,6 +80,11 @@ pub struct Layout {
     pub delimiter: u8,
     /// Whether the first line is the header.
     pub header: bool,
+    /// A header record comes first (before the column names), which is not
+    /// a row.
+    pub header_record: bool,
+    /// A trailer record comes last, which is not a row.
+    pub trailer_record: bool,
 }
 
 /// What the file is, for the checks.
@@ -204,12 +209,22 @@ fn values(guards: &Guards, file: &Subject<'_>, layout: Layout) -> Result<Vec<Str
     let mut repeat_count = vec![0u64; unique.len()];
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
-        .has_headers(layout.header)
+        .has_headers(false)
         .flexible(true)
         .from_path(file.path)?;
     let mut record = csv::ByteRecord::new();
+    for _ in 0..u8::from(layout.header_record) + u8::from(layout.header) {
+        reader.read_byte_record(&mut record)?;
+    }
+    // One record ahead, so the trailer record is never taken for a row.
+    let mut next = csv::ByteRecord::new();
+    let mut more = reader.read_byte_record(&mut record)?;
     let mut row = 0u64;
-    while reader.read_byte_record(&mut record)? {
+    while more {
+        more = reader.read_byte_record(&mut next)?;
+        if !more && layout.trailer_record {
+            break;
+        }
         row += 1;
         for (k, (i, _)) in required.iter().enumerate() {
             if record.get(*i).is_none_or(|f| f.is_empty()) {
@@ -228,6 +243,7 @@ fn values(guards: &Guards, file: &Subject<'_>, layout: Layout) -> Result<Vec<Str
                 }
             }
         }
+        std::mem::swap(&mut record, &mut next);
     }
     let mut out = Vec::new();
     for (k, (_, c)) in required.iter().enumerate() {
@@ -264,6 +280,8 @@ mod tests {
             layout: Some(Layout {
                 delimiter: b',',
                 header: true,
+                header_record: false,
+                trailer_record: false,
             }),
         }
     }
@@ -364,5 +382,33 @@ mod tests {
         .validate()
         .unwrap_err()
         .contains("max_change"));
+    }
+
+    #[test]
+    fn header_and_trailer_records_are_not_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        std::fs::write(&path, "H,20261203\r\nid,name\r\n1,a\r\n2,\r\n2,c\r\nT,3\r\n").unwrap();
+        let c = cols(&["id", "name"]);
+        let g = Guards {
+            required: vec!["name".into()],
+            unique: vec!["id".into()],
+            ..Guards::default()
+        };
+        let mut file = subject(&path, 3, &c);
+        file.layout = Some(Layout {
+            delimiter: b',',
+            header: true,
+            header_record: true,
+            trailer_record: true,
+        });
+        let v = check(&g, &file, None);
+        assert_eq!(
+            v.breaches,
+            [
+                "required column 'name' is empty in 1 row(s), first at data row 2",
+                "unique column 'id' repeats 1 time(s): '2' at data rows 2 and 3",
+            ]
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! The `ferry` program end to end: check, test-extract, run, list, history.
 
-use crate::harness::Project;
+use crate::harness::{sqlite_column, Project};
 
 fn project() -> Project {
     let p = Project::new();
@@ -56,6 +56,45 @@ fn test_extract_previews_and_delivers_nothing() {
     assert!(hist.ok().contains("test"), "{}", hist.stdout);
 }
 
+/// The preview is the file: the bytes `ferry run` delivers, line by line,
+/// after charset, transliteration, quoting and line ends; the database's
+/// values only when asked for.
+#[test]
+fn test_extract_shows_the_file_as_the_vendor_reads_it() {
+    let p = project();
+    p.sqlite(
+        "CREATE TABLE staff (id INTEGER, name TEXT, note TEXT); \
+         INSERT INTO staff VALUES (1, 'César Chávez', 'a	tab'), (2, 'Zoë \"Z\" Ng', 'two' || char(10) || 'lines');",
+    );
+    p.script(
+        "ascii",
+        "deliver(csv(query(\"live\", \"SELECT id, name, note FROM staff ORDER BY id\"), \
+         #{ name: \"ascii\", charset: \"us-ascii\", quotes: true, delimiter: \"tab\" }), \"out\");\n",
+    );
+    let shown = p.ferry(&["test-extract", "ascii"]).ok().to_string();
+    p.ferry(&["run", "ascii"]).ok();
+    let file = std::fs::read(p.path("out/ascii.csv")).unwrap();
+    assert!(file.is_ascii());
+    // The file's lines with CR and tab made visible, as documented.
+    let expected: Vec<String> = String::from_utf8(file)
+        .unwrap()
+        .split_terminator('\n')
+        .map(|l| format!("  {}", l.replace('\r', "␍").replace('\t', "␉")))
+        .collect();
+    assert_eq!(expected.len(), 4, "a header, two rows, one of two lines");
+    let lines: Vec<&str> = shown.lines().skip(2).take(4).collect();
+    assert_eq!(lines, expected, "{shown}");
+    assert!(
+        shown.contains("\"Cesar Chavez\"") && !shown.contains("César"),
+        "{shown}"
+    );
+    let both = p.ferry(&["test-extract", "ascii", "--values"]).ok().to_string();
+    assert!(
+        both.contains("\"Cesar Chavez\"") && both.contains("César Chávez"),
+        "{both}"
+    );
+}
+
 #[test]
 fn run_delivers_and_records_history() {
     let p = project();
@@ -83,8 +122,25 @@ fn run_delivers_and_records_history() {
     assert!(text.contains("-> out"), "{text}");
     assert!(text.contains("wrote roster.csv (2 rows"), "the log: {text}");
     // Run 2 wrote the same rows without SSNs: its recorded hash is that file's.
+    // Who started each run and with which parameters: read back as history
+    // shows it and as the store holds it (the user is the process's own, as
+    // `id -un` names it, even with USER and LOGNAME unset).
+    let me = std::process::Command::new("id").arg("-un").output().unwrap();
+    let me = String::from_utf8(me.stdout).unwrap().trim().to_string();
+    assert!(text.contains(&format!("started by   {me} (command line)")), "{text}");
+    assert!(text.contains("params       include_ssn=true (overridden)"), "{text}");
     let two = p.ferry(&["history", "--run", "2"]);
     assert!(two.ok().contains(&sha), "{}", two.stdout);
+    assert!(
+        two.stdout.contains("params       include_ssn=false\n"),
+        "{}",
+        two.stdout
+    );
+    let carried = sqlite_column(
+        &p.path(".ferry/state.db"),
+        "SELECT group_concat(id || ' ' || started_by, ', ') FROM runs WHERE json_extract(params, '$.include_ssn') = 1",
+    );
+    assert_eq!(carried, [format!("1 cli:{me}")]);
     let script_hash = sha256_hex(&std::fs::read(p.path("scripts/roster.rhai")).unwrap());
     assert!(two.stdout.contains(&script_hash), "script version recorded");
 }

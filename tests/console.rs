@@ -461,6 +461,11 @@ fn test_extract_previews_run_extract_delivers_and_a_broken_edit_is_refused() {
     assert_eq!(file["columns"], json!(["id", "name"]));
     assert_eq!(file["rows"], 3);
     assert_eq!(file["preview"][1], json!(["2", "Bo \"Li\""]));
+    assert_eq!(
+        file["lines"][2],
+        json!("2,\"Bo \"\"Li\"\"\"␍"),
+        "the file as written: {file}"
+    );
     assert!(!c.project.path("out/roster.csv").exists(), "a test delivers nothing");
     // Run Extract: through the daemon, to history, delivered.
     let (s, v) = c.api("POST", "/api/extracts/roster/run", &admin, None);
@@ -471,6 +476,12 @@ fn test_extract_previews_run_extract_delivers_and_a_broken_edit_is_refused() {
     let (_, r) = c.api("GET", &format!("/api/runs/{run}"), &admin, None);
     assert_eq!(r["run"]["status"], "succeeded");
     assert_eq!(r["run"]["trigger"], "manual");
+    assert_eq!(
+        r["run"]["started_by"],
+        json!({"by": "person", "user": "admin", "via": "console"})
+    );
+    let (_, page) = c.page(&format!("/runs/{run}"), &admin);
+    assert!(page.contains("<th>Started by</th><td>admin (console)</td>"), "{page}");
     assert!(!r["log"].as_array().unwrap().is_empty());
     let csv = std::fs::read_to_string(c.project.path("out/roster.csv")).unwrap();
     assert!(csv.contains("Cy, Jr."), "{csv}");
@@ -487,6 +498,17 @@ fn test_extract_previews_run_extract_delivers_and_a_broken_edit_is_refused() {
     );
     let (_, none) = c.api("GET", "/api/runs?script=roster&status=failed", &admin, None);
     assert!(none["runs"].as_array().unwrap().is_empty());
+    // Through the API, a token's runs are its user's.
+    let (_, t) = c.api("POST", "/api/tokens", &admin, Some(json!({"label": "ci"})));
+    let token = Auth::Token(t["token"].as_str().unwrap().to_string());
+    let (s, v) = c.api("POST", "/api/extracts/roster/test", &token, None);
+    assert_eq!(s, 202, "{v}");
+    let tested = c.wait_job(&token, job_of(&v))["result"]["run"].as_i64().unwrap();
+    let (_, r) = c.api("GET", &format!("/api/runs/{tested}"), &admin, None);
+    assert_eq!(
+        r["run"]["started_by"],
+        json!({"by": "person", "user": "admin", "via": "api"})
+    );
     let (s, v) = c.api("GET", "/api/runs?from=yesterday", &admin, None);
     assert_eq!(s, 400, "{v}");
     // A broken edit: refused with file:line, the file unchanged.

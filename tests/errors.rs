@@ -82,6 +82,66 @@ fn unknown_database_destination_and_option_are_found_at_load() {
     assert!(e.contains("opt.rhai:3: csv(): unknown option 'delimeter'"), "{e}");
 }
 
+/// A misspelt function or method is found when the script is checked, with
+/// the name meant; the script's own functions, Rhai's and a map's function
+/// properties are not mistaken for typos.
+#[test]
+fn check_finds_misspelt_functions_and_methods_and_suggests_the_name_meant() {
+    let p = with_people();
+    p.script(
+        "typo",
+        "// roster\nlet rows = qeury(\"live\", \"SELECT id FROM people\");\n",
+    );
+    let out = p.ferry(&["check", "typo"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout
+            .contains("typo.rhai:2: unknown function 'qeury'; did you mean query()?"),
+        "{}",
+        out.stdout
+    );
+    p.script(
+        "method",
+        "let rows = query(\"live\", \"SELECT id FROM people\");\nlet m = rows.mapp(|r| r);\n",
+    );
+    let e = load_error(&p, "method");
+    assert!(
+        e.contains("method.rhai:2: unknown method 'mapp' (called as value.mapp(...)); did you mean map()?"),
+        "{e}"
+    );
+    p.script("own", "fn band(g) { g }\nlet x = bnad(3);\n");
+    assert!(load_error(&p, "own").contains("own.rhai:2: unknown function 'bnad'; did you mean band()?"));
+    p.script("far", "let x = frobnicate(3);\n");
+    assert!(load_error(&p, "far").contains("unknown function 'frobnicate': neither a ferry primitive"));
+    p.script(
+        "fine",
+        "fn band(g) { if g > 8 { \"high\" } else { \"low\" } }\n\
+         let m = #{ a: 1, twice: |x| x * 2 };\nlet n = m.twice(band(3).len());\n\
+         let s = \"abc\".to_upper().sub_string(1);\nlet f = Fn(\"band\");\nprint(f.call(9) + s + n);\n\
+         deliver(csv(query(\"live\", \"SELECT id FROM people\").map(|r| r), #{ name: \"fine\" }), \"out\");\n",
+    );
+    let out = p.ferry(&["check", "fine"]);
+    assert!(out.ok().contains("ok "), "{}", out.stdout);
+}
+
+/// An engine error reads as a sentence: which call, with what kinds of
+/// values, and never the engine's Rust type names.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_call_with_the_wrong_arguments_is_explained_in_plain_words() {
+    let p = with_people();
+    p.script(
+        "args",
+        "let rows = query(\"live\", \"SELECT id FROM people\");\ncsv(rows, \"roster\");\n",
+    );
+    let e = p.run("args", Trigger::Manual, &[]).await.error.unwrap();
+    assert!(
+        e.contains("args.rhai:2:") && e.contains("csv() cannot be called with (Rows, text)"),
+        "{e}"
+    );
+    assert!(!e.contains("ImmutableString") && !e.contains("&str"), "{e}");
+    assert_nothing_written(&p);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_names_built_at_run_time_are_located_too() {
     let p = with_people();
@@ -212,7 +272,7 @@ async fn params_are_typed_and_checked() {
     ] {
         let req = ferry::run::RunRequest {
             params: vec![(k.into(), v.into())],
-            ..Default::default()
+            ..ferry::run::RunRequest::by(ferry::state::StartedBy::cli())
         };
         let e = app.run(&script, Trigger::Manual, req).await.unwrap_err().to_string();
         assert!(e.contains(&format!("--param {k}")) && e.contains(want), "{e}");

@@ -50,7 +50,7 @@ async fn cancel_flag_stops_a_run() {
     });
     let req = ferry::run::RunRequest {
         cancel: Some(cancel),
-        ..Default::default()
+        ..ferry::run::RunRequest::by(ferry::state::StartedBy::cli())
     };
     let r = app.run(&script, Trigger::Manual, req).await.unwrap();
     assert!(r.error.unwrap().contains("cancelled"));

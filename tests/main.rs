@@ -11,6 +11,7 @@ mod delivery_smb;
 mod errors;
 mod examples;
 mod filters;
+mod fixed_width;
 mod formats;
 mod ftps;
 mod limits;

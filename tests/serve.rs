@@ -224,6 +224,7 @@ fn once_runs_what_is_due_and_exits_and_health_reports_live_instances() {
     let first = runs(&p, "due");
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].trigger, "scheduled");
+    assert_eq!(first[0].started_by, Some(ferry::state::StartedBy::Schedule));
     // The same occurrence is not run again by a second --once in the same minute.
     let mut again = Serve::start(&p, &["--once"]);
     assert_eq!(again.wait(Duration::from_secs(60)), Some(0));
@@ -276,7 +277,7 @@ fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
     }
     p.script("ok", "//! schedule = 'cron \"0 2 * * *\"'\nlet x = 1;\n");
     let serve = Serve::start(&p, &["--poll", "1"]);
-    eventually(Duration::from_secs(30), "serving", || serve.log().contains("Serving."));
+    eventually(Duration::from_secs(90), "serving", || serve.log().contains("Serving."));
     // Notifications are read through a configuration of their own, as the
     // project's is broken on purpose below.
     std::fs::create_dir_all(p.path("reader")).unwrap();
@@ -296,7 +297,7 @@ fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
     );
     // One whose header names no group: the admin group is told.
     save(&p, "orphan", "//! schedule = 'cron \"0 2 * * *\n\nlet x = 1;\n");
-    eventually(Duration::from_secs(30), "both told", || {
+    eventually(Duration::from_secs(90), "both told", || {
         told("ann", "fresh.rhai:1") == 1 && told("bob", "orphan.rhai:1") == 1
     });
     // Rescans (a configuration change re-checks every script) do not tell again.
@@ -305,7 +306,7 @@ fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
         format!("admin_group = \"admins\"\n{config}\n# edited\n"),
     )
     .unwrap();
-    eventually(Duration::from_secs(30), "the reload", || {
+    eventually(Duration::from_secs(90), "the reload", || {
         serve.log().contains("Configuration reloaded.")
     });
     std::thread::sleep(Duration::from_secs(3));
@@ -317,7 +318,7 @@ fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
         "fresh",
         "//! notify = \"tech\"\n//! timeout = \"soon\"\nlet x = 1;\n",
     );
-    eventually(Duration::from_secs(30), "the new error told", || {
+    eventually(Duration::from_secs(90), "the new error told", || {
         told("ann", "fresh.rhai:2") == 1
     });
 
@@ -332,10 +333,10 @@ fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
         ),
     )
     .unwrap();
-    eventually(Duration::from_secs(30), "the configuration error", || {
+    eventually(Duration::from_secs(90), "the configuration error", || {
         serve.log().contains("ferry.toml:2: timezone 'Mars/Olympus'")
     });
-    eventually(Duration::from_secs(30), "the admins told", || {
+    eventually(Duration::from_secs(90), "the admins told", || {
         told("bob", "ferry.toml:2") == 1
     });
     std::thread::sleep(Duration::from_secs(3));

@@ -21,6 +21,8 @@ mod pg_copy;
 mod sftp;
 #[path = "servers/smb.rs"]
 mod smb;
+#[path = "servers/values.rs"]
+mod values;
 
 use std::process::Command;
 
@@ -547,11 +549,11 @@ async fn unsupported_types_ask_for_a_cast_and_casts_work() {
     let p = project();
     p.script(
         "iv",
-        "let f = csv(query(\"pg\", \"SELECT interval '1 day' AS gap\"), #{ name: \"iv\" });\ndeliver(f, \"out\");\n",
+        "let f = csv(query(\"pg\", \"SELECT point '(1,2)' AS gap\"), #{ name: \"iv\" });\ndeliver(f, \"out\");\n",
     );
     let e = p.run("iv", Trigger::Manual, &[]).await.error.unwrap();
     assert!(
-        e.contains("iv.rhai:1:") && e.contains("column 'gap' has type INTERVAL") && e.contains("cast it"),
+        e.contains("iv.rhai:1:") && e.contains("column 'gap' has type POINT") && e.contains("cast it"),
         "{e}"
     );
     p.script("iv2", "let f = csv(query(\"pg\", \"SELECT CAST(interval '1 day' AS TEXT) AS gap, 42::int8 AS n, 'x'::varchar AS v, '{\\\"a\\\": 1}'::jsonb AS j\"), #{ name: \"iv2\" });\ndeliver(f, \"out\");\n");
@@ -703,4 +705,79 @@ async fn console_logins_work_on_a_postgres_state_store() {
     assert_eq!(store.token_user(&token).await.unwrap(), None);
     drop(store);
     psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}
+
+/// `ferry test-connection DB` tells an account that could write from one
+/// that can only read, on MariaDB by its grants and on PostgreSQL by its
+/// privileges, and names what it could change.
+#[test]
+fn test_connection_warns_about_an_account_that_could_write() {
+    for host in ["%", "localhost"] {
+        mariadb(&format!(
+            "DROP USER IF EXISTS 'ferry_rw'@'{host}', 'ferry_ro'@'{host}'; \
+             CREATE USER 'ferry_rw'@'{host}'; GRANT SELECT, INSERT, UPDATE ON test.* TO 'ferry_rw'@'{host}'; \
+             CREATE USER 'ferry_ro'@'{host}'; GRANT SELECT, SHOW VIEW ON test.* TO 'ferry_ro'@'{host}';"
+        ));
+    }
+    psql(
+        "DROP TABLE IF EXISTS ferry_probe_t; CREATE TABLE ferry_probe_t (id INT); \
+         DROP ROLE IF EXISTS ferry_probe_rw; DROP ROLE IF EXISTS ferry_probe_ro; \
+         CREATE ROLE ferry_probe_rw LOGIN; GRANT SELECT, INSERT ON ferry_probe_t TO ferry_probe_rw; \
+         CREATE ROLE ferry_probe_ro LOGIN; GRANT pg_read_all_data TO ferry_probe_ro;",
+    );
+    let p = project();
+    p.sqlite("CREATE TABLE t (id INTEGER);");
+    let toml = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
+    p.config(&format!(
+        "{toml}[databases.maria_rw]\nurl = \"mysql://ferry_rw@127.0.0.1:3306/test\"\n\
+         [databases.maria_ro]\nurl = \"mysql://ferry_ro@127.0.0.1:3306/test\"\n\
+         [databases.pg_rw]\nurl = \"postgres://ferry_probe_rw@127.0.0.1:5432/test\"\n\
+         [databases.pg_ro]\nurl = \"postgres://ferry_probe_ro@127.0.0.1:5432/test\"\n\
+         [databases.down]\nurl = \"postgres://postgres@127.0.0.1:1/test\"\n"
+    ));
+    let warned = |db: &str| format!("WARNING: this account could change {db}.");
+    let only_reads = "could write            nothing: the account can only read";
+
+    let rw = p.ferry(&["test-connection", "maria_rw"]);
+    let text = rw.ok();
+    assert!(text.contains("server                 MariaDB 10."), "{text}");
+    assert!(text.contains("account                ferry_rw@"), "{text}");
+    assert!(text.contains("could write            INSERT on test.*"), "{text}");
+    assert!(
+        text.contains("UPDATE on test.*") && text.contains(&warned("maria_rw")),
+        "{text}"
+    );
+    assert!(text.contains("GRANT SELECT, SHOW VIEW ON sis.*"), "the advice: {text}");
+    assert!(!text.contains("SELECT on"), "SELECT is not a write: {text}");
+
+    let ro = p.ferry(&["test-connection", "maria_ro"]);
+    let text = ro.ok();
+    assert!(text.contains(only_reads) && !text.contains("WARNING"), "{text}");
+
+    let rw = p.ferry(&["test-connection", "pg_rw"]);
+    let text = rw.ok();
+    assert!(text.contains("server                 PostgreSQL 1"), "{text}");
+    assert!(
+        text.contains("INSERT on 1 table(s), e.g. ferry_probe_t") && text.contains(&warned("pg_rw")),
+        "{text}"
+    );
+    assert!(text.contains("GRANT pg_read_all_data TO ferry"), "the advice: {text}");
+    let text = p.ferry(&["test-connection", "pg_ro"]).ok().to_string();
+    assert!(text.contains(only_reads) && !text.contains("WARNING"), "{text}");
+    let text = p.ferry(&["test-connection", "pg"]).ok().to_string();
+    assert!(text.contains("superuser (can change anything)"), "{text}");
+
+    let text = p.ferry(&["test-connection", "live"]).ok().to_string();
+    assert!(
+        text.contains("server                 SQLite 3.") && text.contains(only_reads),
+        "{text}"
+    );
+
+    let down = p.ferry(&["test-connection", "down"]);
+    assert_eq!(down.code, 1, "{down:?}");
+    assert!(
+        down.stdout.contains("FAILED: cannot connect to database 'down'"),
+        "{}",
+        down.stdout
+    );
 }

@@ -420,3 +420,78 @@ async fn include_bundles_other_scripts_files_without_delivering_them() {
         "{e}"
     );
 }
+
+/// `gzip(file)`: one gzip member named after the file, read back by the
+/// `gzip` program and Python's gzip module to the file's exact bytes; the
+/// original counts as delivered inside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn gzip_compresses_a_file_that_gzip_and_python_read_back_byte_for_byte() {
+    let p = project();
+    p.script(
+        "gz",
+        r#"let rows = query("live", "SELECT id, name, note FROM people ORDER BY id");
+let f = csv(rows, #{ name: "roster" });
+deliver(f, "raw");
+let g = gzip(f, #{ level: 9 });
+if g.rows != 500 || g.name != "roster.csv.gz" { throw `${g.name}: ${g.rows}`; }
+deliver(g, "out");
+"#,
+    );
+    let r = p.run("gz", Trigger::Manual, &[]).await;
+    assert!(r.succeeded(), "{:?}", r.error);
+    let gz = p.path("out/roster.csv.gz");
+    let t = std::process::Command::new("gzip")
+        .arg("-t")
+        .arg(&gz)
+        .output()
+        .expect("gzip is installed");
+    assert!(t.status.success(), "gzip -t: {}", String::from_utf8_lossy(&t.stderr));
+    let read = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import gzip, sys\nwith gzip.open(sys.argv[1], 'rb') as f: sys.stdout.buffer.write(f.read())",
+        ])
+        .arg(&gz)
+        .output()
+        .expect("python3 is installed");
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    assert_eq!(read.stdout, std::fs::read(p.path("raw/roster.csv")).unwrap());
+    // The member's header names the original (gzip -l -N shows it).
+    let listed = std::process::Command::new("gzip")
+        .args(["-l", "-N"])
+        .arg(&gz)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("roster.csv"),
+        "{listed:?}"
+    );
+    let hist = sqlite_column(
+        &p.path(".ferry/state.db"),
+        "SELECT sha256 FROM run_files WHERE name = 'roster.csv.gz'",
+    );
+    assert_eq!(hist, [sha256(&gz)]);
+
+    // A level out of range and an unknown option are located.
+    p.script(
+        "bad",
+        "let f = csv(query(\"live\", \"SELECT 1 AS x\"));\ngzip(f, #{ level: 12 });\n",
+    );
+    let e = p.run("bad", Trigger::Manual, &[]).await.error.unwrap();
+    assert!(
+        e.contains("bad.rhai:2:") && e.contains("gzip(): option level: expected a whole number from 1"),
+        "{e}"
+    );
+    p.script(
+        "opt",
+        "let f = csv(query(\"live\", \"SELECT 1 AS x\"));\ngzip(f, #{ levl: 1 });\n",
+    );
+    let settings = p.settings();
+    let e = ferry::script::Script::load(&p.path("scripts/opt.rhai"), &settings)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("opt.rhai:2: gzip(): unknown option 'levl' (options: level)"),
+        "{e}"
+    );
+}

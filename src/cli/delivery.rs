@@ -1,15 +1,17 @@
-//! `ferry test-connection` and `ferry resend`: the delivery side on its own,
-//! without extracting anything.
+//! `ferry test-connection` and `ferry resend`: connections and deliveries
+//! on their own, without extracting anything.
 
 use super::{Failure, EXIT_RUN_FAILED};
 use crate::config::DestinationSettings;
 use crate::deliver::{test_connection, DeliveryEnv};
 use crate::run::App;
+use crate::state::StartedBy;
 
 /// Options of `ferry test-connection`.
 #[derive(clap::Args, Debug)]
 pub struct TestConnectionArgs {
-    /// A destination from ferry.toml, or a script (every destination it delivers to).
+    /// A destination or database from ferry.toml, or a script (every
+    /// database it reads and destination it delivers to).
     pub target: String,
 }
 
@@ -23,17 +25,25 @@ pub struct ResendArgs {
     pub to: Option<String>,
 }
 
-/// The destinations `target` names: itself, or those a script delivers to.
-fn destinations<'a>(app: &'a App, target: &str) -> Result<Vec<&'a DestinationSettings>, Failure> {
+/// What `target` names: a destination, a database, or a script's
+/// databases and destinations.
+fn targets<'a>(app: &'a App, target: &str) -> Result<(Vec<String>, Vec<&'a DestinationSettings>), Failure> {
     if let Some(d) = app.settings.destinations.get(target) {
-        return Ok(vec![d]);
+        return Ok((Vec::new(), vec![d]));
+    }
+    if app.settings.databases.contains_key(target) {
+        return Ok((vec![target.to_string()], Vec::new()));
     }
     let path = app.script_path(target);
     if !path.exists() {
-        let known: Vec<_> = app.settings.destinations.keys().cloned().collect();
+        let known = |names: Vec<&String>| match names.is_empty() {
+            true => "none".to_string(),
+            false => names.into_iter().cloned().collect::<Vec<_>>().join(", "),
+        };
         return Err(anyhow::anyhow!(
-            "'{target}' is neither a destination (configured: {}) nor a script ({} does not exist)",
-            known.join(", "),
+            "'{target}' is neither a destination (configured: {}), a database (configured: {}) nor a script ({} does not exist)",
+            known(app.settings.destinations.keys().collect()),
+            known(app.settings.databases.keys().collect()),
             path.display()
         )
         .into());
@@ -45,22 +55,73 @@ fn destinations<'a>(app: &'a App, target: &str) -> Result<Vec<&'a DestinationSet
         .iter()
         .filter_map(|d| app.settings.destinations.get(d))
         .collect();
-    if found.is_empty() {
+    let databases: Vec<String> = script
+        .uses
+        .databases
+        .iter()
+        .filter(|d| app.settings.databases.contains_key(*d))
+        .cloned()
+        .collect();
+    if found.is_empty() && databases.is_empty() {
         return Err(anyhow::anyhow!(
-            "{} delivers to no configured destination (deliver(file, \"NAME\") with a name from ferry.toml)",
+            "{} reads no configured database and delivers to no configured destination \
+             (query(\"NAME\", ...) and deliver(file, \"NAME\") with names from ferry.toml)",
             path.display()
         )
         .into());
     }
-    Ok(found)
+    Ok((databases, found))
 }
 
-/// Writes and removes a 1-byte file at each destination and says what the
+/// Connects to database `name` and says what the server is and whether
+/// the account could change it; false when it could not connect.
+async fn test_database(app: &App, name: &str) -> bool {
+    let url = &app.settings.databases[name].url;
+    println!("{name}: database {}", crate::source::redact_url(url));
+    let probe = match app.databases.get(name).await {
+        Ok(source) => source.probe().await,
+        Err(e) => Err(e),
+    };
+    match probe {
+        Ok(p) => {
+            println!("  {:<22} {}", "server", p.version);
+            println!("  {:<22} {}", "account", p.account);
+            if p.writes.is_empty() {
+                println!("  {:<22} nothing: the account can only read", "could write");
+            } else {
+                for (i, w) in p.writes.iter().enumerate() {
+                    println!("  {:<22} {w}", if i == 0 { "could write" } else { "" });
+                }
+                println!(
+                    "  WARNING: this account could change {name}. ferry reads in read-only transactions and \
+                     refuses any statement that is not a query, but an account that can only read is the \
+                     safeguard that holds whatever happens: {}",
+                    crate::source::read_only_advice(url)
+                );
+            }
+            println!("  OK: connected and read");
+            true
+        }
+        Err(e) => {
+            println!("  FAILED: {e}");
+            false
+        }
+    }
+}
+
+/// Connects to each database and says whether its account could write;
+/// writes and removes a 1-byte file at each destination and says what the
 /// server offered.
 pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
     let env = DeliveryEnv::from_settings(&app.settings);
+    let (databases, destinations) = targets(app, &args.target)?;
     let mut failed = 0;
-    for d in destinations(app, &args.target)? {
+    for db in &databases {
+        if !test_database(app, db).await {
+            failed += 1;
+        }
+    }
+    for d in destinations {
         println!("{}: {}", d.name, d.describe());
         match test_connection(d, &env).await {
             Ok(probe) => {
@@ -81,7 +142,7 @@ pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
     if failed > 0 {
         return Err(Failure {
             code: EXIT_RUN_FAILED,
-            error: anyhow::anyhow!("{failed} destination(s) failed the connection test"),
+            error: anyhow::anyhow!("{failed} connection test(s) failed"),
         });
     }
     Ok(())
@@ -107,7 +168,7 @@ fn report_redelivery(report: crate::run::ResendReport, done: String, failed: Str
 
 /// Delivers a run's kept files again.
 pub async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
-    let report = app.resend(args.run, args.to.as_deref()).await?;
+    let report = app.resend(args.run, args.to.as_deref(), &StartedBy::cli()).await?;
     report_redelivery(
         report,
         format!("resent the files of run {}", args.run),
@@ -120,15 +181,13 @@ pub async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
 pub struct SettleArgs {
     /// The held run (see `ferry held`).
     pub run: i64,
-    /// Who decides, for history (default: the login name running ferry).
+    /// Who decides, for history (default: the user ferry runs as).
     #[arg(long)]
     pub by: Option<String>,
 }
 
 fn who(by: Option<String>) -> String {
-    by.or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .unwrap_or_else(|| "unknown".into())
+    by.unwrap_or_else(crate::state::os_user)
 }
 
 /// Lists runs whose files a guard held.
@@ -155,7 +214,7 @@ pub async fn held(app: &App) -> Result<(), Failure> {
 /// Sends a held run's files as they are.
 pub async fn release(args: SettleArgs, app: &App) -> Result<(), Failure> {
     let by = who(args.by);
-    let report = app.release(args.run, &by).await?;
+    let report = app.release(args.run, &by, &StartedBy::cli()).await?;
     report_redelivery(
         report,
         format!("released run {} (by {by})", args.run),

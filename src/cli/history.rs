@@ -23,6 +23,13 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         let (r, files, log) = app.store.run(id).await?;
         println!("run {}  {}  ({})", r.id, r.script, r.script_path);
         println!("  trigger      {}", r.trigger);
+        if let Some(by) = &r.started_by {
+            println!("  started by   {by}");
+        }
+        if !r.params.is_empty() {
+            let params: Vec<String> = r.params.iter().map(ToString::to_string).collect();
+            println!("  params       {}", params.join(", "));
+        }
         if let Some(of) = r.resend_of {
             println!(
                 "  {:<12} run {of}",

@@ -10,7 +10,7 @@ use super::output::{size, table, thousands};
 use super::{Failure, EXIT_RUN_FAILED};
 use crate::run::context::Progress;
 use crate::run::{App, RunReport, RunRequest};
-use crate::state::Trigger;
+use crate::state::{StartedBy, Trigger};
 
 pub(crate) fn parse_param(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
@@ -42,6 +42,10 @@ pub struct TestArgs {
     /// Rows shown per file.
     #[arg(long, default_value_t = 10)]
     pub rows: usize,
+    /// Also show each row's values as the database gave them, before
+    /// charset conversion, transliteration and quoting.
+    #[arg(long)]
+    pub values: bool,
 }
 
 fn progress_bar() -> (Option<Progress>, Option<ProgressBar>) {
@@ -75,7 +79,7 @@ async fn one(app: &App, name: &str, trigger: Trigger, params: &[(String, String)
         params: params.to_vec(),
         progress,
         cancel: Some(cancel_on_ctrl_c()),
-        ..Default::default()
+        ..RunRequest::by(StartedBy::cli())
     };
     let report = app.run(&script, trigger, req).await;
     if let Some(bar) = bar {
@@ -166,15 +170,32 @@ pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
             }
             continue;
         }
-        let mut t = table(&f.columns.iter().map(String::as_str).collect::<Vec<_>>());
-        for row in f.preview.iter().take(args.rows) {
-            t.add_row(
-                row.iter()
-                    .map(|v| v.as_deref().unwrap_or("").replace(['\r', '\n'], "⏎"))
-                    .collect::<Vec<_>>(),
-            );
+        if !f.lines.is_empty() {
+            // The header line, if any, comes on top of the rows asked for.
+            let header = f
+                .layout
+                .as_ref()
+                .map_or(0, |l| usize::from(l.header) + usize::from(l.header_record));
+            let shown = f.lines.len().min(args.rows + header);
+            println!("  as written (␍ carriage return, ␉ tab):");
+            for line in &f.lines[..shown] {
+                println!("  {line}");
+            }
         }
-        println!("{t}");
+        if args.values || f.lines.is_empty() {
+            if !f.lines.is_empty() {
+                println!("  as the database gave them:");
+            }
+            let mut t = table(&f.columns.iter().map(String::as_str).collect::<Vec<_>>());
+            for row in f.preview.iter().take(args.rows) {
+                t.add_row(
+                    row.iter()
+                        .map(|v| v.as_deref().unwrap_or("").replace(['\r', '\n'], "⏎"))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            println!("{t}");
+        }
         if f.rows as usize > args.rows.min(f.preview.len()) {
             println!(
                 "... {} more rows",

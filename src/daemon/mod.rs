@@ -25,7 +25,7 @@ use crate::config::{ConsoleSettings, Settings, CONFIG_FILE};
 use crate::run::context::Progress;
 use crate::run::{App, RunError, RunReport, RunRequest};
 use crate::script::{CatchUp, Recovery, Script};
-use crate::state::{NewRun, Outcome, RunStatus, StateError, Trigger};
+use crate::state::{NewRun, Outcome, RunStatus, StartedBy, StateError, Trigger};
 
 /// How the daemon runs.
 #[derive(Clone, Debug)]
@@ -50,6 +50,8 @@ pub struct ServeOptions {
 pub struct RunNow {
     /// The script id.
     pub script: String,
+    /// Who asked, for history.
+    pub by: StartedBy,
     /// Told as files are written.
     pub progress: Option<Progress>,
     /// Answered once the run is queued, or refused (already running, not loaded).
@@ -78,10 +80,15 @@ struct Due {
     asked: Option<Asked>,
     /// For a recovery run: the interrupted run it stands in for.
     recovers: Option<i64>,
+    /// Due while its script was running and an earlier occurrence of it was
+    /// still waiting: it is skipped once that one has started, not before
+    /// (see [`Daemon::fire_due`]).
+    skip_when_started: bool,
 }
 
 /// Who asked for a run outside the schedule, and how to tell them.
 struct Asked {
+    by: StartedBy,
     progress: Option<Progress>,
     done: oneshot::Sender<Result<(i64, String), String>>,
 }
@@ -94,6 +101,7 @@ impl Due {
             trigger,
             asked: None,
             recovers: None,
+            skip_when_started: false,
         }
     }
 }
@@ -316,6 +324,7 @@ impl Daemon {
                     trigger: Trigger::Recovery,
                     asked: None,
                     recovers: occ.run,
+                    skip_when_started: false,
                 }),
             }
         }
@@ -537,11 +546,21 @@ impl Daemon {
                 }
             }
         }
-        for d in due {
-            if self.running.contains_key(&d.id) {
-                self.record_skipped(&d).await?;
-            } else {
-                self.pending.push_back(d);
+        // Per script, occurrences get their rows in order: catch-up after a
+        // crash counts from the latest row, so a later occurrence recorded
+        // skipped while an earlier one still waited for a slot (unclaimed)
+        // would leave the earlier one with no row at all if ferry were
+        // killed then. Such an occurrence waits behind the earlier one and
+        // is skipped when that one starts.
+        for mut d in due {
+            let earlier_waits = self.pending.iter().any(|p| p.id == d.id);
+            match (self.running.contains_key(&d.id), earlier_waits) {
+                (true, false) => self.record_skipped(&d).await?,
+                (true, true) => {
+                    d.skip_when_started = true;
+                    self.pending.push_back(d);
+                }
+                (false, _) => self.pending.push_back(d),
             }
         }
         Ok(())
@@ -578,10 +597,12 @@ impl Daemon {
             at: Utc::now(),
             trigger: Trigger::Manual,
             asked: Some(Asked {
+                by: ask.by,
                 progress: ask.progress,
                 done: ask.done,
             }),
             recovers: None,
+            skip_when_started: false,
         });
     }
 
@@ -589,6 +610,10 @@ impl Daemon {
     async fn launch_pending(&mut self) -> Result<(), DaemonError> {
         let mut waiting = VecDeque::new();
         while let Some(d) = self.pending.pop_front() {
+            if d.skip_when_started && self.running.contains_key(&d.id) && !waiting.iter().any(|w: &Due| w.id == d.id) {
+                self.record_skipped(&d).await?;
+                continue;
+            }
             if self.running.contains_key(&d.id) || self.running.len() >= self.opts.max_concurrent.max(1) {
                 waiting.push_back(d);
                 continue;
@@ -603,10 +628,11 @@ impl Daemon {
                 }
                 continue;
             };
+            let by = d.asked.as_ref().map_or(StartedBy::Schedule, |a| a.by.clone());
             let req = RunRequest {
                 occurrence: d.asked.is_none().then_some(d.at),
                 recovers: d.recovers,
-                ..Default::default()
+                ..RunRequest::by(by)
             };
             if d.asked.is_none() {
                 if let Some(why) = self.app.store.suspended(&d.id).await? {
@@ -769,6 +795,8 @@ impl Daemon {
             instance: Some(&self.app.instance.id),
             resend_of: None,
             recovers: None,
+            started_by: &StartedBy::Schedule,
+            params: &[],
         };
         let id = self
             .app

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use deunicode::deunicode_char;
 use encoding_rs::{EncoderResult, Encoding};
 
-use super::framing::{AsciiBytes, Framing};
+use super::framing::{self, AsciiBytes, Framing};
 use super::FormatError;
 
 /// The character set a file is written in.
@@ -89,6 +89,16 @@ impl Charset {
         }
     }
 
+    /// Text for bytes written in this charset, to show a person what a
+    /// file holds (every byte ferry wrote decodes).
+    pub fn decode(&self, bytes: &[u8]) -> String {
+        match self.repr {
+            Repr::Utf8 | Repr::Ascii => String::from_utf8_lossy(bytes).into_owned(),
+            Repr::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
+            Repr::Legacy(e) => e.decode_without_bom_handling(bytes).0.into_owned(),
+        }
+    }
+
     /// True for UTF-8, the only charset a byte-order mark makes sense for.
     pub fn is_utf8(&self) -> bool {
         self.repr == Repr::Utf8
@@ -147,6 +157,18 @@ impl Charset {
             _ => Framing::Bytewise,
         };
         AsciiBytes::new(encoded, framing)
+    }
+
+    /// The length of the longest prefix of `encoded` (output of this
+    /// charset) that fits in `max` bytes without splitting a character, for
+    /// values cut to a fixed width.
+    pub fn cut(&self, encoded: &[u8], max: usize) -> usize {
+        let framing = match self.repr {
+            Repr::Utf8 => Framing::Utf8,
+            Repr::Ascii | Repr::Latin1 => Framing::Bytewise,
+            Repr::Legacy(e) => Framing::of(e),
+        };
+        framing::cut(encoded, max, framing)
     }
 
     /// The shared conversion loop; `fallback` writes the stand-in for a

@@ -10,7 +10,9 @@
 use std::io::Write;
 
 use super::csv_options::{CsvOptions, LineEnding};
+use super::fixed::Slot;
 use super::formulas::{self, Formulas};
+use super::records::Filled;
 use super::unquoted::{self, Unquoted};
 use super::{FormatError, Place, RowWriter};
 use crate::source::{Batch, Column};
@@ -207,6 +209,8 @@ pub struct DelimitedWriter<W: Write> {
     state: State,
     rows: u64,
     scratch: Vec<u8>,
+    /// A record field fitted to its width.
+    fitted: Vec<u8>,
     cleaned: Vec<u8>,
 }
 
@@ -240,6 +244,7 @@ impl<W: Write> DelimitedWriter<W> {
             state: State::New,
             rows: 0,
             scratch: Vec::new(),
+            fitted: Vec::new(),
             cleaned: Vec::new(),
         })
     }
@@ -258,23 +263,33 @@ impl<W: Write> DelimitedWriter<W> {
         Ok(self.out)
     }
 
-    /// Converts and writes one value as the next field of the record.
+    /// Converts and writes one value as the next field of the record; a
+    /// record's field is fitted to its `slot` first, when it has one.
     #[inline]
-    fn write_value(&mut self, value: &str, place: Place, col: usize) -> Result<(), FormatError> {
+    fn write_value(&mut self, value: &str, place: Place, col: usize, slot: Option<&Slot>) -> Result<(), FormatError> {
         let Self {
             fields,
             opts,
             columns,
             scratch,
+            fitted,
             cleaned,
             guard,
             ..
         } = self;
-        let column = || columns.get(col).cloned().unwrap_or_default();
+        let record = matches!(place, Place::HeaderRecord | Place::TrailerRecord);
+        let column = || {
+            if record {
+                format!("field {}", col + 1)
+            } else {
+                columns.get(col).cloned().unwrap_or_default()
+            }
+        };
         let escaped;
         let value = match opts.formulas {
             Formulas::Keep => value,
-            _ if place == Place::Header || !formulas::is_formula(value) => value,
+            // The header and the records are the script's own text, not data.
+            _ if place == Place::Header || record || !formulas::is_formula(value) => value,
             Formulas::Escape => {
                 escaped = format!("'{value}");
                 escaped.as_str()
@@ -299,6 +314,21 @@ impl<W: Write> DelimitedWriter<W> {
                     column: column(),
                     source,
                 })?;
+        let bytes = match slot {
+            None => bytes,
+            Some(slot) => {
+                fitted.clear();
+                slot.fit(bytes, opts.charset, fitted)
+                    .map_err(|bytes| FormatError::TooWide {
+                        place,
+                        column: column(),
+                        bytes,
+                        width: slot.width,
+                        charset: opts.charset.name(),
+                    })?;
+                &fitted[..]
+            }
+        };
         if *guard {
             let delimiter = opts.delimiter;
             if let Some(b) = unquoted::breaking_char(opts.charset, bytes, delimiter) {
@@ -328,7 +358,7 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
         self.columns = columns.iter().map(|c| c.name.clone()).collect();
         if self.opts.header && !columns.is_empty() {
             for (i, c) in columns.iter().enumerate() {
-                self.write_value(&c.name, Place::Header, i)?;
+                self.write_value(&c.name, Place::Header, i, None)?;
             }
             self.fields.end_record();
         }
@@ -368,7 +398,7 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
                 // ASCII is written as itself in every accepted charset.
                 self.fields.field(value.as_bytes(), col == 0);
             } else {
-                self.write_value(value, Place::Row(self.rows + 1), col)?;
+                self.write_value(value, Place::Row(self.rows + 1), col, None)?;
             }
             col += 1;
             if col == width {
@@ -389,6 +419,25 @@ impl<W: Write> RowWriter for DelimitedWriter<W> {
         self.fields.drain(&mut self.out, true)?;
         self.out.flush()?;
         Ok(())
+    }
+
+    /// A record is joined with the file's delimiter and quoted by its rules,
+    /// like a row.
+    fn write_record(&mut self, place: Place, fields: &[Filled]) -> Result<(), FormatError> {
+        if self.state == State::Finished {
+            return Err(FormatError::OutOfOrder("record written after finish"));
+        }
+        for (i, f) in fields.iter().enumerate() {
+            self.write_value(&f.text, place, i, f.slot.as_ref())?;
+        }
+        self.fields.end_record();
+        self.fields.drain(&mut self.out, false)?;
+        Ok(())
+    }
+
+    fn lines_before_rows(&self) -> u64 {
+        // `begin` writes the column names when asked and there are columns.
+        u64::from(self.opts.header && !self.columns.is_empty())
     }
 }
 

@@ -14,6 +14,10 @@ pub enum Place {
     Header,
     /// A data row, counted from 1 (the header is not counted).
     Row(u64),
+    /// The header record a vendor's layout puts before the rows.
+    HeaderRecord,
+    /// The trailer record a vendor's layout puts after the rows.
+    TrailerRecord,
 }
 
 impl fmt::Display for Place {
@@ -21,6 +25,8 @@ impl fmt::Display for Place {
         match self {
             Place::Header => f.write_str("header row"),
             Place::Row(n) => write!(f, "row {n}"),
+            Place::HeaderRecord => f.write_str("header_record"),
+            Place::TrailerRecord => f.write_str("trailer_record"),
         }
     }
 }
@@ -114,6 +120,56 @@ pub enum FormatError {
         problem: String,
     },
 
+    /// A value is wider than its fixed-width field and the policy says to
+    /// fail: a cut value (a name, an ID) is worse than no file.
+    #[error(
+        "{place}, column {column:?}: the value is {bytes} bytes in {charset}, wider than its \
+         width {width}; widen the column, or set overflow: \"truncate\" to cut it"
+    )]
+    TooWide {
+        /// The record holding the value.
+        place: Place,
+        /// The column's name (for a record, the field's number).
+        column: String,
+        /// The value's length after conversion.
+        bytes: usize,
+        /// The field's width.
+        width: usize,
+        /// The file's charset, in which the bytes were counted.
+        charset: &'static str,
+    },
+
+    /// An option names a column the rows do not have.
+    #[error("{option}: the rows have no column {column:?} (they have: {available})")]
+    NoSuchColumn {
+        /// The option naming it (`columns`, `trailer_record`).
+        option: &'static str,
+        /// The name given.
+        column: String,
+        /// The rows' columns, comma-separated.
+        available: String,
+    },
+
+    /// A value summed into a header or trailer record is not a number.
+    #[error(
+        "{place}, column {column:?}: {value:?} is not a decimal number, so it cannot be \
+         summed for {record}"
+    )]
+    NotANumber {
+        /// The record holding the value.
+        place: Place,
+        /// The column's name.
+        column: String,
+        /// The value, as the database gave it.
+        value: String,
+        /// The record asking for the sum.
+        record: Place,
+    },
+
+    /// A sum outgrew the 38 significant digits it is kept in exactly.
+    #[error("the sum of column {0:?} has more than 38 digits and cannot be kept exactly")]
+    SumTooLarge(String),
+
     /// The output file name is not safe to create on every destination.
     #[error("file name \"{name}\" is not allowed: {reason}")]
     BadFileName {
@@ -155,6 +211,7 @@ mod tests {
     fn places_read_naturally() {
         assert_eq!(Place::Header.to_string(), "header row");
         assert_eq!(Place::Row(7).to_string(), "row 7");
+        assert_eq!(Place::TrailerRecord.to_string(), "trailer_record");
     }
 
     #[test]

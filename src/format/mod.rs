@@ -4,29 +4,38 @@
 //! into the types here and pushes batches through a [`RowWriter`].
 //!
 //! A file is made in four steps: a [`FileName`] renders the delivered name,
-//! a [`PartialFile`] is created under it, a [`DelimitedWriter`] or
-//! [`HtmlWriter`] streams rows into it, and [`PartialFile::commit`] renames
-//! it into place and reports its size and SHA-256 as a [`WrittenFile`].
+//! a [`PartialFile`] is created under it, a [`DelimitedWriter`],
+//! [`FixedWriter`] or [`HtmlWriter`] streams rows into it (inside a
+//! [`Framed`] when the file has header or trailer records), and
+//! [`PartialFile::commit`] renames it into place and reports its size and
+//! SHA-256 as a [`WrittenFile`].
 
 mod charset;
 mod csv_options;
+mod decimal;
 mod delimited;
 mod error;
+mod fixed;
 mod formulas;
 mod framing;
 mod html;
 mod naming;
 mod output;
+mod preview;
+mod records;
 mod unquoted;
 
 pub use charset::{Charset, Unencodable, Unmappable};
 pub use csv_options::{parse_delimiter, CsvOptions, LineEnding};
 pub use delimited::DelimitedWriter;
 pub use error::{FormatError, Place};
+pub use fixed::{Align, FixedColumn, FixedOptions, FixedWriter, Overflow, Slot};
 pub use formulas::Formulas;
 pub use html::{HtmlOptions, HtmlWriter};
 pub use naming::{DateStamp, FileName};
 pub use output::{sha256_file, HashingWriter, PartialFile, WrittenFile};
+pub use preview::first_lines;
+pub use records::{Count, Field, Filled, Framed, Records, Value};
 pub use unquoted::Unquoted;
 
 use crate::source::{Batch, Column};
@@ -42,6 +51,18 @@ pub trait RowWriter {
     fn write_batch(&mut self, batch: &Batch) -> Result<(), FormatError>;
     /// Writes whatever follows the rows and flushes.
     fn finish(&mut self) -> Result<(), FormatError>;
+    /// Writes one record that is not a row (a header or trailer record),
+    /// converted, fitted and framed by the format's own rules. Formats
+    /// without such records (HTML) refuse it.
+    fn write_record(&mut self, place: Place, fields: &[Filled]) -> Result<(), FormatError> {
+        let _ = (place, fields);
+        Err(FormatError::OutOfOrder("this format has no header or trailer records"))
+    }
+    /// Lines written before the first row (a header of column names), for
+    /// a trailer's count of every line.
+    fn lines_before_rows(&self) -> u64 {
+        0
+    }
 }
 
 /// `1,234,567`: counts as people read them, in messages and listings.

@@ -37,8 +37,27 @@ impl DateStamp {
     /// pattern, checking that the pattern yields characters a file name may
     /// hold.
     pub fn parse(s: &str) -> Result<DateStamp, FormatError> {
+        let stamp = DateStamp::parse_text(s, "append_date")?;
+        let out = stamp.render(sample());
+        if let Some(c) = out.chars().find(|&c| c.is_control() || FORBIDDEN.contains(&c)) {
+            return Err(FormatError::InvalidOption {
+                option: "append_date",
+                value: s.to_string(),
+                expected: format!(
+                    "it would put {:?} in the file name; use characters such as '-' or '_'",
+                    c
+                ),
+            });
+        }
+        Ok(stamp)
+    }
+
+    /// Parses a stamp written inside a file rather than in its name (a
+    /// header record's date), where `/` and `:` are fine; `option` names the
+    /// option in errors.
+    pub fn parse_text(s: &str, option: &'static str) -> Result<DateStamp, FormatError> {
         let invalid = |expected: String| FormatError::InvalidOption {
-            option: "append_date",
+            option,
             value: s.to_string(),
             expected,
         };
@@ -55,22 +74,20 @@ impl DateStamp {
                     .into(),
             ));
         }
-        let sample = NaiveDate::from_ymd_opt(2024, 12, 31)
-            .and_then(|d| d.and_hms_milli_opt(23, 59, 58, 990))
-            .expect("a valid sample date");
         let mut out = String::new();
-        if write!(out, "{}", sample.format(s)).is_err() {
+        if write!(out, "{}", sample().format(s)).is_err() {
             return Err(invalid(
                 "the pattern has an unknown % code or one that needs a time zone (%z, %Z)".into(),
             ));
         }
-        if let Some(c) = out.chars().find(|&c| c.is_control() || FORBIDDEN.contains(&c)) {
-            return Err(invalid(format!(
-                "it would put {:?} in the file name; use characters such as '-' or '_'",
-                c
-            )));
-        }
         Ok(DateStamp::Pattern(s.to_string()))
+    }
+
+    /// The stamp for `at`.
+    pub fn render(&self, at: NaiveDateTime) -> String {
+        let mut out = String::new();
+        self.write_to(at, &mut out);
+        out
     }
 
     /// Appends the stamp for `at` to `out`.
@@ -104,6 +121,13 @@ impl fmt::Display for DateStamp {
             DateStamp::Pattern(p) => f.write_str(p),
         }
     }
+}
+
+/// A date that every % code formats, to try a pattern on.
+fn sample() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2024, 12, 31)
+        .and_then(|d| d.and_hms_milli_opt(23, 59, 58, 990))
+        .expect("a valid sample date")
 }
 
 /// The name an extract's file is delivered under: `stem`, then the date
@@ -249,6 +273,11 @@ mod tests {
         }
         let msg = DateStamp::parse("%H:%M").unwrap_err().to_string();
         assert!(msg.contains("':'"), "{msg}");
+        // Inside a file, separators a file name cannot hold are fine.
+        let inside = DateStamp::parse_text("%m/%d/%Y %H:%M", "date").unwrap();
+        assert_eq!(inside.render(sample()), "12/31/2024 23:59");
+        let msg = DateStamp::parse_text("mm/dd", "date").unwrap_err().to_string();
+        assert!(msg.starts_with("date \"mm/dd\" is not valid"), "{msg}");
     }
 
     #[test]

@@ -40,8 +40,12 @@ pub struct Artifact {
     pub sha256: String,
     /// Column names, in order.
     pub columns: Vec<String>,
-    /// The first rows as written (before charset conversion), for previews.
+    /// The first rows' values as the source gave them (before charset
+    /// conversion and quoting), for `test-extract --values`.
     pub preview: Vec<Vec<Option<String>>>,
+    /// In a test, the file's first lines as written (see
+    /// [`crate::format::first_lines`]): what the vendor will read.
+    pub lines: Vec<String>,
     /// Names of the run's files bundled inside this one (a zip's entries):
     /// delivering the bundle counts as delivering them, so they are not kept
     /// as "undelivered" after the run.

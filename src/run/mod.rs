@@ -20,7 +20,9 @@ use chrono::Utc;
 use crate::config::Settings;
 use crate::script::{ParamValue, Script, ScriptError};
 use crate::source::Databases;
-use crate::state::{DeliveryState, Instance, NewRun, Outcome, RunStatus, StateError, Store, Trigger};
+use crate::state::{
+    DeliveryState, Instance, NewRun, Outcome, RunParam, RunStatus, StartedBy, StateError, Store, Trigger,
+};
 use context::{Artifact, Delivery, LogLine, Mode, Progress, RunContext, RunRecord};
 
 /// Problems that stop a run before it starts.
@@ -61,9 +63,11 @@ pub enum RunError {
     },
 }
 
-/// Options of one run.
-#[derive(Clone, Default)]
+/// Options of one run: [`RunRequest::by`] and then the fields that apply.
+#[derive(Clone)]
 pub struct RunRequest {
+    /// Who or what asked for the run, for history.
+    pub started_by: StartedBy,
     /// The schedule occurrence the run serves, for scheduled runs.
     pub occurrence: Option<chrono::DateTime<Utc>>,
     /// `name=value` overrides of header parameters.
@@ -74,6 +78,20 @@ pub struct RunRequest {
     pub cancel: Option<Arc<AtomicBool>>,
     /// For a recovery run: the interrupted run whose occurrence it serves.
     pub recovers: Option<i64>,
+}
+
+impl RunRequest {
+    /// A run asked for by `started_by`, with the header's parameters.
+    pub fn by(started_by: StartedBy) -> RunRequest {
+        RunRequest {
+            started_by,
+            occurrence: None,
+            params: Vec::new(),
+            progress: None,
+            cancel: None,
+            recovers: None,
+        }
+    }
 }
 
 /// How a run went.
@@ -195,7 +213,15 @@ impl App {
     /// transaction that claims it (`None` when it was already claimed), so
     /// no occurrence is ever claimed without a run.
     pub async fn begin(&self, script: &Script, trigger: Trigger, req: &RunRequest) -> Result<Option<i64>, RunError> {
-        self.params(script, &req.params)?;
+        let params: Vec<RunParam> = self
+            .params(script, &req.params)?
+            .into_iter()
+            .map(|(name, value)| RunParam {
+                overridden: req.params.iter().any(|(n, _)| *n == name),
+                value: value.to_json(),
+                name,
+            })
+            .collect();
         let path = script.path.display().to_string();
         let new = NewRun {
             script: &script.id,
@@ -206,6 +232,8 @@ impl App {
             instance: Some(&self.instance.id),
             resend_of: None,
             recovers: req.recovers,
+            started_by: &req.started_by,
+            params: &params,
         };
         Ok(match (trigger, req.occurrence) {
             (Trigger::Recovery, _) => self.store.claim_recovery(&new, &self.instance.id).await?,

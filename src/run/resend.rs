@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::context::{Artifact, Delivery, LogLine};
 use super::{App, RunError};
 use crate::deliver::DeliveryEnv;
-use crate::state::{NewRun, Outcome, RunStatus, Trigger};
+use crate::state::{NewRun, Outcome, RunStatus, StartedBy, Trigger};
 
 /// How a resend went.
 #[derive(Debug)]
@@ -28,7 +28,7 @@ impl App {
     /// Delivers the kept files of run `id` again: each to the destination it
     /// was meant for, or all to `to`. Nothing is re-extracted; the bytes are
     /// the ones the run built (their SHA-256 is checked first).
-    pub async fn resend(&self, id: i64, to: Option<&str>) -> Result<ResendReport, RunError> {
+    pub async fn resend(&self, id: i64, to: Option<&str>, asked: &StartedBy) -> Result<ResendReport, RunError> {
         let (original, _, _) = self.store.run(id).await?;
         let refusal = match original.status {
             RunStatus::Held => Some(format!(
@@ -43,11 +43,12 @@ impl App {
         if let Some(message) = refusal {
             return Err(RunError::Resend { id, message });
         }
-        self.redeliver(id, to, Trigger::Resend).await
+        self.redeliver(id, to, Trigger::Resend, asked).await
     }
 
-    /// Sends a held run's files as they are, recording who released them.
-    pub async fn release(&self, id: i64, by: &str) -> Result<ResendReport, RunError> {
+    /// Sends a held run's files as they are, recording who released them
+    /// (`by`, as they name themselves) and who asked (`asked`).
+    pub async fn release(&self, id: i64, by: &str, asked: &StartedBy) -> Result<ResendReport, RunError> {
         let (original, _, _) = self.store.run(id).await?;
         if original.status != RunStatus::Held {
             return Err(RunError::Resend {
@@ -55,7 +56,7 @@ impl App {
                 message: format!("it is {}, not held (`ferry held` lists held runs)", original.status),
             });
         }
-        let report = self.redeliver(id, None, Trigger::Release).await?;
+        let report = self.redeliver(id, None, Trigger::Release, asked).await?;
         if report.error.is_none() {
             self.store.settle_held(id, RunStatus::Released, by).await?;
         }
@@ -81,7 +82,13 @@ impl App {
 
     /// Delivers kept files of run `id` again. A release sends only the files
     /// that were not delivered (held); a resend sends every kept file.
-    async fn redeliver(&self, id: i64, to: Option<&str>, trigger: Trigger) -> Result<ResendReport, RunError> {
+    async fn redeliver(
+        &self,
+        id: i64,
+        to: Option<&str>,
+        trigger: Trigger,
+        asked: &StartedBy,
+    ) -> Result<ResendReport, RunError> {
         let (original, files, _) = self.store.run(id).await?;
         let refuse = |message: String| RunError::Resend { id, message };
         if let Some(name) = to {
@@ -147,6 +154,8 @@ impl App {
                 instance: Some(&self.instance.id),
                 resend_of: Some(id),
                 recovers: None,
+                started_by: asked,
+                params: &original.params,
             })
             .await?;
         let env = DeliveryEnv::from_settings(&self.settings);

@@ -53,6 +53,15 @@ pub fn build(scripts_dir: &Path, stdlib_dir: &Path, run: Option<Arc<RunContext>>
         let c = ctx.clone();
         engine.on_debug(move |s, _, pos| c.log("info", format!("line {}: {s}", pos.line().unwrap_or(0))));
         super::api::register_all(&mut engine, ctx);
+        debug_assert!(
+            engine
+                .gen_fn_signatures(false)
+                .iter()
+                .filter_map(|s| super::names::signature_name(s))
+                .all(|name| super::names::PRIMITIVES.contains(&name)),
+            "a registered primitive is missing from names::PRIMITIVES: {:?}",
+            engine.gen_fn_signatures(false)
+        );
     }
     engine
 }
@@ -120,7 +129,8 @@ impl ScriptError {
             EvalAltResult::ErrorTooManyOperations(_) => {
                 format!("stopped: the script performed more than {MAX_OPERATIONS} operations (an endless loop?)")
             }
-            other => other.to_string(),
+            EvalAltResult::ErrorFunctionNotFound(signature, _) => function_not_found(&signature),
+            other => super::names::plain_types(&other.to_string()),
         };
         let pos = if outer.is_none() { inner_pos } else { outer };
         let mut message = message;
@@ -134,6 +144,26 @@ impl ScriptError {
             col: pos.position(),
             message,
         }
+    }
+}
+
+/// "Function not found: csv (Rows, &str | ImmutableString | String)" as a
+/// person would say it: which call, with what kinds of values.
+fn function_not_found(signature: &str) -> String {
+    let (name, args) = signature.split_once(' ').unwrap_or((signature, "()"));
+    let args = match args.trim() {
+        "()" => "no arguments".to_string(),
+        a => super::names::plain_types(a),
+    };
+    if super::names::is_builtin(name) {
+        format!(
+            "{name}() cannot be called with {args}: check the number and kinds of its arguments in docs/scripting.md"
+        )
+    } else {
+        let meant = super::names::suggestion(name, &[])
+            .map(|m| format!("; did you mean {m}()?"))
+            .unwrap_or_default();
+        format!("there is no function {name}() taking {args}{meant}")
     }
 }
 

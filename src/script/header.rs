@@ -25,6 +25,16 @@ pub enum ParamValue {
 }
 
 impl ParamValue {
+    /// The value as JSON, as history records it.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            ParamValue::Bool(b) => (*b).into(),
+            ParamValue::Int(i) => (*i).into(),
+            ParamValue::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+            ParamValue::Text(t) => t.as_str().into(),
+        }
+    }
+
     /// Parses `text` as the same type as `self`, for `--param name=value`.
     pub fn parse_like(&self, text: &str) -> Result<ParamValue, String> {
         Ok(match self {

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod engine;
 pub mod header;
+mod names;
 mod resolver;
 
 use std::collections::BTreeSet;
@@ -157,9 +158,10 @@ fn database<'a>(spec: &JobSpec, db: &'a str) -> &'a str {
 /// The options a primitive takes, and which argument holds them.
 fn options_of(name: &str) -> Option<(&'static [&'static str], usize)> {
     Some(match name {
-        "csv" | "html" => (api::format::option_names(name), 1),
+        "csv" | "fixed" | "html" => (api::format::option_names(name), 1),
         "report" => (api::report::OPTIONS, 1),
         "zip" => (api::zip::OPTIONS, 1),
+        "gzip" => (api::gzip::OPTIONS, 1),
         "photos" => (api::photos::OPTIONS, 0),
         _ => return None,
     })
@@ -172,17 +174,60 @@ fn literal(e: &Expr) -> Option<&str> {
     }
 }
 
-/// Checks literal database and destination names and option keys.
+/// The error for a call of a function that nothing defines, with the name
+/// probably meant. `own` is the script's functions; for a method, a map
+/// key or property of the script may hold a function pointer (`obj.run()`).
+fn unknown_call(call: &rhai::FnCallExpr, method: bool, own: &[String]) -> Option<String> {
+    let name = call.name.as_str();
+    let plain = call.op_token.is_none()
+        && call.namespace.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
+    if !plain || names::is_builtin(name) || own.iter().any(|f| f == name) {
+        return None;
+    }
+    let what = if method {
+        format!("unknown method '{name}' (called as value.{name}(...))")
+    } else {
+        format!("unknown function '{name}'")
+    };
+    Some(match names::suggestion(name, own) {
+        Some(meant) => format!("{what}; did you mean {meant}()?"),
+        None => format!(
+            "{what}: neither a ferry primitive (docs/scripting.md), a Rhai function, nor a function of this script"
+        ),
+    })
+}
+
+/// Checks called function names, literal database and destination names
+/// and option keys.
 fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<Uses, ScriptError> {
     let mut uses = Uses::default();
     let mut problem: Option<ScriptError> = None;
+    let own: Vec<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
+    let mut keys = own.clone();
     ast.walk(&mut |nodes: &[ASTNode]| {
+        match nodes.last() {
+            Some(ASTNode::Expr(Expr::Map(m, _))) => keys.extend(m.0.iter().map(|(i, _)| i.name.to_string())),
+            Some(ASTNode::Expr(Expr::Property(p, _))) => keys.push(p.2.to_string()),
+            _ => {}
+        }
+        true
+    });
+    ast.walk(&mut |nodes: &[ASTNode]| {
+        if let Some(ASTNode::Expr(Expr::MethodCall(c, pos))) = nodes.last() {
+            if let Some(message) = unknown_call(c, true, &keys) {
+                problem.get_or_insert(ScriptError::at(path, pos.line().unwrap_or(1), message));
+            }
+        }
         let (call, pos) = match nodes.last() {
             Some(ASTNode::Expr(Expr::FnCall(c, pos))) | Some(ASTNode::Stmt(Stmt::FnCall(c, pos))) => (c, *pos),
             _ => return true,
         };
         let line = pos.line().unwrap_or(1);
         let name = call.name.as_str();
+        if let Some(message) = unknown_call(call, false, &own) {
+            problem.get_or_insert(ScriptError::at(path, line, message));
+        }
         match name {
             "query" => {
                 uses.methods.insert("SQL");

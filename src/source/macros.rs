@@ -23,7 +23,7 @@ macro_rules! bind_params {
 /// Renders every row of `rows` into `out`, each column by its decoder
 /// through `render(decoder, raw value, text buffer)`.
 macro_rules! stream_rows {
-    ($rows:expr, $decoders:expr, $out:expr, $render:expr) => {{
+    ($rows:expr, $decoders:expr, $names:expr, $out:expr, $render:expr) => {{
         let mut rows = $rows;
         while let Some(row) = rows.try_next().await.map_err(SourceError::query)? {
             let batch = $out.batch();
@@ -33,9 +33,7 @@ macro_rules! stream_rows {
                     batch.push_null();
                     continue;
                 }
-                $render(*d, raw, batch.text()).map_err(|e| SourceError::Query {
-                    message: format!("cannot read column {}: {e}", i + 1),
-                })?;
+                $render(*d, raw, batch.text()).map_err(|e| SourceError::unreadable($names, i, e))?;
                 batch.end_cell();
             }
             $out.row_done().await?;

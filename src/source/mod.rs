@@ -15,6 +15,7 @@ mod params;
 mod pg_copy;
 mod pg_values;
 mod postgres;
+mod probe;
 pub mod render;
 mod sqlite;
 mod statement;
@@ -29,6 +30,7 @@ use tokio::sync::Mutex;
 pub use batch::{Batch, Column, Kind, Row};
 pub use params::{rewrite, Dialect, Param, Rewritten};
 pub use postgres::PgSource;
+pub use probe::{read_only_advice, ServerProbe};
 pub use stream::{BatchSender, RowStream, StreamError};
 
 use crate::config::DatabaseSettings;
@@ -86,6 +88,14 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// A value of column `i` that cannot be written, named by its column.
+    pub(crate) fn unreadable(names: &[String], i: usize, e: impl std::fmt::Display) -> SourceError {
+        let column = names.get(i).map_or_else(|| format!("{}", i + 1), |n| format!("'{n}'"));
+        SourceError::Query {
+            message: format!("cannot write column {column}: {e}"),
+        }
+    }
+
     /// Classifies a driver error, adding what to do for the common cases.
     pub(crate) fn query(e: sqlx::Error) -> SourceError {
         SourceError::refused(e.to_string())
@@ -140,6 +150,10 @@ impl Query {
 pub trait Source: Send + Sync {
     /// Runs `query`, sending the columns then the rows to `out`.
     fn stream<'a>(&'a self, query: &'a Query, out: &'a mut BatchSender) -> BoxFuture<'a, Result<(), SourceError>>;
+
+    /// The server, the account and what that account could change, for
+    /// `ferry test-connection`.
+    fn probe(&self) -> BoxFuture<'_, Result<ServerProbe, SourceError>>;
 }
 
 /// Awaits `work`, a statement streaming into a sender whose reader may go

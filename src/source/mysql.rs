@@ -12,7 +12,7 @@ use mysql_async::consts::{ColumnFlags, ColumnType};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Params, Pool, PoolConstraints, PoolOpts, Value};
 
-use super::{render, BatchSender, Column, Dialect, Kind, Param, Query, Source, SourceError};
+use super::{probe, render, BatchSender, Column, Dialect, Kind, Param, Query, ServerProbe, Source, SourceError};
 
 /// The character set number of binary strings.
 const BINARY: u16 = 63;
@@ -68,6 +68,10 @@ enum Decoder {
     Time,
     DateTime,
     Timestamp,
+    /// YEAR, always four digits (`0000` included).
+    Year,
+    /// BIT(n): its n bits as `0`/`1` digits.
+    Bit(u32),
 }
 
 fn decoder(c: &mysql_async::Column) -> Result<(Decoder, Kind), SourceError> {
@@ -86,8 +90,9 @@ fn decoder(c: &mysql_async::Column) -> Result<(Decoder, Kind), SourceError> {
         | T::MYSQL_TYPE_SHORT
         | T::MYSQL_TYPE_INT24
         | T::MYSQL_TYPE_LONG
-        | T::MYSQL_TYPE_LONGLONG
-        | T::MYSQL_TYPE_YEAR => (D::Int, Kind::Integer),
+        | T::MYSQL_TYPE_LONGLONG => (D::Int, Kind::Integer),
+        T::MYSQL_TYPE_YEAR => (D::Year, Kind::Integer),
+        T::MYSQL_TYPE_BIT => (D::Bit(c.column_length()), Kind::Text),
         T::MYSQL_TYPE_FLOAT => (D::Float, Kind::Float),
         T::MYSQL_TYPE_DOUBLE => (D::Double, Kind::Float),
         T::MYSQL_TYPE_DECIMAL | T::MYSQL_TYPE_NEWDECIMAL => (D::Decimal, Kind::Decimal),
@@ -153,9 +158,12 @@ fn render_value(d: Decoder, v: &Value, out: &mut String) -> Result<(), String> {
     use Decoder as D;
     match (d, v) {
         (D::Bool, Value::Int(i)) => render::boolean(out, *i != 0),
+        (D::Year, Value::Int(y)) if (0..=9999).contains(y) => render::year(out, *y as u32),
+        (D::Year, Value::UInt(y)) if *y <= 9999 => render::year(out, *y as u32),
+        (D::Bit(width), Value::Bytes(b)) => bits(out, b, width)?,
         (_, Value::Int(i)) => render::int(out, *i),
         (_, Value::UInt(u)) => render::int(out, *u),
-        (_, Value::Float(f)) => render::float(out, f64::from(*f)),
+        (_, Value::Float(f)) => render::float32(out, *f),
         (_, Value::Double(f)) => render::float(out, *f),
         // MySQL sends DECIMAL as its exact text.
         (D::Decimal | D::Text, Value::Bytes(b)) => render::text(out, b).map_err(|e| e.to_string())?,
@@ -175,6 +183,21 @@ fn render_value(d: Decoder, v: &Value, out: &mut String) -> Result<(), String> {
             render::hms(out, hours % 100, u32::from(*mi), u32::from(*s), *us);
         }
         (_, other) => return Err(format!("unexpected value {other:?} for this column type")),
+    }
+    Ok(())
+}
+
+/// The last `width` bits of a BIT value (sent as whole bytes, most
+/// significant first), as digits.
+fn bits(out: &mut String, b: &[u8], width: u32) -> Result<(), String> {
+    let total = b.len() * 8;
+    let width = width as usize;
+    if width > total {
+        return Err(format!("a BIT({width}) value of {} bytes", b.len()));
+    }
+    out.reserve(width);
+    for i in total - width..total {
+        out.push(if b[i / 8] >> (7 - i % 8) & 1 == 1 { '1' } else { '0' });
     }
     Ok(())
 }
@@ -200,6 +223,26 @@ impl Source for MySqlSource {
             let gone = out.reader_gone();
             let work = read(&mut conn, sql, values, out);
             super::until_reader_gone(work, gone, kill_query(&self.opts, id)).await
+        })
+    }
+
+    fn probe(&self) -> BoxFuture<'_, Result<ServerProbe, SourceError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.get_conn().await.map_err(query_error)?;
+            let (version, account): (String, String) = conn
+                .query_first("SELECT VERSION(), CURRENT_USER()")
+                .await
+                .map_err(query_error)?
+                .unwrap_or_default();
+            let grants: Vec<String> = conn.query("SHOW GRANTS").await.map_err(query_error)?;
+            Ok(ServerProbe {
+                version: match version.contains("MariaDB") {
+                    true => format!("MariaDB {version}"),
+                    false => format!("MySQL {version}"),
+                },
+                account,
+                writes: probe::mysql_write_grants(&grants),
+            })
         })
     }
 }
@@ -233,6 +276,7 @@ async fn read(conn: &mut Conn, sql: String, values: Vec<Param>, out: &mut BatchS
         conn.query_drop("ROLLBACK").await.map_err(query_error)?;
         return Err(SourceError::NoResultSet);
     }
+    let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     out.columns(columns).await?;
     let params = match values.is_empty() {
         true => Params::Empty,
@@ -245,9 +289,7 @@ async fn read(conn: &mut Conn, sql: String, values: Vec<Param>, out: &mut BatchS
             match row.as_ref(i) {
                 None | Some(Value::NULL) => batch.push_null(),
                 Some(v) => {
-                    render_value(*d, v, batch.text()).map_err(|e| SourceError::Query {
-                        message: format!("cannot read column {}: {e}", i + 1),
-                    })?;
+                    render_value(*d, v, batch.text()).map_err(|e| SourceError::unreadable(&names, i, e))?;
                     batch.end_cell();
                 }
             }
@@ -293,5 +335,14 @@ mod tests {
         assert_eq!(r(Decoder::Int, Value::UInt(u64::MAX)).unwrap(), u64::MAX.to_string());
         assert_eq!(r(Decoder::Bytes, Value::Bytes(vec![0, 255])).unwrap(), "00ff");
         assert_eq!(r(Decoder::Text, Value::Bytes("José".into())).unwrap(), "José");
+        assert_eq!(r(Decoder::Year, Value::Int(0)).unwrap(), "0000");
+        assert_eq!(r(Decoder::Year, Value::UInt(2026)).unwrap(), "2026");
+        assert_eq!(r(Decoder::Bit(1), Value::Bytes(vec![1])).unwrap(), "1");
+        assert_eq!(
+            r(Decoder::Bit(12), Value::Bytes(vec![0x0a, 0x01])).unwrap(),
+            "101000000001"
+        );
+        assert!(r(Decoder::Bit(12), Value::Bytes(vec![1])).is_err());
+        assert_eq!(r(Decoder::Float, Value::Float(0.1)).unwrap(), "0.1");
     }
 }

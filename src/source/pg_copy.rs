@@ -103,6 +103,8 @@ fn literal(p: &Param, out: &mut String) {
 /// Reads COPY's binary stream, whatever the chunking, into batches.
 pub(crate) struct CopyReader<'d> {
     decoders: &'d [Decoder],
+    /// The columns' names, for errors.
+    names: &'d [String],
     /// Bytes of an incomplete tuple (or header) carried to the next chunk.
     carry: Vec<u8>,
     header_done: bool,
@@ -118,9 +120,10 @@ fn bad(message: impl std::fmt::Display) -> SourceError {
 
 impl<'d> CopyReader<'d> {
     /// A reader of rows of the given columns' decoders.
-    pub(crate) fn new(decoders: &'d [Decoder]) -> Self {
+    pub(crate) fn new(decoders: &'d [Decoder], names: &'d [String]) -> Self {
         CopyReader {
             decoders,
+            names,
             carry: Vec::new(),
             header_done: false,
             done: false,
@@ -191,9 +194,7 @@ impl<'d> CopyReader<'d> {
             }
             let (value, rest) = b.split_at(len as usize);
             b = rest;
-            render_value(d, value, batch.text()).map_err(|e| SourceError::Query {
-                message: format!("cannot read column {}: {e}", i + 1),
-            })?;
+            render_value(d, value, batch.text()).map_err(|e| SourceError::unreadable(self.names, i, e))?;
             batch.end_cell();
         }
         Ok(())

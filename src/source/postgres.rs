@@ -14,7 +14,7 @@ use sqlx::{Column as _, Connection, Executor, Row as _, Statement, ValueRef};
 
 use super::pg_copy::{copy_statement, CopyReader};
 use super::pg_values::{decoder, render_value, Bad, Decoder};
-use super::{BatchSender, Column, Dialect, Param, Query, Source, SourceError};
+use super::{probe, BatchSender, Column, Dialect, Param, Query, ServerProbe, Source, SourceError};
 
 /// A PostgreSQL database.
 pub struct PgSource {
@@ -68,10 +68,11 @@ async fn copy_rows(
     conn: &mut PgConnection,
     copy: &str,
     decoders: &[Decoder],
+    names: &[String],
     out: &mut BatchSender,
 ) -> Result<(), SourceError> {
     let mut chunks = conn.copy_out_raw(copy).await.map_err(SourceError::query)?;
-    let mut reader = CopyReader::new(decoders);
+    let mut reader = CopyReader::new(decoders, names);
     while let Some(chunk) = chunks.try_next().await.map_err(SourceError::query)? {
         if reader.feed(&chunk, out)? > 0 {
             out.row_done().await?;
@@ -116,6 +117,26 @@ impl Source for PgSource {
             super::until_reader_gone(work, gone, cancel_backend(&self.opts, pid)).await
         })
     }
+
+    fn probe(&self) -> BoxFuture<'_, Result<ServerProbe, SourceError>> {
+        Box::pin(async move {
+            let mut conn = self.pool.acquire().await.map_err(SourceError::query)?;
+            let (version, account): (String, String) =
+                sqlx::query_as("SELECT 'PostgreSQL ' || current_setting('server_version'), current_user::text")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(SourceError::query)?;
+            let writes = sqlx::query_scalar(probe::PG_WRITES)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(SourceError::query)?;
+            Ok(ServerProbe {
+                version,
+                account,
+                writes,
+            })
+        })
+    }
 }
 
 impl PgSource {
@@ -157,10 +178,11 @@ impl PgSource {
             decoders.push(d);
             columns.push(Column::new(c.name(), kind));
         }
+        let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
         out.columns(columns).await?;
         if let Some(copy) = self.copy_of(query) {
             drop(stmt);
-            let copied = copy_rows(&mut tx, &copy, &decoders, out).await;
+            let copied = copy_rows(&mut tx, &copy, &decoders, &names, out).await;
             if copied.is_err() {
                 // The protocol may be mid-COPY: this connection is not reused.
                 drop(tx);
@@ -168,7 +190,13 @@ impl PgSource {
                 return copied;
             }
         } else {
-            stream_rows!(bind_params!(stmt, values).fetch(&mut *tx), decoders, out, render_raw);
+            stream_rows!(
+                bind_params!(stmt, values).fetch(&mut *tx),
+                decoders,
+                &names,
+                out,
+                render_raw
+            );
         }
         tx.rollback().await.map_err(SourceError::query)
     }

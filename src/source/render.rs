@@ -6,13 +6,16 @@
 //! | NULL | no value (an empty field) |
 //! | integer | decimal digits |
 //! | exact decimal | all digits of its scale (`12.50`) |
-//! | float | shortest text that reads back as the same number |
+//! | float | shortest text that reads back as the same number; `NaN`, `Infinity`, `-Infinity` |
 //! | boolean | `true` / `false` |
 //! | date | `YYYY-MM-DD` |
 //! | time | `HH:MM:SS`, `.ffffff` when there are fractions |
 //! | timestamp | `YYYY-MM-DD HH:MM:SS[.ffffff]` |
 //! | timestamp with zone | in UTC: `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` |
 //! | binary | lowercase hexadecimal |
+//!
+//! The complete table, type by type, is in docs/scripting.md ("How values
+//! are written"); tests/servers/values.rs checks it on every database.
 
 use std::fmt::Write;
 
@@ -46,9 +49,35 @@ pub fn text(out: &mut String, bytes: &[u8]) -> Result<(), std::str::Utf8Error> {
     Ok(())
 }
 
-/// Appends a float in its shortest exact form.
+/// Appends a float in its shortest exact form; the values that are not
+/// numbers as PostgreSQL spells them (`NaN`, `Infinity`, `-Infinity`).
 pub fn float(out: &mut String, v: f64) {
-    let _ = write!(out, "{v}");
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        special(out, v);
+    }
+}
+
+/// Appends a single-precision float in the shortest form that reads back
+/// as the same `f32` (`0.1`, where widening to `f64` first would give
+/// `0.10000000149011612`).
+pub fn float32(out: &mut String, v: f32) {
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        special(out, f64::from(v));
+    }
+}
+
+fn special(out: &mut String, v: f64) {
+    out.push_str(if v.is_nan() {
+        "NaN"
+    } else if v > 0.0 {
+        "Infinity"
+    } else {
+        "-Infinity"
+    });
 }
 
 /// Appends `true` or `false`.
@@ -78,6 +107,13 @@ pub fn ymd(out: &mut String, y: i32, m: u32, d: u32) {
     buf[7] = b'-';
     digits::<2>(&mut buf[8..], d);
     out.push_str(ascii(&buf[from..]));
+}
+
+/// Appends a year of 0..=9999 as four digits.
+pub fn year(out: &mut String, y: u32) {
+    let mut buf = [0u8; 4];
+    digits::<4>(&mut buf, y);
+    out.push_str(ascii(&buf));
 }
 
 /// Appends `HH:MM:SS`, with `.ffffff` when the microseconds are not zero.
@@ -162,6 +198,11 @@ mod tests {
         );
         assert_eq!(r(|o| float(o, 0.1)), "0.1");
         assert_eq!(r(|o| float(o, 12.0)), "12");
+        assert_eq!(r(|o| float(o, f64::NAN)), "NaN");
+        assert_eq!(r(|o| float(o, f64::NEG_INFINITY)), "-Infinity");
+        assert_eq!(r(|o| float32(o, 0.1)), "0.1");
+        assert_eq!(r(|o| float32(o, f32::INFINITY)), "Infinity");
+        assert_eq!(r(|o| year(o, 7)), "0007");
         assert_eq!(r(|o| binary(o, &[0, 0xab, 0xff])), "00abff");
         assert_eq!(r(|o| int(o, -42i64)), "-42");
         assert_eq!(r(|o| boolean(o, true)), "true");

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::{render, BatchSender, Column, Dialect, Kind, Param, Query, Source, SourceError};
+use super::{render, BatchSender, Column, Dialect, Kind, Param, Query, ServerProbe, Source, SourceError};
 
 /// Connections kept open between queries.
 const IDLE: usize = 4;
@@ -151,6 +151,7 @@ fn run(conn: &mut Connection, sql: &str, values: &[Param], out: &mut BatchSender
         })
         .collect();
     let booleans: Vec<bool> = columns.iter().map(|(c, _)| c.kind == Kind::Boolean).collect();
+    let names: Vec<String> = columns.iter().map(|(c, _)| c.name.clone()).collect();
     let mut rows = stmt
         .query(rusqlite::params_from_iter(values.iter().map(to_sql)))
         .map_err(refused)?;
@@ -179,9 +180,7 @@ fn run(conn: &mut Connection, sql: &str, values: &[Param], out: &mut BatchSender
                 batch.push_null();
                 continue;
             }
-            render_value(v, is_bool, batch.text()).map_err(|e| SourceError::Query {
-                message: format!("cannot read column {}: {e}", i + 1),
-            })?;
+            render_value(v, is_bool, batch.text()).map_err(|e| SourceError::unreadable(&names, i, e))?;
             batch.end_cell();
         }
         out.blocking_row_done()?;
@@ -222,6 +221,21 @@ impl Source for SqliteSource {
             shared.give_back(conn);
             *out = sender;
             result
+        })
+    }
+
+    fn probe(&self) -> BoxFuture<'_, Result<ServerProbe, SourceError>> {
+        Box::pin(async move {
+            let conn = self.shared.take().map_err(refused)?;
+            let version: String = conn
+                .query_row("SELECT sqlite_version()", [], |r| r.get(0))
+                .map_err(refused)?;
+            self.shared.give_back(conn);
+            Ok(ServerProbe {
+                version: format!("SQLite {version}"),
+                account: format!("the file {} (opened read-only)", self.shared.target.display()),
+                writes: Vec::new(),
+            })
         })
     }
 }

@@ -14,7 +14,10 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
-use super::{stamp, time, DeliveryState, OccurrenceOutcome, RunStatus, StateError, Store, Trigger, STALE_AFTER_SECS};
+use super::{
+    stamp, time, DeliveryState, OccurrenceOutcome, RunParam, RunStatus, StartedBy, StateError, Store, Trigger,
+    STALE_AFTER_SECS,
+};
 use crate::run::context::{Artifact, Delivery, LogLine};
 
 /// Who started a run and for which schedule occurrence.
@@ -36,6 +39,11 @@ pub struct NewRun<'a> {
     pub resend_of: Option<i64>,
     /// For a recovery run: the interrupted run whose occurrence it serves again.
     pub recovers: Option<i64>,
+    /// Who or what started it.
+    pub started_by: &'a StartedBy,
+    /// The header parameters it runs with, after overrides (none for a
+    /// resend or release, which extract nothing).
+    pub params: &'a [RunParam],
 }
 
 /// How a run ended, for [`Store::finish_run`].
@@ -149,9 +157,11 @@ async fn insert_run(
 ) -> Result<i64, sqlx::Error> {
     let now = stamp(Utc::now());
     let ended = (status != RunStatus::Running).then(|| now.clone());
+    let (values, overrides) = super::audit::params_columns(run.params);
     let row = sqlx::query(
         "INSERT INTO runs (script, script_path, script_hash, trigger, occurrence, instance, started_at, status, \
-         resend_of, recovers, ended_at, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+         resend_of, recovers, ended_at, error, started_by, params, overrides) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(run.script)
     .bind(run.path)
@@ -165,6 +175,9 @@ async fn insert_run(
     .bind(run.recovers)
     .bind(ended)
     .bind(error)
+    .bind(run.started_by.stored())
+    .bind(values)
+    .bind(overrides)
     .fetch_one(&mut **tx)
     .await?;
     row.try_get(0)

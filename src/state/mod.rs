@@ -3,6 +3,7 @@
 //! instances share it; one schema per backend, kept by sqlx migrations, and
 //! queries written once in the SQL both understand.
 
+mod audit;
 mod daemon;
 mod ledger;
 mod logins;
@@ -19,6 +20,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::Executor;
 
+pub use audit::{os_user, RunParam, StartedBy, Via};
 pub use daemon::{Instance, STALE_AFTER_SECS};
 pub use ledger::{Anomaly, DeliveryIntent, InterruptedOccurrence, NewRun, OpenDelivery, Outcome};
 pub use logins::{check_new_password, ApiToken, NewSession, ScriptChange, SessionInfo, TOOL_RIGHTS};
@@ -118,6 +120,10 @@ pub struct RunRow {
     pub released_by: Option<String>,
     /// For a recovery run: the interrupted run it stands in for.
     pub recovers: Option<i64>,
+    /// Who or what started it (`None` for runs recorded before ferry kept it).
+    pub started_by: Option<StartedBy>,
+    /// The header parameters it ran with, after overrides.
+    pub params: Vec<RunParam>,
 }
 
 /// A recorded file of a run.

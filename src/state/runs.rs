@@ -5,11 +5,12 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{stamp, time, DeliveryState, FileRow, RunRow, RunStatus, StateError, Store};
+use super::{stamp, time, DeliveryState, FileRow, RunRow, RunStatus, StartedBy, StateError, Store};
 use crate::run::context::LogLine;
 
 const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, occurrence, started_at, ended_at, status, \
-                           rows, bytes, destination, error, resend_of, released_by, recovers";
+                           rows, bytes, destination, error, resend_of, released_by, recovers, \
+                           started_by, params, overrides";
 
 fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
     Ok(RunRow {
@@ -32,6 +33,14 @@ fn run_row(r: &AnyRow) -> Result<RunRow, sqlx::Error> {
         resend_of: r.try_get("resend_of")?,
         released_by: r.try_get("released_by")?,
         recovers: r.try_get("recovers")?,
+        started_by: r
+            .try_get::<Option<String>, _>("started_by")?
+            .as_deref()
+            .and_then(StartedBy::parse),
+        params: super::audit::params_from(
+            r.try_get::<Option<String>, _>("params")?.as_deref(),
+            r.try_get::<Option<String>, _>("overrides")?.as_deref(),
+        ),
     })
 }
 

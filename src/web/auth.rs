@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
 
 use super::{Problem, Shared};
+use crate::state::{StartedBy, Via};
 
 /// The session cookie.
 pub const COOKIE: &str = "ferry_session";
@@ -42,6 +43,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller as history records who started a run.
+    pub fn started_by(&self) -> StartedBy {
+        StartedBy::Person {
+            user: self.user.clone(),
+            via: if self.csrf.is_some() { Via::Console } else { Via::Api },
+        }
+    }
+
     /// True when the user holds `right`.
     pub fn may(&self, right: &str) -> bool {
         self.rights.contains(right)

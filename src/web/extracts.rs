@@ -261,10 +261,11 @@ pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Re
     let script = loaded(&app, id)?;
     let job = console.jobs.begin("test", id, &caller.user);
     let c = console.clone();
+    let by = caller.started_by();
     tokio::spawn(async move {
         let req = RunRequest {
             progress: Some(progress_to(&c, job)),
-            ..Default::default()
+            ..RunRequest::by(by)
         };
         let result = match app.run(&script, Trigger::Test, req).await {
             Err(e) => Err((e.to_string(), None)),
@@ -279,6 +280,7 @@ pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Re
                             "bytes": f.bytes,
                             "columns": f.columns,
                             "preview": f.preview.iter().take(20).collect::<Vec<_>>(),
+                            "lines": f.lines,
                             "would_deliver_to": r.deliveries.iter().filter(|d| d.file == f.name)
                                 .map(|d| d.destination.clone()).collect::<Vec<_>>(),
                         })
@@ -366,6 +368,7 @@ pub async fn start_run(console: &Arc<Console>, caller: &Caller, id: &str) -> Res
     let (done, finish) = oneshot::channel();
     let ask = RunNow {
         script: id.to_string(),
+        by: caller.started_by(),
         progress: Some(progress_to(console, job)),
         accepted,
         done,

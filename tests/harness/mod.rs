@@ -107,7 +107,7 @@ path = "out"
         let script = app.load(&app.script_path(name)).unwrap_or_else(|e| panic!("{e}"));
         let req = RunRequest {
             params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            ..Default::default()
+            ..ferry::run::RunRequest::by(ferry::state::StartedBy::cli())
         };
         app.run(&script, trigger, req).await.unwrap()
     }
@@ -119,6 +119,9 @@ path = "out"
             .current_dir(self.dir.path())
             .env_remove("FERRY_CONFIG")
             .env_remove("RUST_LOG")
+            // As under systemd and cron: ferry names its user without these.
+            .env_remove("USER")
+            .env_remove("LOGNAME")
             .output()
             .unwrap();
         Output {

@@ -315,10 +315,20 @@ fn check(
         let lost: Vec<i64> = (from..=to).map(|b| b * period).filter(|b| !have.contains(b)).collect();
         assert!(
             lost.is_empty(),
-            "{script}: occurrences lost (no row): {:?}\n{}",
+            "{script}: occurrences lost (no row): {:?}\noccurrences:\n{}\nschedules: {:?}\n{}",
             lost.iter()
                 .map(|ms| DateTime::from_timestamp_millis(*ms).unwrap().to_rfc3339())
                 .collect::<Vec<_>>(),
+            db.rows(&format!(
+                "SELECT o.scheduled_at, o.outcome, o.claimed_at, COALESCE(o.reason, ''), COALESCE(r.trigger, ''), \
+                 COALESCE(r.started_at, '') FROM occurrences o LEFT JOIN runs r ON r.id = o.run_id \
+                 WHERE o.script = '{script}' ORDER BY o.scheduled_at"
+            ))
+            .iter()
+            .map(|r| r.join(" | "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+            db.rows("SELECT script, since FROM schedules ORDER BY script"),
             events.join("\n")
         );
     }

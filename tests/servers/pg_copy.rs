@@ -141,7 +141,7 @@ async fn copy_gives_the_same_bytes_as_the_generic_path() {
             "-9223372036854775808",
             "4294967295",
             "NaN",
-            "-inf",
+            "-Infinity",
             "NaN",
             "-0.0000000001",
             "quote \" comma , lf \n crlf \r\n tab \t backslash \\ emoji 😀 smart “x”",
@@ -149,7 +149,7 @@ async fn copy_gives_the_same_bytes_as_the_generic_path() {
             "abcde",
             "",
             "0001-01-01",
-            "00:00:00",
+            "24:00:00",
             "10000-01-01 00:00:00.000001",
             "1999-12-31T23:59:59.999999Z",
         ]

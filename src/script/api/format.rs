@@ -1,20 +1,23 @@
-//! `csv(rows, opts)` and `html(rows, opts)`: stream rows into a file in the
-//! run's folder and return it as a `File` to deliver.
+//! `csv(rows, opts)`, `fixed(rows, opts)` and `html(rows, opts)`: stream
+//! rows into a file in the run's folder and return it as a `File` to
+//! deliver.
 //!
 //! Plain rows go from the database batch straight to the writer; only rows
 //! passed through `rows.map(..)` (or a script array) become script values.
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, Map, NativeCallContext, Position};
 use serde::Deserialize;
 
+use super::fields;
 use super::query::{apply_maps, columns_of_map, push_dynamic, RowMaps, Rows};
 use crate::format::{
-    parse_delimiter, Charset, CsvOptions, DateStamp, DelimitedWriter, FileName, HtmlOptions, HtmlWriter, PartialFile,
-    RowWriter, Unmappable,
+    parse_delimiter, Charset, CsvOptions, DateStamp, DelimitedWriter, FileName, Filled, FixedOptions, FixedWriter,
+    FormatError, Framed, HtmlOptions, HtmlWriter, Overflow, PartialFile, Place, Records, RowWriter, Unmappable,
 };
-use crate::run::context::{Artifact, RunContext};
+use crate::run::context::{Artifact, Mode, RunContext};
 use crate::script::engine::runtime_error;
 use crate::source::{Batch, Column};
 
@@ -55,6 +58,22 @@ const CSV_OPTIONS: &[&str] = &[
     "append_date",
     "on_empty",
     "columns",
+    "header_record",
+    "trailer_record",
+];
+const FIXED_OPTIONS: &[&str] = &[
+    "name",
+    "ext",
+    "charset",
+    "unmappable",
+    "line_ending",
+    "terminator",
+    "append_date",
+    "on_empty",
+    "columns",
+    "overflow",
+    "header_record",
+    "trailer_record",
 ];
 const HTML_OPTIONS: &[&str] = &[
     "name",
@@ -69,10 +88,10 @@ const HTML_OPTIONS: &[&str] = &[
 
 /// The option names a format accepts, for load-time checks.
 pub fn option_names(format: &str) -> &'static [&'static str] {
-    if format == "html" {
-        HTML_OPTIONS
-    } else {
-        CSV_OPTIONS
+    match format {
+        "html" => HTML_OPTIONS,
+        "fixed" => FIXED_OPTIONS,
+        _ => CSV_OPTIONS,
     }
 }
 
@@ -85,14 +104,18 @@ enum OnEmpty {
 
 enum Kind {
     Csv(CsvOptions),
+    Fixed(FixedOptions),
     Html(HtmlOptions),
 }
 
 struct Opts {
     name: FileName,
     on_empty: OnEmpty,
+    /// The columns to write, by name (`csv`, `html`); `fixed` names its
+    /// columns in its layout.
     columns: Option<Vec<String>>,
     header: bool,
+    records: Records,
     kind: Kind,
 }
 
@@ -146,7 +169,9 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "extract".into())
     });
-    let ext = r.text("ext")?.unwrap_or_else(|| format.to_string());
+    let ext = r
+        .text("ext")?
+        .unwrap_or_else(|| if format == "fixed" { "txt" } else { format }.to_string());
     let stamp = r.parse("append_date", DateStamp::parse)?;
     let name = FileName::new(&stem, &ext, stamp).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
     let on_empty = match r.text("on_empty")?.as_deref() {
@@ -160,7 +185,14 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             ))
         }
     };
+    let fixed = format == "fixed";
+    let overflow = match r.text("overflow")? {
+        None => Overflow::Fail,
+        Some(o) => fields::parse_overflow(&o).map_err(|e| r.err("overflow", e))?,
+    };
+    let records = fields::records(map, fixed, overflow).map_err(|(key, e)| r.err(key, e))?;
     let columns = match map.get("columns") {
+        _ if fixed => None,
         None => None,
         Some(v) => Some(
             v.clone()
@@ -172,7 +204,8 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
                 .map_err(|_| r.err("columns", "expected an array of column names"))?,
         ),
     };
-    let header = r.flag("header", true)?;
+    // A fixed-width file has no line of column names.
+    let header = !fixed && r.flag("header", true)?;
     let charset = r.parse("charset", Charset::parse)?.unwrap_or(Charset::UTF_8);
     let kind = if format == "html" {
         Kind::Html(HtmlOptions {
@@ -180,6 +213,24 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             header,
             charset,
         })
+    } else if fixed {
+        let columns = map.get("columns").ok_or_else(|| {
+            r.err(
+                "columns",
+                "a fixed-width file needs its columns: [#{ name: \"id\", width: 9 }, ...]",
+            )
+        })?;
+        let options = FixedOptions {
+            columns: fields::fixed_columns(columns, overflow).map_err(|e| r.err("columns", e))?,
+            charset,
+            unmappable: r.parse("unmappable", str::parse::<Unmappable>)?.unwrap_or_default(),
+            line_ending: r.parse("line_ending", str::parse)?.unwrap_or_default(),
+            terminator: r.text("terminator")?.unwrap_or_default(),
+        };
+        options
+            .validate()
+            .map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
+        Kind::Fixed(options)
     } else {
         let d = CsvOptions::default();
         Kind::Csv(CsvOptions {
@@ -199,6 +250,7 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
         on_empty,
         columns,
         header,
+        records,
         kind,
     })
 }
@@ -320,8 +372,10 @@ impl Pump<'_> {
     }
 }
 
-/// Streams `input` through `writer`: (rows, preview, column names).
-#[allow(clippy::type_complexity)]
+/// What [`fill`] streamed: rows, preview, column names.
+type Filling = (u64, Vec<Vec<Option<String>>>, Vec<String>);
+
+/// Streams `input` through `writer`.
 fn fill(
     ctx: &NativeCallContext,
     run: &RunContext,
@@ -330,7 +384,7 @@ fn fill(
     wanted: &Option<Vec<String>>,
     format: &'static str,
     file_name: &str,
-) -> Res<(u64, Vec<Vec<Option<String>>>, Vec<String>)> {
+) -> Res<Filling> {
     let pos = ctx.call_position();
     let mut pump = Pump {
         writer,
@@ -432,12 +486,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     let pos = ctx.call_position();
     let o = parse_opts(format, opts, run, pos)?;
     let file_name = o.name.render(run.started.naive_local());
-    if run.lock().files.iter().any(|f| f.name == file_name) {
-        return Err(runtime_error(
-            format!("{format}(): this run already wrote a file named {file_name}; give each file its own name"),
-            pos,
-        ));
-    }
+    super::name_is_free(format, run, &file_name, pos)?;
     let io_err = |e: std::io::Error| {
         runtime_error(
             format!(
@@ -447,46 +496,126 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
             pos,
         )
     };
+    let fmt_err = |e: FormatError| runtime_error(format!("{format}(): {e}"), pos);
     let mut partial = PartialFile::create(&run.work_dir, &file_name).map_err(io_err)?;
-    let layout = match &o.kind {
-        Kind::Csv(c) => Some(crate::guard::Layout {
-            delimiter: c.delimiter,
-            header: c.header,
-        }),
-        Kind::Html(_) => None,
+    // A header record holding a count or a sum is known only after the last
+    // row: the rows go to a body file beside it, and the file is then the
+    // header followed by a copy of the body (a second pass over the disk,
+    // never the rows in memory).
+    let deferred = o.records.header_needs_totals();
+    let mut body = match deferred {
+        true => Some(PartialFile::create(&run.work_dir, &format!("{file_name}.body")).map_err(io_err)?),
+        false => None,
     };
-    let filled = match o.kind {
-        Kind::Csv(c) => {
-            let mut w =
-                DelimitedWriter::new(&mut partial, c).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
-            fill(&ctx, run, &mut w, input, &o.columns, format, &file_name)
-        }
-        Kind::Html(h) => fill(
-            &ctx,
-            run,
-            &mut HtmlWriter::new(&mut partial, h),
-            input,
-            &o.columns,
-            format,
-            &file_name,
+    let (layout, charset) = match &o.kind {
+        Kind::Csv(c) => (
+            Some(crate::guard::Layout {
+                delimiter: c.delimiter,
+                header: c.header,
+                header_record: !o.records.header.is_empty(),
+                trailer_record: !o.records.trailer.is_empty(),
+            }),
+            Some(c.charset),
         ),
+        Kind::Fixed(f) => (None, Some(f.charset)),
+        Kind::Html(_) => (None, None),
     };
-    let (rows, preview, columns) = filled?;
+    let at = run.started.naive_local();
+    let filled = {
+        let sink: &mut PartialFile = body.as_mut().unwrap_or(&mut partial);
+        let stream = |writer: &mut dyn RowWriter| -> Res<(Filling, Option<Vec<Filled>>)> {
+            if o.records.is_empty() {
+                return fill(&ctx, run, writer, input, &o.columns, format, &file_name).map(|f| (f, None));
+            }
+            let mut framed = Framed::new(writer, &o.records, at);
+            let filled = fill(&ctx, run, &mut framed, input, &o.columns, format, &file_name)?;
+            let header = deferred.then(|| framed.header()).transpose().map_err(fmt_err)?;
+            Ok((filled, header))
+        };
+        match &o.kind {
+            Kind::Csv(c) => {
+                // The byte-order mark starts the file, before a deferred header.
+                let c = CsvOptions {
+                    bom: c.bom && !deferred,
+                    ..c.clone()
+                };
+                stream(&mut DelimitedWriter::new(sink, c).map_err(fmt_err)?)
+            }
+            Kind::Fixed(f) => stream(&mut FixedWriter::new(sink, f.clone()).map_err(fmt_err)?),
+            Kind::Html(h) => stream(&mut HtmlWriter::new(sink, h.clone())),
+        }
+    };
+    let ((rows, preview, columns), header) = filled?;
+    if let (Some(mut body), Some(header)) = (body.take(), header) {
+        let head = match &o.kind {
+            Kind::Csv(c) => {
+                let mut w = DelimitedWriter::new(Vec::new(), c.clone()).map_err(fmt_err)?;
+                w.write_record(Place::HeaderRecord, &header).map_err(fmt_err)?;
+                w.into_inner().map_err(fmt_err)?
+            }
+            Kind::Fixed(f) => {
+                let mut w = FixedWriter::new(Vec::new(), f.clone()).map_err(fmt_err)?;
+                w.write_record(Place::HeaderRecord, &header).map_err(fmt_err)?;
+                w.into_inner().map_err(fmt_err)?
+            }
+            Kind::Html(_) => unreachable!("html() has no header_record option"),
+        };
+        body.flush().map_err(io_err)?;
+        partial.write_all(&head).map_err(io_err)?;
+        let mut copied = std::fs::File::open(body.partial_path()).map_err(io_err)?;
+        std::io::copy(&mut copied, &mut partial).map_err(io_err)?;
+        // Dropping the uncommitted body removes it.
+    }
+    // A fixed-width file's columns are its layout's, a choice of the rows'.
+    let (columns, preview) = match &o.kind {
+        Kind::Fixed(f) => {
+            let at: Vec<Option<usize>> = f
+                .columns
+                .iter()
+                .map(|c| columns.iter().position(|n| n == &c.name))
+                .collect();
+            let preview = preview
+                .into_iter()
+                .map(|row| {
+                    at.iter()
+                        .map(|i| i.and_then(|i| row.get(i).cloned().flatten()))
+                        .collect()
+                })
+                .collect();
+            (f.columns.iter().map(|c| c.name.clone()).collect(), preview)
+        }
+        _ => (columns, preview),
+    };
     if rows == 0 {
         match o.on_empty {
             OnEmpty::Fail => {
-                return Err(runtime_error(format!("{format}(): the result is empty and on_empty is \"fail\"; no file was written"), pos))
-            }
-            OnEmpty::Write if !o.header => {
                 return Err(runtime_error(
-                    format!("{format}(): the result is empty and header is off, so the file would be zero bytes; set on_empty: \"zero_bytes\" if the vendor accepts an empty file"),
+                    format!("{format}(): the result is empty and on_empty is \"fail\"; no file was written"),
                     pos,
                 ))
+            }
+            OnEmpty::Write if !o.header && o.records.is_empty() => {
+                let header = if format == "fixed" {
+                    "it has no header or trailer record"
+                } else {
+                    "header is off"
+                };
+                return Err(runtime_error(
+                    format!("{format}(): the result is empty and {header}, so the file would be zero bytes; set on_empty: \"zero_bytes\" if the vendor accepts an empty file"),
+                    pos,
+                ));
             }
             _ => {}
         }
     }
     let written = partial.commit().map_err(io_err)?;
+    // A test shows the file as the vendor will read it.
+    let lines = match charset {
+        Some(charset) if run.mode == Mode::Test => {
+            crate::format::first_lines(&written.path, charset, PREVIEW_ROWS + 1).map_err(io_err)?
+        }
+        _ => Vec::new(),
+    };
     let artifact = Artifact {
         name: written.name,
         path: written.path,
@@ -495,6 +624,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         sha256: written.sha256,
         columns,
         preview,
+        lines,
         key: o.name.stem().to_string(),
         layout,
         ..Artifact::default()
@@ -510,7 +640,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     Ok(File(Arc::new(artifact)))
 }
 
-/// Registers `csv`, `html`, `included()` and the `File` type's getters.
+/// Registers `csv`, `fixed`, `html`, `included()` and the `File` type's getters.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("included", move || -> rhai::Array {
@@ -542,7 +672,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             Ok(File::new(a))
         },
     );
-    for format in ["csv", "html"] {
+    for format in ["csv", "fixed", "html"] {
         let r = run.clone();
         engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| {
             build(ctx, &r, input, &opts, format)

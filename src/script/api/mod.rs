@@ -1,8 +1,10 @@
 //! The primitives scripts call, one file per family, each with `register()`.
 
 pub mod deliver;
+mod fields;
 pub mod filter;
 pub mod format;
+pub mod gzip;
 pub mod notify;
 pub mod photos;
 pub mod query;
@@ -24,9 +26,27 @@ pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
     filter::register(engine, run.clone());
     notify::register(engine, run.clone());
     zip::register(engine, run.clone());
+    gzip::register(engine, run.clone());
     photos::register(engine, run.clone());
     report::register(engine, run.clone());
     time::register(engine, run);
+}
+
+/// Refuses a second file of the same name in one run: the later would
+/// overwrite the earlier in the run's folder.
+pub(crate) fn name_is_free(
+    func: &str,
+    run: &RunContext,
+    name: &str,
+    pos: rhai::Position,
+) -> Result<(), Box<rhai::EvalAltResult>> {
+    if run.lock().files.iter().any(|f| f.name == name) {
+        return Err(crate::script::engine::runtime_error(
+            format!("{func}(): this run already wrote a file named {name}; give each file its own name"),
+            pos,
+        ));
+    }
+    Ok(())
 }
 
 /// A script's options map as a TOML table, so options that mirror a

@@ -83,12 +83,7 @@ pub(crate) fn common(func: &str, map: &Map, run: &RunContext, pos: Position) -> 
         },
     };
     let file_name = name.render(run.started.naive_local());
-    if run.lock().files.iter().any(|f| f.name == file_name) {
-        return Err(runtime_error(
-            format!("{func}(): this run already wrote a file named {file_name}; give each file its own name"),
-            pos,
-        ));
-    }
+    super::name_is_free(func, run, &file_name, pos)?;
     Ok(Common { file_name, level })
 }
 

@@ -81,8 +81,14 @@ async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuer
 async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> PageResult {
     v.caller.need("read").or_page(&v)?;
     let (r, files, log) = c.app().store.run(id).await.or_page(&v)?;
+    let params: Vec<String> = r.params.iter().map(ToString::to_string).collect();
     let facts = [
         ("Trigger", r.trigger.clone()),
+        (
+            "Started by",
+            r.started_by.as_ref().map(ToString::to_string).unwrap_or_default(),
+        ),
+        ("Parameters", params.join(", ")),
         ("Started", when(r.started_at)),
         ("Ended", r.ended_at.map(when).unwrap_or_default()),
         ("Script hash", r.script_hash.clone()),
