@@ -5,17 +5,7 @@
 
 use ferry::state::Trigger;
 
-use crate::harness::{python_json, repo, Project};
-
-/// The block of `kind` (`rhai`, `text`) that follows `after` in
-/// docs/scripting.md.
-fn documented(after: &str, kind: &str) -> String {
-    let doc = std::fs::read_to_string(repo().join("docs/scripting.md")).unwrap();
-    let section = &doc[doc.find(after).unwrap_or_else(|| panic!("{after} is in the docs"))..];
-    let fence = format!("```{kind}\n");
-    let start = section.find(&fence).unwrap() + fence.len();
-    section[start..start + section[start..].find("```").unwrap()].to_string()
-}
+use crate::harness::{documented, python_json, Project};
 
 fn today() -> chrono::NaiveDate {
     chrono::Utc::now()
@@ -330,8 +320,8 @@ async fn the_documented_examples_write_what_the_docs_show() {
          CREATE TABLE fee (person_id INTEGER, last_name TEXT, amount TEXT);
          INSERT INTO fee VALUES (1, 'Núñez', '0.10'), (2, 'O''Brien', '12.50'), (3, 'Zoë', '-2.5');",
     );
-    p.script("fixed_doc", &documented("### `fixed(rows, options)`", "rhai"));
-    p.script("records_doc", &documented("**Header and trailer records.**", "rhai"));
+    p.script("fixed_doc", &documented("### `fixed(rows, options)`", "rhai", 0));
+    p.script("records_doc", &documented("**Header and trailer records.**", "rhai", 0));
     for name in ["fixed_doc", "records_doc"] {
         let report = p.run(name, Trigger::Manual, &[]).await;
         assert!(report.succeeded(), "{name}: {:?}", report.error);
@@ -345,7 +335,7 @@ async fn the_documented_examples_write_what_the_docs_show() {
     let bytes = std::fs::read(p.path(&format!("out/{roster}"))).unwrap();
     let (text, _, bad) = encoding_rs::WINDOWS_1252.decode(&bytes);
     assert!(!bad);
-    let shown = documented("### `fixed(rows, options)`", "text").replace("20261203", date);
+    let shown = documented("### `fixed(rows, options)`", "text", 0).replace("20261203", date);
     assert_eq!(text, shown.replace('\n', "\r\n"));
     assert!(bytes
         .split(|&b| b == b'\n')
@@ -353,7 +343,7 @@ async fn the_documented_examples_write_what_the_docs_show() {
         .all(|l| l.len() == 53));
 
     let fees = std::fs::read_to_string(p.path("out/fees.txt")).unwrap();
-    let shown = documented("**Header and trailer records.**", "text")
+    let shown = documented("**Header and trailer records.**", "text", 0)
         .replace("12/03/2026", &today().format("%m/%d/%Y").to_string());
     assert_eq!(fees, shown.replace('\n', "\r\n"));
 }

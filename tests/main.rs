@@ -14,6 +14,7 @@ mod filters;
 mod fixed_width;
 mod formats;
 mod ftps;
+mod json_files;
 mod limits;
 mod notify;
 mod report;

@@ -15,6 +15,8 @@ mod ftps;
 #[path = "servers/grace.rs"]
 mod grace;
 mod harness;
+#[path = "servers/json.rs"]
+mod json;
 #[path = "servers/pg_copy.rs"]
 mod pg_copy;
 #[path = "servers/sftp.rs"]

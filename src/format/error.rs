@@ -170,6 +170,15 @@ pub enum FormatError {
     #[error("the sum of column {0:?} has more than 38 digits and cannot be kept exactly")]
     SumTooLarge(String),
 
+    /// A JSON column's value is not JSON, so it cannot be embedded.
+    #[error("{place}, column {column:?}: the database's JSON value does not parse as JSON; cast it to text in the query to write it as a string")]
+    NotJson {
+        /// The record holding the value.
+        place: Place,
+        /// The column's name.
+        column: String,
+    },
+
     /// The output file name is not safe to create on every destination.
     #[error("file name \"{name}\" is not allowed: {reason}")]
     BadFileName {

@@ -5,7 +5,7 @@
 //!
 //! A file is made in four steps: a [`FileName`] renders the delivered name,
 //! a [`PartialFile`] is created under it, a [`DelimitedWriter`],
-//! [`FixedWriter`] or [`HtmlWriter`] streams rows into it (inside a
+//! [`FixedWriter`], [`JsonWriter`] or [`HtmlWriter`] streams rows into it (inside a
 //! [`Framed`] when the file has header or trailer records), and
 //! [`PartialFile::commit`] renames it into place and reports its size and
 //! SHA-256 as a [`WrittenFile`].
@@ -19,6 +19,7 @@ mod fixed;
 mod formulas;
 mod framing;
 mod html;
+mod json;
 mod naming;
 mod output;
 mod preview;
@@ -32,6 +33,7 @@ pub use error::{FormatError, Place};
 pub use fixed::{Align, FixedColumn, FixedOptions, FixedWriter, Overflow, Slot};
 pub use formulas::Formulas;
 pub use html::{HtmlOptions, HtmlWriter};
+pub use json::{Decimals, JsonLayout, JsonOptions, JsonWriter};
 pub use naming::{DateStamp, FileName};
 pub use output::{sha256_file, HashingWriter, PartialFile, WrittenFile};
 pub use preview::first_lines;

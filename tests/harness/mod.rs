@@ -23,6 +23,19 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The `nth` (from 0) block fenced as `kind` (`rhai`, `text`) after the
+/// first `after` in docs/scripting.md, so a test runs what the docs show.
+pub fn documented(after: &str, kind: &str, nth: usize) -> String {
+    let doc = std::fs::read_to_string(repo().join("docs/scripting.md")).unwrap();
+    let mut section = &doc[doc.find(after).unwrap_or_else(|| panic!("{after} is in the docs"))..];
+    let fence = format!("```{kind}\n");
+    for _ in 0..nth {
+        section = &section[section.find(&fence).unwrap() + fence.len()..];
+    }
+    let start = section.find(&fence).unwrap() + fence.len();
+    section[start..start + section[start..].find("```").unwrap()].to_string()
+}
+
 /// A temporary project.
 pub struct Project {
     pub dir: tempfile::TempDir,

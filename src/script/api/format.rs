@@ -1,6 +1,6 @@
-//! `csv(rows, opts)`, `fixed(rows, opts)` and `html(rows, opts)`: stream
-//! rows into a file in the run's folder and return it as a `File` to
-//! deliver.
+//! `csv(rows, opts)`, `fixed(rows, opts)`, `ndjson(rows, opts)`,
+//! `json(rows, opts)` and `html(rows, opts)`: stream rows into a file in the
+//! run's folder and return it as a `File` to deliver.
 //!
 //! Plain rows go from the database batch straight to the writer; only rows
 //! passed through `rows.map(..)` (or a script array) become script values.
@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::fields;
 use super::query::{apply_maps, columns_of_map, push_dynamic, RowMaps, Rows};
 use crate::format::{
-    parse_delimiter, Charset, CsvOptions, DateStamp, DelimitedWriter, FileName, Filled, FixedOptions, FixedWriter,
-    FormatError, Framed, HtmlOptions, HtmlWriter, Overflow, PartialFile, Place, Records, RowWriter, Unmappable,
+    parse_delimiter, Charset, CsvOptions, DateStamp, Decimals, DelimitedWriter, FileName, Filled, FixedOptions,
+    FixedWriter, FormatError, Framed, HtmlOptions, HtmlWriter, JsonLayout, JsonOptions, JsonWriter, Overflow,
+    PartialFile, Place, Records, RowWriter, Unmappable,
 };
 use crate::run::context::{Artifact, Mode, RunContext};
 use crate::script::engine::runtime_error;
@@ -75,6 +76,7 @@ const FIXED_OPTIONS: &[&str] = &[
     "header_record",
     "trailer_record",
 ];
+const JSON_OPTIONS: &[&str] = &["name", "ext", "append_date", "on_empty", "columns", "decimals"];
 const HTML_OPTIONS: &[&str] = &[
     "name",
     "ext",
@@ -91,6 +93,7 @@ pub fn option_names(format: &str) -> &'static [&'static str] {
     match format {
         "html" => HTML_OPTIONS,
         "fixed" => FIXED_OPTIONS,
+        "ndjson" | "json" => JSON_OPTIONS,
         _ => CSV_OPTIONS,
     }
 }
@@ -105,6 +108,7 @@ enum OnEmpty {
 enum Kind {
     Csv(CsvOptions),
     Fixed(FixedOptions),
+    Json(JsonOptions),
     Html(HtmlOptions),
 }
 
@@ -169,9 +173,10 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "extract".into())
     });
+    let fixed = format == "fixed";
     let ext = r
         .text("ext")?
-        .unwrap_or_else(|| if format == "fixed" { "txt" } else { format }.to_string());
+        .unwrap_or_else(|| if fixed { "txt" } else { format }.to_string());
     let stamp = r.parse("append_date", DateStamp::parse)?;
     let name = FileName::new(&stem, &ext, stamp).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
     let on_empty = match r.text("on_empty")?.as_deref() {
@@ -185,7 +190,6 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             ))
         }
     };
-    let fixed = format == "fixed";
     let overflow = match r.text("overflow")? {
         None => Overflow::Fail,
         Some(o) => fields::parse_overflow(&o).map_err(|e| r.err("overflow", e))?,
@@ -204,10 +208,20 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
                 .map_err(|_| r.err("columns", "expected an array of column names"))?,
         ),
     };
-    // A fixed-width file has no line of column names.
-    let header = !fixed && r.flag("header", true)?;
+    // Fixed-width and JSON files have no line of column names.
+    let json = matches!(format, "ndjson" | "json");
+    let header = !fixed && !json && r.flag("header", true)?;
     let charset = r.parse("charset", Charset::parse)?.unwrap_or(Charset::UTF_8);
-    let kind = if format == "html" {
+    let kind = if json {
+        Kind::Json(JsonOptions {
+            layout: if format == "json" {
+                JsonLayout::Array
+            } else {
+                JsonLayout::Lines
+            },
+            decimals: r.parse("decimals", str::parse::<Decimals>)?.unwrap_or_default(),
+        })
+    } else if format == "html" {
         Kind::Html(HtmlOptions {
             title: r.text("title")?.unwrap_or_else(|| stem.clone()),
             header,
@@ -518,6 +532,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
             Some(c.charset),
         ),
         Kind::Fixed(f) => (None, Some(f.charset)),
+        Kind::Json(_) => (None, Some(Charset::UTF_8)),
         Kind::Html(_) => (None, None),
     };
     let at = run.started.naive_local();
@@ -542,6 +557,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
                 stream(&mut DelimitedWriter::new(sink, c).map_err(fmt_err)?)
             }
             Kind::Fixed(f) => stream(&mut FixedWriter::new(sink, f.clone()).map_err(fmt_err)?),
+            Kind::Json(j) => stream(&mut JsonWriter::new(sink, *j)),
             Kind::Html(h) => stream(&mut HtmlWriter::new(sink, h.clone())),
         }
     };
@@ -558,7 +574,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
                 w.write_record(Place::HeaderRecord, &header).map_err(fmt_err)?;
                 w.into_inner().map_err(fmt_err)?
             }
-            Kind::Html(_) => unreachable!("html() has no header_record option"),
+            Kind::Json(_) | Kind::Html(_) => unreachable!("{format}() has no header_record option"),
         };
         body.flush().map_err(io_err)?;
         partial.write_all(&head).map_err(io_err)?;
@@ -594,11 +610,11 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
                     pos,
                 ))
             }
-            OnEmpty::Write if !o.header && o.records.is_empty() => {
-                let header = if format == "fixed" {
-                    "it has no header or trailer record"
-                } else {
-                    "header is off"
+            OnEmpty::Write if !o.header && o.records.is_empty() && format != "json" => {
+                let header = match format {
+                    "fixed" => "it has no header or trailer record",
+                    "ndjson" => "an NDJSON file has no header",
+                    _ => "header is off",
                 };
                 return Err(runtime_error(
                     format!("{format}(): the result is empty and {header}, so the file would be zero bytes; set on_empty: \"zero_bytes\" if the vendor accepts an empty file"),
@@ -640,7 +656,8 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     Ok(File(Arc::new(artifact)))
 }
 
-/// Registers `csv`, `fixed`, `html`, `included()` and the `File` type's getters.
+/// Registers `csv`, `fixed`, `ndjson`, `json`, `html`, `included()` and the
+/// `File` type's getters.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("included", move || -> rhai::Array {
@@ -672,7 +689,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             Ok(File::new(a))
         },
     );
-    for format in ["csv", "fixed", "html"] {
+    for format in ["csv", "fixed", "ndjson", "json", "html"] {
         let r = run.clone();
         engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| {
             build(ctx, &r, input, &opts, format)

@@ -285,19 +285,35 @@ pub(crate) fn push_dynamic(batch: &mut Batch, v: &Dynamic) {
 }
 
 /// Output columns of mapped rows: the source's order for names still present,
-/// then new names alphabetically (script maps do not keep insertion order).
+/// then new names alphabetically (script maps do not keep insertion order),
+/// typed by their first value.
 pub(crate) fn columns_of_map(source: &[Column], map: &Map) -> Vec<Column> {
     let mut cols: Vec<Column> = source
         .iter()
         .filter(|c| map.contains_key(c.name.as_str()))
         .cloned()
         .collect();
-    for k in map.keys() {
+    for (k, v) in map {
         if !source.iter().any(|c| c.name == k.as_str()) {
-            cols.push(Column::new(k.as_str(), Kind::Text));
+            cols.push(Column::new(k.as_str(), kind_of(v)));
         }
     }
     cols
+}
+
+/// The kind of a column a script computed, from its first row's value, so
+/// a number the script made stays a number in JSON and right-aligned in
+/// HTML.
+fn kind_of(v: &Dynamic) -> Kind {
+    if v.is_int() {
+        Kind::Integer
+    } else if v.is_float() {
+        Kind::Float
+    } else if v.is_bool() {
+        Kind::Boolean
+    } else {
+        Kind::Text
+    }
 }
 
 /// Applies the script's `map` closures to a row; `None` drops the row.
