@@ -25,6 +25,10 @@ mod sftp;
 mod smb;
 #[path = "servers/values.rs"]
 mod values;
+#[path = "servers/xlsx.rs"]
+mod xlsx;
+#[path = "servers/xlsx_sqlite.rs"]
+mod xlsx_sqlite;
 
 use std::process::Command;
 

@@ -179,6 +179,31 @@ pub enum FormatError {
         column: String,
     },
 
+    /// A text value is longer than an Excel cell holds.
+    #[error("{place}, column {column:?}: the value has {chars} characters, more than the 32,767 an Excel cell holds; shorten it in the query or write a csv() instead")]
+    CellTooLong {
+        /// The record holding the value.
+        place: Place,
+        /// The column's name.
+        column: String,
+        /// The value's length in characters.
+        chars: usize,
+    },
+
+    /// A sheet name Excel would refuse.
+    #[error("sheet name {name:?} is not allowed: {why}")]
+    SheetName {
+        /// The name given.
+        name: String,
+        /// Excel's rule it breaks.
+        why: String,
+    },
+
+    /// The workbook could not be written (a sheet over Excel's limits, or
+    /// the temporary files in the run's folder).
+    #[error("could not write the workbook: {0}")]
+    Xlsx(String),
+
     /// The output file name is not safe to create on every destination.
     #[error("file name \"{name}\" is not allowed: {reason}")]
     BadFileName {

@@ -5,8 +5,9 @@
 //!
 //! A file is made in four steps: a [`FileName`] renders the delivered name,
 //! a [`PartialFile`] is created under it, a [`DelimitedWriter`],
-//! [`FixedWriter`], [`JsonWriter`] or [`HtmlWriter`] streams rows into it (inside a
-//! [`Framed`] when the file has header or trailer records), and
+//! [`FixedWriter`], [`JsonWriter`], [`XlsxWriter`] or [`HtmlWriter`] streams
+//! rows into it (inside a [`Framed`] when the file has header or trailer
+//! records), and
 //! [`PartialFile::commit`] renames it into place and reports its size and
 //! SHA-256 as a [`WrittenFile`].
 
@@ -25,6 +26,7 @@ mod output;
 mod preview;
 mod records;
 mod unquoted;
+mod xlsx;
 
 pub use charset::{Charset, Unencodable, Unmappable};
 pub use csv_options::{parse_delimiter, CsvOptions, LineEnding};
@@ -39,6 +41,7 @@ pub use output::{sha256_file, HashingWriter, PartialFile, WrittenFile};
 pub use preview::first_lines;
 pub use records::{Count, Field, Filled, Framed, Records, Value};
 pub use unquoted::Unquoted;
+pub use xlsx::{check_sheet_name, XlsxWriter};
 
 use crate::source::{Batch, Column};
 

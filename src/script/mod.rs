@@ -158,7 +158,7 @@ fn database<'a>(spec: &JobSpec, db: &'a str) -> &'a str {
 /// The options a primitive takes, and which argument holds them.
 fn options_of(name: &str) -> Option<(&'static [&'static str], usize)> {
     Some(match name {
-        "csv" | "fixed" | "ndjson" | "json" | "html" => (api::format::option_names(name), 1),
+        "csv" | "fixed" | "ndjson" | "json" | "xlsx" | "html" => (api::format::option_names(name), 1),
         "report" => (api::report::OPTIONS, 1),
         "zip" => (api::zip::OPTIONS, 1),
         "gzip" => (api::gzip::OPTIONS, 1),

@@ -27,9 +27,11 @@ pub const PRIMITIVES: &[&str] = &[
     "photos",
     "query",
     "report",
+    "sheet",
     "to_array",
     "today",
     "warn",
+    "xlsx",
     "zip",
 ];
 

@@ -300,6 +300,28 @@ pub fn python_csv(path: &Path, delimiter: char, encoding: &str) -> Vec<Vec<Strin
     )
 }
 
+/// A non-empty cell as openpyxl reads it: type (`number`, `text`, `bool`,
+/// `datetime` or `time`), value, number format, bold.
+pub type XlsxCell = (String, String, String, bool);
+
+/// One sheet of a workbook as openpyxl reads it (`tests/read_xlsx.py`).
+#[derive(Debug, serde::Deserialize)]
+pub struct XlsxSheet {
+    pub name: String,
+    pub freeze: Option<String>,
+    pub widths: std::collections::BTreeMap<String, f64>,
+    /// Each cell, `None` if empty.
+    pub rows: Vec<Vec<Option<XlsxCell>>>,
+}
+
+/// Reads an XLSX file with Python's openpyxl.
+pub fn python_xlsx(path: &Path) -> Vec<XlsxSheet> {
+    python_json(
+        &[repo().join("tests/read_xlsx.py").as_os_str(), path.as_os_str()],
+        &format!("openpyxl could not read {} (is openpyxl installed?)", path.display()),
+    )
+}
+
 /// Runs `python3 ARGS...` (a script and its arguments, or `-c CODE ...`)
 /// and parses the JSON it prints; `what` says what failed if it exits badly.
 pub fn python_json<T: serde::de::DeserializeOwned>(args: &[&std::ffi::OsStr], what: &str) -> T {

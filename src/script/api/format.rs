@@ -1,6 +1,7 @@
 //! `csv(rows, opts)`, `fixed(rows, opts)`, `ndjson(rows, opts)`,
-//! `json(rows, opts)` and `html(rows, opts)`: stream rows into a file in the
-//! run's folder and return it as a `File` to deliver.
+//! `json(rows, opts)`, `xlsx(rows or sheets, opts)` and `html(rows, opts)`:
+//! stream rows into a file in the run's folder and return it as a `File` to
+//! deliver.
 //!
 //! Plain rows go from the database batch straight to the writer; only rows
 //! passed through `rows.map(..)` (or a script array) become script values.
@@ -16,7 +17,7 @@ use super::query::{apply_maps, columns_of_map, push_dynamic, RowMaps, Rows};
 use crate::format::{
     parse_delimiter, Charset, CsvOptions, DateStamp, Decimals, DelimitedWriter, FileName, Filled, FixedOptions,
     FixedWriter, FormatError, Framed, HtmlOptions, HtmlWriter, JsonLayout, JsonOptions, JsonWriter, Overflow,
-    PartialFile, Place, Records, RowWriter, Unmappable,
+    PartialFile, Place, Records, RowWriter, Unmappable, XlsxWriter,
 };
 use crate::run::context::{Artifact, Mode, RunContext};
 use crate::script::engine::runtime_error;
@@ -77,6 +78,7 @@ const FIXED_OPTIONS: &[&str] = &[
     "trailer_record",
 ];
 const JSON_OPTIONS: &[&str] = &["name", "ext", "append_date", "on_empty", "columns", "decimals"];
+const XLSX_OPTIONS: &[&str] = &["name", "ext", "append_date", "on_empty", "columns", "header", "sheet"];
 const HTML_OPTIONS: &[&str] = &[
     "name",
     "ext",
@@ -94,6 +96,7 @@ pub fn option_names(format: &str) -> &'static [&'static str] {
         "html" => HTML_OPTIONS,
         "fixed" => FIXED_OPTIONS,
         "ndjson" | "json" => JSON_OPTIONS,
+        "xlsx" => XLSX_OPTIONS,
         _ => CSV_OPTIONS,
     }
 }
@@ -109,7 +112,20 @@ enum Kind {
     Csv(CsvOptions),
     Fixed(FixedOptions),
     Json(JsonOptions),
+    /// The header row, and the one sheet's name when rows are given.
+    Xlsx {
+        header: bool,
+        sheet: Option<String>,
+    },
     Html(HtmlOptions),
+}
+
+/// One sheet of a workbook: `sheet("Students", rows)`, its name checked
+/// against Excel's rules when the script makes it.
+#[derive(Clone)]
+pub struct Sheet {
+    name: String,
+    rows: Dynamic,
 }
 
 struct Opts {
@@ -212,7 +228,13 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
     let json = matches!(format, "ndjson" | "json");
     let header = !fixed && !json && r.flag("header", true)?;
     let charset = r.parse("charset", Charset::parse)?.unwrap_or(Charset::UTF_8);
-    let kind = if json {
+    let kind = if format == "xlsx" {
+        let sheet = r.text("sheet")?;
+        if let Some(name) = &sheet {
+            crate::format::check_sheet_name(name).map_err(|e| r.err("sheet", e))?;
+        }
+        Kind::Xlsx { header, sheet }
+    } else if json {
         Kind::Json(JsonOptions {
             layout: if format == "json" {
                 JsonLayout::Array
@@ -496,6 +518,50 @@ fn fill(
     Ok((pump.rows, std::mem::take(&mut pump.preview), columns))
 }
 
+/// Fills a workbook: `input` is rows (one sheet, named by the `sheet`
+/// option) or an array of `sheet(name, rows)`. The rows counted are every
+/// sheet's; the preview and columns are the first sheet's.
+fn fill_sheets(
+    ctx: &NativeCallContext,
+    run: &RunContext,
+    book: &mut XlsxWriter,
+    input: &Dynamic,
+    sheet: &Option<String>,
+    wanted: &Option<Vec<String>>,
+    file_name: &str,
+) -> Res<Filling> {
+    let pos = ctx.call_position();
+    let fmt_err = |e: FormatError| runtime_error(format!("xlsx(): {e}"), pos);
+    let sheets: Option<Vec<Sheet>> = input.clone().try_cast::<Array>().and_then(|a| {
+        (!a.is_empty() && a.iter().all(|s| s.is::<Sheet>())).then(|| a.into_iter().map(|s| s.cast::<Sheet>()).collect())
+    });
+    let Some(sheets) = sheets else {
+        if let Some(name) = sheet {
+            book.sheet(name).map_err(fmt_err)?;
+        }
+        return fill(ctx, run, book, input.clone(), wanted, "xlsx", file_name);
+    };
+    if let Some(option) = [("sheet", sheet.is_some()), ("columns", wanted.is_some())]
+        .into_iter()
+        .find_map(|(o, given)| given.then_some(o))
+    {
+        return Err(runtime_error(
+            format!("xlsx(): option {option} is for one sheet of rows; with sheet(name, rows) values, name each sheet and choose its columns in its query"),
+            pos,
+        ));
+    }
+    let mut all: Option<Filling> = None;
+    for s in sheets {
+        book.sheet(&s.name).map_err(fmt_err)?;
+        let filled = fill(ctx, run, book, s.rows, &None, "xlsx", file_name)?;
+        match &mut all {
+            None => all = Some(filled),
+            Some(all) => all.0 += filled.0,
+        }
+    }
+    Ok(all.expect("at least one sheet"))
+}
+
 fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, format: &'static str) -> Res<File> {
     let pos = ctx.call_position();
     let o = parse_opts(format, opts, run, pos)?;
@@ -533,17 +599,17 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         ),
         Kind::Fixed(f) => (None, Some(f.charset)),
         Kind::Json(_) => (None, Some(Charset::UTF_8)),
-        Kind::Html(_) => (None, None),
+        Kind::Xlsx { .. } | Kind::Html(_) => (None, None),
     };
     let at = run.started.naive_local();
     let filled = {
         let sink: &mut PartialFile = body.as_mut().unwrap_or(&mut partial);
         let stream = |writer: &mut dyn RowWriter| -> Res<(Filling, Option<Vec<Filled>>)> {
             if o.records.is_empty() {
-                return fill(&ctx, run, writer, input, &o.columns, format, &file_name).map(|f| (f, None));
+                return fill(&ctx, run, writer, input.clone(), &o.columns, format, &file_name).map(|f| (f, None));
             }
             let mut framed = Framed::new(writer, &o.records, at);
-            let filled = fill(&ctx, run, &mut framed, input, &o.columns, format, &file_name)?;
+            let filled = fill(&ctx, run, &mut framed, input.clone(), &o.columns, format, &file_name)?;
             let header = deferred.then(|| framed.header()).transpose().map_err(fmt_err)?;
             Ok((filled, header))
         };
@@ -558,6 +624,12 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
             }
             Kind::Fixed(f) => stream(&mut FixedWriter::new(sink, f.clone()).map_err(fmt_err)?),
             Kind::Json(j) => stream(&mut JsonWriter::new(sink, *j)),
+            Kind::Xlsx { header, sheet } => {
+                let mut book = XlsxWriter::new(&run.work_dir, *header).map_err(fmt_err)?;
+                let filled = fill_sheets(&ctx, run, &mut book, &input, sheet, &o.columns, &file_name)?;
+                book.save(sink).map_err(fmt_err)?;
+                Ok((filled, None))
+            }
             Kind::Html(h) => stream(&mut HtmlWriter::new(sink, h.clone())),
         }
     };
@@ -574,7 +646,9 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
                 w.write_record(Place::HeaderRecord, &header).map_err(fmt_err)?;
                 w.into_inner().map_err(fmt_err)?
             }
-            Kind::Json(_) | Kind::Html(_) => unreachable!("{format}() has no header_record option"),
+            Kind::Json(_) | Kind::Xlsx { .. } | Kind::Html(_) => {
+                unreachable!("{format}() has no header_record option")
+            }
         };
         body.flush().map_err(io_err)?;
         partial.write_all(&head).map_err(io_err)?;
@@ -610,7 +684,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
                     pos,
                 ))
             }
-            OnEmpty::Write if !o.header && o.records.is_empty() && format != "json" => {
+            OnEmpty::Write if !o.header && o.records.is_empty() && !matches!(format, "json" | "xlsx") => {
                 let header = match format {
                     "fixed" => "it has no header or trailer record",
                     "ndjson" => "an NDJSON file has no header",
@@ -656,8 +730,8 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     Ok(File(Arc::new(artifact)))
 }
 
-/// Registers `csv`, `fixed`, `ndjson`, `json`, `html`, `included()` and the
-/// `File` type's getters.
+/// Registers `csv`, `fixed`, `ndjson`, `json`, `xlsx`, `sheet`, `html`,
+/// `included()` and the `File` type's getters.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("included", move || -> rhai::Array {
@@ -689,7 +763,19 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             Ok(File::new(a))
         },
     );
-    for format in ["csv", "fixed", "ndjson", "json", "html"] {
+    engine.register_type_with_name::<Sheet>("Sheet");
+    engine.register_fn(
+        "sheet",
+        |ctx: NativeCallContext, name: &str, rows: Dynamic| -> Res<Sheet> {
+            crate::format::check_sheet_name(name)
+                .map_err(|e| runtime_error(format!("sheet(): {e}"), ctx.call_position()))?;
+            Ok(Sheet {
+                name: name.to_string(),
+                rows,
+            })
+        },
+    );
+    for format in ["csv", "fixed", "ndjson", "json", "xlsx", "html"] {
         let r = run.clone();
         engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| {
             build(ctx, &r, input, &opts, format)
