@@ -21,6 +21,7 @@ mod report;
 mod safety;
 mod serve;
 mod sftp;
+mod sidecars;
 mod templates;
 mod users;
 mod zips;

@@ -53,7 +53,13 @@ fn read_back(path: &Path) -> Vec<ReadEntry> {
             let mut data = Vec::new();
             f.read_to_end(&mut data).unwrap();
             let time = f.last_modified().unwrap();
-            (f.name().to_string(), data, time, f.compression(), f.unix_mode())
+            (
+                f.name().unwrap().to_string(),
+                data,
+                time,
+                f.compression(),
+                f.unix_mode(),
+            )
         })
         .collect()
 }

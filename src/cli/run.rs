@@ -149,6 +149,27 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Says where a test extract's file would have gone, with the sidecars the
+/// destination would send after it.
+fn would_deliver(app: &App, report: &crate::run::RunReport, file: &str) {
+    for d in report.deliveries.iter().filter(|d| d.file == file) {
+        let sidecars = app
+            .settings
+            .destinations
+            .get(&d.destination)
+            .map(|s| s.sidecars.names(file))
+            .unwrap_or_default();
+        match sidecars.is_empty() {
+            true => println!("would deliver to '{}'", d.destination),
+            false => println!(
+                "would deliver to '{}', then its sidecars {}",
+                d.destination,
+                sidecars.join(", ")
+            ),
+        }
+    }
+}
+
 /// Builds the files, prints a preview of each, delivers and keeps nothing.
 pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
     let report = one(app, &args.script, Trigger::Test, &args.params).await?;
@@ -165,9 +186,7 @@ pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
             if !f.parts.is_empty() {
                 println!("  holds {}", f.parts.join(", "));
             }
-            for d in report.deliveries.iter().filter(|d| d.file == f.name) {
-                println!("would deliver to '{}'", d.destination);
-            }
+            would_deliver(app, &report, &f.name);
             continue;
         }
         if !f.lines.is_empty() {
@@ -202,9 +221,7 @@ pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
                 thousands(f.rows - args.rows.min(f.preview.len()) as u64)
             );
         }
-        for d in report.deliveries.iter().filter(|d| d.file == f.name) {
-            println!("would deliver to '{}'", d.destination);
-        }
+        would_deliver(app, &report, &f.name);
     }
     for line in report.log.iter().filter(|l| l.level != "info") {
         println!("{}: {}", line.level, line.message);

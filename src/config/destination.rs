@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::SecretRef;
+use crate::format::sidecar::{Checksum, Manifest, Sidecars};
 
 /// How files reach a destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,6 +164,8 @@ pub struct DestinationSettings {
     pub tls: TlsTrust,
     /// SMB: the Windows domain of the login, when the server wants one.
     pub domain: Option<String>,
+    /// Checksum and manifest files sent after each data file commits.
+    pub sidecars: Sidecars,
 }
 
 impl DestinationSettings {
@@ -208,6 +211,16 @@ pub struct RawDestination {
     pinned_certificate: Option<String>,
     insecure_skip_verify: Option<bool>,
     domain: Option<String>,
+    checksum: Option<OneOrMany>,
+    manifest: Option<String>,
+}
+
+/// `checksum = "sha256"` or `checksum = ["sha256", "md5"]`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// The longest server name the original tool accepted.
@@ -260,6 +273,26 @@ impl RawDestination {
             max_delay: duration("max_retry_delay", &self.max_retry_delay, Duration::from_secs(600))?,
         };
         let timeout = duration("timeout", &self.timeout, Duration::from_secs(60))?;
+        let checksums = match self.checksum {
+            None => Vec::new(),
+            Some(OneOrMany::One(c)) => vec![c],
+            Some(OneOrMany::Many(c)) => c,
+        };
+        let mut sidecars = Sidecars {
+            checksums: Vec::new(),
+            manifest: self
+                .manifest
+                .as_deref()
+                .map(str::parse::<Manifest>)
+                .transpose()
+                .map_err(|e| format!("{}: {e}", at("manifest")))?,
+        };
+        for c in checksums {
+            let c = c.parse::<Checksum>().map_err(|e| format!("{}: {e}", at("checksum")))?;
+            if !sidecars.checksums.contains(&c) {
+                sidecars.checksums.push(c);
+            }
+        }
         let password = secret("password", &self.password)?;
         let key_passphrase = secret("key_passphrase", &self.key_passphrase)?;
         let server = self.server.unwrap_or_default().trim().to_string();
@@ -314,6 +347,7 @@ impl RawDestination {
                 timeout,
                 tls,
                 domain: None,
+                sidecars,
             });
         }
         if server.is_empty() {
@@ -385,6 +419,7 @@ impl RawDestination {
             timeout,
             tls,
             domain: self.domain,
+            sidecars,
         })
     }
 }

@@ -25,6 +25,7 @@ mod naming;
 mod output;
 mod preview;
 mod records;
+pub mod sidecar;
 mod unquoted;
 mod xlsx;
 

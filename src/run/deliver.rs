@@ -1,7 +1,8 @@
 //! What a script's `deliver` does once its arguments are parsed: a file
 //! built for an including script's bundle is kept, the guards are checked
 //! (a breach holds the delivery), a test extract only says where the file
-//! would go, and anything else is sent through the ledger.
+//! would go, and anything else is sent through the ledger, followed by the
+//! destination's sidecars.
 
 use super::context::{Artifact, Delivery, Mode, RunContext};
 use crate::config::DestinationSettings;
@@ -40,50 +41,59 @@ pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSett
     }
     let env = crate::deliver::DeliveryEnv::from_settings(&run.settings);
     let log = |line: String| run.log("warn", line);
-    let sent = run.runtime.block_on(super::send::send(
-        &run.store,
-        &run.instance,
-        run.run_id,
-        artifact,
-        settings,
-        &env,
-        &log,
-        &run.cancel,
-    ));
-    let delivered = match sent {
-        Ok(d) => d,
-        Err(e) => {
-            run.lock().deliveries.push(e.delivery);
-            let kept = if artifact.transient {
-                "the file is removed when the run ends".to_string()
-            } else {
-                format!(
-                    "the file is kept at {}; `ferry resend RUN` delivers it again once the cause is fixed",
-                    artifact.path.display()
-                )
-            };
-            return Err(format!("{}; {kept}", e.error));
-        }
+    let courier = super::send::Courier {
+        store: &run.store,
+        instance: &run.instance,
+        run: run.run_id,
+        env: &env,
+        log: &log,
+        cancel: &run.cancel,
     };
-    run.log(
-        "info",
-        format!(
-            "delivered {} to '{dest}' as {}{}{}",
-            artifact.name,
-            delivered.remote_path,
-            delivered
-                .auth_method
-                .as_deref()
-                .map(|m| format!(" (logged in by {m})"))
-                .unwrap_or_default(),
-            match delivered.attempts {
-                1 => String::new(),
-                n => format!(" on attempt {n}"),
-            }
-        ),
-    );
-    run.lock().deliveries.push(delivered);
-    Ok(())
+    let sent = run.runtime.block_on(courier.send_with_sidecars(artifact, settings));
+    for d in &sent.deliveries {
+        run.log(
+            "info",
+            format!(
+                "delivered {} to '{dest}' as {}{}{}",
+                d.file,
+                d.remote_path,
+                d.auth_method
+                    .as_deref()
+                    .map(|m| format!(" (logged in by {m})"))
+                    .unwrap_or_default(),
+                match d.attempts {
+                    1 => String::new(),
+                    n => format!(" on attempt {n}"),
+                }
+            ),
+        );
+    }
+    let kept = sent.failed.as_ref().map(|e| {
+        if e.delivery.file != artifact.name {
+            let path = artifact.path.with_file_name(&e.delivery.file);
+            format!(
+                "the sidecar is kept at {}; `ferry resend RUN` sends the file and its sidecars again once the cause is fixed",
+                path.display()
+            )
+        } else if artifact.transient {
+            "the file is removed when the run ends".to_string()
+        } else {
+            format!(
+                "the file is kept at {}; `ferry resend RUN` delivers it again once the cause is fixed",
+                artifact.path.display()
+            )
+        }
+    });
+    let mut record = run.lock();
+    record.files.extend(sent.sidecars);
+    record.deliveries.extend(sent.deliveries);
+    match (sent.failed, kept) {
+        (Some(e), Some(kept)) => {
+            record.deliveries.push(e.delivery);
+            Err(format!("{}; {kept}", e.error))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Checks the header's and the file's guards. A breach in a real run holds

@@ -104,6 +104,10 @@ impl App {
         let mut plan: Vec<(Artifact, String)> = Vec::new();
         for f in &files {
             let Some(local) = &f.local_path else { continue };
+            // A sidecar is written and sent again after its data file.
+            if crate::format::sidecar::is_sidecar_of(&f.name, files.iter().map(|d| d.name.as_str())) {
+                continue;
+            }
             if trigger == Trigger::Release && f.state.is_some_and(|s| s.arrived()) {
                 continue;
             }
@@ -166,9 +170,19 @@ impl App {
         };
         let log = std::sync::Mutex::new(vec![line("info", format!("{what} files of run {id}"))]);
         let mut deliveries = Vec::new();
+        let mut sidecars = Vec::new();
         let mut error = None;
         // A resend or release is asked for by a person and not cut short.
         let never = std::sync::atomic::AtomicBool::new(false);
+        let warn = |m: String| log.lock().unwrap().push(line("warn", m));
+        let courier = super::send::Courier {
+            store: &self.store,
+            instance: &self.instance.id,
+            run: run_id,
+            env: &env,
+            log: &warn,
+            cancel: &never,
+        };
         for (a, dest) in &plan {
             let Some(settings) = self.settings.destinations.get(dest) else {
                 let e = format!("{}: destination '{dest}' is no longer configured; use --to", a.name);
@@ -176,25 +190,24 @@ impl App {
                 error.get_or_insert(e);
                 continue;
             };
-            let warn = |m: String| log.lock().unwrap().push(line("warn", m));
-            match super::send::send(&self.store, &self.instance.id, run_id, a, settings, &env, &warn, &never).await {
-                Ok(d) => {
-                    log.lock().unwrap().push(line(
-                        "info",
-                        format!("delivered {} to '{dest}' as {}", a.name, d.remote_path),
-                    ));
-                    deliveries.push(d);
-                }
-                Err(e) => {
-                    log.lock().unwrap().push(line("error", e.error.clone()));
-                    deliveries.push(e.delivery);
-                    error.get_or_insert(e.error);
-                }
+            let sent = courier.send_with_sidecars(a, settings).await;
+            for d in &sent.deliveries {
+                log.lock().unwrap().push(line(
+                    "info",
+                    format!("delivered {} to '{dest}' as {}", d.file, d.remote_path),
+                ));
+            }
+            deliveries.extend(sent.deliveries);
+            sidecars.extend(sent.sidecars);
+            if let Some(e) = sent.failed {
+                log.lock().unwrap().push(line("error", e.error.clone()));
+                deliveries.push(e.delivery);
+                error.get_or_insert(e.error);
             }
         }
         let log = log.into_inner().unwrap();
         let mut artifacts: Vec<Artifact> = Vec::new();
-        for (a, _) in plan {
+        for a in plan.into_iter().map(|(a, _)| a).chain(sidecars) {
             if !artifacts.iter().any(|x| x.name == a.name) {
                 artifacts.push(a);
             }

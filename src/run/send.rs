@@ -2,7 +2,7 @@
 //! `sending` (with its temporary and final names, size and SHA-256) before
 //! the first byte moves, `committing` once the whole file is on the server,
 //! and `delivered` or `failed` after. A script's `deliver`, `ferry resend`
-//! and `ferry release` all send this way.
+//! and `ferry release` all send this way, sidecars included.
 
 use std::sync::atomic::AtomicBool;
 
@@ -48,85 +48,176 @@ impl Journal for LedgerJournal<'_> {
     }
 }
 
-/// Sends `file` to `settings` for run `run`, recording every step. When
-/// `cancel` is raised mid-way the upload is dropped and the delivery stays
-/// `sending`: whether its bytes or its rename reached the server is settled
-/// against the destination by recovery at the next start.
-#[allow(clippy::too_many_arguments)]
-pub async fn send(
-    store: &Store,
-    instance: &str,
-    run: i64,
-    file: &Artifact,
-    settings: &DestinationSettings,
-    env: &DeliveryEnv,
-    log: &(dyn Fn(String) + Send + Sync),
-    cancel: &AtomicBool,
-) -> Result<Delivery, NotSent> {
-    let dest = settings.name.as_str();
-    let refused = |error: String, cause: Option<DeliveryError>, attempts: u32| NotSent {
-        delivery: Delivery::not_sent(&file.name, dest, attempts, DeliveryState::Failed),
-        error,
-        cause,
-    };
-    let plan = commit::plan(settings, &file.name).map_err(|e| refused(e.message, None, 0))?;
-    let id = store
-        .delivery_sending(&DeliveryIntent {
-            run,
-            file,
-            destination: dest,
-            target: &plan.target,
-            temp: plan.temp.as_deref(),
-            marker: plan.marker.as_deref(),
+/// What a delivery needs besides the file and where it goes: the ledger,
+/// whose run it is, and how to report and stop.
+pub struct Courier<'a> {
+    pub store: &'a Store,
+    pub instance: &'a str,
+    pub run: i64,
+    pub env: &'a DeliveryEnv,
+    pub log: &'a (dyn Fn(String) + Send + Sync),
+    pub cancel: &'a AtomicBool,
+}
+
+/// A data file's delivery with its sidecars.
+pub struct Sent {
+    /// Every delivery tried, the data file's first.
+    pub deliveries: Vec<Delivery>,
+    /// The sidecar files written beside the data file.
+    pub sidecars: Vec<Artifact>,
+    /// What stopped it, if anything.
+    pub failed: Option<NotSent>,
+}
+
+impl Courier<'_> {
+    /// Sends `file`, then, once it has arrived, writes the destination's
+    /// checksum and manifest sidecars beside it and sends each the same
+    /// way, so a receiver never sees a sidecar before its file. The first
+    /// failure stops the rest.
+    pub async fn send_with_sidecars(&self, file: &Artifact, settings: &DestinationSettings) -> Sent {
+        let mut sent = Sent {
+            deliveries: Vec::new(),
+            sidecars: Vec::new(),
+            failed: None,
+        };
+        match self.send(file, settings).await {
+            Ok(d) => sent.deliveries.push(d),
+            Err(e) => {
+                sent.failed = Some(e);
+                return sent;
+            }
+        }
+        if settings.sidecars.is_empty() {
+            return sent;
+        }
+        let dest = settings.name.as_str();
+        let dir = file.path.parent().unwrap_or(std::path::Path::new("."));
+        let data = crate::format::sidecar::Described {
+            name: &file.name,
+            path: &file.path,
+            bytes: file.bytes,
+            rows: file.rows,
+            sha256: &file.sha256,
+        };
+        let written = match crate::format::sidecar::write(dir, &data, &settings.sidecars) {
+            Ok(w) => w,
+            Err(e) => {
+                sent.failed = Some(NotSent {
+                    delivery: Delivery::not_sent(&file.name, dest, 0, DeliveryState::Failed),
+                    error: format!(
+                        "{} arrived at '{dest}', but its sidecars could not be written in {}: {e}",
+                        file.name,
+                        dir.display()
+                    ),
+                    cause: None,
+                });
+                return sent;
+            }
+        };
+        sent.sidecars = written
+            .into_iter()
+            .map(|w| Artifact {
+                name: w.name,
+                path: w.path,
+                bytes: w.bytes,
+                sha256: w.sha256,
+                ..Artifact::default()
+            })
+            .collect();
+        for sidecar in &sent.sidecars {
+            match self.send(sidecar, settings).await {
+                Ok(d) => sent.deliveries.push(d),
+                Err(mut e) => {
+                    e.error = format!(
+                        "{} arrived at '{dest}', but its sidecar {} did not: {}",
+                        file.name, sidecar.name, e.error
+                    );
+                    sent.failed = Some(e);
+                    break;
+                }
+            }
+        }
+        sent
+    }
+
+    /// Sends `file` to `settings`, recording every step. When `cancel` is
+    /// raised mid-way the upload is dropped and the delivery stays
+    /// `sending`: whether its bytes or its rename reached the server is
+    /// settled against the destination by recovery at the next start.
+    pub async fn send(&self, file: &Artifact, settings: &DestinationSettings) -> Result<Delivery, NotSent> {
+        let Courier {
+            store,
             instance,
-        })
-        .await
-        .map_err(|e| {
-            refused(
-                format!(
-                    "cannot record the delivery of {} in the state store, so nothing was sent: {e}",
-                    file.name
-                ),
-                None,
-                0,
-            )
-        })?;
-    let journal = LedgerJournal {
-        store,
-        destination: dest,
-        delivery: &id,
-    };
-    let delivered = tokio::select! {
-        biased;
-        d = crate::deliver::deliver_planned(settings, env, &file.path, &plan, &journal, log) => d,
-        () = crate::cancel::raised(cancel) => {
-            return Err(NotSent {
-                delivery: Delivery::not_sent(&file.name, dest, 1, DeliveryState::Sending),
-                error: format!(
-                    "the run was cancelled while {} was being sent to {dest}; ferry checks the \
-                     destination at its next start and records whether it arrived",
-                    file.name
-                ),
-                cause: None,
-            });
-        }
-    };
-    match delivered {
-        Ok(d) => {
-            let delivery = Delivery::sent(&file.name, dest, d);
-            // Should this write fail, the delivery stays `committing` and
-            // recovery finds the file under its final name.
-            if let Err(e) = store.delivery_delivered(&id, &delivery).await {
-                tracing::error!(error = %e, file = %file.name, "The delivery arrived but could not be recorded; recovery will record it.");
+            run,
+            env,
+            log,
+            cancel,
+        } = *self;
+        let dest = settings.name.as_str();
+        let refused = |error: String, cause: Option<DeliveryError>, attempts: u32| NotSent {
+            delivery: Delivery::not_sent(&file.name, dest, attempts, DeliveryState::Failed),
+            error,
+            cause,
+        };
+        let plan = commit::plan(settings, &file.name).map_err(|e| refused(e.message, None, 0))?;
+        let id = store
+            .delivery_sending(&DeliveryIntent {
+                run,
+                file,
+                destination: dest,
+                target: &plan.target,
+                temp: plan.temp.as_deref(),
+                marker: plan.marker.as_deref(),
+                instance,
+            })
+            .await
+            .map_err(|e| {
+                refused(
+                    format!(
+                        "cannot record the delivery of {} in the state store, so nothing was sent: {e}",
+                        file.name
+                    ),
+                    None,
+                    0,
+                )
+            })?;
+        let journal = LedgerJournal {
+            store,
+            destination: dest,
+            delivery: &id,
+        };
+        let delivered = tokio::select! {
+            biased;
+            d = crate::deliver::deliver_planned(settings, env, &file.path, &plan, &journal, log) => d,
+            () = crate::cancel::raised(cancel) => {
+                return Err(NotSent {
+                    delivery: Delivery::not_sent(&file.name, dest, 1, DeliveryState::Sending),
+                    error: format!(
+                        "the run was cancelled while {} was being sent to {dest}; ferry checks the \
+                         destination at its next start and records whether it arrived",
+                        file.name
+                    ),
+                    cause: None,
+                });
             }
-            Ok(delivery)
-        }
-        Err(e) => {
-            let attempts = e.attempts.len() as u32;
-            if let Err(se) = store.delivery_failed(&id, attempts).await {
-                tracing::error!(error = %se, file = %file.name, "A failed delivery could not be recorded; recovery will look.");
+        };
+        match delivered {
+            Ok(d) => {
+                let delivery = Delivery::sent(&file.name, dest, d);
+                // Should this write fail, the delivery stays `committing` and
+                // recovery finds the file under its final name.
+                if let Err(e) = store.delivery_delivered(&id, &delivery).await {
+                    tracing::error!(error = %e, file = %file.name, "The delivery arrived but could not be recorded; recovery will record it.");
+                }
+                Ok(delivery)
             }
-            Err(refused(e.to_string(), Some(e), attempts))
+            Err(e) => {
+                let attempts = e.attempts.len() as u32;
+                if let Err(se) = store.delivery_failed(&id, attempts).await {
+                    tracing::error!(error = %se, file = %file.name, "A failed delivery could not be recorded; recovery will look.");
+                }
+                Err(refused(e.to_string(), Some(e), attempts))
+            }
         }
     }
 }

@@ -532,3 +532,92 @@ async fn a_wrong_password_and_an_unknown_host_key_each_say_so_and_no_secret_is_s
     }
     assert!(!std::path::PathBuf::from(format!("{}/w.csv", server.data)).exists());
 }
+
+/// A destination's sidecars on OpenSSH: downloaded with the `sftp` client,
+/// the checksum files pass `sha256sum -c` and `md5sum -c` against the data
+/// file beside them, the manifest's counts match the file, and history
+/// records every sidecar after its data file.
+#[tokio::test(flavor = "multi_thread")]
+async fn sidecars_arrive_after_their_file_and_check_out_with_sha256sum() {
+    let p = crate::harness::Project::new();
+    let settings = p.settings();
+    let env = DeliveryEnv {
+        keys_dir: settings.keys_dir.clone(),
+        known_hosts: settings.known_hosts.clone(),
+    };
+    let public = key(&env, "vendor");
+    let server = Sshd::start(Kind::Modern, &[public]);
+    p.config(&format!(
+        "timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\n\
+         [destinations.vendor]\nmode = \"sftp\"\nserver = \"127.0.0.1\"\nport = {}\npath = \"{}\"\n\
+         username = \"{LOGIN}\"\nkey = \"vendor\"\ntimeout = \"30s\"\n\
+         checksum = [\"sha256\", \"md5\"]\nmanifest = \"csv\"\n",
+        server.port, server.data
+    ));
+    server.trust(&env).await;
+    p.sqlite(
+        "CREATE TABLE student (id INTEGER, name TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+         INSERT INTO student SELECT i, 'Zoë, ' || i FROM n;",
+    );
+    p.script(
+        "roster",
+        r#"deliver(csv(query("live", "SELECT * FROM student ORDER BY id"), #{ name: "roster" }), "vendor");"#,
+    );
+    let report = p.run("roster", ferry::state::Trigger::Manual, &[]).await;
+    assert!(report.succeeded(), "{:?}", report.error);
+
+    let local = tempfile::tempdir().unwrap();
+    let names = [
+        "roster.csv",
+        "roster.csv.sha256",
+        "roster.csv.md5",
+        "roster.csv.manifest.csv",
+    ];
+    let gets: String = names
+        .iter()
+        .map(|n| format!("get \"{}/{n}\" \"{}\"\n", server.data, local.path().join(n).display()))
+        .collect();
+    sftp_batch(&server, &env, "vendor", &gets, &[]);
+    for tool in ["sha256sum", "md5sum"] {
+        let ext = &tool[..tool.len() - 3];
+        let checked = run(Command::new(tool)
+            .arg("-c")
+            .arg(format!("roster.csv.{ext}"))
+            .current_dir(local.path()));
+        assert_eq!(checked.trim(), "roster.csv: OK", "{tool}");
+    }
+    let data = std::fs::read(local.path().join("roster.csv")).unwrap();
+    let manifest = crate::harness::python_csv(&local.path().join("roster.csv.manifest.csv"), ',', "utf-8");
+    assert_eq!(manifest[0], ["file", "bytes", "rows", "sha256", "created"]);
+    let rows = crate::harness::python_csv(&local.path().join("roster.csv"), ',', "utf-8").len() - 1;
+    let sha = run(Command::new("sha256sum").arg(local.path().join("roster.csv")));
+    assert_eq!(manifest[1][0], "roster.csv");
+    assert_eq!(manifest[1][1], data.len().to_string());
+    assert_eq!((rows, manifest[1][2].as_str()), (1000, "1000"));
+    assert_eq!(manifest[1][3], sha.split_whitespace().next().unwrap());
+    let created = chrono::DateTime::parse_from_rfc3339(&manifest[1][4]).expect("created is RFC 3339");
+    assert!(
+        (chrono::Utc::now() - created.with_timezone(&chrono::Utc))
+            .num_minutes()
+            .abs()
+            < 10
+    );
+
+    // History: the data file, then each sidecar, all delivered, with the
+    // size and SHA-256 of what is on the server.
+    let db = p.path(".ferry/state.db");
+    let recorded = run(Command::new("sqlite3")
+        .arg(&db)
+        .arg("SELECT name, state, bytes, sha256 FROM run_files WHERE destination = 'vendor' ORDER BY rowid"));
+    let want: Vec<String> = names
+        .iter()
+        .map(|n| {
+            let path = local.path().join(n);
+            let bytes = std::fs::metadata(&path).unwrap().len();
+            let sha = run(Command::new("sha256sum").arg(&path));
+            format!("{n}|delivered|{bytes}|{}", sha.split_whitespace().next().unwrap())
+        })
+        .collect();
+    assert_eq!(recorded.lines().collect::<Vec<_>>(), want);
+}
