@@ -143,7 +143,7 @@ pub fn check(guards: &Guards, file: &Subject<'_>, baseline: Option<u64>) -> Verd
                 };
                 if change.abs() > max {
                     let shown = if change.is_finite() {
-                        format!("{change:+.0}%")
+                        percent(change)
                     } else {
                         "growth from nothing".to_string()
                     };
@@ -195,6 +195,20 @@ pub fn check(guards: &Guards, file: &Subject<'_>, baseline: Option<u64>) -> Verd
 }
 
 /// Reads the file back and checks `required` and `unique`.
+/// A change in percent as a person reads it: whole numbers, but one decimal
+/// where rounding would claim all or nothing (2,000 to 10 rows is -99.5%,
+/// not -100%; 2,000 to 2,001 is +0.1%, not +0%).
+fn percent(change: f64) -> String {
+    let misleading = |shown: f64| (shown == -100.0 && change != -100.0) || (shown == 0.0 && change != 0.0);
+    for places in 0..4 {
+        let text = format!("{change:+.places$}");
+        if !misleading(text.parse().unwrap_or(change)) {
+            return format!("{text}%");
+        }
+    }
+    format!("{change:+.4}%")
+}
+
 fn values(guards: &Guards, file: &Subject<'_>, layout: Layout) -> Result<Vec<String>, csv::Error> {
     let index = |c: &String| file.columns.iter().position(|x| x == c);
     let required: Vec<(usize, &String)> = guards
@@ -269,6 +283,17 @@ fn values(guards: &Guards, file: &Subject<'_>, layout: Layout) -> Result<Vec<Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn percentages_never_round_to_all_or_nothing() {
+        use super::percent;
+        assert_eq!(percent(-25.0), "-25%");
+        assert_eq!(percent((10.0 - 2000.0) / 2000.0 * 100.0), "-99.5%");
+        assert_eq!(percent(-100.0), "-100%");
+        assert_eq!(percent((2001.0 - 2000.0) / 2000.0 * 100.0), "+0.1%");
+        assert_eq!(percent(-0.004), "-0.004%");
+        assert_eq!(percent(11.2), "+11%");
+    }
+
     use super::*;
 
     fn subject<'a>(path: &'a Path, rows: u64, columns: &'a [String]) -> Subject<'a> {

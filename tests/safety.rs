@@ -253,3 +253,132 @@ fn a_bad_guards_table_is_a_located_load_error() {
     let out = p.ferry(&["check"]);
     assert!(out.stdout.contains("unknown field `min_rowz`"), "{}", out.stdout);
 }
+
+/// The registrar's night: 2,000 rows delivered, 1,500 held and released,
+/// and the next night's 1,500 compared with the released file, which is
+/// what the vendor has; a rebound to 2,000 is then compared with it too.
+#[test]
+fn a_released_file_is_the_baseline_for_the_next_run() {
+    let p = project("//! max_change = 10");
+    students(&p, 2000, |i| format!("S{i}"));
+    p.ferry(&["run", "roster"]).ok();
+    students(&p, 1500, |i| format!("S{i}"));
+    let held = p.ferry(&["run", "roster"]);
+    assert!(
+        held.stdout
+            .contains("1,500 rows, last delivered 2,000: -25% exceeds max_change 10%"),
+        "{}",
+        held.stdout
+    );
+    // No --by, and no USER or LOGNAME (as under systemd): the process's user decides.
+    let me = std::process::Command::new("id").arg("-un").output().unwrap();
+    let me = String::from_utf8(me.stdout).unwrap().trim().to_string();
+    let released = p.ferry(&["release", "2"]);
+    assert!(released.ok().contains(&format!("(by {me})")), "{}", released.stdout);
+    let release_run = p.ferry(&["history", "--run", "3"]);
+    assert!(
+        release_run.ok().contains("header id,name,grade"),
+        "the released delivery records its header as a normal run does: {}",
+        release_run.stdout
+    );
+    let next = p.ferry(&["run", "roster"]);
+    assert!(next.ok().contains("succeeded"), "{}", next.stdout);
+    let hist = p.ferry(&["history", "--run", "4"]);
+    assert!(hist.ok().contains("passed its guards"), "{}", hist.stdout);
+    students(&p, 2000, |i| format!("S{i}"));
+    let rebound = p.ferry(&["run", "roster"]);
+    assert!(
+        rebound
+            .stdout
+            .contains("2,000 rows, last delivered 1,500: +33% exceeds max_change 10%"),
+        "{}",
+        rebound.stdout
+    );
+    // A drop to almost nothing is not shown as all of it.
+    students(&p, 7, |i| format!("S{i}"));
+    let drop = p.ferry(&["run", "roster"]);
+    assert!(
+        drop.stdout
+            .contains("7 rows, last delivered 1,500: -99.5% exceeds max_change 10%"),
+        "{}",
+        drop.stdout
+    );
+}
+
+/// A photo zip a guard holds is kept (it is otherwise removed when the run
+/// ends), released whole, and removed once released.
+#[test]
+fn a_held_photo_zip_is_kept_until_released_whole() {
+    let p = project("//! min_rows = 100");
+    let mut sql = String::from("CREATE TABLE enrollment (person_id INTEGER, school_id INTEGER, end_year INTEGER);");
+    for id in 1..=3 {
+        sql.push_str(&format!("INSERT INTO enrollment VALUES ({id}, 1, 2027);"));
+    }
+    p.sqlite(&sql);
+    std::fs::create_dir(p.path("photos")).unwrap();
+    for id in 1..=3 {
+        std::fs::write(p.path(&format!("photos/{id}.jpg")), format!("\u{ff}\u{d8} photo {id}")).unwrap();
+    }
+    p.script(
+        "photos",
+        "//! notify = \"registrars\"\n//! [guards]\n//! min_rows = 100\ndeliver(photos(#{ name: \"pics\" }), \"out\");\n",
+    );
+    let out = p.ferry(&["run", "photos"]);
+    assert!(out.stdout.contains("HELD"), "{}", out.stdout);
+    let kept = p.path(".ferry/work/run-1/pics.zip");
+    assert!(kept.exists(), "a held photo zip is kept");
+    let note = p.ferry(&["notifications", "--user", "ann"]);
+    assert!(note.ok().contains("ferry release 1"), "{}", note.stdout);
+    assert!(note.stdout.contains("warn"), "a held run is a warning: {}", note.stdout);
+
+    // A newer held run supersedes it: the older zip goes, the newer stays.
+    p.ferry(&["run", "photos"]);
+    assert!(!kept.exists(), "a superseded photo zip does not linger");
+    let newer = p.path(".ferry/work/run-2/pics.zip");
+    let held_sha = sha(&newer);
+
+    let released = p.ferry(&["release", "2", "--by", "ann"]);
+    assert!(released.ok().contains("released run 2 (by ann)"), "{}", released.stdout);
+    assert_eq!(sha(&p.path("out/pics.zip")), held_sha, "the held zip, whole");
+    assert!(!newer.exists(), "the released photo zip does not linger");
+}
+
+#[test]
+fn a_release_with_nothing_kept_says_release_and_why() {
+    let p = project("//! min_rows = 10");
+    students(&p, 3, |i| format!("S{i}"));
+    p.ferry(&["run", "roster"]);
+    std::fs::remove_dir_all(p.path(".ferry/work/run-1")).unwrap();
+    let out = p.ferry(&["release", "1"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("run 1 cannot be released: its kept file")
+            && out.stderr.contains("cannot be read: No such file"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_filter_whose_owner_is_not_a_user_says_how_to_fix_it() {
+    let p = project("");
+    std::fs::create_dir_all(p.path("filters")).unwrap();
+    std::fs::copy(
+        crate::harness::repo().join("filters/model.toml"),
+        p.path("filters/model.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("filters/ghosts.toml"),
+        "owner = \"ghost\"\nfields = [\"student.lastName\"]\n",
+    )
+    .unwrap();
+    let out = p.ferry(&["filters", "test", "ghosts"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("its owner 'ghost' is not a ferry user: add them (ferry users add ghost --right adhoc) or change the filter's owner in")
+            && out.stderr.contains("ghosts.toml"),
+        "{}",
+        out.stderr
+    );
+}

@@ -83,8 +83,8 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         }
         FiltersCommand::Test { name, params, rows } => {
             let f = filters.get(&name)?;
-            let rights = app.store.rights_of(&f.owner).await?;
-            filters.check_rights(&name, &f, rights.as_deref())?;
+            let rights = app.store.owner_rights(&f.owner).await?;
+            filters.check_rights(&name, &f, &rights)?;
             let given: BTreeMap<String, Param> = params.into_iter().map(|(k, v)| (k, Param::Text(v))).collect();
             let q = compile(&filters.model, &f, &given, year)?;
             println!("{}\n-- parameters: {:?}\n", q.sql, q.params);

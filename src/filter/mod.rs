@@ -81,6 +81,17 @@ pub enum FilterError {
     },
 }
 
+/// What the state store knows of a filter owner's rights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OwnerRights {
+    /// No users are defined: single-administrator mode, nothing is checked.
+    Unchecked,
+    /// Users are defined, but not this one.
+    NoSuchUser,
+    /// The user's rights, direct and through groups.
+    Granted(Vec<String>),
+}
+
 /// The filters folder: the model and the saved filters.
 pub struct Filters {
     dir: PathBuf,
@@ -152,19 +163,26 @@ impl Filters {
         Ok(filter)
     }
 
-    /// Checks that `owner_rights` (None: single-administrator mode, no users
-    /// defined) allow the filter: the ad hoc right and every sensitive field's.
-    pub fn check_rights(
-        &self,
-        name: &str,
-        filter: &Filter,
-        owner_rights: Option<&[String]>,
-    ) -> Result<(), FilterError> {
-        let Some(rights) = owner_rights else { return Ok(()) };
+    /// Checks that the owner's rights allow the filter: the ad hoc right and
+    /// every sensitive field's (nothing is checked in single-administrator
+    /// mode, before any user is defined).
+    pub fn check_rights(&self, name: &str, filter: &Filter, owner: &OwnerRights) -> Result<(), FilterError> {
         let refuse = |why: String| FilterError::Refused {
             filter: name.to_string(),
             owner: filter.owner.clone(),
             why,
+        };
+        let rights = match owner {
+            OwnerRights::Unchecked => return Ok(()),
+            OwnerRights::NoSuchUser => {
+                return Err(refuse(format!(
+                    "is not a ferry user: add them (ferry users add {} --right {ADHOC_RIGHT}) or change the \
+                     filter's owner in {}",
+                    filter.owner,
+                    self.dir.join(format!("{name}.toml")).display()
+                )))
+            }
+            OwnerRights::Granted(rights) => rights,
         };
         if !rights.iter().any(|r| r == ADHOC_RIGHT) {
             return Err(refuse(format!(

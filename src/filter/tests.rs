@@ -119,18 +119,25 @@ fn rights_cover_the_ad_hoc_right_and_sensitive_fields() {
     let fs = filters();
     let f: Filter =
         toml::from_str("owner = \"ann\"\nfields = [\"student.lastName\"]\nsort = [\"student.ssn\"]\n").unwrap();
+    let granted = |r: &[&str]| OwnerRights::Granted(r.iter().map(|s| s.to_string()).collect());
     assert!(
-        fs.check_rights("x", &f, None).is_ok(),
+        fs.check_rights("x", &f, &OwnerRights::Unchecked).is_ok(),
         "no users: single-administrator mode"
     );
-    let e = fs.check_rights("x", &f, Some(&[])).unwrap_err().to_string();
+    let e = fs.check_rights("x", &f, &granted(&[])).unwrap_err().to_string();
     assert!(e.contains("owner 'ann' does not have the right 'adhoc'"), "{e}");
+    let e = fs.check_rights("x", &f, &granted(&["adhoc"])).unwrap_err().to_string();
+    assert!(e.contains("right 'ssn' needed by student.ssn"), "{e}");
+    assert!(fs.check_rights("x", &f, &granted(&["adhoc", "ssn"])).is_ok());
     let e = fs
-        .check_rights("x", &f, Some(&["adhoc".into()]))
+        .check_rights("x", &f, &OwnerRights::NoSuchUser)
         .unwrap_err()
         .to_string();
-    assert!(e.contains("right 'ssn' needed by student.ssn"), "{e}");
-    assert!(fs.check_rights("x", &f, Some(&["adhoc".into(), "ssn".into()])).is_ok());
+    assert!(
+        e.contains("owner 'ann' is not a ferry user: add them (ferry users add ann --right adhoc) or change the filter's owner in")
+            && e.contains("x.toml"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub fn message(from: &str, to: &[String], n: &NewNotification<'_>, at: DateTime<
     let short: String = first_line.chars().take(90).collect();
     let subject = match (n.level, n.script, n.run) {
         (Level::Error, Some(script), Some(run)) => format!("[ferry] {script}: run {run} failed"),
+        (Level::Warning, Some(script), Some(run)) => format!("[ferry] {script}: run {run} held"),
         (_, Some(script), _) => format!("[ferry] {script}: {short}"),
         (_, None, _) => format!("[ferry] {short}"),
     };

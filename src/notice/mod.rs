@@ -125,15 +125,33 @@ impl Notifier {
     }
 
     /// What a finished run asks for: each `notify(group, message)` the script
-    /// called, then, if the run failed and the header names a `notify`
-    /// group, an error notification naming the script, run and error.
-    pub async fn after_run(&self, script: &Script, run: i64, error: Option<&str>, requested: &[(String, String)]) {
+    /// called, then, if the header names a `notify` group, a warning when a
+    /// guard held the run's files (`held`: what to tell) or an error
+    /// notification naming the script, run and error if it failed.
+    pub async fn after_run(
+        &self,
+        script: &Script,
+        run: i64,
+        error: Option<&str>,
+        held: Option<&str>,
+        requested: &[(String, String)],
+    ) {
         for (group, message) in requested {
             self.send(&NewNotification {
                 group,
                 script: Some(&script.id),
                 run: Some(run),
                 level: Level::Info,
+                message,
+            })
+            .await;
+        }
+        if let (Some(message), Some(group)) = (held, &script.spec.notify) {
+            self.send(&NewNotification {
+                group,
+                script: Some(&script.id),
+                run: Some(run),
+                level: Level::Warning,
                 message,
             })
             .await;

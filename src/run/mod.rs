@@ -41,11 +41,13 @@ pub enum RunError {
     /// History could not be written.
     #[error(transparent)]
     State(#[from] StateError),
-    /// `ferry resend` cannot resend that run.
-    #[error("run {id} cannot be resent: {message}")]
+    /// `ferry resend`, `release` or `discard` cannot do that to the run.
+    #[error("run {id} cannot be {asked}: {message}")]
     Resend {
         /// The run asked for.
         id: i64,
+        /// What was asked.
+        asked: resend::Asked,
         /// Why, and what to do.
         message: String,
     },
@@ -313,6 +315,9 @@ impl App {
         // A newer run of the script makes an older held file stale.
         if mode == Mode::Run {
             let superseded = self.store.supersede_held(&script.id, id).await?;
+            for &old in &superseded {
+                self.remove_transient(old).await;
+            }
             if !superseded.is_empty() {
                 let ids: Vec<String> = superseded.iter().map(|i| format!("run {i}")).collect();
                 record.log.push(LogLine {
@@ -331,10 +336,21 @@ impl App {
         // send last night's file again) unless keep_delivered is off, when it
         // keeps only files it did not deliver anywhere (nor inside a
         // delivered zip). Retention removes them later. Transient files (the
-        // photo zip) go either way, and a folder left with nothing to keep is
-        // not kept.
+        // photo zip) go either way unless a guard holds them, so that they
+        // can be released; a folder left with nothing to keep is not kept.
         let delivered = delivered_names(&record);
-        let lasting = || record.files.iter().filter(|f| !f.transient);
+        let held_files: std::collections::HashSet<&str> = record
+            .deliveries
+            .iter()
+            .filter(|d| d.state == DeliveryState::Held)
+            .map(|d| d.file.as_str())
+            .collect();
+        let lasting = || {
+            record
+                .files
+                .iter()
+                .filter(|f| !f.transient || held_files.contains(f.name.as_str()))
+        };
         let keep = mode == Mode::Run
             && lasting().next().is_some()
             && (error.is_some()
@@ -342,7 +358,9 @@ impl App {
                 || self.settings.keep_delivered
                 || lasting().any(|f| !delivered.contains(f.name.as_str())));
         for f in record.files.iter().filter(|f| f.transient) {
-            let _ = std::fs::remove_file(&f.path);
+            if !(keep && held_files.contains(f.name.as_str())) {
+                let _ = std::fs::remove_file(&f.path);
+            }
         }
         let cancelled = ctx.cancel.load(std::sync::atomic::Ordering::Relaxed);
         let status = match (&error, cancelled) {
@@ -372,23 +390,20 @@ impl App {
             )
             .await?;
         if mode == Mode::Run {
-            let mut notices = record.notices.clone();
-            if let (Some(group), Some(h)) = (&script.spec.notify, &held) {
-                notices.push((
-                    group.clone(),
-                    format!(
-                        "{}: run {id} {h}. Check the file, then send it with `ferry release {id}` \
-                         or drop it with `ferry discard {id}`.",
-                        script.spec.name
-                    ),
-                ));
-            }
+            let held_notice = held.as_ref().map(|h| {
+                format!(
+                    "{}: run {id} {h}. Check the file, then send it with `ferry release {id}` \
+                     or drop it with `ferry discard {id}`.",
+                    script.spec.name
+                )
+            });
             crate::notice::Notifier::new(self.store.clone(), self.settings.clone())
                 .after_run(
                     script,
                     id,
                     error.as_deref().filter(|_| status == RunStatus::Failed),
-                    &notices,
+                    held_notice.as_deref(),
+                    &record.notices,
                 )
                 .await;
         }

@@ -11,6 +11,27 @@ use super::{App, RunError};
 use crate::deliver::DeliveryEnv;
 use crate::state::{NewRun, Outcome, RunStatus, StartedBy, Trigger};
 
+/// What a person asked of a run's kept files, for messages that name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// `ferry resend`.
+    Resend,
+    /// `ferry release`.
+    Release,
+    /// `ferry discard`.
+    Discard,
+}
+
+impl std::fmt::Display for Asked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Asked::Resend => "resent",
+            Asked::Release => "released",
+            Asked::Discard => "discarded",
+        })
+    }
+}
+
 /// How a resend went.
 #[derive(Debug)]
 pub struct ResendReport {
@@ -41,7 +62,11 @@ impl App {
             _ => None,
         };
         if let Some(message) = refusal {
-            return Err(RunError::Resend { id, message });
+            return Err(RunError::Resend {
+                id,
+                asked: Asked::Resend,
+                message,
+            });
         }
         self.redeliver(id, to, Trigger::Resend, asked).await
     }
@@ -53,14 +78,31 @@ impl App {
         if original.status != RunStatus::Held {
             return Err(RunError::Resend {
                 id,
+                asked: Asked::Release,
                 message: format!("it is {}, not held (`ferry held` lists held runs)", original.status),
             });
         }
         let report = self.redeliver(id, None, Trigger::Release, asked).await?;
         if report.error.is_none() {
             self.store.settle_held(id, RunStatus::Released, by).await?;
+            self.remove_transient(id).await;
         }
         Ok(report)
+    }
+
+    /// Removes run `id`'s kept transient files (a photo zip a guard held),
+    /// once it is released or superseded: they must not linger.
+    pub(crate) async fn remove_transient(&self, id: i64) {
+        let Ok((_, files, _)) = self.store.run(id).await else {
+            return;
+        };
+        for f in files.iter().filter(|f| f.transient) {
+            if let Some(path) = &f.local_path {
+                if std::fs::remove_file(path).is_ok() {
+                    tracing::info!(run = id, file = %f.name, "removed the released or superseded transient file");
+                }
+            }
+        }
     }
 
     /// Drops a held run's files: nothing is sent, the kept copies are removed.
@@ -69,6 +111,7 @@ impl App {
         if original.status != RunStatus::Held {
             return Err(RunError::Resend {
                 id,
+                asked: Asked::Discard,
                 message: format!("it is {}, not held (`ferry held` lists held runs)", original.status),
             });
         }
@@ -90,7 +133,15 @@ impl App {
         asked: &StartedBy,
     ) -> Result<ResendReport, RunError> {
         let (original, files, _) = self.store.run(id).await?;
-        let refuse = |message: String| RunError::Resend { id, message };
+        let asked_for = match trigger {
+            Trigger::Release => Asked::Release,
+            _ => Asked::Resend,
+        };
+        let refuse = |message: String| RunError::Resend {
+            id,
+            asked: asked_for,
+            message,
+        };
         if let Some(name) = to {
             if !self.settings.destinations.contains_key(name) {
                 let known: Vec<_> = self.settings.destinations.keys().cloned().collect();
@@ -116,12 +167,21 @@ impl App {
                 (None, Some(d)) => d.clone(),
                 (None, None) => continue,
             };
+            // The key and header as the run recorded them, so the vendor's
+            // copy is the baseline for the next run's `max_change`.
             let artifact = Artifact {
                 name: f.name.clone(),
                 path: PathBuf::from(local),
                 rows: f.rows as u64,
                 bytes: f.bytes as u64,
                 sha256: f.sha256.clone(),
+                key: f.key.clone().unwrap_or_default(),
+                columns: f
+                    .header
+                    .as_deref()
+                    .map(|h| h.split(',').map(str::to_string).collect())
+                    .unwrap_or_default(),
+                transient: f.transient,
                 ..Artifact::default()
             };
             if !plan.iter().any(|(a, d)| a.name == artifact.name && *d == dest) {
@@ -131,6 +191,11 @@ impl App {
         if plan.is_empty() {
             return Err(refuse(if files.iter().any(|f| f.local_path.is_some()) {
                 "its kept files have no destination on record: give one with --to DESTINATION".into()
+            } else if trigger == Trigger::Release {
+                format!(
+                    "its held files are no longer in {}; `ferry discard {id}` settles the run",
+                    self.settings.work_dir.join(format!("run-{id}")).display()
+                )
             } else {
                 "it kept no files (keep_delivered is off, or retention removed them)".into()
             }));

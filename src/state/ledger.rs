@@ -367,7 +367,12 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for f in o.files {
-            let local = (o.kept && !f.transient).then(|| f.path.display().to_string());
+            // A transient file (the photo zip) is kept only while a guard holds it.
+            let held = o
+                .deliveries
+                .iter()
+                .any(|d| d.file == f.name && d.state == DeliveryState::Held);
+            let local = (o.kept && (!f.transient || held)).then(|| f.path.display().to_string());
             let extra: Vec<&Delivery> = o.deliveries.iter().filter(|d| d.file == f.name).collect();
             let any_recorded = recorded.iter().any(|(n, _)| *n == f.name);
             if extra.is_empty() && !any_recorded {
@@ -411,8 +416,8 @@ impl Store {
         let id = uuid::Uuid::new_v4().simple().to_string();
         sqlx::query(
             "INSERT INTO run_files (run_id, name, rows, bytes, sha256, destination, file_key, header, state, \
-             delivery_id, target_path, temp_path, marker_path, instance, attempts) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0)",
+             delivery_id, target_path, temp_path, marker_path, instance, attempts, transient) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 0, $15)",
         )
         .bind(d.run)
         .bind(&d.file.name)
@@ -428,6 +433,7 @@ impl Store {
         .bind(d.temp)
         .bind(d.marker)
         .bind(d.instance)
+        .bind(i64::from(d.file.transient))
         .execute(&self.pool)
         .await?;
         Ok(id)
@@ -784,8 +790,8 @@ async fn insert_file(
     let state = d.map(|d| d.state);
     sqlx::query(
         "INSERT INTO run_files (run_id, name, local_path, rows, bytes, sha256, destination, remote_path, \
-         server_identity, auth_method, attempts, file_key, header, state, target_path) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         server_identity, auth_method, attempts, file_key, header, state, target_path, transient) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(id)
     .bind(&f.name)
@@ -802,6 +808,7 @@ async fn insert_file(
     .bind(Some(f.columns.join(",")).filter(|_| !f.columns.is_empty()))
     .bind(state.map(|s| s.as_str()))
     .bind(d.map(|d| d.remote_path.as_str()).filter(|p| !p.is_empty()))
+    .bind(i64::from(f.transient))
     .execute(&mut **tx)
     .await?;
     Ok(())

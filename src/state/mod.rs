@@ -153,6 +153,8 @@ pub struct FileRow {
     pub key: Option<String>,
     /// The delivery's state, for a file meant for a destination.
     pub state: Option<DeliveryState>,
+    /// Removed from local disk once no guard holds it (the photo zip).
+    pub transient: bool,
 }
 
 /// Where the state store lives.

@@ -15,6 +15,8 @@ use super::{stamp, time, Store};
 pub enum Level {
     /// Something went wrong (a run failed, a script stopped compiling).
     Error,
+    /// Something needs a person: a guard held a run's files.
+    Warning,
     /// A message a script chose to send.
     Info,
 }
@@ -24,15 +26,16 @@ impl Level {
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Error => "error",
+            Level::Warning => "warn",
             Level::Info => "info",
         }
     }
 
     fn parse(text: &str) -> Level {
-        if text == "error" {
-            Level::Error
-        } else {
-            Level::Info
+        match text {
+            "error" => Level::Error,
+            "warn" => Level::Warning,
+            _ => Level::Info,
         }
     }
 }

@@ -8,8 +8,26 @@ use chrono::Utc;
 use sqlx::Row;
 
 use super::{stamp, StateError, Store};
+use crate::filter::OwnerRights;
 
 impl Store {
+    /// The rights of a filter's owner, telling a missing user apart from
+    /// one without rights, so the refusal can say what to do.
+    pub async fn owner_rights(&self, user: &str) -> Result<OwnerRights, StateError> {
+        let Some(rights) = self.rights_of(user).await? else {
+            return Ok(OwnerRights::Unchecked);
+        };
+        let exists: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE name = $1")
+            .bind(user)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(match exists {
+            0 => OwnerRights::NoSuchUser,
+            _ => OwnerRights::Granted(rights),
+        })
+    }
+
     /// The rights of `user`, granted directly or through any of their
     /// groups, or `None` when no users are defined at all
     /// (single-administrator mode); an unknown user has no rights.

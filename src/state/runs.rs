@@ -126,7 +126,7 @@ impl Store {
             .ok_or(StateError::NoRun(id))?;
         let files = sqlx::query(
             "SELECT name, local_path, rows, bytes, sha256, destination, remote_path, server_identity, auth_method, \
-             header, file_key, state FROM run_files WHERE run_id = $1 ORDER BY name, destination",
+             header, file_key, state, transient FROM run_files WHERE run_id = $1 ORDER BY name, destination",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -148,6 +148,7 @@ impl Store {
                 state: r
                     .try_get::<Option<String>, _>(11)?
                     .and_then(|s| DeliveryState::parse(&s)),
+                transient: r.try_get::<i64, _>(12)? != 0,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;

@@ -21,9 +21,9 @@ fn build(ctx: &NativeCallContext, run: &RunContext, name: &str, params: Map) -> 
     let filter = filters.get(name).map_err(|e| err(&e))?;
     let rights = run
         .runtime
-        .block_on(run.store.rights_of(&filter.owner))
+        .block_on(run.store.owner_rights(&filter.owner))
         .map_err(|e| err(&e))?;
-    if let Err(e) = filters.check_rights(name, &filter, rights.as_deref()) {
+    if let Err(e) = filters.check_rights(name, &filter, &rights) {
         run.lock().refusal = Some(e.to_string());
         return Err(err(&e));
     }
