@@ -132,7 +132,7 @@ print(f"# Formats: {rows:,} PostgreSQL rows, {rounds} alternating rounds\n")
 print("| tool | wall s, median (range) | peak RSS MiB, median (range) |")
 print("|---|---|---|")
 names = {"csv": "ferry csv()", "fixed": "ferry fixed()", "ndjson": "ferry ndjson()",
-         "gzip": "ferry gzip(csv())", "xlsx": "ferry xlsx()", "psql_gzip": "psql \\copy | gzip -6"}
+         "gzip": "ferry gzip(csv())", "xlsx": "ferry xlsx()", "psql_gzip": "psql \\copy \\| gzip -6"}
 for tool, name in names.items():
     w = list(t[tool].values())
     r = [x / 1024 for x in m[tool].values()]
@@ -140,7 +140,7 @@ for tool, name in names.items():
 print("\n| ratio, per round | median (range) |")
 print("|---|---|")
 for a, b, label in [("fixed", "csv", "fixed / csv"), ("ndjson", "csv", "ndjson / csv"),
-                    ("gzip", "psql_gzip", "ferry gzip / psql | gzip -6"), ("xlsx", "csv", "xlsx / csv")]:
+                    ("gzip", "psql_gzip", "ferry gzip / psql \\| gzip -6"), ("xlsx", "csv", "xlsx / csv")]:
     ratios = [t[a][r] / t[b][r] for r in t[a] if r in t[b]]
     print(f"| {label} | {span(ratios)} |")
 PY

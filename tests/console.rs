@@ -631,6 +631,13 @@ fn with_a_certificate_the_console_serves_tls_and_marks_the_cookie_secure() {
     assert_eq!(r.status(), 200);
     let set = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
     assert!(set.contains("Secure"), "{set}");
+    assert_eq!(
+        r.headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000"),
+        "HSTS under TLS"
+    );
     let reader = c.login("reader");
     assert_eq!(c.api("GET", "/api/extracts", &reader, None).0, 200);
     let plain = c.url.replace("https://", "http://");

@@ -6,6 +6,7 @@ mod harness;
 
 mod cli;
 mod console;
+mod console_hardening;
 mod delivery;
 mod delivery_smb;
 mod errors;

@@ -124,6 +124,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             println!("removed group {name}");
         }
         GroupsCommand::Grant { group, right } => {
+            app.check_right(&right).map_err(anyhow::Error::msg)?;
             app.store.grant_group(&group, &right).await?;
             println!("granted {right} to every member of {group}");
         }

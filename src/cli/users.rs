@@ -125,6 +125,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             }
             for right in &rights {
                 check_name("right", right)?;
+                app.check_right(right).map_err(anyhow::Error::msg)?;
             }
             app.store.add_user(&name, display.as_deref(), email.as_deref()).await?;
             for group in &groups {
@@ -189,6 +190,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         }
         UsersCommand::Grant { name, right } => {
             check_name("right", &right)?;
+            app.check_right(&right).map_err(anyhow::Error::msg)?;
             app.store.grant(&name, &right).await?;
             println!("granted {right} to {name}");
         }

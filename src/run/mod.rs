@@ -174,6 +174,37 @@ impl App {
         }
     }
 
+    /// Every right ferry knows: the console's tool rights, the ad hoc
+    /// filter right and those the data model's sensitive fields ask for.
+    /// Rights are a closed set, so a misspelt grant is refused, not stored.
+    pub fn known_rights(&self) -> Vec<String> {
+        let mut rights: Vec<String> = crate::state::TOOL_RIGHTS.iter().map(|r| r.to_string()).collect();
+        rights.push(crate::filter::ADHOC_RIGHT.to_string());
+        if let Ok(filters) = crate::filter::Filters::open(&self.settings.filters_dir) {
+            for entity in filters.model.entities.values() {
+                for right in entity.fields.values().filter_map(|f| f.right.as_ref()) {
+                    if !rights.contains(right) {
+                        rights.push(right.clone());
+                    }
+                }
+            }
+        }
+        rights
+    }
+
+    /// Refuses a right ferry does not know, listing the ones it does.
+    pub fn check_right(&self, right: &str) -> Result<(), String> {
+        let known = self.known_rights();
+        if known.iter().any(|r| r == right) {
+            return Ok(());
+        }
+        Err(format!(
+            "'{right}' is not a right; the rights are {} (data rights come from the sensitive fields of {})",
+            known.join(", "),
+            self.settings.filters_dir.join("model.toml").display()
+        ))
+    }
+
     /// The file a command-line name refers to: a path, or a script id in the
     /// scripts folder.
     pub fn script_path(&self, name: &str) -> PathBuf {

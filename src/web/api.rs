@@ -44,6 +44,7 @@ pub fn routes() -> Router<Shared> {
         .route("/users/{name}/rights", put(set_rights))
         .route("/tokens", get(tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
+        .fallback(|| async { Problem::missing("there is no such API route; GET /api/openapi.json lists them") })
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -84,8 +85,8 @@ async fn create(
     caller: Caller,
     Json(s): Json<NewScript>,
 ) -> Result<(StatusCode, Json<Value>), Problem> {
-    extracts::create(&c.app(), &caller, &s.id, &s.source).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": s.id }))))
+    let id = extracts::create(&c.app(), &caller, &s.id, &s.source).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
 }
 
 async fn save(
@@ -301,7 +302,7 @@ async fn add_user(
     for r in &u.rights {
         store.grant(&u.name, r).await?;
     }
-    tracing::info!(user = %u.name, by = %caller.user, "User added from the console.");
+    tracing::info!(user = ?u.name, by = %caller.user, "User added from the console.");
     Ok((StatusCode::CREATED, Json(json!({ "name": u.name }))))
 }
 
@@ -312,7 +313,7 @@ async fn remove_user(
 ) -> Result<Json<Value>, Problem> {
     caller.need("manage_users")?;
     c.app().store.remove_user(&name).await?;
-    tracing::info!(user = %name, by = %caller.user, "User removed from the console.");
+    tracing::info!(user = ?name, by = %caller.user, "User removed from the console.");
     Ok(Json(json!({ "name": name, "removed": true })))
 }
 
@@ -333,6 +334,9 @@ async fn set_rights(
     if store.user(&name).await?.is_none() {
         return Err(Problem::missing(format!("there is no user '{name}'")));
     }
+    for right in &r.rights {
+        c.app().check_right(right).map_err(Problem::bad)?;
+    }
     let had = store.direct_rights(&name).await?;
     for old in had.iter().filter(|h| !r.rights.contains(h)) {
         store.revoke(&name, old).await?;
@@ -340,7 +344,7 @@ async fn set_rights(
     for new in r.rights.iter().filter(|n| !had.contains(n)) {
         store.grant(&name, new).await?;
     }
-    tracing::info!(user = %name, by = %caller.user, rights = ?r.rights, "Rights set from the console.");
+    tracing::info!(user = ?name, by = %caller.user, rights = ?r.rights, "Rights set from the console.");
     Ok(Json(json!({ "name": name, "rights": store.tool_rights(&name).await? })))
 }
 

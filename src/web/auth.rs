@@ -217,7 +217,8 @@ pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cook
     let app = console.app();
     if !app.store.check_password(&login.user, &login.password).await? {
         console.logins.failed(&login.user, ip);
-        tracing::warn!(user = %login.user, address = %ip, "Failed console login.");
+        // Debug-quoted: a name holding a line break cannot forge a log line.
+        tracing::warn!(user = ?login.user, address = %ip, "Failed console login.");
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "wrong user name or password (an administrator sets passwords with `ferry users password NAME`)",
@@ -227,7 +228,7 @@ pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cook
     let ttl = chrono::Duration::from_std(console.settings.session).unwrap_or(chrono::Duration::hours(8));
     let session = app.store.open_session(&login.user, ttl).await?;
     let rights = app.store.tool_rights(&login.user).await?;
-    tracing::info!(user = %login.user, address = %ip, "Console login.");
+    tracing::info!(user = ?login.user, address = %ip, "Console login.");
     let cookie = Cookie::build((COOKIE, session.token))
         .path("/")
         .http_only(true)

@@ -179,13 +179,16 @@ pub async fn save(app: &App, caller: &Caller, id: &str, source: &str) -> Result<
     app.store
         .record_script_change(id, &caller.user, "edited", Some(&sha256(&old)), Some(&sha256(source)))
         .await?;
-    tracing::info!(script = %id, user = %caller.user, "Script saved from the console.");
+    tracing::info!(script = ?id, user = %caller.user, "Script saved from the console.");
     Ok(())
 }
 
 /// Creates a script, after it compiles; refuses a name already taken.
-pub async fn create(app: &App, caller: &Caller, id: &str, source: &str) -> Result<(), Problem> {
+/// A name given with its `.rhai` ending means the same script (`a.rhai` is
+/// `a`, written to `a.rhai`); the id it was created under is returned.
+pub async fn create<'a>(app: &App, caller: &Caller, id: &'a str, source: &str) -> Result<&'a str, Problem> {
     caller.need("add")?;
+    let id = id.strip_suffix(".rhai").unwrap_or(id);
     let path = script_file(app, id)?;
     if path.exists() {
         return Err(Problem::new(
@@ -198,8 +201,8 @@ pub async fn create(app: &App, caller: &Caller, id: &str, source: &str) -> Resul
     app.store
         .record_script_change(id, &caller.user, "created", None, Some(&sha256(source)))
         .await?;
-    tracing::info!(script = %id, user = %caller.user, "Script created from the console.");
-    Ok(())
+    tracing::info!(script = ?id, user = %caller.user, "Script created from the console.");
+    Ok(id)
 }
 
 /// Deletes a script, keeping a copy under the work folder (nothing is lost).
@@ -222,7 +225,7 @@ pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<PathBuf, Pro
     app.store
         .record_script_change(id, &caller.user, "deleted", Some(&sha256(&old)), None)
         .await?;
-    tracing::info!(script = %id, user = %caller.user, kept = %keep.display(), "Script deleted from the console.");
+    tracing::info!(script = ?id, user = %caller.user, kept = %keep.display(), "Script deleted from the console.");
     Ok(keep)
 }
 
@@ -385,7 +388,7 @@ pub async fn start_run(console: &Arc<Console>, caller: &Caller, id: &str) -> Res
         Ok(Err(why)) => return Err(refused(why)),
         Err(_) => return Err(refused("ferry serve is stopping; the run was not started".into())),
     }
-    tracing::info!(script = %id, user = %caller.user, "Run started from the console.");
+    tracing::info!(script = ?id, user = %caller.user, "Run started from the console.");
     console.jobs.progress(job, "queued".into());
     let c = console.clone();
     tokio::spawn(async move {

@@ -11,6 +11,7 @@
 mod api;
 mod auth;
 mod extracts;
+mod headers;
 mod jobs;
 mod pages;
 mod problem;
@@ -92,11 +93,17 @@ impl ConsoleHandle {
     }
 }
 
-/// All routes: pages at the root, JSON under `/api/`.
+/// All routes: pages at the root, JSON under `/api/`; every response with
+/// the security headers, every state change from the console's own site.
 fn router(console: Shared) -> Router {
     Router::new()
         .merge(pages::routes())
-        .nest("/api", api::routes())
+        .nest(
+            "/api",
+            api::routes().layer(axum::middleware::from_fn(headers::json_problems)),
+        )
+        .layer(axum::middleware::from_fn(headers::same_origin))
+        .layer(axum::middleware::from_fn_with_state(console.clone(), headers::secure))
         .with_state(console)
 }
 

@@ -291,7 +291,7 @@ async fn new_save(State(c): State<Shared>, v: Viewer, Form(f): Form<EditForm>) -
     v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
     let source = f.source.replace("\r\n", "\n");
     match extracts::create(&c.app(), &v.caller, f.id.trim(), &source).await {
-        Ok(()) => Ok(Redirect::to(&format!("/extracts/{}", f.id.trim())).into_response()),
+        Ok(id) => Ok(Redirect::to(&format!("/extracts/{id}")).into_response()),
         Err(p) if p.status != StatusCode::FORBIDDEN => {
             let body = html! { h1 { "New extract" } (editor(&v, "/extracts/new", None, &source, Some(&p.message))) };
             Err((p.status, layout("New extract", Some(&v), body)).into_response().into())

@@ -2,7 +2,7 @@
 //! user and their log-out button, and one small style sheet.
 
 use chrono::{DateTime, Utc};
-use maud::{html, Markup, PreEscaped, DOCTYPE};
+use maud::{html, Markup, DOCTYPE};
 
 use super::{csrf_field, Viewer};
 
@@ -11,7 +11,9 @@ pub fn when(t: DateTime<Utc>) -> String {
     t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-const STYLE: &str = r#"
+/// The console's one style sheet, served as `/console.css` (the content
+/// security policy allows no inline style).
+pub const STYLE: &str = r#"
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f6f7f9; }
 header { display: flex; gap: 1.2em; align-items: center; padding: .6em 1.2em; background: #1f3a5f; color: #fff; }
 header a { color: #fff; text-decoration: none; } header .brand { font-weight: 700; font-size: 1.1em; }
@@ -46,7 +48,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — ferry" }
-                style { (PreEscaped(STYLE)) }
+                link rel="stylesheet" href="/console.css";
             }
             body {
                 header {

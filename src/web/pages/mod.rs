@@ -32,9 +32,21 @@ use layout::layout;
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/login", get(login_page).post(login))
+        .route("/console.css", get(style))
         .route("/logout", post(logout))
         .merge(extracts::routes())
         .merge(history::routes())
+}
+
+/// The style sheet: the same for everyone, so it may be cached.
+async fn style() -> impl IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        layout::STYLE,
+    )
 }
 
 /// A logged-in person looking at pages; without a session, the login page.
