@@ -68,32 +68,27 @@ pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSett
             ),
         );
     }
-    let kept = sent.failed.as_ref().map(|e| {
-        if e.delivery.file != artifact.name {
-            let path = artifact.path.with_file_name(&e.delivery.file);
-            format!(
-                "the sidecar is kept at {}; `ferry resend RUN` sends the file and its sidecars again once the cause is fixed",
-                path.display()
-            )
-        } else if artifact.transient {
-            "the file is removed when the run ends".to_string()
-        } else {
-            format!(
-                "the file is kept at {}; `ferry resend RUN` delivers it again once the cause is fixed",
-                artifact.path.display()
-            )
-        }
-    });
     let mut record = run.lock();
     record.files.extend(sent.sidecars);
     record.deliveries.extend(sent.deliveries);
-    match (sent.failed, kept) {
-        (Some(e), Some(kept)) => {
-            record.deliveries.push(e.delivery);
-            Err(format!("{}; {kept}", e.error))
-        }
-        _ => Ok(()),
-    }
+    let Some(e) = sent.failed else {
+        return Ok(());
+    };
+    let kept = if e.delivery.file != artifact.name {
+        format!(
+            "the sidecar is kept at {}; `ferry resend RUN` sends the file and its sidecars again once the cause is fixed",
+            artifact.path.with_file_name(&e.delivery.file).display()
+        )
+    } else if artifact.transient {
+        "the file is removed when the run ends".to_string()
+    } else {
+        format!(
+            "the file is kept at {}; `ferry resend RUN` delivers it again once the cause is fixed",
+            artifact.path.display()
+        )
+    };
+    record.deliveries.push(e.delivery);
+    Err(format!("{}; {kept}", e.error))
 }
 
 /// Checks the header's and the file's guards. A breach in a real run holds
