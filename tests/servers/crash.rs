@@ -80,6 +80,9 @@ pub struct Counts {
     pub abandoned_deliveries: i64,
     pub recovery_runs: i64,
     pub delivered_files: usize,
+    /// Files two runs of one script started in the same hundredth of a
+    /// second both delivered under one name (see [`check`]).
+    pub same_instant_names: usize,
 }
 
 /// Writes the scripts: `sNN` delivers `sNN_<start to the hundredth>.csv`
@@ -380,10 +383,16 @@ fn check(
         );
         if f[4] == "delivered" || f[4] == "recovered" {
             let name = Path::new(&f[5]).file_name().unwrap().to_string_lossy().into_owned();
-            assert!(
-                delivered.insert(name.clone(), f).is_none(),
-                "{name} recorded delivered twice"
-            );
+            if let Some(first) = delivered.insert(name.clone(), f) {
+                // Two instances can start two occurrences of one script (a
+                // late catch-up and the current one) in the same hundredth
+                // of a second: the names, stamped to the hundredth, are the
+                // same and the second file replaces the first, with the same
+                // bytes. Known and counted; anything else is a defect.
+                let same_instant = first[0] != f[0] && first[6] == f[6] && first[7] != f[7] && first[3] == f[3];
+                assert!(same_instant, "{name} recorded delivered twice: {first:?} and {f:?}");
+                counts.same_instant_names += 1;
+            }
             *per_occurrence.entry((f[6].as_str(), f[7].as_str())).or_default() += 1;
         }
     }
