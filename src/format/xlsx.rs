@@ -144,11 +144,15 @@ impl XlsxWriter {
     fn cell(&mut self, col: u16, kind: Kind, v: &str) -> Result<(), FormatError> {
         let (row, place) = (self.row, Place::Row(self.rows + 1));
         let i = usize::from(col);
-        self.widths[i] = self.widths[i].max(match kind {
+        // Characters are counted only where the bytes could widen the
+        // column (a character is at least one byte).
+        let width = match kind {
             Kind::Date => 10,
             Kind::Timestamp | Kind::TimestampTz => 19,
+            _ if v.len() <= self.widths[i] => 0,
             _ => v.chars().count(),
-        });
+        };
+        self.widths[i] = self.widths[i].max(width);
         let sheet = self.sheet;
         let sheet = self.book.worksheet_from_index(sheet).map_err(xlsx)?;
         let f = &mut self.formats;
@@ -200,7 +204,7 @@ impl XlsxWriter {
         };
         let written = match written {
             Some(w) => w,
-            None if v.chars().count() > CELL_CHARS => {
+            None if v.len() > CELL_CHARS && v.chars().count() > CELL_CHARS => {
                 return Err(FormatError::CellTooLong {
                     place,
                     column: self.columns[i].name.clone(),

@@ -90,21 +90,6 @@ impl App {
         Ok(report)
     }
 
-    /// Removes run `id`'s kept transient files (a photo zip a guard held),
-    /// once it is released or superseded: they must not linger.
-    pub(crate) async fn remove_transient(&self, id: i64) {
-        let Ok((_, files, _)) = self.store.run(id).await else {
-            return;
-        };
-        for f in files.iter().filter(|f| f.transient) {
-            if let Some(path) = &f.local_path {
-                if std::fs::remove_file(path).is_ok() {
-                    tracing::info!(run = id, file = %f.name, "removed the released or superseded transient file");
-                }
-            }
-        }
-    }
-
     /// Drops a held run's files: nothing is sent, the kept copies are removed.
     pub async fn discard(&self, id: i64, by: &str) -> Result<(), RunError> {
         let (original, files, _) = self.store.run(id).await?;

@@ -53,6 +53,21 @@ fn choose(
 }
 
 impl App {
+    /// Removes run `id`'s kept transient files (a photo zip a guard held),
+    /// once it is released or superseded: they must not linger.
+    pub(crate) async fn remove_transient(&self, id: i64) {
+        let Ok((_, files, _)) = self.store.run(id).await else {
+            return;
+        };
+        for f in files.iter().filter(|f| f.transient) {
+            if let Some(path) = &f.local_path {
+                if std::fs::remove_file(path).is_ok() {
+                    tracing::info!(run = id, file = %f.name, "removed the released or superseded transient file");
+                }
+            }
+        }
+    }
+
     /// Applies the retention to the work folder; returns the folders removed.
     /// `current` is the run that just ended (never removed here).
     pub async fn clean_kept(&self, current: Option<i64>) -> Vec<PathBuf> {

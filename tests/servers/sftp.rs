@@ -271,13 +271,10 @@ fn sftp_batch(server: &Sshd, env: &DeliveryEnv, key: &str, commands: &str, optio
     String::from_utf8_lossy(&result.stdout).into_owned()
 }
 
-/// `ferry serve` SIGKILLed during SFTP uploads to OpenSSH (and just after a
-/// file appears under its final name), then started cleanly and stopped:
-/// the server's folder, as the `sftp` client lists it, holds exactly the
-/// files history records delivered, with their sizes and SHA-256, and no
-/// ferry temporary.
-#[test]
-fn sigkill_during_sftp_uploads_leaves_the_server_folder_and_history_in_agreement() {
+/// A project whose destination `dest` is a modern OpenSSH server started
+/// here, logged in with a ferry key (`extra`: more destination settings);
+/// the host key is still to be trusted.
+fn project_on_openssh(dest: &str, extra: &str) -> (crate::harness::Project, DeliveryEnv, Sshd) {
     let p = crate::harness::Project::new();
     let settings = p.settings();
     let env = DeliveryEnv {
@@ -288,10 +285,21 @@ fn sigkill_during_sftp_uploads_leaves_the_server_folder_and_history_in_agreement
     let server = Sshd::start(Kind::Modern, &[public]);
     p.config(&format!(
         "timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\n\
-         [destinations.out]\nmode = \"sftp\"\nserver = \"127.0.0.1\"\nport = {}\npath = \"{}\"\n\
-         username = \"{LOGIN}\"\nkey = \"vendor\"\ntimeout = \"30s\"\n",
+         [destinations.{dest}]\nmode = \"sftp\"\nserver = \"127.0.0.1\"\nport = {}\npath = \"{}\"\n\
+         username = \"{LOGIN}\"\nkey = \"vendor\"\ntimeout = \"30s\"\n{extra}",
         server.port, server.data
     ));
+    (p, env, server)
+}
+
+/// `ferry serve` SIGKILLed during SFTP uploads to OpenSSH (and just after a
+/// file appears under its final name), then started cleanly and stopped:
+/// the server's folder, as the `sftp` client lists it, holds exactly the
+/// files history records delivered, with their sizes and SHA-256, and no
+/// ferry temporary.
+#[test]
+fn sigkill_during_sftp_uploads_leaves_the_server_folder_and_history_in_agreement() {
+    let (p, env, server) = project_on_openssh("out", "");
     tokio::runtime::Runtime::new().unwrap().block_on(server.trust(&env));
     p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
     let plan = crate::crash::Plan {
@@ -539,21 +547,7 @@ async fn a_wrong_password_and_an_unknown_host_key_each_say_so_and_no_secret_is_s
 /// records every sidecar after its data file.
 #[tokio::test(flavor = "multi_thread")]
 async fn sidecars_arrive_after_their_file_and_check_out_with_sha256sum() {
-    let p = crate::harness::Project::new();
-    let settings = p.settings();
-    let env = DeliveryEnv {
-        keys_dir: settings.keys_dir.clone(),
-        known_hosts: settings.known_hosts.clone(),
-    };
-    let public = key(&env, "vendor");
-    let server = Sshd::start(Kind::Modern, &[public]);
-    p.config(&format!(
-        "timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\n\
-         [destinations.vendor]\nmode = \"sftp\"\nserver = \"127.0.0.1\"\nport = {}\npath = \"{}\"\n\
-         username = \"{LOGIN}\"\nkey = \"vendor\"\ntimeout = \"30s\"\n\
-         checksum = [\"sha256\", \"md5\"]\nmanifest = \"csv\"\n",
-        server.port, server.data
-    ));
+    let (p, env, server) = project_on_openssh("vendor", "checksum = [\"sha256\", \"md5\"]\nmanifest = \"csv\"\n");
     server.trust(&env).await;
     p.sqlite(
         "CREATE TABLE student (id INTEGER, name TEXT);
