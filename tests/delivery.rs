@@ -134,6 +134,9 @@ fn a_failed_delivery_keeps_the_file_and_resend_sends_the_same_bytes() {
     // Elsewhere on request; a kept file that changed is not sent.
     p.ferry(&["resend", "1", "--to", "spare"]).ok();
     assert_eq!(std::fs::read(p.path("spare/roster.csv")).unwrap(), built);
+    // The delivered file is a link to the kept one: replace the kept file
+    // (editing it in place would change the delivered bytes too).
+    std::fs::remove_file(&kept).unwrap();
     std::fs::write(&kept, b"tampered").unwrap();
     let refused = p.ferry(&["resend", "1"]);
     assert_eq!(refused.code, 2, "{refused:?}");
@@ -185,4 +188,88 @@ fn test_connection_by_destination_or_script() {
     assert!(out.stdout.contains("FAILED: cannot create folder"), "{}", out.stdout);
     let out = p.ferry(&["test-connection", "nothing"]);
     assert!(out.stderr.contains("neither a destination"), "{}", out.stderr);
+}
+
+#[test]
+fn a_local_delivery_links_the_kept_file_unless_link_is_off_or_the_folder_is_elsewhere() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let p = crate::harness::Project::new();
+    // /dev/shm is a tmpfs: another file system than the project's, where no
+    // link can reach.
+    let elsewhere = tempfile::tempdir_in("/dev/shm").unwrap();
+    assert_ne!(
+        std::fs::metadata(elsewhere.path()).unwrap().dev(),
+        std::fs::metadata(p.path(".")).unwrap().dev(),
+        "the test needs /dev/shm on another file system"
+    );
+    p.config(&format!(
+        r#"[databases.live]
+url = "sqlite:fixture.db"
+[destinations.out]
+mode = "local"
+path = "out"
+[destinations.copied]
+mode = "local"
+path = "copied"
+link = false
+[destinations.far]
+mode = "local"
+path = "{}"
+"#,
+        elsewhere.path().display()
+    ));
+    p.sqlite("CREATE TABLE people (id INTEGER, name TEXT); INSERT INTO people VALUES (1, 'Zoë');");
+    p.script(
+        "roster",
+        "let f = csv(query(\"live\", \"SELECT id, name FROM people\"), #{ name: \"roster\" });\n\
+         deliver(f, \"out\");\ndeliver(f, \"copied\");\ndeliver(f, \"far\");\n",
+    );
+    p.ferry(&["run", "roster"]).ok();
+    let kept = std::fs::metadata(p.path(".ferry/work/run-1/roster.csv")).expect("the run keeps its file");
+    let meta = |path: &std::path::Path| std::fs::metadata(path).unwrap();
+    let linked = meta(&p.path("out/roster.csv"));
+    assert_eq!(
+        (linked.dev(), linked.ino()),
+        (kept.dev(), kept.ino()),
+        "out/ shares the kept bytes"
+    );
+    assert_eq!(kept.nlink(), 2, "the kept file and out/roster.csv, nothing else");
+    assert_eq!(kept.permissions().mode() & 0o222, 0, "the shared file is read-only");
+    for copy in [p.path("copied/roster.csv"), elsewhere.path().join("roster.csv")] {
+        let m = meta(&copy);
+        assert_ne!(m.ino(), kept.ino(), "{} is a copy", copy.display());
+        assert_ne!(
+            m.permissions().mode() & 0o200,
+            0,
+            "{} is the receiver's to change",
+            copy.display()
+        );
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            std::fs::read(p.path("out/roster.csv")).unwrap()
+        );
+    }
+    assert_eq!(
+        std::fs::read(p.path("out/roster.csv")).unwrap(),
+        b"id,name\r\n1,Zo\xc3\xab\r\n"
+    );
+    // Retention removing the kept file leaves the delivered one whole.
+    std::fs::remove_dir_all(p.path(".ferry/work/run-1")).unwrap();
+    assert_eq!(
+        std::fs::read(p.path("out/roster.csv")).unwrap(),
+        b"id,name\r\n1,Zo\xc3\xab\r\n"
+    );
+}
+
+#[test]
+fn link_is_refused_outside_a_local_folder() {
+    let raw: RawDestination = toml::from_str(
+        "mode = 'sftp'\nserver = 'sftp.vendor.example'\npath = '/in'\nusername = 'd'\npassword = 'env:PW'\nlink = true",
+    )
+    .unwrap();
+    let e = raw.validate("vendor", std::path::Path::new("/")).unwrap_err();
+    assert_eq!(
+        e,
+        "destinations.vendor.link: link is for local folders; sftp uploads a copy"
+    );
 }

@@ -166,6 +166,11 @@ pub struct DestinationSettings {
     pub domain: Option<String>,
     /// Checksum and manifest files sent after each data file commits.
     pub sidecars: Sidecars,
+    /// Local: deliver a hard link to the file the run keeps (no second copy
+    /// of the bytes) where both are on one file system. Off when a program
+    /// at the folder edits delivered files in place, which would change
+    /// the kept file too.
+    pub link: bool,
 }
 
 impl DestinationSettings {
@@ -213,6 +218,7 @@ pub struct RawDestination {
     domain: Option<String>,
     checksum: Option<OneOrMany>,
     manifest: Option<String>,
+    link: Option<bool>,
 }
 
 /// `checksum = "sha256"` or `checksum = ["sha256", "md5"]`.
@@ -348,7 +354,14 @@ impl RawDestination {
                 tls,
                 domain: None,
                 sidecars,
+                link: self.link.unwrap_or(true),
             });
+        }
+        if self.link.is_some() {
+            return Err(format!(
+                "{}: link is for local folders; {mode} uploads a copy",
+                at("link")
+            ));
         }
         if server.is_empty() {
             return Err(format!("{} is missing: give the host name or IP address", at("server")));
@@ -420,6 +433,7 @@ impl RawDestination {
             tls,
             domain: self.domain,
             sidecars,
+            link: false,
         })
     }
 }

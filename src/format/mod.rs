@@ -38,7 +38,7 @@ pub use formulas::Formulas;
 pub use html::{HtmlOptions, HtmlWriter};
 pub use json::{Decimals, JsonLayout, JsonOptions, JsonWriter};
 pub use naming::{DateStamp, FileName};
-pub use output::{sha256_file, HashingWriter, PartialFile, WrittenFile};
+pub use output::{sha256_file, PartialFile, WrittenFile};
 pub use preview::first_lines;
 pub use records::{Count, Field, Filled, Framed, Records, Value};
 pub use unquoted::Unquoted;

@@ -1,65 +1,31 @@
 //! Files on disk that appear whole or not at all: written under a
 //! `.partial` name, counted and hashed on the way, renamed when complete.
+//!
+//! The bytes leave the format writer's thread in blocks: a thread of the
+//! file's own writes each block and adds it to the SHA-256, so neither the
+//! `write()` calls nor the hash take time from formatting (on two cores the
+//! reader, the writer and this thread overlap).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
 
-/// Buffer between the format writers and the file: large enough that the
-/// file sees few, big writes.
-const BUFFER: usize = 256 * 1024;
-
-/// A `Write` that counts and SHA-256-hashes what passes through, so a run
-/// can record its file's size and checksum without reading it back.
-pub struct HashingWriter<W: Write> {
-    inner: W,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-impl<W: Write> HashingWriter<W> {
-    /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
-        HashingWriter {
-            inner,
-            hasher: Sha256::new(),
-            bytes: 0,
-        }
-    }
-
-    /// Bytes accepted by the inner writer so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
-    /// The inner writer, the byte count, and the lowercase hex SHA-256 of
-    /// everything written.
-    pub fn finish(self) -> (W, u64, String) {
-        (self.inner, self.bytes, hex::encode(self.hasher.finalize()))
-    }
-}
-
-impl<W: Write> Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
+/// One block handed to the file's thread: large enough that the file sees
+/// few, big writes, small enough that the blocks in flight stay at 1 MiB.
+const BLOCK: usize = 256 * 1024;
+/// Blocks in flight between the writer and the file's thread.
+const DEPTH: usize = 4;
 
 /// The lowercase hex SHA-256 of a file on disk: checks that a kept file is
 /// still the one a run recorded before it is sent again.
 pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut hasher = HashingWriter::new(io::sink());
+    let mut hasher = Sha256::new();
     io::copy(&mut File::open(path)?, &mut hasher)?;
-    Ok(hasher.finish().2)
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// A finished file, as recorded in a run's history.
@@ -86,7 +52,7 @@ pub struct PartialFile {
     dir: PathBuf,
     name: String,
     partial: PathBuf,
-    writer: Option<BufWriter<HashingWriter<File>>>,
+    sink: Option<Sink>,
     committed: bool,
 }
 
@@ -110,7 +76,7 @@ impl PartialFile {
             dir: dir.to_path_buf(),
             name: final_name.to_string(),
             partial,
-            writer: Some(BufWriter::with_capacity(BUFFER, HashingWriter::new(file))),
+            sink: Some(Sink::start(file)?),
             committed: false,
         })
     }
@@ -122,17 +88,16 @@ impl PartialFile {
 
     /// Bytes written so far, buffered ones included.
     pub fn bytes_written(&self) -> u64 {
-        self.writer
-            .as_ref()
-            .map_or(0, |w| w.get_ref().bytes() + w.buffer().len() as u64)
+        self.sink.as_ref().map_or(0, |s| s.accepted)
     }
 
     /// Flushes, syncs to disk and renames the file to its final name,
     /// replacing any file of that name, so a reader sees the old file or the
     /// new one, never a mix.
     pub fn commit(mut self) -> io::Result<WrittenFile> {
-        let writer = self.writer.take().ok_or_else(closed)?;
-        let (file, bytes, sha256) = writer.into_inner().map_err(|e| e.into_error())?.finish();
+        let sink = self.sink.take().ok_or_else(closed)?;
+        let bytes = sink.accepted;
+        let (file, sha256) = sink.finish()?;
         file.sync_all()?;
         drop(file);
         let path = self.dir.join(&self.name);
@@ -150,24 +115,158 @@ impl PartialFile {
 
 impl Write for PartialFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.writer.as_mut().ok_or_else(closed)?.write(buf)
+        self.sink.as_mut().ok_or_else(closed)?.write(buf)
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.writer.as_mut().ok_or_else(closed)?.write_all(buf)
+        self.sink.as_mut().ok_or_else(closed)?.write(buf).map(drop)
     }
 
+    /// Returns once every byte written so far is in the file (not synced).
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.as_mut().ok_or_else(closed)?.flush()
+        self.sink.as_mut().ok_or_else(closed)?.flush()
     }
 }
 
 impl Drop for PartialFile {
     fn drop(&mut self) {
         // Close before removing: Windows cannot delete an open file.
-        drop(self.writer.take());
+        drop(self.sink.take());
         if !self.committed {
             let _ = fs::remove_file(&self.partial);
+        }
+    }
+}
+
+/// What the file's thread is asked to do.
+enum Job {
+    /// Write these bytes, add them to the hash, hand the buffer back.
+    Block(Vec<u8>),
+    /// Say when everything before this is written.
+    Flush(SyncSender<()>),
+}
+
+/// The writer's side of the file's thread: fills a block, ships it, takes
+/// an emptied one back. A write error ends the thread; the writer sees it
+/// at its next block, flush or commit.
+struct Sink {
+    block: Vec<u8>,
+    jobs: Option<SyncSender<Job>>,
+    spare: Receiver<Vec<u8>>,
+    /// Blocks allocated so far: at most [`DEPTH`] in flight, one being
+    /// written, one being filled.
+    blocks: usize,
+    thread: Option<JoinHandle<io::Result<(File, String)>>>,
+    accepted: u64,
+}
+
+impl Sink {
+    fn start(mut file: File) -> io::Result<Sink> {
+        let (jobs, todo) = mpsc::sync_channel::<Job>(DEPTH);
+        let (give_back, spare) = mpsc::sync_channel::<Vec<u8>>(DEPTH + 1);
+        let thread = std::thread::Builder::new().name("ferry-file".into()).spawn(move || {
+            let mut hasher = Sha256::new();
+            for job in todo {
+                match job {
+                    Job::Block(mut b) => {
+                        file.write_all(&b)?;
+                        hasher.update(&b);
+                        b.clear();
+                        let _ = give_back.try_send(b);
+                    }
+                    Job::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+            Ok((file, hex::encode(hasher.finalize())))
+        })?;
+        Ok(Sink {
+            block: Vec::with_capacity(BLOCK),
+            jobs: Some(jobs),
+            spare,
+            blocks: 1,
+            thread: Some(thread),
+            accepted: 0,
+        })
+    }
+
+    fn write(&mut self, mut buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len();
+        while !buf.is_empty() {
+            let take = (BLOCK - self.block.len()).min(buf.len());
+            self.block.extend_from_slice(&buf[..take]);
+            buf = &buf[take..];
+            if self.block.len() == BLOCK {
+                self.ship()?;
+            }
+        }
+        self.accepted += n as u64;
+        Ok(n)
+    }
+
+    /// Sends the block being filled and starts another.
+    fn ship(&mut self) -> io::Result<()> {
+        let next = match self.spare.try_recv() {
+            Ok(b) => b,
+            Err(_) if self.blocks <= DEPTH => {
+                self.blocks += 1;
+                Vec::with_capacity(BLOCK)
+            }
+            Err(_) => match self.spare.recv() {
+                Ok(b) => b,
+                Err(_) => return Err(self.failure()),
+            },
+        };
+        let full = std::mem::replace(&mut self.block, next);
+        self.send(Job::Block(full))
+    }
+
+    fn send(&mut self, job: Job) -> io::Result<()> {
+        match self.jobs.as_ref().map(|j| j.send(job)) {
+            Some(Ok(())) => Ok(()),
+            _ => Err(self.failure()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.block.is_empty() {
+            self.ship()?;
+        }
+        let (done, wait) = mpsc::sync_channel(1);
+        self.send(Job::Flush(done))?;
+        wait.recv().map_err(|_| self.failure())
+    }
+
+    /// The file and the SHA-256 of everything written, once it is written.
+    fn finish(mut self) -> io::Result<(File, String)> {
+        if !self.block.is_empty() {
+            self.ship()?;
+        }
+        self.jobs = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(done)) => done,
+            Some(Err(_)) => Err(io::Error::other("the thread writing the file crashed")),
+            None => Err(closed()),
+        }
+    }
+
+    /// Why the file's thread stopped: its write error, taken once.
+    fn failure(&mut self) -> io::Error {
+        self.jobs = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            Some(Err(_)) => io::Error::other("the thread writing the file crashed"),
+            _ => io::Error::other("an earlier write to this file failed"),
+        }
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
@@ -240,6 +339,40 @@ mod tests {
         assert_eq!(done.bytes, data.len() as u64);
         assert_eq!(done.sha256, hex::encode(Sha256::digest(&data)));
         assert_eq!(fs::read(&done.path).unwrap(), data);
+    }
+
+    #[test]
+    fn flush_puts_every_byte_so_far_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = PartialFile::create(dir.path(), "f.txt").unwrap();
+        let data = vec![b'y'; BLOCK * 2 + 17];
+        f.write_all(&data).unwrap();
+        f.flush().unwrap();
+        assert_eq!(fs::read(f.partial_path()).unwrap(), data);
+        f.write_all(b"more").unwrap();
+        let done = f.commit().unwrap();
+        assert_eq!(done.bytes, data.len() as u64 + 4);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_write_error_reaches_the_writer() {
+        // /dev/full refuses every write with "no space left on device".
+        let full = OpenOptions::new().write(true).open("/dev/full").unwrap();
+        let mut sink = Sink::start(full).unwrap();
+        let block = vec![0u8; BLOCK];
+        let mut failed = None;
+        for _ in 0..DEPTH + 3 {
+            if let Err(e) = sink.write(&block) {
+                failed = Some(e);
+                break;
+            }
+        }
+        let e = match failed {
+            Some(e) => e,
+            None => sink.finish().err().expect("finish reports the write error"),
+        };
+        assert_eq!(e.raw_os_error(), Some(28), "{e}");
     }
 
     #[test]
