@@ -370,7 +370,7 @@ mod tests {
         }
         let e = match failed {
             Some(e) => e,
-            None => sink.finish().err().expect("finish reports the write error"),
+            None => sink.finish().expect_err("finish reports the write error"),
         };
         assert_eq!(e.raw_os_error(), Some(28), "{e}");
     }
