@@ -31,16 +31,22 @@ def count(fmt, path):
         return sum(1 for _ in csv.reader(f)) - 1
 
 
+# Issue targets: ferry's throughput over the reference tool's, defaults on.
+TARGETS = {"lite": 1.30, "pg": 1.10, "maria": 1.05}
+
+
 def thousands(n):
     return f"{n:,.0f}"
 
 
 def table(args):
     runs = {}  # (db, tool) -> [(wall, cpu, rss_kb)]
+    by_run = {}  # (db, tool) -> {run: wall}, to pair ferry with the reference run next to it
     with open(args.samples) as f:
         for line in f:
-            db, tool, _run, wall, cpu, rss = line.rstrip("\n").split("\t")
+            db, tool, run, wall, cpu, rss = line.rstrip("\n").split("\t")
             runs.setdefault((db, tool), []).append((float(wall), float(cpu), int(rss)))
+            by_run.setdefault((db, tool), {})[run] = float(wall)
     outputs = {}  # (db, tool) -> bytes
     with open(args.outputs) as f:
         for line in f:
@@ -64,8 +70,9 @@ def table(args):
         f"- {', '.join(v for v in args.versions.split(';') if v)}",
         f"- ferry's files identical across databases: {args.identical}",
         "",
-        "| Database | Tool | Median s | Runs s | Rows/s | Output MB | MB/s | CPU s | Peak RSS MiB | ferry / reference |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| Database | Tool | Median s | Runs s | Rows/s | Output MB | MB/s | CPU s | Peak RSS MiB "
+        "| ferry / reference | per pair: median (range) | target |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|",
     ]
     for db in DATABASES:
         tools = [t for (d, t) in runs if d == db]
@@ -79,22 +86,28 @@ def table(args):
             cpu = statistics.median(c for _, c, _ in samples)
             rss = max(r for _, _, r in samples) / 1024
             size = outputs[(db, tool)] / 1e6
-            ratio = ""
+            ratio = pairs = target = ""
             if tool == "ferry":
                 ours, theirs = rate(db, "ferry"), rate(db, reference)
                 ratio = f"{ours / theirs:.2f}x" if ours and theirs else "n/a"
+                mine, ref = by_run[(db, "ferry")], by_run[(db, reference)]
+                each = [ref[r] / mine[r] for r in mine if r in ref and mine[r] > 0]
+                if each:
+                    pairs = f"{statistics.median(each):.2f}x ({min(each):.2f}–{max(each):.2f}, {len(each)} pairs)"
+                target = f"{TARGETS[db]:.2f}x"
             out.append(
                 f"| {DATABASES[db]} | {TOOLS[tool]} | {wall:.2f} | {' '.join(f'{w:.2f}' for w in walls)} "
                 f"| {per_second(args.rows, wall, thousands)} | {size:.1f} "
                 f"| {per_second(size, wall, lambda v: f'{v:.1f}')} | {cpu:.2f} "
-                f"| {rss:.0f} | {ratio} |"
+                f"| {rss:.0f} | {ratio} | {pairs} | {target} |"
             )
     out += [
         "",
         "Rows/s and MB/s use the median wall time; MB = 10^6 bytes of the tool's own output file "
         "(formats differ, so compare rows/s). CPU s is user + system time of the client process "
         "(median); the database server's work is in the wall time only. Peak RSS is the largest "
-        "of the runs. ferry / reference is ferry's rows/s over the reference tool's (above 1: ferry is faster).",
+        "of the runs. ferry / reference is ferry's rows/s over the reference tool's (above 1: ferry is faster); "
+        "per pair is the same ratio for each ferry run and the reference run right after it, alternating.",
     ]
     out += variants(args, runs)
     out += big(args, runs, outputs)
