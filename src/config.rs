@@ -183,6 +183,9 @@ pub struct Settings {
     pub destinations: BTreeMap<String, DestinationSettings>,
     /// SFTP private keys made with `ferry keys generate`.
     pub keys_dir: PathBuf,
+    /// The OpenPGP keyring (`ferry keys pgp`): vendors' public keys and the
+    /// district's signing key.
+    pub pgp_keys_dir: PathBuf,
     /// SSH host keys ferry trusts (OpenSSH `known_hosts` format).
     pub known_hosts: PathBuf,
     /// Kept files (failed, held or undelivered runs) are removed after this
@@ -220,6 +223,7 @@ struct RawConfig {
     destinations: BTreeMap<String, RawDestination>,
     smtp: Option<smtp::RawSmtp>,
     keys: Option<String>,
+    pgp_keys: Option<String>,
     known_hosts: Option<String>,
     keep_days: Option<u32>,
     keep_max_size: Option<String>,
@@ -418,6 +422,7 @@ impl Settings {
             databases,
             destinations,
             keys_dir: path(raw.keys, ".ferry/keys"),
+            pgp_keys_dir: path(raw.pgp_keys, ".ferry/pgp"),
             known_hosts: path(raw.known_hosts, ".ferry/known_hosts"),
             keep_days: raw.keep_days.unwrap_or(30),
             keep_delivered: raw.keep_delivered.unwrap_or(true),

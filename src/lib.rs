@@ -18,6 +18,7 @@ pub mod guard;
 pub mod keys;
 pub mod location;
 pub mod notice;
+pub mod openpgp;
 pub mod report;
 pub mod run;
 pub mod schedule;

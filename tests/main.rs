@@ -18,6 +18,7 @@ mod ftps;
 mod json_files;
 mod limits;
 mod notify;
+mod pgp;
 mod report;
 mod safety;
 mod serve;

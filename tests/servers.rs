@@ -19,6 +19,8 @@ mod harness;
 mod json;
 #[path = "servers/pg_copy.rs"]
 mod pg_copy;
+#[path = "servers/pgp.rs"]
+mod pgp;
 #[path = "servers/sftp.rs"]
 mod sftp;
 #[path = "servers/smb.rs"]

@@ -41,6 +41,12 @@ pub enum KeysCommand {
         /// The key.
         name: String,
     },
+    /// The OpenPGP keyring: vendors' public keys to encrypt to, the district's signing key.
+    Pgp {
+        /// What to do with PGP keys.
+        #[command(subcommand)]
+        command: super::keys_pgp::PgpCommand,
+    },
     /// Log in to a destination with this key only (no password) and write and remove a 1-byte test file.
     Test {
         /// The key.
@@ -115,6 +121,7 @@ pub async fn run(args: Args, settings: &Settings) -> Result<(), Failure> {
             println!("{t}");
         }
         KeysCommand::Show { name } => println!("{}", store.public(&name)?),
+        KeysCommand::Pgp { command } => super::keys_pgp::run(command, settings)?,
         KeysCommand::Test { name, destination } => {
             let base = settings.destinations.get(&destination).ok_or_else(|| {
                 failed(

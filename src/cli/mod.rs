@@ -9,6 +9,7 @@ mod groups;
 mod history;
 mod init;
 mod keys;
+mod keys_pgp;
 mod list;
 mod notifications;
 mod output;

@@ -125,9 +125,10 @@ impl Notifier {
     }
 
     /// What a finished run asks for: each `notify(group, message)` the script
-    /// called, then, if the header names a `notify` group, a warning when a
-    /// guard held the run's files (`held`: what to tell) or an error
-    /// notification naming the script, run and error if it failed.
+    /// called, then, if the header names a `notify` group, the run's
+    /// `warnings` (a recipient key about to expire), a warning when a guard
+    /// held the run's files (`held`: what to tell) or an error notification
+    /// naming the script, run and error if it failed.
     pub async fn after_run(
         &self,
         script: &Script,
@@ -135,6 +136,7 @@ impl Notifier {
         error: Option<&str>,
         held: Option<&str>,
         requested: &[(String, String)],
+        warnings: &[String],
     ) {
         for (group, message) in requested {
             self.send(&NewNotification {
@@ -145,6 +147,18 @@ impl Notifier {
                 message,
             })
             .await;
+        }
+        if let Some(group) = &script.spec.notify {
+            for message in warnings {
+                self.send(&NewNotification {
+                    group,
+                    script: Some(&script.id),
+                    run: Some(run),
+                    level: Level::Warning,
+                    message,
+                })
+                .await;
+            }
         }
         if let (Some(message), Some(group)) = (held, &script.spec.notify) {
             self.send(&NewNotification {

@@ -147,6 +147,9 @@ pub struct RunRecord {
     /// `notify(group, message)` calls, sent by the runner once the run is
     /// recorded, so a slow mail server never holds up the extract.
     pub notices: Vec<(String, String)>,
+    /// Warnings for the script's own `notify` group (a recipient's PGP key
+    /// about to expire), sent like `notices` once the run is recorded.
+    pub warnings: Vec<String>,
     /// Set when the run was refused for missing rights (a filter's owner):
     /// the scheduler then stops the script until it is resumed.
     pub refusal: Option<String>,

@@ -435,6 +435,7 @@ impl App {
                     error.as_deref().filter(|_| status == RunStatus::Failed),
                     held_notice.as_deref(),
                     &record.notices,
+                    &record.warnings,
                 )
                 .await;
         }

@@ -162,6 +162,8 @@ fn options_of(name: &str) -> Option<(&'static [&'static str], usize)> {
         "report" => (api::report::OPTIONS, 1),
         "zip" => (api::zip::OPTIONS, 1),
         "gzip" => (api::gzip::OPTIONS, 1),
+        "encrypt" => (api::pgp::ENCRYPT_OPTIONS, 1),
+        "sign" => (api::pgp::SIGN_OPTIONS, 1),
         "photos" => (api::photos::OPTIONS, 0),
         _ => return None,
     })

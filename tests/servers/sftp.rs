@@ -76,12 +76,12 @@ enum Kind {
 }
 
 /// A running sshd; killed on drop.
-struct Sshd {
+pub(crate) struct Sshd {
     port: u16,
     dir: tempfile::TempDir,
     child: Child,
     /// A folder the login owns and may fill (absolute server path).
-    data: String,
+    pub(crate) data: String,
     /// A folder under it the login may not write to (mode 000).
     locked: String,
 }
@@ -181,7 +181,7 @@ impl Sshd {
     }
 
     /// Records the server's host key in `known_hosts` (through `ferry trust`'s code).
-    async fn trust(&self, env: &DeliveryEnv) {
+    pub(crate) async fn trust(&self, env: &DeliveryEnv) {
         let s = self.settings("sftp-legacy", "password = 'env:FERRY_T_SSHD_PW'");
         ferry::deliver::sftp::trust(&s, env, None).await.unwrap();
     }
@@ -223,7 +223,7 @@ fn key(env: &DeliveryEnv, name: &str) -> String {
 /// Reads `remote` with the real `sftp` client, logging in with ferry's key
 /// and checking the host key against ferry's known_hosts; `options` are
 /// extra `-o` settings (the SHA-1 server needs the old algorithms on).
-fn sftp_get(server: &Sshd, env: &DeliveryEnv, key: &str, remote: &str, options: &[&str]) -> Vec<u8> {
+pub(crate) fn sftp_get(server: &Sshd, env: &DeliveryEnv, key: &str, remote: &str, options: &[&str]) -> Vec<u8> {
     let out = tempfile::tempdir().unwrap();
     let local = out.path().join("got");
     sftp_batch(
@@ -274,7 +274,7 @@ fn sftp_batch(server: &Sshd, env: &DeliveryEnv, key: &str, commands: &str, optio
 /// A project whose destination `dest` is a modern OpenSSH server started
 /// here, logged in with a ferry key (`extra`: more destination settings);
 /// the host key is still to be trusted.
-fn project_on_openssh(dest: &str, extra: &str) -> (crate::harness::Project, DeliveryEnv, Sshd) {
+pub(crate) fn project_on_openssh(dest: &str, extra: &str) -> (crate::harness::Project, DeliveryEnv, Sshd) {
     let p = crate::harness::Project::new();
     let settings = p.settings();
     let env = DeliveryEnv {

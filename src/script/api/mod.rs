@@ -6,6 +6,7 @@ pub mod filter;
 pub mod format;
 pub mod gzip;
 pub mod notify;
+pub mod pgp;
 pub mod photos;
 pub mod query;
 pub mod report;
@@ -27,6 +28,7 @@ pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
     notify::register(engine, run.clone());
     zip::register(engine, run.clone());
     gzip::register(engine, run.clone());
+    pgp::register(engine, run.clone());
     photos::register(engine, run.clone());
     report::register(engine, run.clone());
     time::register(engine, run);

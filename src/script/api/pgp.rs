@@ -1,0 +1,271 @@
+//! `encrypt(file, opts)` and `sign(file, opts)`: one file of the run as an
+//! OpenPGP message, `NAME.pgp` (or `.gpg`, or armored `.asc`), encrypted to
+//! vendors' keys from ferry's keyring and optionally signed with the
+//! district's key. Like `gzip()`, the original stays a part of it, so
+//! delivering the message counts as delivering the original.
+//!
+//! Keys are checked at every run: a revoked, expired or signing-only
+//! recipient stops the run with a message naming it, and a recipient key
+//! that expires within [`EXPIRY_WARNING_DAYS`] warns the script's `notify`
+//! group while there is still time to get a new one.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use chrono::Utc;
+use rhai::{Dynamic, Engine, Map, NativeCallContext, Position};
+
+use super::format::File;
+use super::zip::{check_names, record, text};
+use crate::format::PartialFile;
+use crate::openpgp::{write_message, Keyring, Recipient, Signer, EXPIRY_WARNING_DAYS};
+use crate::run::context::{Artifact, Mode, RunContext};
+use crate::script::engine::runtime_error;
+
+type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
+
+/// Options `encrypt()` accepts, for load-time checks.
+pub const ENCRYPT_OPTIONS: &[&str] = &["to", "sign", "armor", "ext"];
+
+/// Options `sign()` accepts, for load-time checks.
+pub const SIGN_OPTIONS: &[&str] = &["key", "armor", "ext"];
+
+/// A reader that stops at the run's deadline or cancellation.
+struct Watched<'a, R> {
+    inner: R,
+    run: &'a RunContext,
+}
+
+impl<R: Read> Read for Watched<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(reason) = self.run.stop_reason() {
+            return Err(std::io::Error::other(reason));
+        }
+        self.inner.read(buf)
+    }
+}
+
+fn armor(func: &str, opts: &Map, pos: Position) -> Res<bool> {
+    match opts.get("armor") {
+        None => Ok(false),
+        Some(v) => v.as_bool().map_err(|_| {
+            runtime_error(
+                format!("{func}(): option armor: expected true (ASCII armor, .asc) or false (binary), got {v}"),
+                pos,
+            )
+        }),
+    }
+}
+
+fn extension(func: &str, opts: &Map, armored: bool, pos: Position) -> Res<String> {
+    let ext = text(func, opts, "ext", pos)?.unwrap_or_else(|| if armored { "asc" } else { "pgp" }.into());
+    if ext.is_empty() || !ext.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(runtime_error(
+            format!(
+                "{func}(): option ext: expected letters and digits such as \"pgp\", \"gpg\" or \"asc\", got \"{ext}\""
+            ),
+            pos,
+        ));
+    }
+    Ok(ext)
+}
+
+/// The `to` option: one key name or a list of them.
+fn recipients_of(opts: &Map, pos: Position) -> Res<Vec<String>> {
+    let bad = |v: &Dynamic| {
+        runtime_error(
+            format!(
+                "encrypt(): option to: expected a key name or a list of key names (`ferry keys pgp list`), got {v}"
+            ),
+            pos,
+        )
+    };
+    let names = match opts.get("to") {
+        None => {
+            return Err(runtime_error(
+                "encrypt(): option to is missing: name the vendor's key, e.g. #{ to: \"acme\" } (`ferry keys pgp list` shows the keys)",
+                pos,
+            ))
+        }
+        Some(v) if v.is_string() => vec![v.to_string()],
+        Some(v) => match v.read_lock::<rhai::Array>() {
+            Some(items) => items
+                .iter()
+                .map(|i| if i.is_string() { Ok(i.to_string()) } else { Err(bad(v)) })
+                .collect::<Res<Vec<_>>>()?,
+            None => return Err(bad(v)),
+        },
+    };
+    if names.is_empty() {
+        return Err(bad(opts.get("to").expect("present")));
+    }
+    Ok(names)
+}
+
+/// Loads the recipients, warning about any that expire soon.
+fn load_recipients(run: &RunContext, keyring: &Keyring, names: &[String], pos: Position) -> Res<Vec<Recipient>> {
+    let now = Utc::now();
+    let mut loaded = Vec::with_capacity(names.len());
+    for name in names {
+        let r = keyring
+            .recipient(name, now)
+            .map_err(|e| runtime_error(format!("encrypt(): {e}"), pos))?;
+        if let Some(at) = r
+            .expires
+            .filter(|at| *at - now <= chrono::Duration::days(EXPIRY_WARNING_DAYS))
+        {
+            let days = (at - now).num_days();
+            let message = format!(
+                "PGP key '{}' ({}) expires on {} (in {days} day{}): files encrypted to it will be refused from then on; \
+                 ask the vendor for a new key and import it with `ferry keys pgp import`",
+                r.name,
+                r.who,
+                at.format("%Y-%m-%d"),
+                if days == 1 { "" } else { "s" }
+            );
+            warn_group(run, message);
+        }
+        loaded.push(r);
+    }
+    Ok(loaded)
+}
+
+/// Logs a warning and, in a real run, queues it for the script's group.
+fn warn_group(run: &RunContext, message: String) {
+    let fresh = !run.lock().log.iter().any(|l| l.message == message);
+    if !fresh {
+        return;
+    }
+    run.log("warn", message.clone());
+    if run.mode == Mode::Run {
+        run.lock().warnings.push(message);
+    }
+}
+
+fn load_signer(func: &str, keyring: &Keyring, name: &str, pos: Position) -> Res<Signer> {
+    keyring
+        .signer(name, Utc::now())
+        .map_err(|e| runtime_error(format!("{func}(): {e}"), pos))
+}
+
+/// What to make of a file.
+struct Message<'a> {
+    recipients: &'a [Recipient],
+    signer: Option<&'a Signer>,
+    armored: bool,
+    ext: &'a str,
+}
+
+/// Writes the message and records it as the run's file.
+fn build(func: &str, run: &RunContext, file: File, m: &Message<'_>, pos: Position) -> Res<File> {
+    let Message {
+        recipients,
+        signer,
+        armored,
+        ext,
+    } = *m;
+    let source = file.artifact();
+    let name = format!("{}.{ext}", source.name);
+    super::name_is_free(func, run, &name, pos)?;
+    let io_err = |e: std::io::Error| runtime_error(format!("{func}(): cannot write {name}: {e}"), pos);
+    let input = std::fs::File::open(&source.path)
+        .map_err(|e| runtime_error(format!("{func}(): cannot read {}: {e}", source.name), pos))?;
+    let mut partial = PartialFile::create(&run.work_dir, &name).map_err(io_err)?;
+    let input = Watched {
+        inner: std::io::BufReader::with_capacity(1 << 20, input),
+        run,
+    };
+    let written = write_message(
+        input,
+        &source.name,
+        &mut partial,
+        recipients,
+        signer,
+        armored,
+        Utc::now(),
+    );
+    if let Err(e) = written {
+        if let Some(reason) = run.stop_reason() {
+            return Err(rhai::EvalAltResult::ErrorTerminated(reason.into(), pos).into());
+        }
+        return Err(runtime_error(format!("{func}(): {name}: {e}"), pos));
+    }
+    let written = partial.commit().map_err(io_err)?;
+    let artifact = Artifact {
+        name: written.name,
+        path: written.path,
+        rows: source.rows,
+        bytes: written.bytes,
+        sha256: written.sha256,
+        parts: vec![source.name.clone()],
+        ..Artifact::default()
+    };
+    let to = recipients.iter().map(|r| r.who.as_str()).collect::<Vec<_>>().join("; ");
+    let by = signer.map(|s| format!("signed by '{}' ({})", s.name, s.fingerprint));
+    let what = match (to.is_empty(), by) {
+        (false, Some(by)) => format!("encrypted to {to}, {by}"),
+        (false, None) => format!("encrypted to {to}"),
+        (true, Some(by)) => by,
+        (true, None) => String::new(),
+    };
+    run.log(
+        "info",
+        format!(
+            "wrote {} ({} bytes, {what}) from {}",
+            artifact.name, artifact.bytes, source.name
+        ),
+    );
+    Ok(record(run, artifact))
+}
+
+fn encrypt(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Res<File> {
+    let pos = ctx.call_position();
+    check_names("encrypt", opts, ENCRYPT_OPTIONS, pos)?;
+    let names = recipients_of(opts, pos)?;
+    let armored = armor("encrypt", opts, pos)?;
+    let ext = extension("encrypt", opts, armored, pos)?;
+    let sign = text("encrypt", opts, "sign", pos)?;
+    let keyring = Keyring::open(&run.settings.pgp_keys_dir, &run.settings.root);
+    let recipients = load_recipients(run, &keyring, &names, pos)?;
+    let signer = sign.map(|s| load_signer("encrypt", &keyring, &s, pos)).transpose()?;
+    let m = Message {
+        recipients: &recipients,
+        signer: signer.as_ref(),
+        armored,
+        ext: &ext,
+    };
+    build("encrypt", run, file, &m, pos)
+}
+
+fn sign(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Res<File> {
+    let pos = ctx.call_position();
+    check_names("sign", opts, SIGN_OPTIONS, pos)?;
+    let key = text("sign", opts, "key", pos)?.ok_or_else(|| {
+        runtime_error(
+            "sign(): option key is missing: name the district's key made with `ferry keys pgp generate`",
+            pos,
+        )
+    })?;
+    let armored = armor("sign", opts, pos)?;
+    let ext = extension("sign", opts, armored, pos)?;
+    let keyring = Keyring::open(&run.settings.pgp_keys_dir, &run.settings.root);
+    let signer = load_signer("sign", &keyring, &key, pos)?;
+    let m = Message {
+        recipients: &[],
+        signer: Some(&signer),
+        armored,
+        ext: &ext,
+    };
+    build("sign", run, file, &m, pos)
+}
+
+/// Registers `encrypt(file, opts)` and `sign(file, opts)`.
+pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+    let r = run.clone();
+    engine.register_fn("encrypt", move |ctx: NativeCallContext, file: File, opts: Map| {
+        encrypt(ctx, &r, file, &opts)
+    });
+    engine.register_fn("sign", move |ctx: NativeCallContext, file: File, opts: Map| {
+        sign(ctx, &run, file, &opts)
+    });
+}
