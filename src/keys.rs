@@ -106,6 +106,16 @@ pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
 }
 
+/// Whether `name` can name a key file in a keyring folder: a plain file
+/// name that cannot climb out of the folder, hide itself, or grow past what
+/// a listing can show. Shared by the SSH and OpenPGP keyrings.
+pub fn is_plain_key_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
 impl KeyStore {
     /// The key store in `dir` (created, owner-only, on the first `generate`).
     pub fn open(dir: &Path) -> Self {
@@ -118,12 +128,7 @@ impl KeyStore {
     }
 
     fn check_name(name: &str) -> Result<(), KeyError> {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && !name.starts_with('.')
-            && !name.ends_with(".pub")
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if ok {
+        if is_plain_key_name(name) && !name.ends_with(".pub") {
             Ok(())
         } else {
             Err(KeyError::BadName(name.to_string()))

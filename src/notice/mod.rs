@@ -138,48 +138,25 @@ impl Notifier {
         requested: &[(String, String)],
         warnings: &[String],
     ) {
+        let about = |group, level, message| NewNotification {
+            group,
+            script: Some(&script.id),
+            run: Some(run),
+            level,
+            message,
+        };
         for (group, message) in requested {
-            self.send(&NewNotification {
-                group,
-                script: Some(&script.id),
-                run: Some(run),
-                level: Level::Info,
-                message,
-            })
-            .await;
+            self.send(&about(group, Level::Info, message)).await;
         }
-        if let Some(group) = &script.spec.notify {
-            for message in warnings {
-                self.send(&NewNotification {
-                    group,
-                    script: Some(&script.id),
-                    run: Some(run),
-                    level: Level::Warning,
-                    message,
-                })
-                .await;
-            }
+        let Some(group) = &script.spec.notify else {
+            return;
+        };
+        for message in warnings.iter().map(String::as_str).chain(held) {
+            self.send(&about(group, Level::Warning, message)).await;
         }
-        if let (Some(message), Some(group)) = (held, &script.spec.notify) {
-            self.send(&NewNotification {
-                group,
-                script: Some(&script.id),
-                run: Some(run),
-                level: Level::Warning,
-                message,
-            })
-            .await;
-        }
-        if let (Some(error), Some(group)) = (error, &script.spec.notify) {
+        if let Some(error) = error {
             let message = failure_message(script, run, error);
-            self.send(&NewNotification {
-                group,
-                script: Some(&script.id),
-                run: Some(run),
-                level: Level::Error,
-                message: &message,
-            })
-            .await;
+            self.send(&about(group, Level::Error, &message)).await;
         }
     }
 

@@ -157,11 +157,7 @@ impl Keyring {
 
     /// Refuses names that are not plain file names.
     pub fn check_name(name: &str) -> Result<(), PgpError> {
-        let ok = !name.is_empty()
-            && name.len() <= 64
-            && !name.starts_with('.')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-        if ok {
+        if crate::keys::is_plain_key_name(name) {
             Ok(())
         } else {
             Err(PgpError::BadName(name.to_string()))

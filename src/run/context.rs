@@ -64,6 +64,19 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// The artifact of a finished file holding `rows` data rows; each
+    /// primitive adds what else it knows.
+    pub fn written(file: crate::format::WrittenFile, rows: u64) -> Self {
+        Artifact {
+            name: file.name,
+            path: file.path,
+            rows,
+            bytes: file.bytes,
+            sha256: file.sha256,
+            ..Artifact::default()
+        }
+    }
+
     /// The name that stays the same from run to run (a dated roster's
     /// `name` option), else the file name.
     pub fn stable_key(&self) -> &str {
@@ -125,7 +138,7 @@ impl Delivery {
 }
 
 /// One line of a run's log.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct LogLine {
     /// When.
     pub at: DateTime<Utc>,

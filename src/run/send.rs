@@ -114,16 +114,7 @@ impl Courier<'_> {
                 return sent;
             }
         };
-        sent.sidecars = written
-            .into_iter()
-            .map(|w| Artifact {
-                name: w.name,
-                path: w.path,
-                bytes: w.bytes,
-                sha256: w.sha256,
-                ..Artifact::default()
-            })
-            .collect();
+        sent.sidecars = written.into_iter().map(|w| Artifact::written(w, 0)).collect();
         for sidecar in &sent.sidecars {
             match self.send(sidecar, settings).await {
                 Ok(d) => sent.deliveries.push(d),

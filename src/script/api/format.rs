@@ -707,17 +707,12 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         _ => Vec::new(),
     };
     let artifact = Artifact {
-        name: written.name,
-        path: written.path,
-        rows,
-        bytes: written.bytes,
-        sha256: written.sha256,
         columns,
         preview,
         lines,
         key: o.name.stem().to_string(),
         layout,
-        ..Artifact::default()
+        ..Artifact::written(written, rows)
     };
     run.log(
         "info",

@@ -69,13 +69,8 @@ fn build(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Re
     }
     let written = gz.finish().map_err(io_err)?.commit().map_err(io_err)?;
     let artifact = Artifact {
-        name: written.name,
-        path: written.path,
-        rows: source.rows,
-        bytes: written.bytes,
-        sha256: written.sha256,
         parts: vec![source.name.clone()],
-        ..Artifact::default()
+        ..Artifact::written(written, source.rows)
     };
     run.log(
         "info",

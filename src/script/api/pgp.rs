@@ -192,13 +192,8 @@ fn build(func: &str, run: &RunContext, file: File, m: &Message<'_>, pos: Positio
     }
     let written = partial.commit().map_err(io_err)?;
     let artifact = Artifact {
-        name: written.name,
-        path: written.path,
-        rows: source.rows,
-        bytes: written.bytes,
-        sha256: written.sha256,
         parts: vec![source.name.clone()],
-        ..Artifact::default()
+        ..Artifact::written(written, source.rows)
     };
     let to = recipients.iter().map(|r| r.who.as_str()).collect::<Vec<_>>().join("; ");
     let by = signer.map(|s| format!("signed by '{}' ({})", s.name, s.fingerprint));

@@ -225,13 +225,8 @@ fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
     }
     let bundle = write_bundle("photos", run, &c, &entries, pos)?;
     let artifact = Artifact {
-        name: bundle.file.name,
-        path: bundle.file.path,
-        rows: bundle.entries as u64,
-        bytes: bundle.file.bytes,
-        sha256: bundle.file.sha256,
         transient: true,
-        ..Artifact::default()
+        ..Artifact::written(bundle.file, bundle.entries as u64)
     };
     run.log(
         "info",

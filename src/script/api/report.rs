@@ -161,16 +161,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, url: &str, o: &Map) -> Res<Fi
             crate::report::redact(url)
         ),
     );
-    let artifact = Artifact {
-        name: written.name,
-        path: written.path,
-        rows: 0,
-        bytes: written.bytes,
-        sha256: written.sha256,
-        columns: Vec::new(),
-        preview: Vec::new(),
-        ..Default::default()
-    };
+    let artifact = Artifact::written(written, 0);
     run.lock().files.push(artifact.clone());
     Ok(File::new(artifact))
 }

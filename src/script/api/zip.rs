@@ -133,13 +133,8 @@ fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> 
     let clock = std::time::Instant::now();
     let bundle = write_bundle("zip", run, &c, &entries, pos)?;
     let artifact = Artifact {
-        name: bundle.file.name,
-        path: bundle.file.path,
-        rows,
-        bytes: bundle.file.bytes,
-        sha256: bundle.file.sha256,
         parts: entries.into_iter().map(|e| e.name).collect(),
-        ..Artifact::default()
+        ..Artifact::written(bundle.file, rows)
     };
     run.log(
         "info",
