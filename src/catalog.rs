@@ -9,21 +9,21 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::run::App;
-use crate::state::StateError;
+use crate::state::{RunStatus, StateError};
 
 /// The last run of an extract, as the list shows it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LastRun {
     /// History id.
     pub id: i64,
-    /// succeeded, failed, held, ...
-    pub status: String,
+    /// Where it is in its life.
+    pub status: RunStatus,
     /// When it started.
     pub started_at: DateTime<Utc>,
 }
 
 /// One line of the extract list.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Extract {
     /// The script id (file name without `.rhai`).
     pub id: String,
@@ -71,7 +71,7 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
         .unwrap_or_default();
     let last_run = app.store.last_run(&id).await?.map(|r| LastRun {
         id: r.id,
-        status: r.status.to_string(),
+        status: r.status,
         started_at: r.started_at,
     });
     let suspended = app.store.suspended(&id).await?;

@@ -157,7 +157,7 @@ fn openapi_documents_every_route_and_every_documented_route_answers() {
     let c = Console::start();
     let (s, doc) = c.api("GET", "/api/openapi.json", &Auth::None, None);
     assert_eq!(s, 200);
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     let paths = doc["paths"].as_object().unwrap();
     let source = std::fs::read_to_string(crate::harness::repo().join("src/web/api.rs")).unwrap();
     let routes: Vec<&str> = source
@@ -184,6 +184,52 @@ fn openapi_documents_every_route_and_every_documented_route_answers() {
                 assert_eq!(s, 401, "{method} {path} without a login: {v}");
             }
         }
+    }
+}
+
+/// The check every console test's answers go through (see the harness)
+/// does catch an answer that breaks its schema, a status the document does
+/// not list, and a body where none is documented.
+#[test]
+fn the_api_answer_check_catches_answers_that_break_the_document() {
+    let c = Console::start();
+    let reader = c.login("reader");
+    let (s, list) = c.api("GET", "/api/extracts", &reader, None);
+    assert_eq!(s, 200);
+    let good = json!({ "method": "get", "path": "/api/extracts", "status": 200, "body": list });
+    assert_eq!(c.check_answers(vec![good.clone()]), Ok(()));
+    let mut no_name = list.clone();
+    no_name["extracts"][0].as_object_mut().unwrap().remove("name");
+    let mut bad_status = list.clone();
+    bad_status["extracts"][0]["last_run"] =
+        json!({ "id": 1, "status": "exploded", "started_at": "2026-12-01T02:30:00Z" });
+    let cases = [
+        (
+            json!({ "method": "get", "path": "/api/extracts", "status": 200, "body": no_name }),
+            "'name' is a required property",
+        ),
+        (
+            json!({ "method": "get", "path": "/api/extracts", "status": 200, "body": bad_status }),
+            "'exploded'",
+        ),
+        (
+            json!({ "method": "get", "path": "/api/runs/7", "status": 200, "body": { "runs": [] } }),
+            "'run' is a required property",
+        ),
+        (
+            json!({ "method": "post", "path": "/api/logout", "status": 204, "body": { "ok": true } }),
+            "documented without a body",
+        ),
+        (
+            json!({ "method": "get", "path": "/api/nowhere", "status": 404, "body": { "message": "x" } }),
+            "'error' is a required property",
+        ),
+    ];
+    for (answer, want) in cases {
+        let err = c
+            .check_answers(vec![good.clone(), answer.clone()])
+            .expect_err(&answer.to_string());
+        assert!(err.contains(want), "{answer}: {err}");
     }
 }
 

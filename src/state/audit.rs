@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// Where a person started a run from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     /// `ferry run`, `test-extract`, `resend`, `release` in a shell.
@@ -26,7 +26,7 @@ impl Via {
 }
 
 /// Who or what started a run.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(tag = "by", rename_all = "lowercase")]
 pub enum StartedBy {
     /// `ferry serve`: a schedule occurrence, its catch-up or its recovery.
@@ -97,7 +97,7 @@ pub fn os_user() -> String {
 }
 
 /// One header parameter of a run, as it ran.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct RunParam {
     /// The parameter's name under `[params]`.
     pub name: String,

@@ -86,7 +86,7 @@ impl std::fmt::Debug for SessionInfo {
 }
 
 /// An API token as listed: never its text, which is not stored.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     /// The number `ferry tokens revoke` takes.
     pub id: i64,
@@ -102,7 +102,7 @@ pub struct ApiToken {
 
 /// One recorded change to a script made through the console, so a script's
 /// history says who changed it and which versions were involved.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ScriptChange {
     /// Order of recording.
     pub id: i64,

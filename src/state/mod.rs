@@ -86,7 +86,7 @@ impl Trigger {
 }
 
 /// A run as recorded.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct RunRow {
     /// Run id.
     pub id: i64,
@@ -127,7 +127,7 @@ pub struct RunRow {
 }
 
 /// A recorded file of a run.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct FileRow {
     /// File name.
     pub name: String,

@@ -10,7 +10,7 @@ use super::{stamp, time, Store};
 
 /// How serious a notification is; a failed run is an error, a script's own
 /// `notify()` message is information.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Something went wrong (a run failed, a script stopped compiling).
@@ -56,7 +56,7 @@ pub struct NewNotification<'a> {
 }
 
 /// A stored notification, as listed.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Notification {
     /// Id, for `ferry notifications read ID`.
     pub id: i64,

@@ -1,7 +1,10 @@
 //! The JSON API under `/api/`: the console's data and actions for
 //! automation. Every route but login and the OpenAPI document needs a
 //! session or an API token (401 without), and each names the right it
-//! needs (403 without, and nothing changes). `openapi.json` describes it.
+//! needs (403 without, and nothing changes). Each handler carries its
+//! OpenAPI description; [`super::openapi`] gathers them.
+
+use std::collections::BTreeSet;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -10,15 +13,16 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{self, Caller};
+use super::extracts::ExtractDetail;
+use super::jobs::Job;
+use super::problem::ProblemBody;
 use super::{extracts, Problem, Shared};
-use crate::state::RunFilter;
-
-/// The OpenAPI 3 document, kept by hand beside the routes; a test checks
-/// that every route is in it and every path in it answers.
-pub const OPENAPI: &str = include_str!("openapi.json");
+use crate::catalog::Extract;
+use crate::run::context::LogLine;
+use crate::state::{ApiToken, FileRow, Notification, RunFilter, RunRow};
 
 /// Every API route, relative to `/api`.
 pub fn routes() -> Router<Shared> {
@@ -47,116 +51,239 @@ pub fn routes() -> Router<Shared> {
         .fallback(|| async { Problem::missing("there is no such API route; GET /api/openapi.json lists them") })
 }
 
+/// This document
+#[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "The OpenAPI 3.1 document")))]
 async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+    ([(header::CONTENT_TYPE, "application/json")], super::openapi::document())
 }
 
-async fn me(caller: Caller) -> Json<Value> {
-    Json(json!({ "user": caller.user, "rights": caller.rights, "csrf": caller.csrf }))
+/// The caller, their rights and CSRF token.
+#[derive(Serialize, ToSchema)]
+struct Me {
+    user: String,
+    rights: BTreeSet<String>,
+    /// Send it as `X-CSRF-Token`; absent for an API token.
+    csrf: Option<String>,
 }
 
-async fn list(State(c): State<Shared>, caller: Caller) -> Result<Json<Value>, Problem> {
+/// The caller, their rights and CSRF token
+#[utoipa::path(get, path = "/api/me", responses((status = 200, body = Me)))]
+async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        user: caller.user,
+        rights: caller.rights,
+        csrf: caller.csrf,
+    })
+}
+
+/// The extract list.
+#[derive(Serialize, ToSchema)]
+struct ExtractList {
+    extracts: Vec<Extract>,
+}
+
+/// The extract list: name, delivery mode, server, frequency, extract mode, stopped, last run, next run
+///
+/// Needs the right `read`.
+#[utoipa::path(get, path = "/api/extracts", responses((status = 200, body = ExtractList), (status = 403, description = "Without the right")))]
+async fn list(State(c): State<Shared>, caller: Caller) -> Result<Json<ExtractList>, Problem> {
     caller.need("read")?;
-    Ok(Json(json!({ "extracts": crate::catalog::list(&c.app()).await? })))
+    Ok(Json(ExtractList {
+        extracts: crate::catalog::list(&c.app()).await?,
+    }))
 }
 
-async fn one(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+/// One extract: header, source, destinations, recent runs, changes
+///
+/// Needs the right `read`.
+#[utoipa::path(get, path = "/api/extracts/{id}", params(("id" = String, Path, description = "The script id")),
+    responses((status = 200, body = ExtractDetail), (status = 403, description = "Without the right")))]
+async fn one(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<ExtractDetail>, Problem> {
     caller.need("read")?;
-    Ok(Json(
-        serde_json::to_value(extracts::detail(&c.app(), &caller, &id).await?).unwrap_or_default(),
-    ))
+    Ok(Json(extracts::detail(&c.app(), &caller, &id).await?))
 }
 
 /// A new script.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewScript {
+    /// Its id: the file name without `.rhai`.
     id: String,
     source: String,
 }
 
 /// A script's new text.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct Source {
     source: String,
 }
 
+/// The script a request made or changed.
+#[derive(Serialize, ToSchema)]
+struct Created {
+    id: String,
+}
+
+/// Create a script (it must compile)
+///
+/// Needs the right `add`.
+#[utoipa::path(post, path = "/api/extracts", request_body = NewScript,
+    responses((status = 201, body = Created), (status = 403, description = "Without the right")))]
 async fn create(
     State(c): State<Shared>,
     caller: Caller,
     Json(s): Json<NewScript>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Json<Created>), Problem> {
     let id = extracts::create(&c.app(), &caller, &s.id, &s.source).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+    Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
+/// A script saved.
+#[derive(Serialize, ToSchema)]
+struct Saved {
+    id: String,
+    saved: bool,
+}
+
+/// Save a new version (refused with file:line when it does not compile; 422)
+///
+/// Needs the right `write`.
+#[utoipa::path(put, path = "/api/extracts/{id}", params(("id" = String, Path, description = "The script id")), request_body = Source,
+    responses((status = 200, body = Saved), (status = 403, description = "Without the right")))]
 async fn save(
     State(c): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
     Json(s): Json<Source>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Saved>, Problem> {
     extracts::save(&c.app(), &caller, &id, &s.source).await?;
-    Ok(Json(json!({ "id": id, "saved": true })))
+    Ok(Json(Saved { id, saved: true }))
 }
 
-async fn remove(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
-    let kept = extracts::delete(&c.app(), &caller, &id).await?;
-    Ok(Json(json!({ "id": id, "deleted": true, "copy_kept_at": kept })))
+/// A script deleted.
+#[derive(Serialize, ToSchema)]
+struct Deleted {
+    id: String,
+    deleted: bool,
+    /// Where ferry kept a copy of the deleted script.
+    #[schema(value_type = String)]
+    copy_kept_at: std::path::PathBuf,
 }
 
-fn accepted(job: u64) -> (StatusCode, Json<Value>) {
+/// Delete the script (a copy is kept in the work folder)
+///
+/// Needs the right `delete`.
+#[utoipa::path(delete, path = "/api/extracts/{id}", params(("id" = String, Path, description = "The script id")),
+    responses((status = 200, body = Deleted), (status = 403, description = "Without the right")))]
+async fn remove(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<Deleted>, Problem> {
+    let copy_kept_at = extracts::delete(&c.app(), &caller, &id).await?;
+    Ok(Json(Deleted {
+        id,
+        deleted: true,
+        copy_kept_at,
+    }))
+}
+
+/// A long action started; follow it at `status_url`.
+#[derive(Serialize, ToSchema)]
+struct Accepted {
+    job: u64,
+    status_url: String,
+}
+
+fn accepted(job: u64) -> (StatusCode, Json<Accepted>) {
     (
         StatusCode::ACCEPTED,
-        Json(json!({ "job": job, "status_url": format!("/api/jobs/{job}") })),
+        Json(Accepted {
+            job,
+            status_url: format!("/api/jobs/{job}"),
+        }),
     )
 }
 
+/// Test Extract: build the files, deliver and keep nothing; returns a job whose result holds columns, first rows and counts
+///
+/// Needs the right `run`.
+#[utoipa::path(post, path = "/api/extracts/{id}/test", params(("id" = String, Path, description = "The script id")),
+    responses((status = 202, body = Accepted), (status = 403, description = "Without the right")))]
 async fn test(
     State(c): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
     Ok(accepted(extracts::start_test(&c, &caller, &id).await?))
 }
 
+/// Test Connection: the 1-byte file to each destination; returns a job
+///
+/// Needs the right `run`.
+#[utoipa::path(post, path = "/api/extracts/{id}/test-connection", params(("id" = String, Path, description = "The script id")),
+    responses((status = 202, body = Accepted), (status = 403, description = "Without the right")))]
 async fn test_connection(
     State(c): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
     Ok(accepted(extracts::start_connection(&c, &caller, &id).await?))
 }
 
+/// Run Extract now (409 when it is already running); returns a job whose result holds the run id
+///
+/// Needs the right `run`.
+#[utoipa::path(post, path = "/api/extracts/{id}/run", params(("id" = String, Path, description = "The script id")),
+    responses((status = 202, body = Accepted), (status = 403, description = "Without the right")))]
 async fn run(
     State(c): State<Shared>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Json<Accepted>), Problem> {
     Ok(accepted(extracts::start_run(&c, &caller, &id).await?))
 }
 
-async fn stop(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+/// Whether a script's automated runs are stopped now.
+#[derive(Serialize, ToSchema)]
+struct Stopped {
+    id: String,
+    stopped: bool,
+}
+
+/// Stop automated runs
+///
+/// Needs the right `write`.
+#[utoipa::path(post, path = "/api/extracts/{id}/stop", params(("id" = String, Path, description = "The script id")),
+    responses((status = 200, body = Stopped), (status = 403, description = "Without the right")))]
+async fn stop(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<Stopped>, Problem> {
     extracts::stop_start(&c.app(), &caller, &id, true).await?;
-    Ok(Json(json!({ "id": id, "stopped": true })))
+    Ok(Json(Stopped { id, stopped: true }))
 }
 
-async fn start(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, Problem> {
+/// Start automated runs again
+///
+/// Needs the right `write`.
+#[utoipa::path(post, path = "/api/extracts/{id}/start", params(("id" = String, Path, description = "The script id")),
+    responses((status = 200, body = Stopped), (status = 403, description = "Without the right")))]
+async fn start(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<Stopped>, Problem> {
     extracts::stop_start(&c.app(), &caller, &id, false).await?;
-    Ok(Json(json!({ "id": id, "stopped": false })))
+    Ok(Json(Stopped { id, stopped: false }))
 }
 
-async fn job(State(c): State<Shared>, caller: Caller, Path(id): Path<u64>) -> Result<Json<Value>, Problem> {
+/// A long action's state, progress and result
+///
+/// Needs the right `read`.
+#[utoipa::path(get, path = "/api/jobs/{id}", params(("id" = u64, Path, description = "The job id")),
+    responses((status = 200, body = Job), (status = 403, description = "Without the right")))]
+async fn job(State(c): State<Shared>, caller: Caller, Path(id): Path<u64>) -> Result<Json<Job>, Problem> {
     caller.need("read")?;
     let job = c.jobs.get(id).ok_or_else(|| {
         Problem::missing(format!(
             "there is no job {id} (jobs are forgotten when ferry serve restarts; history keeps the runs)"
         ))
     })?;
-    Ok(Json(serde_json::to_value(job).unwrap_or_default()))
+    Ok(Json(job))
 }
 
 /// History filters, as query parameters.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// One script.
     pub script: Option<String>,
@@ -197,62 +324,122 @@ impl HistoryQuery {
     }
 }
 
-async fn runs(State(c): State<Shared>, caller: Caller, Query(q): Query<HistoryQuery>) -> Result<Json<Value>, Problem> {
-    caller.need("read")?;
-    Ok(Json(
-        json!({ "runs": c.app().store.runs_matching(&q.filter()?).await? }),
-    ))
+/// Runs, newest first.
+#[derive(Serialize, ToSchema)]
+struct RunList {
+    runs: Vec<RunRow>,
 }
 
-async fn run_detail(State(c): State<Shared>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Problem> {
+/// History, newest first
+///
+/// `from` and `to` take a day (2026-09-01, `to` inclusive) or an RFC 3339 time. Needs the right `read`.
+#[utoipa::path(get, path = "/api/runs", params(HistoryQuery),
+    responses((status = 200, body = RunList), (status = 403, description = "Without the right")))]
+async fn runs(
+    State(c): State<Shared>,
+    caller: Caller,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<RunList>, Problem> {
+    caller.need("read")?;
+    Ok(Json(RunList {
+        runs: c.app().store.runs_matching(&q.filter()?).await?,
+    }))
+}
+
+/// One run in full.
+#[derive(Serialize, ToSchema)]
+struct RunDetail {
+    run: RunRow,
+    files: Vec<FileRow>,
+    log: Vec<LogLine>,
+}
+
+/// One run: files, destinations, error and full log
+///
+/// Needs the right `read`.
+#[utoipa::path(get, path = "/api/runs/{id}", params(("id" = i64, Path, description = "The run id")),
+    responses((status = 200, body = RunDetail), (status = 403, description = "Without the right")))]
+async fn run_detail(State(c): State<Shared>, caller: Caller, Path(id): Path<i64>) -> Result<Json<RunDetail>, Problem> {
     caller.need("read")?;
     let (run, files, log) = c.app().store.run(id).await?;
-    Ok(Json(json!({ "run": run, "files": files, "log": log })))
+    Ok(Json(RunDetail { run, files, log }))
 }
 
 /// Which notifications to list.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NotificationQuery {
+    /// Read ones too.
     #[serde(default)]
     all: bool,
 }
 
+/// The caller's notifications.
+#[derive(Serialize, ToSchema)]
+struct NotificationList {
+    unread: usize,
+    notifications: Vec<Notification>,
+}
+
+/// The caller's notifications (unread only unless all=true) and the unread count
+#[utoipa::path(get, path = "/api/notifications", params(NotificationQuery), responses((status = 200, body = NotificationList)))]
 async fn notifications(
     State(c): State<Shared>,
     caller: Caller,
     Query(q): Query<NotificationQuery>,
-) -> Result<Json<Value>, Problem> {
-    let list = c.app().store.notifications(Some(&caller.user), q.all, 200).await?;
-    let unread = list.iter().filter(|n| n.read_at.is_none()).count();
-    Ok(Json(json!({ "unread": unread, "notifications": list })))
+) -> Result<Json<NotificationList>, Problem> {
+    let notifications = c.app().store.notifications(Some(&caller.user), q.all, 200).await?;
+    let unread = notifications.iter().filter(|n| n.read_at.is_none()).count();
+    Ok(Json(NotificationList { unread, notifications }))
 }
 
+/// A notification marked read.
+#[derive(Serialize, ToSchema)]
+struct MarkedRead {
+    id: i64,
+    was_unread: bool,
+}
+
+/// Mark one of the caller's notifications read
+#[utoipa::path(post, path = "/api/notifications/{id}/read", params(("id" = i64, Path, description = "The notification id")),
+    responses((status = 200, body = MarkedRead)))]
 async fn read_notification(
     State(c): State<Shared>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, Problem> {
-    let changed = c.app().store.mark_read(id, Some(&caller.user)).await?;
-    Ok(Json(json!({ "id": id, "was_unread": changed })))
+) -> Result<Json<MarkedRead>, Problem> {
+    let was_unread = c.app().store.mark_read(id, Some(&caller.user)).await?;
+    Ok(Json(MarkedRead { id, was_unread }))
 }
 
 /// A user as the users endpoint shows them.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UserView {
     name: String,
     display_name: Option<String>,
     email: Option<String>,
     groups: Vec<String>,
+    /// Tool rights, direct and through groups.
     rights: Vec<String>,
 }
 
-async fn users(State(c): State<Shared>, caller: Caller) -> Result<Json<Value>, Problem> {
+/// The users.
+#[derive(Serialize, ToSchema)]
+struct UserList {
+    users: Vec<UserView>,
+}
+
+/// Users with their groups and rights
+///
+/// Needs the right `manage_users`.
+#[utoipa::path(get, path = "/api/users", responses((status = 200, body = UserList), (status = 403, description = "Without the right")))]
+async fn users(State(c): State<Shared>, caller: Caller) -> Result<Json<UserList>, Problem> {
     caller.need("manage_users")?;
     let app = c.app();
-    let mut out = Vec::new();
+    let mut users = Vec::new();
     for u in app.store.users().await? {
         let rights = app.store.tool_rights(&u.name).await?.into_iter().collect();
-        out.push(UserView {
+        users.push(UserView {
             name: u.name,
             display_name: u.display_name,
             email: u.email,
@@ -260,11 +447,11 @@ async fn users(State(c): State<Shared>, caller: Caller) -> Result<Json<Value>, P
             rights,
         });
     }
-    Ok(Json(json!({ "users": out })))
+    Ok(Json(UserList { users }))
 }
 
 /// A user to add.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewUser {
     name: String,
     password: Option<String>,
@@ -276,11 +463,22 @@ struct NewUser {
     rights: Vec<String>,
 }
 
+/// The user a request made.
+#[derive(Serialize, ToSchema)]
+struct UserName {
+    name: String,
+}
+
+/// Add a user
+///
+/// Needs the right `manage_users`.
+#[utoipa::path(post, path = "/api/users", request_body = NewUser,
+    responses((status = 201, body = UserName), (status = 403, description = "Without the right")))]
 async fn add_user(
     State(c): State<Shared>,
     caller: Caller,
     Json(u): Json<NewUser>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Json<UserName>), Problem> {
     caller.need("manage_users")?;
     let store = &c.app().store;
     for g in &u.groups {
@@ -303,32 +501,57 @@ async fn add_user(
         store.grant(&u.name, r).await?;
     }
     tracing::info!(user = ?u.name, by = %caller.user, "User added from the console.");
-    Ok((StatusCode::CREATED, Json(json!({ "name": u.name }))))
+    Ok((StatusCode::CREATED, Json(UserName { name: u.name })))
 }
 
+/// A user removed.
+#[derive(Serialize, ToSchema)]
+struct Removed {
+    name: String,
+    removed: bool,
+}
+
+/// Remove a user (their sessions and tokens end)
+///
+/// Needs the right `manage_users`.
+#[utoipa::path(delete, path = "/api/users/{name}", params(("name" = String, Path, description = "The user name")),
+    responses((status = 200, body = Removed), (status = 403, description = "Without the right")))]
 async fn remove_user(
     State(c): State<Shared>,
     caller: Caller,
     Path(name): Path<String>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<Removed>, Problem> {
     caller.need("manage_users")?;
     c.app().store.remove_user(&name).await?;
     tracing::info!(user = ?name, by = %caller.user, "User removed from the console.");
-    Ok(Json(json!({ "name": name, "removed": true })))
+    Ok(Json(Removed { name, removed: true }))
 }
 
 /// A user's direct rights, replaced as a whole.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct Rights {
     rights: Vec<String>,
 }
 
+/// A user's rights after a change.
+#[derive(Serialize, ToSchema)]
+struct UserRights {
+    name: String,
+    /// Tool rights, direct and through groups.
+    rights: BTreeSet<String>,
+}
+
+/// Replace a user's direct rights
+///
+/// Needs the right `manage_users`.
+#[utoipa::path(put, path = "/api/users/{name}/rights", params(("name" = String, Path, description = "The user name")), request_body = Rights,
+    responses((status = 200, body = UserRights), (status = 403, description = "Without the right")))]
 async fn set_rights(
     State(c): State<Shared>,
     caller: Caller,
     Path(name): Path<String>,
     Json(r): Json<Rights>,
-) -> Result<Json<Value>, Problem> {
+) -> Result<Json<UserRights>, Problem> {
     caller.need("manage_users")?;
     let store = &c.app().store;
     if store.user(&name).await?.is_none() {
@@ -345,38 +568,72 @@ async fn set_rights(
         store.grant(&name, new).await?;
     }
     tracing::info!(user = ?name, by = %caller.user, rights = ?r.rights, "Rights set from the console.");
-    Ok(Json(json!({ "name": name, "rights": store.tool_rights(&name).await? })))
+    let rights = store.tool_rights(&name).await?;
+    Ok(Json(UserRights { name, rights }))
 }
 
-async fn tokens(State(c): State<Shared>, caller: Caller) -> Result<Json<Value>, Problem> {
+/// API tokens, never their text.
+#[derive(Serialize, ToSchema)]
+struct TokenList {
+    tokens: Vec<ApiToken>,
+}
+
+/// API tokens (the caller's; all for manage_users); never their text
+#[utoipa::path(get, path = "/api/tokens", responses((status = 200, body = TokenList)))]
+async fn tokens(State(c): State<Shared>, caller: Caller) -> Result<Json<TokenList>, Problem> {
     let whose = if caller.may("manage_users") {
         None
     } else {
         Some(caller.user.as_str())
     };
-    let list = c.app().store.tokens(whose).await?;
-    Ok(Json(json!({ "tokens": list })))
+    let tokens = c.app().store.tokens(whose).await?;
+    Ok(Json(TokenList { tokens }))
 }
 
 /// A token to make.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct NewToken {
+    /// What it is for, so people know which one to revoke.
     label: String,
 }
 
+/// A token just made: the only time its text is shown.
+#[derive(Serialize, ToSchema)]
+struct MadeToken {
+    id: i64,
+    token: String,
+    note: String,
+}
+
+/// Create an API token for the caller; its text is returned once
+#[utoipa::path(post, path = "/api/tokens", request_body = NewToken, responses((status = 201, body = MadeToken)))]
 async fn create_token(
     State(c): State<Shared>,
     caller: Caller,
     Json(t): Json<NewToken>,
-) -> Result<(StatusCode, Json<Value>), Problem> {
+) -> Result<(StatusCode, Json<MadeToken>), Problem> {
     let (id, token) = c.app().store.create_token(&caller.user, &t.label).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "token": token, "note": "shown once: store it now" })),
+        Json(MadeToken {
+            id,
+            token,
+            note: "shown once: store it now".into(),
+        }),
     ))
 }
 
-async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Value>, Problem> {
+/// A token revoked.
+#[derive(Serialize, ToSchema)]
+struct Revoked {
+    id: i64,
+    revoked: bool,
+}
+
+/// Revoke a token (the caller's own; any for manage_users)
+#[utoipa::path(delete, path = "/api/tokens/{id}", params(("id" = i64, Path, description = "The token id")),
+    responses((status = 200, body = Revoked)))]
+async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Revoked>, Problem> {
     let whose = if caller.may("manage_users") {
         None
     } else {
@@ -387,5 +644,40 @@ async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i6
             "there is no token {id} of yours; GET /api/tokens lists them"
         )));
     }
-    Ok(Json(json!({ "id": id, "revoked": true })))
+    Ok(Json(Revoked { id, revoked: true }))
 }
+
+/// The routes' descriptions, gathered for [`super::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        openapi,
+        auth::api_login,
+        auth::api_logout,
+        me,
+        list,
+        create,
+        one,
+        save,
+        remove,
+        test,
+        test_connection,
+        run,
+        stop,
+        start,
+        job,
+        runs,
+        run_detail,
+        notifications,
+        read_notification,
+        users,
+        add_user,
+        remove_user,
+        set_rights,
+        tokens,
+        create_token,
+        revoke_token
+    ),
+    components(schemas(ProblemBody))
+)]
+pub struct Routes;

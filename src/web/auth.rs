@@ -185,7 +185,7 @@ impl Limiter {
 }
 
 /// A login request.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
     /// User name.
     pub user: String,
@@ -194,7 +194,7 @@ pub struct Login {
 }
 
 /// What a good login returns.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoggedIn {
     /// The user.
     pub user: String,
@@ -254,7 +254,11 @@ pub async fn log_out(console: &Shared, jar: &CookieJar) -> Result<Cookie<'static
     Ok(Cookie::build((COOKIE, "")).path("/").removal().build())
 }
 
-/// `POST /api/login`.
+/// Log in: sets the session cookie and returns the CSRF token
+///
+/// Five failed logins per user name in five minutes, or twenty per address,
+/// are answered 429 until the window passes.
+#[utoipa::path(post, path = "/api/login", request_body = Login, responses((status = 200, body = LoggedIn)))]
 pub async fn api_login(
     State(console): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -265,7 +269,8 @@ pub async fn api_login(
     Ok((jar.add(cookie), Json(answer)))
 }
 
-/// `POST /api/logout`.
+/// Log out: ends the session
+#[utoipa::path(post, path = "/api/logout", responses((status = 204, description = "The session ended")))]
 pub async fn api_logout(
     State(console): State<Shared>,
     _caller: Caller,

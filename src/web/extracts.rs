@@ -63,7 +63,7 @@ fn loaded(app: &App, id: &str) -> Result<Script, Problem> {
 
 /// A destination as the console shows it; the password's secret reference
 /// only to administrators, its value to nobody.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct DestinationView {
     /// Its name in ferry.toml.
     pub name: String,
@@ -77,7 +77,7 @@ pub struct DestinationView {
 }
 
 /// One extract in full.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct ExtractDetail {
     /// The list's line.
     #[serde(flatten)]

@@ -14,7 +14,7 @@ use serde::Serialize;
 const KEEP: usize = 500;
 
 /// One long action, as the API returns it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Job {
     /// Its id, for `GET /api/jobs/{id}` and `/jobs/{id}`.
     pub id: u64,

@@ -13,6 +13,7 @@ mod auth;
 mod extracts;
 mod headers;
 mod jobs;
+mod openapi;
 mod pages;
 mod problem;
 

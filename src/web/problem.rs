@@ -59,9 +59,16 @@ impl std::fmt::Display for Problem {
     }
 }
 
+/// A problem as the API answers it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemBody {
+    /// The sentence the CLI would print: what went wrong and what to do.
+    pub error: String,
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+        (self.status, Json(ProblemBody { error: self.message })).into_response()
     }
 }
 

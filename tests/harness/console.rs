@@ -2,6 +2,8 @@
 //! rights, and an HTTP client that logs in as them: shared by the API tests
 //! and the browser tests.
 
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
@@ -30,6 +32,11 @@ pub struct Console {
     pub url: String,
     /// The CA to trust, when the console serves TLS.
     pub ca: Option<std::path::PathBuf>,
+    /// Every API answer so far: checked against the console's own OpenAPI
+    /// document when the console is dropped (see [`validate_api.py`]).
+    ///
+    /// [`validate_api.py`]: ../validate_api.py
+    answers: Mutex<Vec<Value>>,
 }
 
 /// How a request authenticates.
@@ -99,6 +106,7 @@ impl Console {
             serve,
             url,
             ca,
+            answers: Mutex::new(Vec::new()),
         }
     }
 
@@ -136,7 +144,53 @@ impl Console {
     pub fn api(&self, method: &str, path: &str, auth: &Auth, body: Option<Value>) -> (u16, Value) {
         let r = self.send(method, path, auth, body);
         let status = r.status().as_u16();
-        (status, r.json().unwrap_or(Value::Null))
+        let body = r.json().unwrap_or(Value::Null);
+        if path.starts_with("/api/") && path != "/api/openapi.json" {
+            self.answers.lock().unwrap().push(serde_json::json!({
+                "method": method.to_lowercase(),
+                "path": path,
+                "status": status,
+                "body": body,
+            }));
+        }
+        (status, body)
+    }
+
+    /// Checks every API answer so far against the document the console
+    /// serves at `/api/openapi.json`, with Python's `jsonschema` (an
+    /// implementation independent of the one that wrote the document).
+    pub fn validate_answers(&self) {
+        let answers = std::mem::take(&mut *self.answers.lock().unwrap());
+        if !answers.is_empty() {
+            if let Err(e) = self.check_answers(answers) {
+                panic!("API answers that do not match openapi.json:\n{e}");
+            }
+        }
+    }
+
+    /// Checks `answers` (`{method, path, status, body}`) against the
+    /// served document; the validator's report when any does not match.
+    pub fn check_answers(&self, answers: Vec<Value>) -> Result<(), String> {
+        let doc: Value = self.send("GET", "/api/openapi.json", &Auth::None, None).json().unwrap();
+        let input = serde_json::json!({ "doc": doc, "answers": answers });
+        let mut child = Command::new("python3")
+            .arg(super::repo().join("tests/validate_api.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 runs the API validator");
+        serde_json::to_writer(child.stdin.take().unwrap(), &input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
     }
 
     /// Sends a request and returns the raw response.
@@ -207,4 +261,14 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with("ferry_session=") && !v.starts_with("ferry_session=;"))
         .map(|v| v.split(';').next().unwrap().to_string())
+}
+
+impl Drop for Console {
+    /// Every test's API answers are checked against the document, unless
+    /// the test already failed.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.validate_answers();
+        }
+    }
 }
