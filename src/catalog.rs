@@ -45,6 +45,9 @@ pub struct Extract {
     pub last_run: Option<LastRun>,
     /// When it runs next on its own; `None` when stopped or unscheduled.
     pub next_run: Option<DateTime<Utc>>,
+    /// The IANA zone its schedule is read in: its header's `timezone`,
+    /// else the district's.
+    pub schedule_zone: String,
     /// Why the script does not load, with file and line.
     pub error: Option<String>,
     /// The script file.
@@ -86,6 +89,7 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
         suspended,
         last_run,
         next_run: None,
+        schedule_zone: app.settings.timezone.name().to_string(),
         error: None,
         path,
     };
@@ -113,6 +117,9 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
             e.frequency = s.spec.schedule.to_string();
             e.extract_mode = s.uses.methods.iter().copied().collect::<Vec<_>>().join(", ");
             e.stopped = s.spec.stopped;
+            if let Some(zone) = s.spec.timezone {
+                e.schedule_zone = zone.name().to_string();
+            }
             if e.suspended.is_none() {
                 e.next_run = crate::daemon::next_due(&s, &app.settings, Utc::now());
             }

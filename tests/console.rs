@@ -744,3 +744,66 @@ fn only_administrators_see_secret_names_and_nobody_sees_values() {
         assert!(!html.contains("FERRY_VENDOR_PASSWORD"), "{user} page");
     }
 }
+
+/// Every time the console shows carries its zone: the district's by
+/// default, the person's own once they choose one on their account page;
+/// a schedule read in another zone shows that zone beside it.
+#[test]
+fn times_carry_their_zone_and_each_person_chooses_theirs() {
+    let c = Console::start_with(|p| {
+        let toml = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
+        p.config(&toml.replace("America/Chicago", "America/New_York"));
+        p.script(
+            "chicago",
+            "//! name = \"Chicago nightly\"\n//! schedule = \"daily at 02:30\"\n//! timezone = \"America/Chicago\"\n\
+             let f = csv(query(\"live\", \"SELECT id FROM students\"), #{ name: \"c\" });\ndeliver(f, \"out\");\n",
+        );
+        None
+    });
+    let admin = c.login("admin");
+    let next_in = |auth: &Auth| {
+        let (s, html) = c.page("/extracts/chicago", auth);
+        assert_eq!(s, 200, "{html}");
+        let row = html
+            .split("Next run")
+            .nth(1)
+            .unwrap()
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .to_string();
+        row
+    };
+    // 02:30 in Chicago (CST, UTC-6) is 03:30 in New York (EST) in December.
+    let row = next_in(&admin);
+    assert!(
+        row.contains(" 03:30:00 EST (") && row.contains(" 02:30:00 CST, the schedule's zone)"),
+        "{row}"
+    );
+    let r = c.form("/account/timezone", &admin, &[("timezone", "UTC")], true);
+    assert_eq!(r.status(), 303);
+    let row = next_in(&admin);
+    assert!(
+        row.contains(" 08:30:00 UTC (") && row.contains(" 02:30:00 CST, the schedule's zone)"),
+        "{row}"
+    );
+    let (_, account) = c.page("/account", &admin);
+    assert!(account.contains("UTC — now "), "{account}");
+    // Another person still reads the district's zone.
+    let reader = c.login("reader");
+    assert!(next_in(&reader).contains(" 03:30:00 EST ("));
+    let r = c.form("/account/timezone", &admin, &[("timezone", "Mars/Olympus")], true);
+    assert_eq!(r.status(), 400);
+    let text = r.text().unwrap();
+    assert!(
+        text.contains("&#39;Mars/Olympus&#39; is not an IANA time zone name")
+            || text.contains("'Mars/Olympus' is not an IANA time zone name"),
+        "{text}"
+    );
+    // Empty goes back to the district's zone.
+    assert_eq!(
+        c.form("/account/timezone", &admin, &[("timezone", "")], true).status(),
+        303
+    );
+    assert!(next_in(&admin).contains(" 03:30:00 EST ("));
+}

@@ -187,6 +187,33 @@ impl Store {
         Ok(self.users().await?.into_iter().find(|u| u.name == name))
     }
 
+    /// The time zone `name` chose to read times in; `None` for the
+    /// district's (or when there is no such user).
+    pub async fn user_timezone(&self, name: &str) -> Result<Option<String>, PeopleError> {
+        let row = sqlx::query("SELECT timezone FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get("timezone")?,
+            None => None,
+        })
+    }
+
+    /// Sets the time zone `name` reads times in (`None`: the district's).
+    /// The caller checks the zone's name.
+    pub async fn set_user_timezone(&self, name: &str, zone: Option<&str>) -> Result<(), PeopleError> {
+        let done = sqlx::query("UPDATE users SET timezone = $1 WHERE name = $2")
+            .bind(zone)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(PeopleError::NoUser(name.to_string()));
+        }
+        Ok(())
+    }
+
     /// Removes a user with their memberships, rights, console sessions and
     /// API tokens, so nothing they held outlives them (or passes to a new
     /// user given the same name); their past notifications stay.

@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::history::runs_table;
-use super::layout::{layout, when};
+use super::layout::{layout, when_in};
 use super::{csrf_field, encode, error_page, post_button, Csrf, OrPage, PageResult, Viewer};
 use crate::catalog::Extract;
 use crate::web::{extracts, Problem, Shared};
@@ -112,10 +112,10 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                         td { (e.extract_mode) }
                         td { @if e.error.is_some() { span .error { "does not load" } } @else { (e.stopped_text()) } }
                         td { @match &e.last_run {
-                            Some(r) => { a href={"/runs/" (r.id)} { (when(r.started_at)) } " " span class={"status " (r.status)} { (r.status) } }
+                            Some(r) => { a href={"/runs/" (r.id)} { (v.when(r.started_at)) } " " span class={"status " (r.status)} { (r.status) } }
                             None => { "never" }
                         } }
-                        td { (e.next_run.map(when).unwrap_or_else(|| "—".into())) }
+                        td { (next_run(&v, e)) }
                     }
                 }
             }
@@ -157,7 +157,7 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
             tr { th { "Frequency" } td { (e.frequency) } }
             tr { th { "Extract mode" } td { (e.extract_mode) } }
             tr { th { "Stopped" } td #stopped { (e.stopped_text()) } }
-            tr { th { "Next run" } td { (e.next_run.map(when).unwrap_or_else(|| "—".into())) } }
+            tr { th { "Next run" } td { (next_run(&v, e)) } }
         }
         @if !d.destinations.is_empty() {
             h2 { "Destinations" }
@@ -174,11 +174,11 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
         @if !jobs.is_empty() {
             h2 { "Recent actions" }
             ul #jobs { @for j in &jobs {
-                li { a href={"/jobs/" (j.id)} { (j.kind) " by " (j.by) " at " (when(j.started_at)) } " " span class={"status " (j.state)} { (j.state) } }
+                li { a href={"/jobs/" (j.id)} { (j.kind) " by " (j.by) " at " (v.when(j.started_at)) } " " span class={"status " (j.state)} { (j.state) } }
             } }
         }
         h2 { "History" }
-        (runs_table(&d.runs))
+        (runs_table(&v, &d.runs))
         h2 { "Header" }
         pre .code { (d.header) }
         @if !d.changes.is_empty() {
@@ -186,7 +186,7 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
             table #changes {
                 tr { th { "When" } th { "Who" } th { "What" } th { "Version" } }
                 @for ch in &d.changes {
-                    tr { td { (when(ch.at)) } td { (ch.user) } td { (ch.action) }
+                    tr { td { (v.when(ch.at)) } td { (ch.user) } td { (ch.action) }
                          td { code { (ch.new_sha256.as_deref().map(|h| &h[..12.min(h.len())]).unwrap_or("")) } } }
                 }
             }
@@ -316,7 +316,7 @@ async fn job_page(State(c): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Pa
     let result = j.result.clone().unwrap_or_default();
     let body = html! {
         h1 { (title) ": " a href={"/extracts/" (j.script)} { (j.script) } }
-        p { "Started by " (j.by) " at " (when(j.started_at)) ". State: " span #job-state class={"status " (j.state)} { (j.state) } }
+        p { "Started by " (j.by) " at " (v.when(j.started_at)) ". State: " span #job-state class={"status " (j.state)} { (j.state) } }
         @if j.running() {
             p #progress { (j.progress.clone().unwrap_or_else(|| "starting…".into())) }
             p .hint { "This page refreshes itself; you can leave and come back from the extract's page." }
@@ -371,4 +371,17 @@ async fn job_page(State(c): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Pa
             .insert("refresh", axum::http::HeaderValue::from_static("1"));
     }
     Ok(page)
+}
+
+/// When a script runs next, in the reader's zone, and in its schedule's
+/// zone too when that differs (a `daily at 02:30` Chicago schedule read
+/// from New York).
+fn next_run(v: &Viewer, e: &crate::catalog::Extract) -> String {
+    let Some(t) = e.next_run else {
+        return "—".into();
+    };
+    match e.schedule_zone.parse::<chrono_tz::Tz>() {
+        Ok(zone) if zone != v.zone => format!("{} ({}, the schedule's zone)", v.when(t), when_in(t, zone)),
+        _ => v.when(t),
+    }
 }

@@ -6,8 +6,9 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use maud::{html, Markup};
 
-use super::layout::{layout, when};
+use super::layout::layout;
 use super::{post_button, Csrf, OrPage, PageResult, Viewer};
+use crate::state::RunStatus;
 use crate::web::api::HistoryQuery;
 use crate::web::Shared;
 
@@ -22,7 +23,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/users", get(users))
 }
 
-pub(super) fn runs_table(runs: &[crate::state::RunRow]) -> Markup {
+pub(super) fn runs_table(v: &Viewer, runs: &[crate::state::RunRow]) -> Markup {
     html! {
         table #history {
             tr { th { "Run" } th { "Script" } th { "Trigger" } th { "Started" } th { "Status" } th { "Rows" } th { "Destination" } th { "Error" } }
@@ -31,7 +32,7 @@ pub(super) fn runs_table(runs: &[crate::state::RunRow]) -> Markup {
                     td { a href={"/runs/" (r.id)} { (r.id) } }
                     td { a href={"/extracts/" (r.script)} { (r.script) } }
                     td { (r.trigger) }
-                    td { (when(r.started_at)) }
+                    td { (v.when(r.started_at)) }
                     td { span class={"status " (r.status)} { (r.status) } }
                     td .num { (crate::format::thousands(r.rows.max(0) as u64)) }
                     td { (r.destination.clone().unwrap_or_default()) }
@@ -42,19 +43,6 @@ pub(super) fn runs_table(runs: &[crate::state::RunRow]) -> Markup {
         @if runs.is_empty() { p { "No runs yet." } }
     }
 }
-
-const STATUSES: [&str; 10] = [
-    "succeeded",
-    "failed",
-    "held",
-    "running",
-    "interrupted",
-    "skipped",
-    "missed",
-    "released",
-    "discarded",
-    "superseded",
-];
 
 async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuery>) -> PageResult {
     v.caller.need("read").or_page(&v)?;
@@ -67,13 +55,13 @@ async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuer
             label { "Script " input type="text" name="script" value=(val(&q.script)); }
             label { "Status " select name="status" {
                 option value="" { "any" }
-                @for s in STATUSES { option value=(s) selected[q.status.as_deref() == Some(s)] { (s) } }
+                @for s in RunStatus::ALL { option value=(s) selected[q.status.as_deref() == Some(s.as_str())] { (s) } }
             } }
             label { "From " input type="date" name="from" value=(val(&q.from)); }
             label { "To " input type="date" name="to" value=(val(&q.to)); }
             button type="submit" { "Filter" }
         }
-        (runs_table(&runs))
+        (runs_table(&v, &runs))
     };
     Ok(layout("History", Some(&v), body).into_response())
 }
@@ -89,8 +77,8 @@ async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> Pa
             r.started_by.as_ref().map(ToString::to_string).unwrap_or_default(),
         ),
         ("Parameters", params.join(", ")),
-        ("Started", when(r.started_at)),
-        ("Ended", r.ended_at.map(when).unwrap_or_default()),
+        ("Started", v.when(r.started_at)),
+        ("Ended", r.ended_at.map(|t| v.when(t)).unwrap_or_default()),
         ("Script hash", r.script_hash.clone()),
     ];
     let body = html! {
@@ -108,7 +96,7 @@ async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> Pa
             }
         }
         h2 { "Log" }
-        pre .code #log { @for l in &log { (when(l.at)) " " (l.level) " " (l.message) "\n" } }
+        pre .code #log { @for l in &log { (v.when(l.at)) " " (l.level) " " (l.message) "\n" } }
     };
     Ok(layout(&format!("Run {id}"), Some(&v), body).into_response())
 }
@@ -127,7 +115,7 @@ async fn notifications(State(c): State<Shared>, v: Viewer) -> PageResult {
             tr { th { "When" } th { "Level" } th { "Script" } th { "Message" } th {} }
             @for n in &list {
                 tr class=(if n.read_at.is_none() { "unread" } else { "read" }) {
-                    td { (when(n.created_at)) }
+                    td { (v.when(n.created_at)) }
                     td { (n.level.as_str()) }
                     td { @if let Some(s) = &n.script { a href={"/extracts/" (s)} { (s) } } }
                     td { (n.message) @if let Some(run) = n.run { " " a href={"/runs/" (run)} { "run " (run) } } }

@@ -2,13 +2,22 @@
 //! user and their log-out button, and one small style sheet.
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use maud::{html, Markup, DOCTYPE};
 
 use super::{csrf_field, Viewer};
 
-/// A time as people read it, in the server's zone.
-pub fn when(t: DateTime<Utc>) -> String {
-    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()
+/// A time in `zone`, labelled with it: a reader never has to guess whether
+/// `08:30` was UTC.
+pub fn when_in(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z").to_string()
+}
+
+impl Viewer {
+    /// A time in the zone this person reads times in.
+    pub fn when(&self, t: DateTime<Utc>) -> String {
+        when_in(t, self.zone)
+    }
 }
 
 /// The console's one style sheet, served as `/console.css` (the content
@@ -62,7 +71,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                         }
                         @if v.caller.may("manage_users") { a href="/users" { "Users" } }
                         div .right {
-                            span #whoami { (v.caller.user) }
+                            a #whoami href="/account" title={"Times in " (v.zone.name())} { (v.caller.user) }
                             form .inline method="post" action="/logout" {
                                 (csrf_field(v))
                                 button #logout type="submit" { "Log out" }

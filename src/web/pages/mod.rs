@@ -6,8 +6,10 @@
 //!
 //! This module holds what every page shares (who is looking, error pages,
 //! forms) and the login; `extracts` the list, an extract and its actions;
-//! `history` runs, notifications and users.
+//! `history` runs, notifications and users; `account` the person's own
+//! settings.
 
+mod account;
 mod extracts;
 mod history;
 mod layout;
@@ -36,6 +38,7 @@ pub fn routes() -> Router<Shared> {
         .route("/logout", post(logout))
         .merge(extracts::routes())
         .merge(history::routes())
+        .merge(account::routes())
 }
 
 /// The style sheet: the same for everyone, so it may be cached.
@@ -53,6 +56,9 @@ async fn style() -> impl IntoResponse {
 pub struct Viewer {
     caller: Caller,
     unread: usize,
+    /// The zone times are shown in: the person's choice on their account
+    /// page, else the district's `timezone`.
+    zone: chrono_tz::Tz,
 }
 
 /// Sends a visitor without a session to the login page, then back.
@@ -77,7 +83,16 @@ impl FromRequestParts<Shared> for Viewer {
                     .await
                     .map(|n| n.len())
                     .unwrap_or(0);
-                Ok(Viewer { caller, unread })
+                let zone = console
+                    .app()
+                    .store
+                    .user_timezone(&caller.user)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|z| z.parse().ok())
+                    .unwrap_or(console.app().settings.timezone);
+                Ok(Viewer { caller, unread, zone })
             }
             Err(p) if p.status == StatusCode::UNAUTHORIZED => {
                 let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
