@@ -807,3 +807,51 @@ fn times_carry_their_zone_and_each_person_chooses_theirs() {
     );
     assert!(next_in(&admin).contains(" 03:30:00 EST ("));
 }
+
+/// Delete and Stop ask first, on a page of their own (the console runs no
+/// script); the list has Test and Run for those who may run.
+#[test]
+fn delete_and_stop_ask_first_and_the_list_has_test_and_run() {
+    let c = Console::start();
+    let admin = c.login("admin");
+    let reader = c.login("reader");
+    let (_, list) = c.page("/", &admin);
+    assert!(
+        list.contains("id=\"test-roster\"") && list.contains("id=\"run-roster\""),
+        "{list}"
+    );
+    assert!(list.contains("action=\"/extracts/roster/run\""), "{list}");
+    let (_, list) = c.page("/", &reader);
+    assert!(
+        !list.contains("id=\"run-roster\"") && !list.contains("Actions"),
+        "{list}"
+    );
+    // The list's Run goes to the job, as the extract page's does.
+    let r = c.form("/extracts/roster/run", &admin, &[], true);
+    assert_eq!(r.status(), 303);
+    assert!(r.headers()["location"].to_str().unwrap().starts_with("/jobs/"));
+    // Delete: the extract page links to a question; asking changes nothing.
+    let (_, page) = c.page("/extracts/roster", &admin);
+    assert!(page.contains("href=\"/extracts/roster/delete\""), "{page}");
+    let (s, ask) = c.page("/extracts/roster/delete", &admin);
+    assert_eq!(s, 200);
+    assert!(
+        ask.contains("Delete Nightly roster?") && ask.contains("id=\"confirm-delete\""),
+        "{ask}"
+    );
+    assert!(ask.contains("a copy is kept"), "{ask}");
+    assert!(c.project.path("scripts/roster.rhai").exists());
+    assert_eq!(c.page("/extracts/roster/delete", &reader).0, 403);
+    // Stop: the same.
+    let (s, ask) = c.page("/extracts/roster/stop", &admin);
+    assert_eq!(s, 200);
+    assert!(ask.contains("Stop the automated runs of Nightly roster?"), "{ask}");
+    let (_, one) = c.api("GET", "/api/extracts/roster", &admin, None);
+    assert_eq!(one["suspended"], Value::Null, "asking did not stop it: {one}");
+    assert_eq!(c.form("/extracts/roster/stop", &admin, &[], true).status(), 303);
+    let (_, one) = c.api("GET", "/api/extracts/roster", &admin, None);
+    assert_ne!(one["suspended"], Value::Null, "confirmed, it stopped: {one}");
+    // Confirmed, the script goes.
+    assert_eq!(c.form("/extracts/roster/delete", &admin, &[], true).status(), 303);
+    assert!(!c.project.path("scripts/roster.rhai").exists());
+}

@@ -22,7 +22,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/extracts/new", get(new_page).post(new_save))
         .route("/extracts/{id}", get(extract_page))
         .route("/extracts/{id}/edit", get(edit_page).post(edit_save))
-        .route("/extracts/{id}/delete", post(delete))
+        .route("/extracts/{id}/delete", get(confirm_delete).post(delete))
+        .route("/extracts/{id}/stop", get(confirm_stop).post(stop))
         .route("/extracts/{id}/{action}", post(action))
         .route("/jobs/{id}", get(job_page))
 }
@@ -100,6 +101,7 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                 @for (col, label) in COLUMNS {
                     th { a href=(link(col)) { (label) @if col == sort { (if q.desc { " ▼" } else { " ▲" }) } } }
                 }
+                @if v.caller.may("run") { th { "Actions" } }
             } }
             tbody {
                 @for e in &all {
@@ -116,6 +118,12 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                             None => { "never" }
                         } }
                         td { (next_run(&v, e)) }
+                        @if v.caller.may("run") {
+                            td .actions {
+                                (post_button(&v, &format!("/extracts/{}/test", e.id), &format!("test-{}", e.id), "Test"))
+                                (post_button(&v, &format!("/extracts/{}/run", e.id), &format!("run-{}", e.id), "Run"))
+                            }
+                        }
                     }
                 }
             }
@@ -144,11 +152,11 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
             }
             @if v.caller.may("write") {
                 @if suspended { (post_button(&v, &format!("{base}/start"), "start", "Start automated runs")) }
-                @else { (post_button(&v, &format!("{base}/stop"), "stop", "Stop automated runs")) }
+                @else { a .button #stop href={(base) "/stop"} { "Stop automated runs" } }
                 a .button #edit href={(base) "/edit"} { "Edit" }
             }
             @if v.caller.may("delete") {
-                (post_button(&v, &format!("{base}/delete"), "delete", "Delete"))
+                a .button #delete href={(base) "/delete"} { "Delete" }
             }
         }
         table .facts {
@@ -208,8 +216,8 @@ async fn action(
         "test" => extracts::start_test(&c, &v.caller, &id).await,
         "test-connection" => extracts::start_connection(&c, &v.caller, &id).await,
         "run" => extracts::start_run(&c, &v.caller, &id).await,
-        "stop" | "start" => {
-            extracts::stop_start(&c.app(), &v.caller, &id, what == "stop")
+        "start" => {
+            extracts::stop_start(&c.app(), &v.caller, &id, false)
                 .await
                 .or_page(&v)?;
             return Ok(Redirect::to(&format!("/extracts/{id}")).into_response());
@@ -221,6 +229,69 @@ async fn action(
     }
     .or_page(&v)?;
     Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
+}
+
+/// A change that is hard to take back, asked about on its own page first
+/// (the console runs no script, so the question is a page, not a dialog).
+struct Ask {
+    /// The right it needs.
+    need: &'static str,
+    /// The action the confirming button posts to.
+    action: &'static str,
+    /// The question, before the extract's name.
+    question: &'static str,
+    /// The confirming button's label.
+    button: &'static str,
+    /// What happens next.
+    follows: &'static str,
+}
+
+async fn confirm(c: &Shared, v: Viewer, id: &str, ask: Ask) -> PageResult {
+    v.caller.need(ask.need).or_page(&v)?;
+    let app = c.app();
+    let e = crate::catalog::extract(&app, extracts::existing(&app, id).or_page(&v)?)
+        .await
+        .or_page(&v)?;
+    let base = format!("/extracts/{id}");
+    let body = html! {
+        h1 { (ask.question) " " (e.name) "?" }
+        p #consequence { (ask.follows) }
+        form .inline method="post" action={(base) "/" (ask.action)} {
+            (csrf_field(&v))
+            button #{"confirm-" (ask.action)} type="submit" { (ask.button) }
+        }
+        " " a .button #cancel href=(base) { "Cancel" }
+    };
+    Ok(layout(ask.button, Some(&v), body).into_response())
+}
+
+async fn confirm_delete(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
+    let ask = Ask {
+        need: "delete",
+        action: "delete",
+        question: "Delete",
+        button: "Delete",
+        follows: "The script file is removed and its schedule ends; a copy is kept in the work folder's \
+                  deleted-scripts, and its history stays.",
+    };
+    confirm(&c, v, &id, ask).await
+}
+
+async fn confirm_stop(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
+    let ask = Ask {
+        need: "write",
+        action: "stop",
+        question: "Stop the automated runs of",
+        button: "Stop automated runs",
+        follows: "Its scheduled runs stop until someone starts them again; Run Extract and Test Extract still work.",
+    };
+    confirm(&c, v, &id, ask).await
+}
+
+async fn stop(State(c): State<Shared>, v: Viewer, Path(id): Path<String>, Form(f): Form<Csrf>) -> PageResult {
+    v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
+    extracts::stop_start(&c.app(), &v.caller, &id, true).await.or_page(&v)?;
+    Ok(Redirect::to(&format!("/extracts/{id}")).into_response())
 }
 
 async fn delete(State(c): State<Shared>, v: Viewer, Path(id): Path<String>, Form(f): Form<Csrf>) -> PageResult {
