@@ -389,7 +389,7 @@ pub async fn start_run(console: &Arc<Console>, caller: &Caller, id: &str) -> Res
         Err(_) => return Err(refused("ferry serve is stopping; the run was not started".into())),
     }
     tracing::info!(script = ?id, user = %caller.user, "Run started from the console.");
-    console.jobs.progress(job, "queued".into());
+    console.jobs.queued(job);
     let c = console.clone();
     tokio::spawn(async move {
         let result = match finish.await {

@@ -13,6 +13,32 @@ use serde::Serialize;
 /// Jobs kept in memory, newest first beyond this many are forgotten.
 const KEEP: usize = 500;
 
+/// Where a long action is. A job is never shown as running while its run
+/// still waits for a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// A run waiting in the scheduler's queue.
+    Queued,
+    /// Working.
+    Running,
+    /// Ended well; `result` holds what it found.
+    Succeeded,
+    /// Ended badly; `error` says why.
+    Failed,
+}
+
+impl std::fmt::Display for JobState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JobState::Queued => "queued",
+            JobState::Running => "running",
+            JobState::Succeeded => "succeeded",
+            JobState::Failed => "failed",
+        })
+    }
+}
+
 /// One long action, as the API returns it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Job {
@@ -28,8 +54,8 @@ pub struct Job {
     pub started_at: DateTime<Utc>,
     /// When it ended, once it has.
     pub ended_at: Option<DateTime<Utc>>,
-    /// `running`, `succeeded` or `failed`.
-    pub state: String,
+    /// Where it is.
+    pub state: JobState,
     /// What it is doing now ("roster.csv: 12,000 rows").
     pub progress: Option<String>,
     /// What it found: a preview, connection reports, a run id.
@@ -66,7 +92,7 @@ impl Jobs {
                 by: by.into(),
                 started_at: Utc::now(),
                 ended_at: None,
-                state: "running".into(),
+                state: JobState::Running,
                 progress: None,
                 result: None,
                 error: None,
@@ -78,10 +104,21 @@ impl Jobs {
         id
     }
 
-    /// Updates what a running job is doing.
+    /// A run job waits in the scheduler's queue (under its concurrency
+    /// limit) until its first progress.
+    pub fn queued(&self, id: u64) {
+        if let Some(j) = self.map.lock().expect("jobs lock").get_mut(&id) {
+            j.state = JobState::Queued;
+        }
+    }
+
+    /// Updates what a job is doing; a queued job is running from then on.
     pub fn progress(&self, id: u64, text: String) {
         if let Some(j) = self.map.lock().expect("jobs lock").get_mut(&id) {
             j.progress = Some(text);
+            if j.state == JobState::Queued {
+                j.state = JobState::Running;
+            }
         }
     }
 
@@ -92,11 +129,11 @@ impl Jobs {
             j.ended_at = Some(Utc::now());
             match result {
                 Ok(v) => {
-                    j.state = "succeeded".into();
+                    j.state = JobState::Succeeded;
                     j.result = Some(v);
                 }
                 Err((e, v)) => {
-                    j.state = "failed".into();
+                    j.state = JobState::Failed;
                     j.error = Some(e);
                     j.result = v;
                 }
@@ -130,13 +167,16 @@ mod tests {
         let jobs = Jobs::default();
         let a = jobs.begin("test", "roster", "ann");
         let b = jobs.begin("run", "roster", "ann");
+        jobs.queued(b);
+        assert_eq!(jobs.get(b).unwrap().state, JobState::Queued);
         jobs.progress(a, "roster.csv: 10 rows".into());
         assert!(jobs.get(a).unwrap().running());
+        assert_eq!(jobs.get(a).unwrap().state, JobState::Running);
         assert_eq!(jobs.get(a).unwrap().progress.as_deref(), Some("roster.csv: 10 rows"));
         jobs.finish(a, Ok(serde_json::json!({"rows": 10})));
         jobs.finish(b, Err(("no such table".into(), None)));
         let (a, b) = (jobs.get(a).unwrap(), jobs.get(b).unwrap());
-        assert_eq!((a.state.as_str(), b.state.as_str()), ("succeeded", "failed"));
+        assert_eq!((a.state, b.state), (JobState::Succeeded, JobState::Failed));
         assert_eq!(a.result.unwrap()["rows"], 10);
         assert_eq!(b.error.as_deref(), Some("no such table"));
         let ids: Vec<u64> = jobs.of_script("roster", 10).iter().map(|j| j.id).collect();

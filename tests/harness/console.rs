@@ -247,7 +247,7 @@ impl Console {
             let (s, v) = self.api("GET", &format!("/api/jobs/{job}"), auth, None);
             assert_eq!(s, 200, "{v}");
             last = v;
-            last["state"] != "running"
+            last["ended_at"] != Value::Null
         });
         last
     }

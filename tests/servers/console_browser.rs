@@ -300,7 +300,9 @@ async fn scenario(b: &mut Browser, c: &Console) {
     b.click("#test-extract").await;
     b.find("#job-state").await;
     assert!(b.path().await.starts_with("/jobs/"), "{}", b.path().await);
-    let state = b.text_until("#job-state", "an end", |s| s != "running").await;
+    let state = b
+        .text_until("#job-state", "an end", |s| s != "running" && s != "queued")
+        .await;
     assert_eq!(state, "succeeded", "Test Extract: {:?}", b.client.source().await);
     let preview = b.text("table#preview-0").await;
     for want in ["id", "name", "Ana <b>Núñez</b>", "Bo \"Li\"", "Cy, Jr."] {
@@ -329,7 +331,9 @@ async fn scenario(b: &mut Browser, c: &Console) {
         .unwrap();
     b.click("#run-extract").await;
     b.find("#job-state").await;
-    let state = b.text_until("#job-state", "an end", |s| s != "running").await;
+    let state = b
+        .text_until("#job-state", "an end", |s| s != "running" && s != "queued")
+        .await;
     assert_eq!(state, "succeeded", "Run Extract: {:?}", b.client.source().await);
     let run = b.text("#run-link").await;
     let run_id = run.strip_prefix("run ").unwrap_or_else(|| panic!("{run}")).to_string();

@@ -398,7 +398,7 @@ async fn job_page(State(c): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Pa
         }
         @if let Some(files) = result.get("files").and_then(|f| f.as_array()) {
             @for (i, f) in files.iter().enumerate() {
-                h2 { (f["name"].as_str().unwrap_or("")) " — " (f["rows"]) " rows" }
+                h2 { (f["name"].as_str().unwrap_or("")) " — " (crate::format::thousands(f["rows"].as_u64().unwrap_or(0))) " rows" }
                 @if let Some(lines) = f["lines"].as_array().filter(|l| !l.is_empty()) {
                     p .hint { "As the vendor will read it (␍ carriage return, ␉ tab):" }
                     pre .code id={"lines-" (i)} { @for l in lines { (l.as_str().unwrap_or("")) "\n" } }
