@@ -160,7 +160,7 @@ pub fn check(schema: &Schema, name: &str, key: &str, path: &Path, examples: usiz
             .or_else(|| schema.tables.iter().position(|t| stem(&t.path) == key));
         let Some(own) = found else {
             return vec![format!(
-                "{name} is not a file of schema {} (it describes {}); name the file like one of them",
+                "{name} is not a file of schema {} (it describes {}): name the file like one of them",
                 schema.name,
                 described()
             )];
@@ -266,7 +266,7 @@ impl Checker<'_> {
                 })
                 .collect();
             if let Some(problem) = header_problem(table, &header) {
-                return Ok(Some(format!("{}: {problem} (schema {schema}); its rows were not checked", table.path)));
+                return Ok(Some(format!("{}: {problem} (schema {schema}), so its rows were not checked", table.path)));
             }
             let mut row = 0u64;
             while reader.read_byte_record(&mut record).map_err(fail)? {
@@ -402,7 +402,7 @@ impl Checker<'_> {
                 .collect();
             let more = if tally.count > tally.examples.len() as u64 { ", ..." } else { "" };
             out.push(format!(
-                "{at} breaks {rule} in {} row(s): {}{more}",
+                "{at} breaks {rule}: {} row(s), {}{more}",
                 thousands(tally.count),
                 shown.join(", ")
             ));
@@ -524,12 +524,12 @@ fn describe(schema: &Schema, table: &Table, column: Option<&Column>, rule: Rule)
         Rule::Minimum => format!("minimum {}", c.and_then(|c| c.minimum.as_ref()).map(|m| m.0.as_str()).unwrap_or_default()),
         Rule::Maximum => format!("maximum {}", c.and_then(|c| c.maximum.as_ref()).map(|m| m.0.as_str()).unwrap_or_default()),
         Rule::Unique => "unique (a repeated value)".into(),
-        Rule::PrimaryKey => format!("primaryKey ({})", names(table, &table.primary_key)),
+        Rule::PrimaryKey => format!("primaryKey {} (a repeated key)", names(table, &table.primary_key)),
         Rule::ForeignKey(k) => {
             let link = &table.links[k];
             let target = &schema.tables[link.target];
             format!(
-                "foreignKey ({}) -> {} ({}): no such row",
+                "foreignKey {} -> {} {} (no such row there)",
                 names(table, &link.columns),
                 target.path,
                 names(target, &link.target_columns)
