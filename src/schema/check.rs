@@ -1,10 +1,14 @@
 //! Streaming validation of delivered files against a compiled schema.
 //!
 //! Each file is read once to validate it, and a file that others reference
-//! is read once more first to collect its keys. Only sets of keys are held:
-//! each key is kept as a 64-bit hash (keyed afresh every run), so unique and
-//! foreign-key checks cost about 16 bytes per row of the checked column
-//! (plus the hash table's slack), whatever the values' length.
+//! is read once more first to collect its keys. Only sets of keys are held,
+//! each key as a 64-bit hash (keyed afresh every run), whatever the values'
+//! length: a unique or primary key costs 16 bytes per distinct key (hash and
+//! first row) and a referenced key 8, plus the table's slack (a table of a
+//! million keys has 2^21 slots: about 36 MB for a unique column, 19 MB for a
+//! referenced one). Rows themselves are never kept. A hash collision (odds
+//! about 1 in 3.7e7 for a million keys) would be reported as a repeated key
+//! in one run; the next run uses other hash keys.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
