@@ -440,3 +440,61 @@ fn unknown_schemas_and_files_are_named() {
         "roster.csv is not a file of schema clever (it describes schools.csv, students.csv, teachers.csv, sections.csv, enrollments.csv, admins.csv): name the file like one of them"
     );
 }
+
+/// The `nth` block fenced as `kind` after `after` in docs/safety.md.
+fn safety_doc(after: &str, kind: &str, nth: usize) -> String {
+    let doc = std::fs::read_to_string(crate::harness::repo().join("docs/safety.md")).unwrap();
+    let mut section = &doc[doc.find(after).expect(after)..];
+    let fence = format!("```{kind}\n");
+    for _ in 0..nth {
+        section = &section[section.find(&fence).unwrap() + fence.len()..];
+    }
+    let start = section.find(&fence).unwrap() + fence.len();
+    section[start..start + section[start..].find("```").unwrap()].to_string()
+}
+
+/// docs/safety.md's own-schema example, as written: it passes on the demo
+/// district; with maxLength 3 the rows with longer last names are held.
+#[test]
+fn the_documented_own_schema_example_runs_and_holds_what_breaks_it() {
+    let p = Project::from_repo();
+    let json = safety_doc("### Your own vendor's schema", "json", 0);
+    let script = safety_doc("### Your own vendor's schema", "rhai", 0);
+    std::fs::create_dir_all(p.path("stdlib/schemas/acme-roster")).unwrap();
+    std::fs::write(p.path("stdlib/schemas/acme-roster/datapackage.json"), &json).unwrap();
+    p.script("acme", &script);
+    let (out, n, code) = run(&p, "acme");
+    assert_eq!(code, 0, "{out}");
+    let log = p.ferry(&["history", "--run", &n.to_string()]).ok().to_string();
+    assert!(log.contains("roster.csv passed its guards"), "{log}");
+
+    std::fs::write(
+        p.path("stdlib/schemas/acme-roster/datapackage.json"),
+        json.replace(r#""maxLength": 30"#, r#""maxLength": 3"#),
+    )
+    .unwrap();
+    let (why, n) = held_once(&p, "acme", "roster.csv");
+    let names = column(&p, n, "roster.csv", "last_name");
+    let long: Vec<(usize, &String)> = names.iter().enumerate().filter(|(_, v)| v.chars().count() > 3).collect();
+    let shown: Vec<String> = long.iter().take(5).map(|(i, v)| format!("data row {} '{v}'", i + 1)).collect();
+    assert_eq!(
+        why,
+        format!(
+            "roster.csv column last_name breaks maxLength 3: {} row(s), {}, ...",
+            thousands(long.len()),
+            shown.join(", ")
+        )
+    );
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
