@@ -68,7 +68,9 @@ fn held_once(p: &Project, name: &str, file: &str) -> (String, u64) {
     let held = holds(&out);
     assert_eq!(held.len(), 1, "{name}: one held file: {out}");
     let prefix = format!("{file} to 'out': ");
-    let why = held[0].strip_prefix(&prefix).unwrap_or_else(|| panic!("{name}: {}", held[0]));
+    let why = held[0]
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{name}: {}", held[0]));
     assert!(!why.contains("; "), "{name}: exactly one breach: {why}");
     (why.to_string(), n)
 }
@@ -150,7 +152,9 @@ fn oneroster_common(p: &Project, template: &str, clean: u64, zip: &str) {
         template,
         "dangling",
         r#"classSourcedId:  "'cls-' || sec.section_id","#,
-        &format!(r#"classSourcedId: "CASE WHEN sec.section_id = {section} THEN 'cls-0' ELSE 'cls-' || sec.section_id END","#),
+        &format!(
+            r#"classSourcedId: "CASE WHEN sec.section_id = {section} THEN 'cls-0' ELSE 'cls-' || sec.section_id END","#
+        ),
     );
     let (why, n) = held_once(p, "dangling", zip);
     let r = rows_where(p, n, "enrollments.csv", "classSourcedId", "cls-0")[0];
@@ -210,7 +214,10 @@ fn oneroster_1_1_bundle_passes_its_schema_and_each_corruption_is_held_naming_it(
         why.starts_with("users.csv: header breaks the schema's exact column order: column 9 is 'familyName', the schema has 'givenName' there"),
         "{why}"
     );
-    assert!(why.ends_with("(schema oneroster-1.1), so its rows were not checked"), "{why}");
+    assert!(
+        why.ends_with("(schema oneroster-1.1), so its rows were not checked"),
+        "{why}"
+    );
     std::fs::write(p.path("stdlib/oneroster.rhai"), original).unwrap();
 }
 
@@ -229,7 +236,13 @@ fn oneroster_1_2_bundle_passes_its_schema_and_each_corruption_is_held_naming_it(
         .into_iter()
         .find(|s| s.starts_with("rol-stu-"))
         .unwrap();
-    let person = role.strip_prefix("rol-stu-").unwrap().split('-').next().unwrap().to_string();
+    let person = role
+        .strip_prefix("rol-stu-")
+        .unwrap()
+        .split('-')
+        .next()
+        .unwrap()
+        .to_string();
     corrupt(
         &p,
         "oneroster_1_2",
@@ -266,7 +279,9 @@ fn oneroster_1_2_bundle_passes_its_schema_and_each_corruption_is_held_naming_it(
         "oneroster_1_2",
         "no_profile",
         r#"userProfileSourcedId: "'prf-stu-' || p.person_id""#,
-        &format!(r#"userProfileSourcedId: "CASE WHEN p.person_id = {person} THEN 'prf-none' ELSE 'prf-stu-' || p.person_id END""#),
+        &format!(
+            r#"userProfileSourcedId: "CASE WHEN p.person_id = {person} THEN 'prf-none' ELSE 'prf-stu-' || p.person_id END""#
+        ),
     );
     let (why, n) = held_once(&p, "no_profile", "oneroster.zip");
     let r = rows_where(&p, n, "roles.csv", "userProfileSourcedId", "prf-none")[0];
@@ -299,7 +314,14 @@ fn clever_files_pass_their_schema_and_each_corruption_holds_that_file_naming_it(
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         p.files("out"),
-        ["admins.csv", "enrollments.csv", "schools.csv", "sections.csv", "students.csv", "teachers.csv"]
+        [
+            "admins.csv",
+            "enrollments.csv",
+            "schools.csv",
+            "sections.csv",
+            "students.csv",
+            "teachers.csv"
+        ]
     );
     let log = p.ferry(&["history", "--run", &clean.to_string()]).ok().to_string();
     for f in ["schools", "students", "teachers", "sections", "enrollments", "admins"] {
@@ -332,7 +354,10 @@ fn clever_files_pass_their_schema_and_each_corruption_holds_that_file_naming_it(
     );
     let (why, n) = held_once(&p, "bad_grade", "students.csv");
     let r = rows_where(&p, n, "students.csv", "Student_id", &student)[0];
-    assert!(why.starts_with("students.csv column Grade breaks enum [InfantToddler, Preschool,"), "{why}");
+    assert!(
+        why.starts_with("students.csv column Grade breaks enum [InfantToddler, Preschool,"),
+        "{why}"
+    );
     assert!(why.ends_with(&format!(": 1 row(s), data row {r} 'Grade 5'")), "{why}");
 
     // One section's start date in ISO form, not MM/DD/YYYY.
@@ -380,7 +405,9 @@ fn clever_files_pass_their_schema_and_each_corruption_holds_that_file_naming_it(
         "clever",
         "dangling",
         r#"r.section_id AS "Section_id""#,
-        &format!(r#"CASE WHEN r.section_id = {x} AND r.person_id = {a} THEN 999999 ELSE r.section_id END AS "Section_id""#),
+        &format!(
+            r#"CASE WHEN r.section_id = {x} AND r.person_id = {a} THEN 999999 ELSE r.section_id END AS "Section_id""#
+        ),
     );
     let (why, n) = held_once(&p, "dangling", "enrollments.csv");
     let r = rows_where(&p, n, "enrollments.csv", "Section_id", "999999")[0];
@@ -425,7 +452,8 @@ fn unknown_schemas_and_files_are_named() {
     let out = p.ferry(&["run", "nope"]);
     let text = format!("{}{}", out.stdout, out.stderr);
     assert!(
-        text.contains("guards: schema 'oneroster-9': ") && text.contains("schemas/oneroster-9/datapackage.json cannot be read"),
+        text.contains("guards: schema 'oneroster-9': ")
+            && text.contains("schemas/oneroster-9/datapackage.json cannot be read"),
         "{text}"
     );
     assert!(text.contains("clever, oneroster-1.1, oneroster-1.2"), "{text}");
@@ -475,26 +503,22 @@ fn the_documented_own_schema_example_runs_and_holds_what_breaks_it() {
     .unwrap();
     let (why, n) = held_once(&p, "acme", "roster.csv");
     let names = column(&p, n, "roster.csv", "last_name");
-    let long: Vec<(usize, &String)> = names.iter().enumerate().filter(|(_, v)| v.chars().count() > 3).collect();
-    let shown: Vec<String> = long.iter().take(5).map(|(i, v)| format!("data row {} '{v}'", i + 1)).collect();
+    let long: Vec<(usize, &String)> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.chars().count() > 3)
+        .collect();
+    let shown: Vec<String> = long
+        .iter()
+        .take(5)
+        .map(|(i, v)| format!("data row {} '{v}'", i + 1))
+        .collect();
     assert_eq!(
         why,
         format!(
             "roster.csv column last_name breaks maxLength 3: {} row(s), {}, ...",
-            thousands(long.len()),
+            ferry::format::thousands(long.len() as u64),
             shown.join(", ")
         )
     );
-}
-
-fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

@@ -83,7 +83,14 @@ struct Tallies {
 }
 
 impl Tallies {
-    fn note(&mut self, table: usize, column: Option<usize>, rule: Rule, row: u64, value: &dyn Fn() -> (String, Option<u64>)) {
+    fn note(
+        &mut self,
+        table: usize,
+        column: Option<usize>,
+        rule: Rule,
+        row: u64,
+        value: &dyn Fn() -> (String, Option<u64>),
+    ) {
         let list = &mut self.list;
         let at = *self.index.entry((table, column, rule)).or_insert_with(|| {
             list.push(Tally {
@@ -129,14 +136,19 @@ pub fn check(schema: &Schema, name: &str, key: &str, path: &Path, examples: usiz
             .join(", ")
     };
     let (source, checked, mut problems) = if name.to_ascii_lowercase().ends_with(".zip") {
-        let archive = match std::fs::File::open(path).map_err(|e| e.to_string()).and_then(|f| {
-            zip::ZipArchive::new(f).map_err(|e| e.to_string())
-        }) {
+        let archive = match std::fs::File::open(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| zip::ZipArchive::new(f).map_err(|e| e.to_string()))
+        {
             Ok(a) => a,
             Err(e) => return vec![format!("schema {}: {name} cannot be read as a zip: {e}", schema.name)],
         };
         let mut problems = Vec::new();
-        let entries: Vec<String> = archive.file_names().filter_map(Result::ok).map(|n| n.into_owned()).collect();
+        let entries: Vec<String> = archive
+            .file_names()
+            .filter_map(Result::ok)
+            .map(|n| n.into_owned())
+            .collect();
         for entry in entries {
             if !entry.ends_with('/') && !schema.tables.iter().any(|t| t.path == entry) {
                 problems.push(format!(
@@ -151,7 +163,10 @@ pub fn check(schema: &Schema, name: &str, key: &str, path: &Path, examples: usiz
             if archive.index_for_name(&t.path).is_some() {
                 checked.push(i);
             } else {
-                problems.push(format!("{name} has no {}, which schema {} requires", t.path, schema.name));
+                problems.push(format!(
+                    "{name} has no {}, which schema {} requires",
+                    t.path, schema.name
+                ));
             }
         }
         (Source::Zip(archive), checked, problems)
@@ -250,35 +265,46 @@ impl Checker<'_> {
     fn rows(&mut self, t: usize, each: &mut dyn FnMut(u64, &csv::ByteRecord)) -> Result<Option<String>, String> {
         let table = &self.schema.tables[t];
         let schema = &self.schema.name;
-        let read = |input: &mut dyn Read, each: &mut dyn FnMut(u64, &csv::ByteRecord)| -> Result<Option<String>, String> {
-            let mut reader = csv::ReaderBuilder::new()
-                .delimiter(table.delimiter)
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(input);
-            let mut record = csv::ByteRecord::new();
-            let fail = |e: csv::Error| format!("{} cannot be read back for schema {schema}: {e}", table.path);
-            if !reader.read_byte_record(&mut record).map_err(fail)? {
-                return Ok(Some(format!("{} is empty: schema {schema} wants a header row", table.path)));
-            }
-            let header: Vec<String> = record
-                .iter()
-                .enumerate()
-                .map(|(i, f)| {
-                    let f = if i == 0 { f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f) } else { f };
-                    String::from_utf8_lossy(f).into_owned()
-                })
-                .collect();
-            if let Some(problem) = header_problem(table, &header) {
-                return Ok(Some(format!("{}: {problem} (schema {schema}), so its rows were not checked", table.path)));
-            }
-            let mut row = 0u64;
-            while reader.read_byte_record(&mut record).map_err(fail)? {
-                row += 1;
-                each(row, &record);
-            }
-            Ok(None)
-        };
+        let read =
+            |input: &mut dyn Read, each: &mut dyn FnMut(u64, &csv::ByteRecord)| -> Result<Option<String>, String> {
+                let mut reader = csv::ReaderBuilder::new()
+                    .delimiter(table.delimiter)
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(input);
+                let mut record = csv::ByteRecord::new();
+                let fail = |e: csv::Error| format!("{} cannot be read back for schema {schema}: {e}", table.path);
+                if !reader.read_byte_record(&mut record).map_err(fail)? {
+                    return Ok(Some(format!(
+                        "{} is empty: schema {schema} wants a header row",
+                        table.path
+                    )));
+                }
+                let header: Vec<String> = record
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        let f = if i == 0 {
+                            f.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(f)
+                        } else {
+                            f
+                        };
+                        String::from_utf8_lossy(f).into_owned()
+                    })
+                    .collect();
+                if let Some(problem) = header_problem(table, &header) {
+                    return Ok(Some(format!(
+                        "{}: {problem} (schema {schema}), so its rows were not checked",
+                        table.path
+                    )));
+                }
+                let mut row = 0u64;
+                while reader.read_byte_record(&mut record).map_err(fail)? {
+                    row += 1;
+                    each(row, &record);
+                }
+                Ok(None)
+            };
         match &mut self.source {
             Source::Zip(archive) => {
                 let mut entry = archive
@@ -292,8 +318,8 @@ impl Checker<'_> {
                     table.path
                 ))),
                 Some(p) => {
-                    let mut f = std::fs::File::open(p)
-                        .map_err(|e| format!("{} cannot be read back: {e}", p.display()))?;
+                    let mut f =
+                        std::fs::File::open(p).map_err(|e| format!("{} cannot be read back: {e}", p.display()))?;
                     read(&mut f, each)
                 }
             },
@@ -332,7 +358,9 @@ impl Checker<'_> {
             for (i, column) in table.columns.iter().enumerate() {
                 let raw = record.get(i).unwrap_or_default();
                 let Ok(text) = std::str::from_utf8(raw) else {
-                    note(Some(i), Rule::Encoding, &|| (String::from_utf8_lossy(raw).into_owned(), None));
+                    note(Some(i), Rule::Encoding, &|| {
+                        (String::from_utf8_lossy(raw).into_owned(), None)
+                    });
                     continue;
                 };
                 if table.missing.iter().any(|m| m == text) {
@@ -365,7 +393,9 @@ impl Checker<'_> {
                     Some(h) if !seen.contains_key(&h) => {
                         seen.insert(h, row);
                     }
-                    _ => note(None, Rule::PrimaryKey, &|| (shown_key(table, &table.primary_key, record), None)),
+                    _ => note(None, Rule::PrimaryKey, &|| {
+                        (shown_key(table, &table.primary_key, record), None)
+                    }),
                 }
             }
             for (k, link) in table.links.iter().enumerate() {
@@ -404,7 +434,11 @@ impl Checker<'_> {
                     Some(f) => format!("data row {row} '{}' (as data row {f})", clip(value)),
                 })
                 .collect();
-            let more = if tally.count > tally.examples.len() as u64 { ", ..." } else { "" };
+            let more = if tally.count > tally.examples.len() as u64 {
+                ", ..."
+            } else {
+                ""
+            };
             out.push(format!(
                 "{at} breaks {rule}: {} row(s), {}{more}",
                 thousands(tally.count),
@@ -511,22 +545,39 @@ fn describe(schema: &Schema, table: &Table, column: Option<&Column>, rule: Rule)
             Some(Kind::Boolean { yes, no }) => format!("type boolean ({} or {})", yes.join("/"), no.join("/")),
             Some(Kind::Date(f)) => format!("type date, format {}", f.as_deref().unwrap_or("YYYY-MM-DD")),
             Some(Kind::Datetime(f)) => {
-                format!("type datetime, format {}", f.as_deref().unwrap_or("YYYY-MM-DDThh:mm:ssZ"))
+                format!(
+                    "type datetime, format {}",
+                    f.as_deref().unwrap_or("YYYY-MM-DDThh:mm:ssZ")
+                )
             }
             None => "its type".into(),
         },
         Rule::Enum => format!(
             "enum [{}]",
-            c.and_then(|c| c.enumeration.as_ref()).map(|e| e.join(", ")).unwrap_or_default()
+            c.and_then(|c| c.enumeration.as_ref())
+                .map(|e| e.join(", "))
+                .unwrap_or_default()
         ),
         Rule::Pattern => format!(
             "pattern {}",
-            c.and_then(|c| c.pattern.as_ref()).map(|p| p.0.as_str()).unwrap_or_default()
+            c.and_then(|c| c.pattern.as_ref())
+                .map(|p| p.0.as_str())
+                .unwrap_or_default()
         ),
         Rule::MinLength => format!("minLength {}", c.and_then(|c| c.min_length).unwrap_or_default()),
         Rule::MaxLength => format!("maxLength {}", c.and_then(|c| c.max_length).unwrap_or_default()),
-        Rule::Minimum => format!("minimum {}", c.and_then(|c| c.minimum.as_ref()).map(|m| m.0.as_str()).unwrap_or_default()),
-        Rule::Maximum => format!("maximum {}", c.and_then(|c| c.maximum.as_ref()).map(|m| m.0.as_str()).unwrap_or_default()),
+        Rule::Minimum => format!(
+            "minimum {}",
+            c.and_then(|c| c.minimum.as_ref())
+                .map(|m| m.0.as_str())
+                .unwrap_or_default()
+        ),
+        Rule::Maximum => format!(
+            "maximum {}",
+            c.and_then(|c| c.maximum.as_ref())
+                .map(|m| m.0.as_str())
+                .unwrap_or_default()
+        ),
         Rule::Unique => "unique (a repeated value)".into(),
         Rule::PrimaryKey => format!("primaryKey {} (a repeated key)", names(table, &table.primary_key)),
         Rule::ForeignKey(k) => {
@@ -543,7 +594,11 @@ fn describe(schema: &Schema, table: &Table, column: Option<&Column>, rule: Rule)
 }
 
 fn names(table: &Table, columns: &[usize]) -> String {
-    columns.iter().map(|&i| table.columns[i].name.as_str()).collect::<Vec<_>>().join(", ")
+    columns
+        .iter()
+        .map(|&i| table.columns[i].name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A value as shown in a message: at most 60 characters.

@@ -20,7 +20,9 @@ pub use model::Schema;
 /// file, so the run fails rather than holds.
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
-    #[error("guards: schema '{name}': {path} cannot be read ({reason}); the schemas shipped are in {dir}: {available}")]
+    #[error(
+        "guards: schema '{name}': {path} cannot be read ({reason}); the schemas shipped are in {dir}: {available}"
+    )]
     Missing {
         name: String,
         path: PathBuf,
@@ -29,7 +31,11 @@ pub enum SchemaError {
         available: String,
     },
     #[error("guards: schema '{name}': {path} is not a valid data package: {reason}")]
-    Invalid { name: String, path: PathBuf, reason: String },
+    Invalid {
+        name: String,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("guards: schema '{0}' is not a plain name like \"oneroster-1.1\" (letters, digits, '.', '-', '_')")]
     BadName(String),
 }

@@ -239,7 +239,10 @@ impl Schema {
                     i
                 } else {
                     *index.get(fk.reference.resource.as_str()).ok_or_else(|| {
-                        at(format!("foreign key to resource '{}', which the package does not have", fk.reference.resource))
+                        at(format!(
+                            "foreign key to resource '{}', which the package does not have",
+                            fk.reference.resource
+                        ))
                     })?
                 };
                 let target_schema = &package.resources[target].schema;
@@ -251,7 +254,10 @@ impl Schema {
                     .iter()
                     .map(|n| {
                         position(target_schema, n).ok_or_else(|| {
-                            at(format!("foreign key to '{n}', which resource '{}' does not have", package.resources[target].name))
+                            at(format!(
+                                "foreign key to '{n}', which resource '{}' does not have",
+                                package.resources[target].name
+                            ))
                         })
                     })
                     .collect::<Result<_, _>>()?;
@@ -313,7 +319,9 @@ fn compile_field(f: &Field) -> Result<Column, String> {
     };
     if let Kind::Date(Some(p)) | Kind::Datetime(Some(p)) = &kind {
         if p == "any" || !p.contains('%') {
-            return Err(format!("format '{p}' is not supported: use default or a strftime pattern such as %m/%d/%Y"));
+            return Err(format!(
+                "format '{p}' is not supported: use default or a strftime pattern such as %m/%d/%Y"
+            ));
         }
     }
     let c = &f.constraints;

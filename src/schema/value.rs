@@ -52,7 +52,11 @@ fn string(f: StringFormat, s: &str) -> bool {
         // The pattern frictionless itself uses: something@something.something.
         StringFormat::Email => match s.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty() && !domain.contains('@') && domain.split_once('.').is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+                !local.is_empty()
+                    && !domain.contains('@')
+                    && domain
+                        .split_once('.')
+                        .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
             }
             None => false,
         },

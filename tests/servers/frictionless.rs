@@ -110,5 +110,9 @@ fn clever_files_pass_frictionless() {
     dangle(&dir, "Section_id", "999999");
     let report = frictionless(&dir, "clever");
     assert!(!report.valid);
-    assert!(report.errors[0].starts_with("enrollments: foreign-key: "), "{:?}", report.errors);
+    assert!(
+        report.errors[0].starts_with("enrollments: foreign-key: "),
+        "{:?}",
+        report.errors
+    );
 }
