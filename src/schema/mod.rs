@@ -82,3 +82,6 @@ fn available(dir: &Path) -> String {
         names.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests;
