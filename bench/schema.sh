@@ -109,9 +109,10 @@ timed() {
     fi
     # The guarded run must really have checked (and passed) its schema.
     if [[ $script == guarded ]]; then
-        local n
+        local n history
         n=$(awk '/^run [0-9]+ /{print $2; exit}' "$log.out")
-        (cd "$dir" && "$ferry" history --run "$n") | grep -q 'passed its guards' \
+        history=$(cd "$dir" && "$ferry" history --run "$n")
+        [[ $history == *"passed its guards"* ]] \
             || { echo "$dir: run $n has no 'passed its guards' in its log" >&2; exit 1; }
     fi
     python3 - "$log" <<'PY'
