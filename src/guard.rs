@@ -30,6 +30,11 @@ pub struct Guards {
     /// Columns whose values must not repeat (a student id).
     #[serde(default)]
     pub unique: Vec<String>,
+    /// A schema under `stdlib/schemas/` the file (or every file of a zip)
+    /// must match (`"oneroster-1.1"`); see `crate::schema`.
+    pub schema: Option<String>,
+    /// How many example rows a schema breach shows per rule (default 5).
+    pub schema_examples: Option<usize>,
 }
 
 impl Guards {
@@ -45,6 +50,14 @@ impl Guards {
                 return Err(format!("max_change {m} must be a percentage of 0 or more (e.g. 10)"));
             }
         }
+        if let Some(name) = &self.schema {
+            if name.trim().is_empty() {
+                return Err("schema is empty: name a folder of stdlib/schemas/ (e.g. \"oneroster-1.1\")".into());
+            }
+        }
+        if self.schema_examples == Some(0) {
+            return Err("schema_examples must be 1 or more".into());
+        }
         for (key, cols) in [("required", &self.required), ("unique", &self.unique)] {
             if cols.iter().any(|c| c.trim().is_empty()) {
                 return Err(format!("{key} lists an empty column name"));
@@ -59,6 +72,8 @@ impl Guards {
         g.min_rows = other.min_rows.or(g.min_rows);
         g.max_change = other.max_change.or(g.max_change);
         g.expect_header = other.expect_header.clone().or(g.expect_header);
+        g.schema = other.schema.clone().or(g.schema);
+        g.schema_examples = other.schema_examples.or(g.schema_examples);
         for c in &other.required {
             if !g.required.contains(c) {
                 g.required.push(c.clone());

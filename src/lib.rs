@@ -22,6 +22,7 @@ pub mod openpgp;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod schema;
 pub mod script;
 pub mod source;
 pub mod state;

@@ -21,6 +21,7 @@ mod notify;
 mod pgp;
 mod report;
 mod safety;
+mod schema_guards;
 mod serve;
 mod sftp;
 mod sidecars;

@@ -117,8 +117,19 @@ fn passes_guards(run: &RunContext, artifact: &Artifact, dest: &str) -> Result<bo
         },
         baseline,
     );
-    for note in verdict.notes {
+    let mut verdict = verdict;
+    for note in std::mem::take(&mut verdict.notes) {
         run.log("info", note);
+    }
+    if let Some(name) = &guards.schema {
+        let schema = crate::schema::load(&run.settings.stdlib_dir, name).map_err(|e| e.to_string())?;
+        verdict.breaches.extend(crate::schema::check(
+            &schema,
+            &artifact.name,
+            artifact.stable_key(),
+            &artifact.path,
+            guards.schema_examples.unwrap_or(5),
+        ));
     }
     if verdict.breaches.is_empty() {
         run.log("info", format!("{} passed its guards", artifact.name));
