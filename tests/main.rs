@@ -17,6 +17,7 @@ mod formats;
 mod ftps;
 mod json_files;
 mod limits;
+mod metrics;
 mod notify;
 mod pgp;
 mod report;

@@ -190,20 +190,31 @@ fn who(by: Option<String>) -> String {
     by.unwrap_or_else(crate::state::os_user)
 }
 
+/// Options of `ferry held`.
+#[derive(clap::Args, Debug)]
+pub struct HeldArgs {
+    /// Table width, or JSON.
+    #[command(flatten)]
+    pub view: super::output::View,
+}
+
 /// Lists runs whose files a guard held.
-pub async fn held(app: &App) -> Result<(), Failure> {
+pub async fn held(args: HeldArgs, app: &App) -> Result<(), Failure> {
     let runs = app.store.held_runs().await?;
+    if args.view.json {
+        return super::output::json(&runs);
+    }
     if runs.is_empty() {
         println!("No held runs.");
         return Ok(());
     }
-    let mut t = super::output::table(&["run", "script", "started", "why"]);
+    let mut t = args.view.table(&["run", "script", "started", "why"]);
     for r in &runs {
         t.add_row(vec![
             r.id.to_string(),
             r.script.clone(),
             super::output::when(r.started_at),
-            r.error.clone().unwrap_or_default(),
+            args.view.cell(r.error.as_deref().unwrap_or_default(), 200),
         ]);
     }
     println!("{t}");

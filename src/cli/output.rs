@@ -1,14 +1,116 @@
-//! Small shared helpers for what commands print.
+//! Small shared helpers for what commands print: tables that fit the
+//! terminal, `--wide` and `--json`, sizes, and times labelled with their zone.
 
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
-/// A table sized to the terminal, plain borders.
+/// The width a table is fitted to when neither `COLUMNS` nor a terminal
+/// says: what a log file or a mail viewer shows comfortably.
+pub const DEFAULT_WIDTH: u16 = 100;
+
+/// How a listing command prints: shared by every command that lists things.
+#[derive(clap::Args, Debug, Clone, Copy, Default)]
+pub struct View {
+    /// Full cell values, however wide the table gets.
+    #[arg(long)]
+    pub wide: bool,
+    /// JSON instead of a table: every column, full values, times in UTC (RFC 3339).
+    #[arg(long, conflicts_with = "wide")]
+    pub json: bool,
+}
+
+impl View {
+    /// A table for this view: fitted to the width unless `--wide`.
+    pub fn table(&self, header: &[&str]) -> Table {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED).set_header(header.to_vec());
+        if self.wide {
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        } else {
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+            let width = std::env::var("COLUMNS")
+                .ok()
+                .and_then(|c| c.trim().parse::<u16>().ok())
+                .filter(|w| *w > 0)
+                .or_else(|| t.width())
+                .unwrap_or(DEFAULT_WIDTH);
+            t.set_width(width);
+        }
+        t
+    }
+
+    /// A long cell: elided to `max` characters unless `--wide`.
+    pub fn cell(&self, text: &str, max: usize) -> String {
+        if self.wide {
+            text.to_string()
+        } else {
+            elide(text, max)
+        }
+    }
+
+    /// A local path: relative to `base` when inside it, else its tail,
+    /// unless `--wide`.
+    pub fn path(&self, path: &str, base: &std::path::Path, max: usize) -> String {
+        if self.wide {
+            return path.to_string();
+        }
+        let p = std::path::Path::new(path);
+        let short = match p.strip_prefix(base) {
+            Ok(rel) if p.is_absolute() && !rel.as_os_str().is_empty() => rel.display().to_string(),
+            _ => path.to_string(),
+        };
+        elide_path(&short, max)
+    }
+}
+
+/// Prints `value` as pretty JSON on standard output.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<(), super::Failure> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A table with the default view (fitted to the width).
 pub fn table(header: &[&str]) -> Table {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(header.to_vec());
-    t
+    View::default().table(header)
+}
+
+/// `text` cut to `max` characters, ending in `…` when cut.
+pub fn elide(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", kept.trim_end())
+}
+
+/// A path cut to `max` characters from the front, keeping whole trailing
+/// components (`…/exports/roster.csv`): the end says which file it is.
+pub fn elide_path(path: &str, max: usize) -> String {
+    if path.chars().count() <= max {
+        return path.to_string();
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    let mut tail = String::new();
+    for part in parts.iter().rev() {
+        let next = if tail.is_empty() {
+            part.to_string()
+        } else {
+            format!("{part}/{tail}")
+        };
+        if next.chars().count() + 2 > max {
+            break;
+        }
+        tail = next;
+    }
+    if tail.is_empty() {
+        let last = parts.last().copied().unwrap_or(path);
+        let n = last.chars().count();
+        let keep: String = last.chars().skip(n.saturating_sub(max.saturating_sub(2))).collect();
+        return format!("…/{keep}");
+    }
+    format!("…/{tail}")
 }
 
 pub use crate::format::thousands;
@@ -22,17 +124,61 @@ pub fn size(bytes: u64) -> String {
     }
 }
 
-/// A local time for people.
-pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()
+/// The zone times are shown in: the configuration's `timezone`, the
+/// district's, which is also the default zone of every script's schedule.
+static ZONE: OnceLock<chrono_tz::Tz> = OnceLock::new();
+
+/// Sets the zone [`when`] shows times in (once, from the configuration).
+pub fn show_times_in(zone: chrono_tz::Tz) {
+    let _ = ZONE.set(zone);
+}
+
+/// A time for people, labelled with its zone: `2026-12-07 02:30:00 CST`.
+pub fn when(t: DateTime<Utc>) -> String {
+    match ZONE.get() {
+        Some(zone) => when_in(t, *zone),
+        None => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+    }
+}
+
+/// A time in `zone`, labelled with the zone's abbreviation (or its offset
+/// where the zone has no abbreviation, as `+0530`).
+pub fn when_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    let local = t.with_timezone(&zone);
+    let label = local.format("%Z").to_string();
+    let label = if label.starts_with(['+', '-']) {
+        local.format("%z").to_string()
+    } else {
+        label
+    };
+    format!("{} {label}", local.format("%Y-%m-%d %H:%M:%S"))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn numbers_read_easily() {
-        assert_eq!(super::thousands(1234567), "1,234,567");
-        assert_eq!(super::thousands(12), "12");
-        assert_eq!(super::size(2048), "2.0 KB");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(size(2048), "2.0 KB");
+    }
+
+    #[test]
+    fn times_carry_their_zone() {
+        let t = "2026-12-07T08:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(when_in(t, chrono_tz::America::Chicago), "2026-12-07 02:30:00 CST");
+        assert_eq!(when_in(t, chrono_tz::Asia::Kolkata), "2026-12-07 14:00:00 IST");
+        let july = "2026-07-07T08:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(when_in(july, chrono_tz::America::Chicago), "2026-07-07 03:30:00 CDT");
+    }
+
+    #[test]
+    fn long_values_are_elided_keeping_what_identifies_them() {
+        assert_eq!(elide("abcdefghij", 5), "abcd…");
+        assert_eq!(elide("abc", 5), "abc");
+        assert_eq!(elide_path("/srv/ferry/work/exports/roster.csv", 22), "…/exports/roster.csv");
+        assert_eq!(elide_path("/a/very-long-file-name.csv", 10), "…/name.csv");
     }
 }
