@@ -217,6 +217,7 @@ pub async fn held(args: HeldArgs, app: &App) -> Result<(), Failure> {
             args.view.cell(r.error.as_deref().unwrap_or_default(), 200),
         ]);
     }
+    args.view.fit(&mut t, &[(0, 3), (2, 10)]);
     println!("{t}");
     println!("Send one as it is with `ferry release RUN`, or drop it with `ferry discard RUN`.");
     Ok(())

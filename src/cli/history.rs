@@ -1,6 +1,6 @@
 //! `ferry history`: the read-only run history.
 
-use super::output::{json, size, thousands, when, View};
+use super::output::{json, minute, size, thousands, when, View};
 use super::Failure;
 use crate::run::App;
 
@@ -129,7 +129,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             r.id.to_string(),
             r.script.clone(),
             r.trigger.clone(),
-            when(r.started_at),
+            minute(r.started_at),
             r.status.to_string(),
             thousands(r.rows as u64),
             size(r.bytes as u64),
@@ -137,6 +137,8 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             view.cell(r.error.as_deref().unwrap_or_default(), 60),
         ]);
     }
+    let longest = runs.iter().map(|r| r.script.chars().count()).max().unwrap_or(6);
+    view.fit(&mut t, &[(0, 3), (1, longest.min(24)), (3, 10), (4, 9), (5, 5), (6, 6)]);
     println!("{t}");
     Ok(())
 }

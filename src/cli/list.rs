@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::output::{json, when_in, View};
+use super::output::{json, minute_in, View};
 use super::Failure;
 use crate::catalog::Extract;
 use crate::run::App;
@@ -68,7 +68,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         let last = e
             .last_run
             .as_ref()
-            .map(|r| format!("{} {} (run {})", when_in(r.started_at, tz), r.status, r.id))
+            .map(|r| format!("{} {} (run {})", minute_in(r.started_at, tz), r.status, r.id))
             .unwrap_or_else(|| "never".into());
         let stopped = if e.error.is_some() {
             String::new()
@@ -85,10 +85,12 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             e.extract_mode.clone(),
             stopped,
             last,
-            e.next_run.map(|n| when_in(n, tz)).unwrap_or_default(),
+            e.next_run.map(|n| minute_in(n, tz)).unwrap_or_default(),
         ]);
         errors.extend(e.error.clone());
     }
+    let longest = extracts.iter().map(|e| e.id.chars().count()).max().unwrap_or(6);
+    view.fit(&mut t, &[(0, longest.min(24)), (7, 10), (8, 10)]);
     println!("{t}");
     for e in &errors {
         println!("error  {e}");

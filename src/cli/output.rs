@@ -41,6 +41,39 @@ impl View {
         t
     }
 
+    /// Sizes the columns of `t` (rows added) to the width: while the table
+    /// is too wide, the widest column that may still narrow loses a
+    /// character, so short columns keep their content whole and long cells
+    /// wrap. `mins` gives columns a narrowest width (8 otherwise, or their
+    /// content's when less), so identifiers and dates wrap at their spaces.
+    pub fn fit(&self, t: &mut Table, mins: &[(usize, usize)]) {
+        let Some(width) = (!self.wide).then(|| t.width()).flatten() else {
+            return;
+        };
+        let mut widths: Vec<usize> = t.column_max_content_widths().iter().map(|w| *w as usize).collect();
+        let min: Vec<usize> = (0..widths.len())
+            .map(|i| {
+                let asked = mins.iter().find(|(c, _)| *c == i).map_or(8, |(_, m)| *m);
+                asked.min(widths[i])
+            })
+            .collect();
+        // Each column has one space either side and a border after; the table one more.
+        let budget = (width as usize).saturating_sub(widths.len() * 3 + 1);
+        while widths.iter().sum::<usize>() > budget {
+            let widest = (0..widths.len()).filter(|&i| widths[i] > min[i]).max_by_key(|&i| widths[i]);
+            match widest {
+                Some(i) => widths[i] -= 1,
+                None => break,
+            }
+        }
+        for (i, w) in widths.into_iter().enumerate() {
+            if let Some(c) = t.column_mut(i) {
+                let w = u16::try_from(w + 2).unwrap_or(u16::MAX);
+                c.set_constraint(comfy_table::ColumnConstraint::Absolute(comfy_table::Width::Fixed(w)));
+            }
+        }
+    }
+
     /// A long cell: elided to `max` characters unless `--wide`.
     pub fn cell(&self, text: &str, max: usize) -> String {
         if self.wide {
@@ -66,9 +99,14 @@ impl View {
 }
 
 /// Prints `value` as pretty JSON on standard output.
+/// A reader that stopped early (`| head`) is not an error.
 pub fn json<T: serde::Serialize>(value: &T) -> Result<(), super::Failure> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    use std::io::Write;
+    let text = serde_json::to_string_pretty(value)?;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(anyhow::Error::from(e).into()),
+        _ => Ok(()),
+    }
 }
 
 /// A table with the default view (fitted to the width).
@@ -141,6 +179,19 @@ pub fn when(t: DateTime<Utc>) -> String {
     }
 }
 
+/// A time to the minute for a table cell, labelled with its zone:
+/// `2026-12-07 02:30 CST`.
+pub fn minute_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+    let full = when_in(t, zone);
+    // "YYYY-MM-DD HH:MM:SS ZONE" without ":SS".
+    format!("{}{}", &full[..16], &full[19..])
+}
+
+/// [`minute_in`] in the zone [`when`] uses.
+pub fn minute(t: DateTime<Utc>) -> String {
+    minute_in(t, ZONE.get().copied().unwrap_or(chrono_tz::UTC))
+}
+
 /// A time in `zone`, labelled with the zone's abbreviation (or its offset
 /// where the zone has no abbreviation, as `+0530`).
 pub fn when_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
@@ -172,6 +223,7 @@ mod tests {
         assert_eq!(when_in(t, chrono_tz::Asia::Kolkata), "2026-12-07 14:00:00 IST");
         let july = "2026-07-07T08:30:00Z".parse::<DateTime<Utc>>().unwrap();
         assert_eq!(when_in(july, chrono_tz::America::Chicago), "2026-07-07 03:30:00 CDT");
+        assert_eq!(minute_in(july, chrono_tz::America::Chicago), "2026-07-07 03:30 CDT");
     }
 
     #[test]
