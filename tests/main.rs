@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod cli_people;
 mod console;
 mod console_hardening;
 mod delivery;

@@ -35,7 +35,7 @@ fn zone(app: &App, e: &Extract) -> chrono_tz::Tz {
         .unwrap_or(app.settings.timezone)
 }
 
-/// Prints name, delivery mode, server, frequency, extract mode, stopped, last run, next run.
+/// Prints name, delivery (mode and server), frequency, extract mode, stopped, last run, next run.
 pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
     let view = args.view;
     let extracts = crate::catalog::list(app).await?;
@@ -53,8 +53,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
     let mut t = view.table(&[
         "script",
         "name",
-        "delivery mode",
-        "server",
+        "delivery",
         "frequency",
         "extract mode",
         "stopped",
@@ -75,12 +74,18 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         } else {
             view.cell(&e.stopped_text(), 30)
         };
-        let servers: Vec<String> = e.server.split(", ").map(|s| view.path(s, &base, 24)).collect();
+        // "sftp vendor.example.org, local out": each destination's mode and server.
+        let delivery: Vec<String> = e
+            .delivery_mode
+            .split(", ")
+            .zip(e.server.split(", "))
+            .filter(|(m, _)| !m.is_empty())
+            .map(|(mode, server)| format!("{mode} {}", view.path(server, &base, 24)))
+            .collect();
         t.add_row(vec![
             e.id.clone(),
             view.cell(&e.name, 24),
-            e.delivery_mode.clone(),
-            servers.join(", "),
+            delivery.join(", "),
             view.cell(&e.frequency, 24),
             e.extract_mode.clone(),
             stopped,
@@ -90,7 +95,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         errors.extend(e.error.clone());
     }
     let longest = extracts.iter().map(|e| e.id.chars().count()).max().unwrap_or(6);
-    view.fit(&mut t, &[(0, longest.min(24)), (7, 10), (8, 10)]);
+    view.fit(&mut t, &[(0, longest.min(18)), (1, 6), (3, 7), (6, 10), (7, 10)]);
     println!("{t}");
     for e in &errors {
         println!("error  {e}");

@@ -59,11 +59,14 @@ impl View {
             .collect();
         // Each column has one space either side and a border after; the table one more.
         let budget = (width as usize).saturating_sub(widths.len() * 3 + 1);
-        while widths.iter().sum::<usize>() > budget {
-            let widest = (0..widths.len()).filter(|&i| widths[i] > min[i]).max_by_key(|&i| widths[i]);
-            match widest {
-                Some(i) => widths[i] -= 1,
-                None => break,
+        // Down to each column's narrowest, then (a very narrow terminal) to 3.
+        for floor in [min, vec![3; widths.len()]] {
+            while widths.iter().sum::<usize>() > budget {
+                let widest = (0..widths.len()).filter(|&i| widths[i] > floor[i]).max_by_key(|&i| widths[i]);
+                match widest {
+                    Some(i) => widths[i] -= 1,
+                    None => break,
+                }
             }
         }
         for (i, w) in widths.into_iter().enumerate() {
