@@ -55,7 +55,12 @@ fn list_and_history_fit_100_columns_on_the_demo_and_wide_shows_everything() {
     let p = demo();
     for args in [&["list"][..], &["history"][..], &["history", "enrollment_roster"][..]] {
         let out = ferry(&p, Some("100"), args);
-        assert!(widest(out.ok()) <= 100, "{args:?} is {} wide:\n{}", widest(&out.stdout), out.stdout);
+        assert!(
+            widest(out.ok()) <= 100,
+            "{args:?} is {} wide:\n{}",
+            widest(&out.stdout),
+            out.stdout
+        );
         // Without COLUMNS, and not at a terminal: 100 as well.
         let out = ferry(&p, None, args);
         assert!(widest(out.ok()) <= 100, "{args:?} without COLUMNS:\n{}", out.stdout);
@@ -69,9 +74,15 @@ fn list_and_history_fit_100_columns_on_the_demo_and_wide_shows_everything() {
     assert!(widest(wide.ok()) > 100, "{}", wide.stdout);
     let folder = p.path("out").display().to_string();
     assert!(wide.stdout.contains(&folder), "{}", wide.stdout);
-    assert!(!list.ok().contains(&folder), "the local folder is shortened:\n{}", list.stdout);
+    assert!(
+        !list.ok().contains(&folder),
+        "the local folder is shortened:\n{}",
+        list.stdout
+    );
     let history = ferry(&p, Some("100"), &["history", "--wide"]);
-    assert!(history.ok().contains("a_table_that_is_not_in_the_demo_district_database"));
+    assert!(history
+        .ok()
+        .contains("a_table_that_is_not_in_the_demo_district_database"));
 
     // Times carry their zone: the default configuration's America/Chicago.
     let zone = |text: &str| text.contains(" CST") || text.contains(" CDT");
@@ -118,13 +129,26 @@ fn json_parses_and_carries_every_column() {
     let history = json(&ferry(&p, Some("100"), &["history", "--json"]));
     let runs = history.as_array().unwrap();
     assert_eq!(runs.len(), 5);
-    for key in ["id", "script", "trigger", "started_at", "status", "rows", "bytes", "destination", "error"] {
+    for key in [
+        "id",
+        "script",
+        "trigger",
+        "started_at",
+        "status",
+        "rows",
+        "bytes",
+        "destination",
+        "error",
+    ] {
         assert!(runs.iter().all(|r| r.get(key).is_some()), "{key} missing: {history:#}");
     }
     let failed = &runs[0];
     assert_eq!(failed["script"], "missing_table");
     assert_eq!(failed["status"], "failed");
-    assert!(failed["error"].as_str().unwrap().contains("a_table_that_is_not_in_the_demo_district_database"));
+    assert!(failed["error"]
+        .as_str()
+        .unwrap()
+        .contains("a_table_that_is_not_in_the_demo_district_database"));
 
     let one = json(&ferry(&p, None, &["history", "--run", "1", "--json"]));
     assert_eq!(one["run"]["id"], 1);
@@ -142,13 +166,22 @@ fn zip_members_are_shown_in_their_zip_not_as_undelivered() {
         "let a = csv(query(\"live\", \"SELECT x FROM one\"), #{ name: \"roster\" });\nlet z = zip([a], #{ name: \"nightly\" });\ndeliver(z, \"out\");\n",
     );
     let run = ferry(&p, None, &["run", "bundle"]);
-    assert!(run.ok().contains("roster.csv") && run.stdout.contains("in nightly.zip"), "{}", run.stdout);
+    assert!(
+        run.ok().contains("roster.csv") && run.stdout.contains("in nightly.zip"),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("not delivered"), "{}", run.stdout);
     let history = ferry(&p, None, &["history", "--run", "1"]);
     assert!(history.ok().contains("in nightly.zip"), "{}", history.stdout);
     assert!(!history.stdout.contains("NOT DELIVERED"), "{}", history.stdout);
     let files = json(&ferry(&p, None, &["history", "--run", "1", "--json"]))["files"].clone();
-    let member = files.as_array().unwrap().iter().find(|f| f["name"] == "roster.csv").unwrap();
+    let member = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "roster.csv")
+        .unwrap();
     assert_eq!(member["bundled_in"], "nightly.zip");
 }
 
@@ -158,7 +191,11 @@ fn completions_and_manual_pages_are_generated_without_a_configuration() {
     // A broken configuration must not matter: packaging has none.
     p.config("this is not toml");
     let bash = ferry(&p, None, &["completions", "bash"]);
-    assert!(bash.ok().contains("_ferry()") && bash.stdout.contains("test-connection"), "{}", bash.stdout);
+    assert!(
+        bash.ok().contains("_ferry()") && bash.stdout.contains("test-connection"),
+        "{}",
+        bash.stdout
+    );
     let zsh = ferry(&p, None, &["completions", "zsh"]);
     assert!(zsh.ok().starts_with("#compdef ferry"), "{}", zsh.stdout);
     let fish = ferry(&p, None, &["completions", "fish"]);
@@ -167,7 +204,13 @@ fn completions_and_manual_pages_are_generated_without_a_configuration() {
 
     let out = ferry(&p, None, &["man", "--out", "man"]);
     out.ok();
-    for page in ["ferry.1", "ferry-run.1", "ferry-history.1", "ferry-keys-pgp-import.1", "ferry-man.1"] {
+    for page in [
+        "ferry.1",
+        "ferry-run.1",
+        "ferry-history.1",
+        "ferry-keys-pgp-import.1",
+        "ferry-man.1",
+    ] {
         let text = std::fs::read_to_string(p.path("man").join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
         assert!(text.contains(".TH"), "{page}: {text}");
     }
@@ -191,7 +234,10 @@ fn exit_codes_tell_bad_input_from_unreachable_from_failed() {
     assert_eq!(none.code, 2, "{none:?}");
 
     // 1: a run that fails.
-    p.script("fails", "deliver(csv(query(\"live\", \"SELECT nope FROM missing\"), #{ name: \"f\" }), \"out\");\n");
+    p.script(
+        "fails",
+        "deliver(csv(query(\"live\", \"SELECT nope FROM missing\"), #{ name: \"f\" }), \"out\");\n",
+    );
     let failed = ferry(&p, None, &["run", "fails"]);
     assert_eq!(failed.code, 1, "{failed:?}");
 

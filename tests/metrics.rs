@@ -20,12 +20,17 @@ struct Sample {
 
 #[derive(Debug, Deserialize)]
 struct Family {
+    #[serde(rename = "type")]
+    kind: String,
     samples: Vec<Sample>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Parsed {
+    /// As the OpenMetrics parser reads the scrape.
     families: BTreeMap<String, Family>,
+    /// Every sample as the classic Prometheus text parser reads it.
+    classic: Vec<Sample>,
     rule_metrics: Vec<String>,
 }
 
@@ -46,13 +51,26 @@ impl Scrape {
             .values()
             .flat_map(|f| &f.samples)
             .filter(|s| s.name == name)
-            .filter(|s| labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v)))
+            .filter(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
             .collect()
+    }
+
+    fn kind(&self, family: &str) -> &str {
+        self.parsed.families.get(family).map_or("absent", |f| f.kind.as_str())
     }
 
     fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.parsed.families.keys().map(String::as_str).collect();
-        names.extend(self.parsed.families.values().flat_map(|f| f.samples.iter().map(|s| s.name.as_str())));
+        names.extend(
+            self.parsed
+                .families
+                .values()
+                .flat_map(|f| f.samples.iter().map(|s| s.name.as_str())),
+        );
         names
     }
 }
@@ -70,7 +88,10 @@ fn scrape(p: &Project, port: u16) -> Option<Scrape> {
     let response = reqwest::blocking::get(format!("http://127.0.0.1:{port}/metrics")).ok()?;
     assert!(response.status().is_success(), "{:?}", response.status());
     let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
     let text = response.text().unwrap();
     let file = p.path("scrape.txt");
     std::fs::write(&file, &text).unwrap();
@@ -115,8 +136,17 @@ listen = "127.0.0.1:{port}"
     };
     p.script("good", &format!("{EVERY_2S}{}", deliver("good", "out")));
     p.script("bad", &format!("{EVERY_2S}{}", deliver("bad", "nowhere")));
-    p.script("guarded", &format!("{EVERY_2S}//! min_rows = 5\n{}", deliver("guarded", "out")));
-    p.script("broken", &format!("{EVERY_2S}let f = csv(query(\"live\", \"SELECT 1\");\n"));
+    p.script(
+        "guarded",
+        &format!(
+            "{EVERY_2S}//! [guards]\n//! min_rows = 5\n{}",
+            deliver("guarded", "out")
+        ),
+    );
+    p.script(
+        "broken",
+        &format!("{EVERY_2S}let f = csv(query(\"live\", \"SELECT 1\");\n"),
+    );
     let serve = Serve::start(&p, &[]);
 
     let mut first = None;
@@ -129,12 +159,20 @@ listen = "127.0.0.1:{port}"
         })
     });
     let first = first.unwrap();
-    let count = |s: &Scrape, script: &str, status: &str| {
-        s.value("ferry_runs_total", &[("script", script), ("status", status)])
-    };
+    let count =
+        |s: &Scrape, script: &str, status: &str| s.value("ferry_runs_total", &[("script", script), ("status", status)]);
     let failures = |s: &Scrape| s.value("ferry_delivery_failures_total", &[("destination", "nowhere")]);
-    let attempts = |s: &Scrape| s.value("ferry_delivery_attempts_total", &[("destination", "out"), ("mode", "local")]);
-    assert!(failures(&first) >= 1.0, "{:?}", first.samples("ferry_delivery_failures_total", &[]));
+    let attempts = |s: &Scrape| {
+        s.value(
+            "ferry_delivery_attempts_total",
+            &[("destination", "out"), ("mode", "local")],
+        )
+    };
+    assert!(
+        failures(&first) >= 1.0,
+        "{:?}",
+        first.samples("ferry_delivery_failures_total", &[])
+    );
     assert!(attempts(&first) >= 1.0);
 
     let mut later = None;
@@ -146,7 +184,10 @@ listen = "127.0.0.1:{port}"
                 && count(s, "guarded", "held") > count(&first, "guarded", "held")
                 && failures(s) > failures(&first)
                 && attempts(s) > attempts(&first)
-                && s.value("ferry_state_store_query_duration_seconds_count", &[("operation", "heartbeat")]) >= 1.0
+                && s.value(
+                    "ferry_state_store_query_duration_seconds_count",
+                    &[("operation", "heartbeat")],
+                ) >= 1.0
         })
     });
     let s = later.unwrap();
@@ -167,16 +208,55 @@ listen = "127.0.0.1:{port}"
     // Durations, rows and bytes follow the runs.
     assert!(s.value("ferry_run_duration_seconds_count", &[("script", "good")]) >= runs);
     assert!(s.value("ferry_run_rows_total", &[("script", "good")]) >= runs);
-    assert!(s.value("ferry_run_bytes_total", &[("script", "good")]) >= runs * 4.0, "x\\n1\\n per run");
+    assert!(
+        s.value("ferry_run_bytes_total", &[("script", "good")]) >= runs * 4.0,
+        "x\\n1\\n per run"
+    );
     // Last success is recent; a script that never succeeded has none.
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64();
     let last = s.value("ferry_last_success_timestamp_seconds", &[("script", "good")]);
     assert!(now - last < 30.0 && last <= now + 1.0, "last success {last}, now {now}");
-    assert!(s.samples("ferry_last_success_timestamp_seconds", &[("script", "bad")]).is_empty());
+    assert!(s
+        .samples("ferry_last_success_timestamp_seconds", &[("script", "bad")])
+        .is_empty());
+    // Typed as Prometheus expects, and the classic parser reads the same samples.
+    for (family, kind) in [
+        ("ferry_runs", "counter"),
+        ("ferry_run_duration_seconds", "histogram"),
+        ("ferry_delivery_failures", "counter"),
+        ("ferry_held_runs", "gauge"),
+        ("ferry_last_success_timestamp_seconds", "gauge"),
+        ("ferry_state_store_query_duration_seconds", "histogram"),
+    ] {
+        assert_eq!(s.kind(family), kind, "{family}");
+    }
+    let classic = |name: &str, script: &str| -> Vec<f64> {
+        s.parsed
+            .classic
+            .iter()
+            .filter(|x| x.name == name && x.labels.get("script").map(String::as_str) == Some(script))
+            .map(|x| x.value)
+            .collect()
+    };
+    assert_eq!(
+        s.parsed.classic.len(),
+        s.parsed.families.values().map(|f| f.samples.len()).sum::<usize>()
+    );
+    assert_eq!(
+        classic("ferry_runs_total", "good").iter().sum::<f64>(),
+        s.value("ferry_runs_total", &[("script", "good")])
+    );
+    assert_eq!(
+        classic("ferry_run_duration_seconds_count", "good"),
+        vec![s.value("ferry_run_duration_seconds_count", &[("script", "good")])]
+    );
     // Every metric the example alert rules use exists.
     let names = s.names();
     for m in &s.parsed.rule_metrics {
-        assert!(names.contains(&m.as_str()), "docs/alerts/ferry.rules.yml uses {m}, which /metrics lacks");
+        assert!(
+            names.contains(&m.as_str()),
+            "docs/alerts/ferry.rules.yml uses {m}, which /metrics lacks"
+        );
     }
     assert!(s.parsed.rule_metrics.len() >= 5, "{:?}", s.parsed.rule_metrics);
     drop(serve);

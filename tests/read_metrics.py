@@ -6,8 +6,9 @@ is an error (pip install prometheus-client==0.21.1), never a skip.
 usage: read_metrics.py SCRAPE_FILE [RULES_FILE]
 
 Prints {"families": {name: {"type": ..., "samples": [{"name", "labels",
-"value"}]}}, "openmetrics": true when the strict OpenMetrics parser accepts
-it too, "rule_metrics": the ferry_* names the alert rules' expressions use}.
+"value"}]}} as the OpenMetrics parser reads them, "classic": every sample as
+prometheus_client.parser (the Prometheus text format) reads it,
+"rule_metrics": the ferry_* names the alert rules' expressions use}.
 """
 import json
 import re
@@ -17,14 +18,29 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families
 
 text = open(sys.argv[1], encoding="utf-8").read()
-families = {}
-for family in text_string_to_metric_families(text):
-    families[family.name] = {
-        "type": family.type,
-        "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in family.samples],
+
+
+def described(parsed):
+    return {
+        f.name: {
+            "type": f.type,
+            "samples": [{"name": s.name, "labels": s.labels, "value": s.value} for s in f.samples],
+        }
+        for f in parsed
     }
-# The strict parser raises on anything outside the OpenMetrics grammar.
-list(openmetrics_families(text))
+
+
+# ferry serves OpenMetrics (its content type says so): the strict parser
+# gives the typed families and raises on anything outside the grammar.
+families = described(openmetrics_families(text))
+# The classic Prometheus text parser must read it too (older scrapers); it
+# splits an OpenMetrics counter into one family per sample, so its samples
+# are listed flat.
+classic = [
+    {"name": s.name, "labels": s.labels, "value": s.value}
+    for f in text_string_to_metric_families(text)
+    for s in f.samples
+]
 
 rule_metrics = []
 if len(sys.argv) > 2:
@@ -35,4 +51,4 @@ if len(sys.argv) > 2:
         for rule in group["rules"]:
             rule_metrics += re.findall(r"\bferry_[a-z_]+", rule["expr"])
 
-print(json.dumps({"families": families, "openmetrics": True, "rule_metrics": sorted(set(rule_metrics))}))
+print(json.dumps({"families": families, "classic": classic, "rule_metrics": sorted(set(rule_metrics))}))

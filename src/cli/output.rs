@@ -62,7 +62,9 @@ impl View {
         // Down to each column's narrowest, then (a very narrow terminal) to 3.
         for floor in [min, vec![3; widths.len()]] {
             while widths.iter().sum::<usize>() > budget {
-                let widest = (0..widths.len()).filter(|&i| widths[i] > floor[i]).max_by_key(|&i| widths[i]);
+                let widest = (0..widths.len())
+                    .filter(|&i| widths[i] > floor[i])
+                    .max_by_key(|&i| widths[i]);
                 match widest {
                     Some(i) => widths[i] -= 1,
                     None => break,
@@ -233,7 +235,10 @@ mod tests {
     fn long_values_are_elided_keeping_what_identifies_them() {
         assert_eq!(elide("abcdefghij", 5), "abcd…");
         assert_eq!(elide("abc", 5), "abc");
-        assert_eq!(elide_path("/srv/ferry/work/exports/roster.csv", 22), "…/exports/roster.csv");
+        assert_eq!(
+            elide_path("/srv/ferry/work/exports/roster.csv", 22),
+            "…/exports/roster.csv"
+        );
         assert_eq!(elide_path("/a/very-long-file-name.csv", 10), "…/name.csv");
     }
 }

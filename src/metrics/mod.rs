@@ -113,13 +113,21 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Failed tries at delivering a file, by destination and failure class",
         m.failures.clone(),
     );
-    registry.register("held_runs", "Runs whose files a guard holds now, awaiting release or discard", m.held.clone());
+    registry.register(
+        "held_runs",
+        "Runs whose files a guard holds now, awaiting release or discard",
+        m.held.clone(),
+    );
     registry.register(
         "last_success_timestamp_seconds",
         "When each script's latest successful run ended (Unix time)",
         m.last_success.clone(),
     );
-    registry.register("scripts_not_loading", "Scripts in the scripts folder that do not load", m.not_loading.clone());
+    registry.register(
+        "scripts_not_loading",
+        "Scripts in the scripts folder that do not load",
+        m.not_loading.clone(),
+    );
     registry.register(
         "script_load_error",
         "1 for each script that does not load (see `ferry check`)",
