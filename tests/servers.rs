@@ -10,6 +10,8 @@
 mod console_browser;
 #[path = "servers/crash.rs"]
 mod crash;
+#[path = "servers/driver_notices.rs"]
+mod driver_notices;
 #[path = "servers/ftps.rs"]
 mod ftps;
 #[path = "servers/grace.rs"]

@@ -114,6 +114,110 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<(), super::Failure> {
     }
 }
 
+/// One cell of a [`Listing`]: what the table shows and what JSON carries.
+pub struct Cell {
+    text: String,
+    value: serde_json::Value,
+}
+
+impl Cell {
+    /// A value shown as itself: lists joined with ", ", nothing as blank,
+    /// booleans as yes/no.
+    pub fn of(value: impl serde::Serialize) -> Cell {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        let text = match &value {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(", "),
+            other => other.to_string(),
+        };
+        Cell { text, value }
+    }
+
+    /// A time: labelled with its zone in the table, UTC (RFC 3339) in JSON;
+    /// `none` is shown when there is no time.
+    pub fn time(t: Option<DateTime<Utc>>, none: &str) -> Cell {
+        Cell {
+            text: t.map(minute).unwrap_or_else(|| none.to_string()),
+            value: serde_json::to_value(t).unwrap_or(serde_json::Value::Null),
+        }
+    }
+
+    /// A value shown differently from how JSON carries it (a secret's
+    /// redacted form is shown and carried the same: never pass a secret).
+    pub fn shown(text: String, value: impl serde::Serialize) -> Cell {
+        Cell {
+            text,
+            value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// What a listing command prints: a fitted table, or with `--json` an
+/// array of objects keyed by column, every column in full.
+pub struct Listing {
+    view: View,
+    columns: Vec<(&'static str, &'static str)>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Listing {
+    /// A listing with `(table header, JSON key)` columns.
+    pub fn new(view: View, columns: &[(&'static str, &'static str)]) -> Listing {
+        Listing {
+            view,
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row, one cell per column.
+    pub fn row(&mut self, cells: Vec<Cell>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(cells);
+    }
+
+    /// Prints it; `empty` (what to do when there is nothing) replaces an empty table.
+    pub fn print(self, empty: &str) -> Result<(), super::Failure> {
+        if self.view.json {
+            let objects: Vec<serde_json::Map<String, serde_json::Value>> = self
+                .rows
+                .into_iter()
+                .map(|cells| {
+                    self.columns
+                        .iter()
+                        .zip(cells)
+                        .map(|((_, key), c)| (key.to_string(), c.value))
+                        .collect()
+                })
+                .collect();
+            return json(&objects);
+        }
+        if self.rows.is_empty() {
+            println!("{empty}");
+            return Ok(());
+        }
+        let header: Vec<&str> = self.columns.iter().map(|(h, _)| *h).collect();
+        let mut t = self.view.table(&header);
+        for cells in self.rows {
+            t.add_row(
+                cells
+                    .into_iter()
+                    .map(|c| self.view.cell(&c.text, 60))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        self.view.fit(&mut t, &[]);
+        println!("{t}");
+        Ok(())
+    }
+}
+
 /// A table with the default view (fitted to the width).
 pub fn table(header: &[&str]) -> Table {
     View::default().table(header)
