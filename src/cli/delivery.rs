@@ -224,7 +224,7 @@ pub async fn held(args: HeldArgs, app: &App) -> Result<(), Failure> {
             r.id.to_string(),
             r.script.clone(),
             super::output::when(r.started_at),
-            args.view.cell(r.error.as_deref().unwrap_or_default(), 200),
+            r.error.clone().unwrap_or_default(),
         ]);
     }
     args.view.fit(&mut t, &[(0, 3), (2, 10)]);

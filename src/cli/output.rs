@@ -205,12 +205,8 @@ impl Listing {
         let header: Vec<&str> = self.columns.iter().map(|(h, _)| *h).collect();
         let mut t = self.view.table(&header);
         for cells in self.rows {
-            t.add_row(
-                cells
-                    .into_iter()
-                    .map(|c| self.view.cell(&c.text, 60))
-                    .collect::<Vec<_>>(),
-            );
+            // Wrapped, never cut: these cells are messages and names people act on.
+            t.add_row(cells.into_iter().map(|c| c.text).collect::<Vec<_>>());
         }
         self.view.fit(&mut t, &[]);
         println!("{t}");
