@@ -199,6 +199,8 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// The web console and JSON API of `ferry serve`; `None` means off.
     pub console: Option<ConsoleSettings>,
+    /// Where `ferry serve` offers `GET /metrics` (`[metrics] listen`); `None` means off.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 #[derive(Deserialize)]
@@ -229,7 +231,19 @@ struct RawConfig {
     keep_max_size: Option<String>,
     keep_delivered: Option<bool>,
     console: Option<console::RawConsole>,
+    metrics: Option<RawMetrics>,
 }
+
+/// `[metrics]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
+}
+
+/// Where `/metrics` listens when `[metrics]` gives no address: this host
+/// only, on the port registered for exporters like this one.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -404,6 +418,17 @@ impl Settings {
         }
         let smtp = raw.smtp.map(|m| m.validate(root)).transpose().map_err(setting)?;
         let console = raw.console.map(|c| c.validate(root)).transpose().map_err(setting)?;
+        let metrics = match raw.metrics {
+            None => None,
+            Some(m) => {
+                let listen = m.listen.as_deref().unwrap_or(DEFAULT_METRICS_LISTEN);
+                Some(listen.parse().map_err(|_| {
+                    setting(format!(
+                        "metrics.listen '{listen}' is not an address and port like \"127.0.0.1:9464\""
+                    ))
+                })?)
+            }
+        };
         Ok(Settings {
             origin: origin.to_string(),
             root: root.to_path_buf(),
@@ -433,6 +458,7 @@ impl Settings {
             },
             smtp,
             console,
+            metrics,
         })
     }
 

@@ -17,6 +17,7 @@ pub mod format;
 pub mod guard;
 pub mod keys;
 pub mod location;
+pub mod metrics;
 pub mod notice;
 pub mod openpgp;
 pub mod report;

@@ -8,10 +8,13 @@ async fn main() {
     let cli = ferry::cli::Cli::parse();
     // `serve` is a service: its log is its voice, so it says what it does.
     let serving = matches!(cli.command, ferry::cli::Command::Serve(_));
+    // Libraries (database drivers' notices, protocol crates) speak only
+    // through ferry's own messages unless asked with -vv: their warnings are
+    // written for their developers, not for the person running an extract.
     let level = match cli.verbose {
-        0 if serving => "info",
-        0 => "warn",
-        1 => "info",
+        0 if serving => "error,ferry=info",
+        0 => "error,ferry=warn",
+        1 => "error,ferry=info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());

@@ -175,7 +175,7 @@ fn failed_run_exits_1_and_keeps_its_files() {
 fn list_shows_the_editor_table() {
     let p = project();
     p.ferry(&["run", "roster"]).ok();
-    let out = p.ferry(&["list"]);
+    let out = p.ferry(&["list", "--wide"]);
     let text = out.ok();
     for want in [
         "roster",
@@ -214,7 +214,7 @@ fn bad_param_and_missing_script_exit_2() {
 fn config_errors_name_the_file_and_line() {
     let p = project();
     p.config("timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\npasword = \"env:X\"\n");
-    let out = p.ferry(&["list"]);
+    let out = p.ferry(&["list", "--wide"]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("ferry.toml:4: unknown field `pasword`"),

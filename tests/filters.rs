@@ -207,7 +207,7 @@ fn rights_are_checked_and_a_revoked_right_stops_the_scheduled_script() {
     // say what the daemon did when it does not come.
     let start = std::time::Instant::now();
     loop {
-        let out = p.ferry(&["notifications", "--user", "ann"]);
+        let out = p.ferry(&["notifications", "--wide", "--user", "ann"]);
         if out.stdout.contains("nightly is stopped") && out.stdout.contains("right 'ssn'") {
             break;
         }
@@ -229,7 +229,7 @@ fn rights_are_checked_and_a_revoked_right_stops_the_scheduled_script() {
     let n = runs(&p, "nightly").len();
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(runs(&p, "nightly").len(), n, "a stopped script does not run");
-    assert!(p.ferry(&["list"]).stdout.contains("suspended"));
+    assert!(p.ferry(&["list", "--wide"]).stdout.contains("suspended"));
     p.ferry(&["users", "grant", "ann", "ssn"]).ok();
     p.ferry(&["resume", "nightly"]).ok();
     eventually(Duration::from_secs(30), "runs after resume", || {
@@ -262,7 +262,7 @@ fn the_shipped_filter_runs_on_the_demo_district() {
         .ferry(&["filters", "show", "grade_nine"])
         .ok()
         .contains("WHERE enrollment.end_year = :v1"));
-    assert!(p.ferry(&["filters", "list"]).ok().contains("Ninth graders"));
+    assert!(p.ferry(&["filters", "list", "--wide"]).ok().contains("Ninth graders"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,7 @@
 mod harness;
 
 mod cli;
+mod cli_people;
 mod console;
 mod console_hardening;
 mod delivery;
@@ -17,6 +18,7 @@ mod formats;
 mod ftps;
 mod json_files;
 mod limits;
+mod metrics;
 mod notify;
 mod pgp;
 mod report;

@@ -94,7 +94,7 @@ fn a_failed_run_tells_every_member_in_app_by_email_and_by_webhook() {
     let p = project(smtp.port);
     let hook = format!("http://127.0.0.1:{}/hooks/{TOKEN}", http.port);
     admins(&p, &["--email", "tech@district.org", "--webhook", &hook]);
-    let groups = p.ferry(&["groups", "list"]);
+    let groups = p.ferry(&["groups", "list", "--wide"]);
     assert!(groups.ok().contains("ann, bob"), "{}", groups.stdout);
     assert!(!groups.stdout.contains(TOKEN), "{}", groups.stdout);
     p.script(
@@ -116,7 +116,7 @@ deliver(f, "out");
     );
 
     for user in ["ann", "bob"] {
-        let list = p.ferry(&["notifications", "--user", user]);
+        let list = p.ferry(&["notifications", "--wide", "--user", user]);
         let text = list.ok();
         assert_eq!(rows(text).len(), 1, "one notification for {user}:\n{text}");
         let row = rows(text)[0];
@@ -161,7 +161,7 @@ deliver(f, "out");
     assert!(body["at"].as_str().unwrap().ends_with('Z'), "{body}");
 
     // Marking read: ann's is gone from her unread list, bob's stays.
-    let id = rows(p.ferry(&["notifications", "--user", "ann"]).ok())[0]
+    let id = rows(p.ferry(&["notifications", "--wide", "--user", "ann"]).ok())[0]
         .split_whitespace()
         .nth(1)
         .unwrap()
@@ -175,14 +175,17 @@ deliver(f, "out");
     );
     p.ferry(&["notifications", "read", &id, "--user", "ann"]).ok();
     assert!(p
-        .ferry(&["notifications", "--user", "ann"])
+        .ferry(&["notifications", "--wide", "--user", "ann"])
         .ok()
         .contains("no unread notifications for ann"));
     assert_eq!(
-        rows(p.ferry(&["notifications", "--user", "ann", "--all"]).ok()).len(),
+        rows(p.ferry(&["notifications", "--wide", "--user", "ann", "--all"]).ok()).len(),
         1
     );
-    assert_eq!(rows(p.ferry(&["notifications", "--user", "bob"]).ok()).len(), 1);
+    assert_eq!(
+        rows(p.ferry(&["notifications", "--wide", "--user", "bob"]).ok()).len(),
+        1
+    );
 }
 
 #[test]
@@ -210,12 +213,15 @@ notify("tech-admins", `Sent ${f.rows} people to Acme`);
         "{}",
         log.stdout
     );
-    assert!(p.ferry(&["notifications"]).ok().contains("no unread notifications"));
+    assert!(p
+        .ferry(&["notifications", "--wide"])
+        .ok()
+        .contains("no unread notifications"));
     assert!(smtp.seen().is_empty());
 
     let out = p.ferry(&["run", "sent"]);
     let run = run_id(out.ok());
-    let list = p.ferry(&["notifications", "--user", "bob"]);
+    let list = p.ferry(&["notifications", "--wide", "--user", "bob"]);
     let rows = rows(list.ok());
     assert_eq!(rows.len(), 1, "{}", list.stdout);
     for want in ["info", "tech-admins", "bob", "sent", &run, "Sent 2 people to Acme"] {
@@ -266,7 +272,7 @@ notify("no-such-group", "typo");
         assert!(stderr.contains(want), "{want} in:\n{stderr}");
     }
     assert!(!stderr.contains(PASSWORD) && !stderr.contains(TOKEN), "{stderr}");
-    let all = p.ferry(&["notifications"]);
+    let all = p.ferry(&["notifications", "--wide"]);
     let text = all.ok();
     assert_eq!(rows(text).len(), 4, "ann, bob, and one each kept for nobody:\n{text}");
     assert_eq!(text.matches("(nobody)").count(), 2, "{text}");

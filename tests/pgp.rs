@@ -28,9 +28,9 @@ fn keyring(p: &Project) {
 #[test]
 fn the_pgp_keyring_generates_lists_shows_and_removes_keys() {
     let p = Project::new();
-    assert!(p.ferry(&["keys", "pgp", "list"]).ok().contains("no PGP keys"));
+    assert!(p.ferry(&["keys", "pgp", "list", "--wide"]).ok().contains("no PGP keys"));
     keyring(&p);
-    let list = p.ferry(&["keys", "pgp", "list"]);
+    let list = p.ferry(&["keys", "pgp", "list", "--wide"]);
     let text = list.ok();
     assert!(
         text.contains("district") && text.contains("District Data <data@district.example>"),
@@ -103,7 +103,7 @@ fn the_pgp_keyring_generates_lists_shows_and_removes_keys() {
 
     p.ferry(&["keys", "pgp", "remove", "mine"]).ok();
     p.ferry(&["keys", "pgp", "remove", "district"]).ok();
-    assert!(p.ferry(&["keys", "pgp", "list"]).ok().contains("no PGP keys"));
+    assert!(p.ferry(&["keys", "pgp", "list", "--wide"]).ok().contains("no PGP keys"));
     let e = p.ferry(&["keys", "pgp", "remove", "district"]);
     assert!(e.stderr.contains("there is no PGP key named 'district'"), "{e:?}");
     p.assert_not_stored(".ferry", PASSPHRASE);

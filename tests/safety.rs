@@ -121,9 +121,9 @@ fn each_guard_holds_a_bad_file_and_nothing_reaches_the_destination() {
         );
         assert!(out.stdout.contains("ferry release 1"), "{}", out.stdout);
         assert_eq!(delivered(&p), Vec::<String>::new(), "{guard}: nothing sent");
-        let held = p.ferry(&["held"]);
+        let held = p.ferry(&["held", "--wide"]);
         assert!(held.ok().contains(why), "{guard}: {}", held.stdout);
-        let note = p.ferry(&["notifications", "--user", "ann"]);
+        let note = p.ferry(&["notifications", "--wide", "--user", "ann"]);
         assert!(
             note.ok().contains("run 1 held, not sent") || note.stdout.contains("held, not sent"),
             "{}",
@@ -153,7 +153,7 @@ fn max_change_compares_with_the_last_delivered_run_even_under_a_dated_name() {
     assert!(hist.ok().contains("supersedes held run 2"), "{}", hist.stdout);
     let two = p.ferry(&["history", "--run", "2"]);
     assert!(two.ok().contains("status       superseded"), "{}", two.stdout);
-    assert_eq!(p.ferry(&["held"]).ok().trim(), "No held runs.");
+    assert_eq!(p.ferry(&["held", "--wide"]).ok().trim(), "No held runs.");
     let release = p.ferry(&["release", "2"]);
     assert!(
         release.stderr.contains("it is superseded, not held"),
@@ -327,7 +327,7 @@ fn a_held_photo_zip_is_kept_until_released_whole() {
     assert!(out.stdout.contains("HELD"), "{}", out.stdout);
     let kept = p.path(".ferry/work/run-1/pics.zip");
     assert!(kept.exists(), "a held photo zip is kept");
-    let note = p.ferry(&["notifications", "--user", "ann"]);
+    let note = p.ferry(&["notifications", "--wide", "--user", "ann"]);
     assert!(note.ok().contains("ferry release 1"), "{}", note.stdout);
     assert!(note.stdout.contains("warn"), "a held run is a warning: {}", note.stdout);
 

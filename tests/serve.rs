@@ -49,7 +49,7 @@ fn edits_reload_broken_edits_keep_the_old_version_and_deletes_unschedule() {
         serve.log().contains("a.rhai:3")
     });
     eventually(Duration::from_secs(20), "a notification with the location", || {
-        let out = p.ferry(&["notifications", "--user", "ann"]);
+        let out = p.ferry(&["notifications", "--wide", "--user", "ann"]);
         out.code == 0 && out.stdout.contains("a.rhai:3") && out.stdout.contains("previous version stays scheduled")
     });
     let before = runs(&p, "a").len();
@@ -284,7 +284,7 @@ fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
     std::fs::write(p.path("reader/ferry.toml"), "state = \"../.ferry/state.db\"\n").unwrap();
     let reader = p.path("reader/ferry.toml").display().to_string();
     let told = |user: &str, what: &str| {
-        let out = p.ferry(&["--config", &reader, "notifications", "--user", user]);
+        let out = p.ferry(&["--config", &reader, "notifications", "--wide", "--user", user]);
         assert_eq!(out.code, 0, "{out:?}");
         out.stdout.lines().filter(|l| l.contains(what)).count()
     };

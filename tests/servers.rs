@@ -12,6 +12,8 @@ mod console_browser;
 mod crash;
 #[path = "servers/frictionless.rs"]
 mod frictionless;
+#[path = "servers/driver_notices.rs"]
+mod driver_notices;
 #[path = "servers/ftps.rs"]
 mod ftps;
 #[path = "servers/grace.rs"]

@@ -457,7 +457,7 @@ fn keys_are_generated_owner_only_listed_and_shown_in_openssh_format() {
     let parsed = russh::keys::PublicKey::from_openssh(line).unwrap();
     assert_eq!(std::fs::read_to_string(dir.join("vendor.pub")).unwrap().trim(), line);
 
-    let list = p.ferry(&["keys", "list"]);
+    let list = p.ferry(&["keys", "list", "--wide"]);
     assert_eq!(list.code, 0);
     assert!(
         list.stdout.contains("vendor") && list.stdout.contains("ssh-ed25519"),

@@ -64,7 +64,7 @@ fn users_with_passwords_groups_rights_and_tokens() {
         "{}",
         out.stderr
     );
-    let list = keep(p.ferry(&["users", "list"]));
+    let list = keep(p.ferry(&["users", "list", "--wide"]));
     assert!(list.ok().contains("no users yet"), "no half-made user: {}", list.stdout);
 
     keep(p.ferry(&["groups", "grant", "editors", "write"])).ok();
@@ -88,7 +88,7 @@ fn users_with_passwords_groups_rights_and_tokens() {
     assert!(out.stdout.contains("can log in"), "{}", out.stdout);
     keep(p.ferry(&["users", "add", "bob", "--email", "bob@example.org"])).ok();
 
-    let list = keep(p.ferry(&["users", "list"]));
+    let list = keep(p.ferry(&["users", "list", "--wide"]));
     let text = list.ok();
     let ann = text.lines().find(|l| l.contains(" ann ")).expect("ann is listed");
     assert!(ann.contains("yes") && ann.contains("read, run, write"), "{text}");
@@ -144,14 +144,14 @@ fn users_with_passwords_groups_rights_and_tokens() {
         .unwrap_or_else(|| panic!("the token is printed: {text}"))
         .to_string();
     assert!(text.contains("cannot show it again"), "{text}");
-    let list = keep(p.ferry(&["tokens", "list"]));
+    let list = keep(p.ferry(&["tokens", "list", "--wide"]));
     let listed = list.ok();
     assert!(
         listed.contains("nightly export") && listed.contains("never"),
         "{listed}"
     );
     assert!(!listed.contains(&token) && !listed.contains("ferry_"), "{listed}");
-    assert!(keep(p.ferry(&["tokens", "list", "--user", "bob"]))
+    assert!(keep(p.ferry(&["tokens", "list", "--wide", "--user", "bob"]))
         .ok()
         .contains("no API tokens"));
     let out = keep(p.ferry(&["tokens", "create", "nobody", "--label", "x"]));
@@ -172,7 +172,9 @@ fn users_with_passwords_groups_rights_and_tokens() {
         "{}",
         out.stderr
     );
-    assert!(keep(p.ferry(&["tokens", "list"])).ok().contains("no API tokens"));
+    assert!(keep(p.ferry(&["tokens", "list", "--wide"]))
+        .ok()
+        .contains("no API tokens"));
 
     // The help lists the console's rights beside the data rights.
     let help = keep(p.ferry(&["users", "grant", "--help"]));

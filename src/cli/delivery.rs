@@ -1,7 +1,7 @@
 //! `ferry test-connection` and `ferry resend`: connections and deliveries
 //! on their own, without extracting anything.
 
-use super::{Failure, EXIT_RUN_FAILED};
+use super::{Failure, EXIT_RUN_FAILED, EXIT_UNREACHABLE};
 use crate::config::DestinationSettings;
 use crate::deliver::{test_connection, DeliveryEnv};
 use crate::run::App;
@@ -74,8 +74,8 @@ fn targets<'a>(app: &'a App, target: &str) -> Result<(Vec<String>, Vec<&'a Desti
 }
 
 /// Connects to database `name` and says what the server is and whether
-/// the account could change it; false when it could not connect.
-async fn test_database(app: &App, name: &str) -> bool {
+/// the account could change it; the exit code when it failed.
+async fn test_database(app: &App, name: &str) -> Option<i32> {
     let url = &app.settings.databases[name].url;
     println!("{name}: database {}", crate::source::redact_url(url));
     let probe = match app.databases.get(name).await {
@@ -100,11 +100,11 @@ async fn test_database(app: &App, name: &str) -> bool {
                 );
             }
             println!("  OK: connected and read");
-            true
+            None
         }
         Err(e) => {
             println!("  FAILED: {e}");
-            false
+            Some(super::exit::code(&anyhow::Error::new(e)))
         }
     }
 }
@@ -116,9 +116,18 @@ pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
     let env = DeliveryEnv::from_settings(&app.settings);
     let (databases, destinations) = targets(app, &args.target)?;
     let mut failed = 0;
+    // Unreachable (3) when every failure was the network's, else failed (1).
+    let mut code = None;
+    let mut failure = |c: i32| {
+        code = Some(match code {
+            Some(EXIT_UNREACHABLE) | None if c == EXIT_UNREACHABLE => EXIT_UNREACHABLE,
+            _ => EXIT_RUN_FAILED,
+        });
+    };
     for db in &databases {
-        if !test_database(app, db).await {
+        if let Some(c) = test_database(app, db).await {
             failed += 1;
+            failure(c);
         }
     }
     for d in destinations {
@@ -135,13 +144,14 @@ pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
             }
             Err(e) => {
                 failed += 1;
+                failure(super::exit::unreachable_or_failed(e.kind));
                 println!("  FAILED: {}", e.message);
             }
         }
     }
     if failed > 0 {
         return Err(Failure {
-            code: EXIT_RUN_FAILED,
+            code: code.unwrap_or(EXIT_RUN_FAILED),
             error: anyhow::anyhow!("{failed} connection test(s) failed"),
         });
     }
@@ -190,14 +200,25 @@ fn who(by: Option<String>) -> String {
     by.unwrap_or_else(crate::state::os_user)
 }
 
+/// Options of `ferry held`.
+#[derive(clap::Args, Debug)]
+pub struct HeldArgs {
+    /// Table width, or JSON.
+    #[command(flatten)]
+    pub view: super::output::View,
+}
+
 /// Lists runs whose files a guard held.
-pub async fn held(app: &App) -> Result<(), Failure> {
+pub async fn held(args: HeldArgs, app: &App) -> Result<(), Failure> {
     let runs = app.store.held_runs().await?;
+    if args.view.json {
+        return super::output::json(&runs);
+    }
     if runs.is_empty() {
         println!("No held runs.");
         return Ok(());
     }
-    let mut t = super::output::table(&["run", "script", "started", "why"]);
+    let mut t = args.view.table(&["run", "script", "started", "why"]);
     for r in &runs {
         t.add_row(vec![
             r.id.to_string(),
@@ -206,6 +227,7 @@ pub async fn held(app: &App) -> Result<(), Failure> {
             r.error.clone().unwrap_or_default(),
         ]);
     }
+    args.view.fit(&mut t, &[(0, 3), (2, 10)]);
     println!("{t}");
     println!("Send one as it is with `ferry release RUN`, or drop it with `ferry discard RUN`.");
     Ok(())

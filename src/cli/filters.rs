@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use clap::Subcommand;
 
-use super::output::table;
+use super::output::{table, Cell, Listing};
 use super::Failure;
 use crate::filter::{compile, Filters};
 use crate::run::App;
@@ -23,7 +23,7 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 pub enum FiltersCommand {
     /// The saved filters with their owners.
-    List,
+    List(super::output::View),
     /// One filter: its definition and the SQL it compiles to.
     Show {
         /// The filter's name (its file name in filters/).
@@ -47,27 +47,39 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
     let filters = Filters::open(&app.settings.filters_dir)?;
     let year = app.settings.active_year();
     match args.command {
-        FiltersCommand::List => {
-            let mut t = table(&["filter", "name", "owner", "fields", "conditions"]);
+        FiltersCommand::List(view) => {
+            let mut listing = Listing::new(
+                view,
+                &[
+                    ("filter", "filter"),
+                    ("name", "name"),
+                    ("owner", "owner"),
+                    ("fields", "fields"),
+                    ("conditions", "conditions"),
+                    ("error", "error"),
+                ],
+            );
             for n in filters.names() {
                 match filters.get(&n) {
-                    Ok(f) => t.add_row(vec![
-                        n,
-                        f.name.clone().unwrap_or_default(),
-                        f.owner.clone(),
-                        f.fields.len().to_string(),
-                        f.conditions.len().to_string(),
+                    Ok(f) => listing.row(vec![
+                        Cell::of(n),
+                        Cell::of(f.name.clone()),
+                        Cell::of(f.owner.clone()),
+                        Cell::of(f.fields.len()),
+                        Cell::of(f.conditions.len()),
+                        Cell::of(None::<String>),
                     ]),
-                    Err(e) => t.add_row(vec![
-                        n,
-                        format!("(invalid: {e})"),
-                        String::new(),
-                        String::new(),
-                        String::new(),
+                    Err(e) => listing.row(vec![
+                        Cell::of(n),
+                        Cell::of(None::<String>),
+                        Cell::of(None::<String>),
+                        Cell::of(None::<usize>),
+                        Cell::of(None::<usize>),
+                        Cell::of(e.to_string()),
                     ]),
                 };
             }
-            println!("{t}");
+            listing.print("no saved filters")?;
         }
         FiltersCommand::Show { name } => {
             let f = filters.get(&name)?;

@@ -1,7 +1,7 @@
 //! `ferry groups`: the groups scripts notify (`notify = "group"`), their
 //! members, email address and webhook, and the rights they give members.
 
-use super::output::table;
+use super::output::{Cell, Listing};
 use super::Failure;
 use crate::notice::{redact_webhook, Channel, Notifier};
 use crate::run::App;
@@ -30,7 +30,7 @@ pub enum GroupsCommand {
         webhook: Option<String>,
     },
     /// List groups with their members, email, webhook and rights.
-    List,
+    List(super::output::View),
     /// Put a user in a group.
     AddMember {
         /// The group.
@@ -92,24 +92,31 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             app.store.add_group(&name, email.as_deref(), webhook.as_deref()).await?;
             println!("added group {name}");
         }
-        GroupsCommand::List => {
+        GroupsCommand::List(view) => {
             let groups = app.store.groups().await?;
-            if groups.is_empty() {
-                println!("no groups yet; `ferry groups add NAME --email ADDRESS` adds one");
-                return Ok(());
-            }
-            let mut t = table(&["group", "members", "email", "webhook", "rights"]);
+            let mut listing = Listing::new(
+                view,
+                &[
+                    ("group", "name"),
+                    ("members", "members"),
+                    ("email", "email"),
+                    ("webhook", "webhook"),
+                    ("rights", "rights"),
+                ],
+            );
             for g in groups {
-                let rights = app.store.group_rights(&g.name).await?.join(", ");
-                t.add_row(vec![
-                    g.name,
-                    g.members.join(", "),
-                    g.email.unwrap_or_default(),
-                    g.webhook.as_deref().map(redact_webhook).unwrap_or_default(),
-                    rights,
+                let rights = app.store.group_rights(&g.name).await?;
+                // A webhook URL can carry a token: shown and carried redacted.
+                let hook = g.webhook.as_deref().map(redact_webhook);
+                listing.row(vec![
+                    Cell::of(g.name),
+                    Cell::of(g.members),
+                    Cell::of(g.email),
+                    Cell::of(hook),
+                    Cell::of(rights),
                 ]);
             }
-            println!("{t}");
+            listing.print("no groups yet; `ferry groups add NAME --email ADDRESS` adds one")?;
         }
         GroupsCommand::AddMember { group, user } => {
             app.store.add_member(&group, &user).await?;

@@ -1,6 +1,6 @@
 //! `ferry history`: the read-only run history.
 
-use super::output::{size, table, thousands, when};
+use super::output::{json, minute, size, thousands, when, View};
 use super::Failure;
 use crate::run::App;
 
@@ -15,12 +15,26 @@ pub struct Args {
     /// How many runs to list.
     #[arg(long, default_value_t = 20)]
     pub limit: i64,
+    /// Table width, or JSON.
+    #[command(flatten)]
+    pub view: View,
+}
+
+/// One run in full, as `--run N --json` prints it.
+#[derive(serde::Serialize)]
+struct Detail {
+    run: crate::state::RunRow,
+    files: Vec<crate::state::FileRow>,
+    log: Vec<crate::run::context::LogLine>,
 }
 
 /// Lists runs, or shows one.
 pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
     if let Some(id) = args.run {
         let (r, files, log) = app.store.run(id).await?;
+        if args.view.json {
+            return json(&Detail { run: r, files, log });
+        }
         println!("run {}  {}  ({})", r.id, r.script, r.script_path);
         println!("  trigger      {}", r.trigger);
         if let Some(by) = &r.started_by {
@@ -69,6 +83,9 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             if let Some(h) = &f.header {
                 println!("               header {h}");
             }
+            if let (None, Some(zip)) = (&f.destination, &f.bundled_in) {
+                println!("               in {zip}");
+            }
             if let Some(d) = &f.destination {
                 match &f.remote_path {
                     Some(remote) => println!("               -> {d} {remote}"),
@@ -92,7 +109,11 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         return Ok(());
     }
     let runs = app.store.runs(args.script.as_deref(), args.limit).await?;
-    let mut t = table(&[
+    let view = args.view;
+    if view.json {
+        return json(&runs);
+    }
+    let mut t = view.table(&[
         "run",
         "script",
         "trigger",
@@ -108,14 +129,16 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             r.id.to_string(),
             r.script.clone(),
             r.trigger.clone(),
-            when(r.started_at),
+            minute(r.started_at),
             r.status.to_string(),
             thousands(r.rows as u64),
             size(r.bytes as u64),
-            r.destination.clone().unwrap_or_default(),
-            r.error.clone().unwrap_or_default(),
+            view.cell(r.destination.as_deref().unwrap_or_default(), 24),
+            view.cell(r.error.as_deref().unwrap_or_default(), 60),
         ]);
     }
+    let longest = runs.iter().map(|r| r.script.chars().count()).max().unwrap_or(6);
+    view.fit(&mut t, &[(0, 3), (1, longest.min(24)), (3, 10), (4, 9), (5, 5), (6, 6)]);
     println!("{t}");
     Ok(())
 }

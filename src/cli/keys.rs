@@ -2,7 +2,7 @@
 //! gets a public key to install and the district never hands out a
 //! password it would have to rotate.
 
-use super::output::table;
+use super::output::{Cell, Listing};
 use super::{Failure, EXIT_BAD_INPUT, EXIT_RUN_FAILED};
 use crate::config::Settings;
 use crate::deliver::{test_connection, DeliveryEnv};
@@ -35,7 +35,7 @@ pub enum KeysCommand {
         passphrase_env: Option<String>,
     },
     /// The keys: name, type, fingerprint, whether a passphrase protects it.
-    List,
+    List(super::output::View),
     /// The public key in OpenSSH format, to send to the vendor.
     Show {
         /// The key.
@@ -100,25 +100,29 @@ pub async fn run(args: Args, settings: &Settings) -> Result<(), Failure> {
                     .unwrap_or_default()
             );
         }
-        KeysCommand::List => {
+        KeysCommand::List(view) => {
             let keys = store.list()?;
-            if keys.is_empty() {
-                println!(
-                    "no keys in {}; `ferry keys generate NAME` makes one",
-                    store.dir().display()
-                );
-                return Ok(());
-            }
-            let mut t = table(&["key", "type", "fingerprint", "passphrase"]);
+            let mut listing = Listing::new(
+                view,
+                &[
+                    ("key", "name"),
+                    ("type", "algorithm"),
+                    ("fingerprint", "fingerprint"),
+                    ("passphrase", "passphrase"),
+                ],
+            );
             for k in keys {
-                t.add_row(vec![
-                    k.name,
-                    k.algorithm,
-                    k.fingerprint,
-                    if k.encrypted { "yes" } else { "no" }.to_string(),
+                listing.row(vec![
+                    Cell::of(k.name),
+                    Cell::of(k.algorithm),
+                    Cell::of(k.fingerprint),
+                    Cell::of(k.encrypted),
                 ]);
             }
-            println!("{t}");
+            listing.print(&format!(
+                "no keys in {}; `ferry keys generate NAME` makes one",
+                store.dir().display()
+            ))?;
         }
         KeysCommand::Show { name } => println!("{}", store.public(&name)?),
         KeysCommand::Pgp { command } => super::keys_pgp::run(command, settings)?,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use chrono::Utc;
 
-use super::output::table;
+use super::output::{Cell, Listing};
 use super::{Failure, EXIT_BAD_INPUT};
 use crate::config::Settings;
 use crate::openpgp::{describe, parse_public, KeyInfo, Keyring, PgpError};
@@ -31,7 +31,7 @@ pub enum PgpCommand {
         yes: bool,
     },
     /// The keys: name, user ID, fingerprint, expiry, whether files can be encrypted to them.
-    List,
+    List(super::output::View),
     /// A key's details (on stderr) and its armored public key (on stdout), e.g. to send the district's key to a vendor.
     Show {
         /// The key.
@@ -166,29 +166,41 @@ pub fn run(command: PgpCommand, settings: &Settings) -> Result<(), Failure> {
                 keyring.dir().display()
             );
         }
-        PgpCommand::List => {
+        PgpCommand::List(view) => {
             let keys = keyring.list(now)?;
-            if keys.is_empty() {
-                println!(
-                    "no PGP keys in {}; `ferry keys pgp import FILE` adds a vendor's, `ferry keys pgp generate NAME` makes the district's",
-                    keyring.dir().display()
-                );
-                return Ok(());
-            }
-            let mut t = table(&["key", "user ID", "fingerprint", "expires", "encryption", "secret"]);
+            let mut listing = Listing::new(
+                view,
+                &[
+                    ("key", "name"),
+                    ("user ID", "user_ids"),
+                    ("fingerprint", "fingerprint"),
+                    ("expires", "expires"),
+                    ("encryption", "encryption"),
+                    ("secret", "secret"),
+                ],
+            );
             for k in keys {
-                t.add_row(vec![
-                    k.name.clone(),
-                    k.summary.user_ids.first().cloned().unwrap_or_default(),
-                    k.summary.fingerprint.clone(),
-                    k.summary
-                        .expires
-                        .map_or("never".to_string(), |e| e.format("%Y-%m-%d").to_string()),
-                    k.status(),
-                    if k.secret { "yes" } else { "no" }.to_string(),
+                listing.row(vec![
+                    Cell::of(k.name.clone()),
+                    Cell::shown(
+                        k.summary.user_ids.first().cloned().unwrap_or_default(),
+                        &k.summary.user_ids,
+                    ),
+                    Cell::of(k.summary.fingerprint.clone()),
+                    Cell::shown(
+                        k.summary
+                            .expires
+                            .map_or("never".to_string(), |e| e.format("%Y-%m-%d").to_string()),
+                        k.summary.expires.map(|e| e.to_rfc3339()),
+                    ),
+                    Cell::of(k.status()),
+                    Cell::of(k.secret),
                 ]);
             }
-            println!("{t}");
+            listing.print(&format!(
+                "no PGP keys in {}; `ferry keys pgp import FILE` adds a vendor's, `ferry keys pgp generate NAME` makes the district's",
+                keyring.dir().display()
+            ))?;
         }
         PgpCommand::Show { name } => {
             let info = keyring.info(&name, now)?;

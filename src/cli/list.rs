@@ -1,47 +1,101 @@
-//! `ferry list`: the original extract editor's table.
+//! `ferry list`: the original extract editor's table, fitted to the terminal.
 
-use super::output::{table, when};
+use serde::Serialize;
+
+use super::output::{json, minute_in, View};
 use super::Failure;
+use crate::catalog::Extract;
 use crate::run::App;
 
-/// Prints name, delivery mode, server, frequency, extract mode, stopped, last run, next run.
-pub async fn run(app: &App) -> Result<(), Failure> {
-    let mut t = table(&[
+/// Options of `ferry list`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Table width, or JSON.
+    #[command(flatten)]
+    pub view: View,
+}
+
+/// One script as `--json` prints it: every column of the table, in full,
+/// plus the zone its schedule runs in and its file.
+#[derive(Serialize)]
+struct Listed<'a> {
+    #[serde(flatten)]
+    extract: &'a Extract,
+    /// The zone of its schedule (its header's `timezone`, else ferry.toml's).
+    timezone: String,
+    /// The script file.
+    path: String,
+}
+
+/// The zone a script's schedule runs in; ferry.toml's for a script that does not load.
+fn zone(app: &App, e: &Extract) -> chrono_tz::Tz {
+    app.load(&e.path)
+        .ok()
+        .and_then(|s| s.spec.timezone)
+        .unwrap_or(app.settings.timezone)
+}
+
+/// Prints name, delivery (mode and server), frequency, extract mode, stopped, last run, next run.
+pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+    let view = args.view;
+    let extracts = crate::catalog::list(app).await?;
+    if view.json {
+        let listed: Vec<Listed> = extracts
+            .iter()
+            .map(|e| Listed {
+                extract: e,
+                timezone: zone(app, e).name().to_string(),
+                path: e.path.display().to_string(),
+            })
+            .collect();
+        return json(&listed);
+    }
+    let mut t = view.table(&[
         "script",
         "name",
-        "delivery mode",
-        "server",
+        "delivery",
         "frequency",
         "extract mode",
         "stopped",
         "last run",
         "next run",
     ]);
+    let base = app.settings.root.clone();
     let mut errors = Vec::new();
-    for e in crate::catalog::list(app).await? {
+    for e in &extracts {
+        let tz = zone(app, e);
         let last = e
             .last_run
             .as_ref()
-            .map(|r| format!("{} {} (run {})", when(r.started_at), r.status, r.id))
+            .map(|r| format!("{} {} (run {})", minute_in(r.started_at, tz), r.status, r.id))
             .unwrap_or_else(|| "never".into());
         let stopped = if e.error.is_some() {
             String::new()
         } else {
-            e.stopped_text()
+            view.cell(&e.stopped_text(), 30)
         };
+        // "sftp vendor.example.org, local out": each destination's mode and server.
+        let delivery: Vec<String> = e
+            .delivery_mode
+            .split(", ")
+            .zip(e.server.split(", "))
+            .filter(|(m, _)| !m.is_empty())
+            .map(|(mode, server)| format!("{mode} {}", view.path(server, &base, 24)))
+            .collect();
         t.add_row(vec![
-            e.id,
-            e.name,
-            e.delivery_mode,
-            e.server,
-            e.frequency,
-            e.extract_mode,
+            e.id.clone(),
+            view.cell(&e.name, 24),
+            delivery.join(", "),
+            view.cell(&e.frequency, 24),
+            e.extract_mode.clone(),
             stopped,
             last,
-            e.next_run.map(when).unwrap_or_default(),
+            e.next_run.map(|n| minute_in(n, tz)).unwrap_or_default(),
         ]);
-        errors.extend(e.error);
+        errors.extend(e.error.clone());
     }
+    let longest = extracts.iter().map(|e| e.id.chars().count()).max().unwrap_or(6);
+    view.fit(&mut t, &[(0, longest.min(18)), (1, 6), (3, 7), (6, 10), (7, 10)]);
     println!("{t}");
     for e in &errors {
         println!("error  {e}");

@@ -4,6 +4,7 @@
 mod check;
 mod delivery;
 mod demo;
+mod exit;
 mod filters;
 mod groups;
 mod history;
@@ -11,6 +12,7 @@ mod init;
 mod keys;
 mod keys_pgp;
 mod list;
+mod manual;
 mod notifications;
 mod output;
 mod run;
@@ -56,7 +58,7 @@ pub enum Command {
     /// Generate a script's files and deliver them; record the run.
     Run(run::RunArgs),
     /// The scripts: name, delivery mode, server, frequency, extract mode, stopped, last run.
-    List,
+    List(list::Args),
     /// Past runs, or one run in full.
     History(history::Args),
     /// Create the demo district database.
@@ -82,7 +84,7 @@ pub enum Command {
     /// Deliver a run's kept files again, without extracting anything.
     Resend(delivery::ResendArgs),
     /// Runs whose files a guard held instead of sending.
-    Held,
+    Held(delivery::HeldArgs),
     /// Send a held run's files as they are.
     Release(delivery::SettleArgs),
     /// Drop a held run's files; nothing is sent.
@@ -91,12 +93,13 @@ pub enum Command {
     Keys(keys::Args),
     /// Trust an SFTP server's host key (records it in known_hosts).
     Trust(trust::Args),
+    /// Print a shell completion script (bash, zsh or fish) to standard output.
+    Completions(manual::CompletionsArgs),
+    /// Write the manual pages: ferry.1 and one page per subcommand.
+    Man(manual::ManArgs),
 }
 
-/// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
-pub const EXIT_RUN_FAILED: i32 = 1;
-/// See [`EXIT_RUN_FAILED`].
-pub const EXIT_BAD_INPUT: i32 = 2;
+pub use exit::{EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_UNREACHABLE};
 
 /// A failure with the exit code it maps to.
 #[derive(Debug)]
@@ -109,16 +112,24 @@ pub struct Failure {
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(e: E) -> Self {
+        let error = e.into();
         Failure {
-            code: EXIT_BAD_INPUT,
-            error: e.into(),
+            code: exit::code(&error),
+            error,
         }
     }
 }
 
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    // Generated from the command line alone: packaging runs these with no configuration.
+    match &cli.command {
+        Command::Completions(args) => return manual::completions(args),
+        Command::Man(args) => return manual::man(args),
+        _ => {}
+    }
     let settings = Settings::load(cli.config.as_deref())?;
+    output::show_times_in(settings.timezone);
     match cli.command {
         Command::Init(args) => init::run(args),
         Command::Demo(args) => demo::run(args, &settings).await,
@@ -131,7 +142,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Check(args) => check::run(args, &app),
                 Command::TestExtract(args) => run::test_extract(args, &app).await,
                 Command::Run(args) => run::run(args, &app).await,
-                Command::List => list::run(&app).await,
+                Command::List(args) => list::run(args, &app).await,
                 Command::History(args) => history::run(args, &app).await,
                 Command::Users(args) => users::run(args, &app).await,
                 Command::Filters(args) => filters::run(args, &app).await,
@@ -142,10 +153,16 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Health => serve::health(&app).await,
                 Command::TestConnection(args) => delivery::test(args, &app).await,
                 Command::Resend(args) => delivery::resend(args, &app).await,
-                Command::Held => delivery::held(&app).await,
+                Command::Held(args) => delivery::held(args, &app).await,
                 Command::Release(args) => delivery::release(args, &app).await,
                 Command::Discard(args) => delivery::discard(args, &app).await,
-                Command::Init(_) | Command::Demo(_) | Command::Serve(_) | Command::Keys(_) | Command::Trust(_) => {
+                Command::Init(_)
+                | Command::Demo(_)
+                | Command::Serve(_)
+                | Command::Keys(_)
+                | Command::Trust(_)
+                | Command::Completions(_)
+                | Command::Man(_) => {
                     unreachable!("handled above")
                 }
             }

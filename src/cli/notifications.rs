@@ -1,7 +1,7 @@
 //! `ferry notifications`: the in-app list, where failed runs and scripts'
 //! `notify()` messages wait until someone marks them read.
 
-use super::output::{table, when};
+use super::output::{Cell, Listing, View};
 use super::Failure;
 use crate::run::App;
 
@@ -20,6 +20,9 @@ pub struct Args {
     /// How many to list, newest first.
     #[arg(long, default_value_t = 50)]
     pub limit: i64,
+    /// Table width, or JSON.
+    #[command(flatten)]
+    pub view: View,
 }
 
 /// The `ferry notifications` subcommands.
@@ -64,33 +67,37 @@ async fn list(args: &Args, app: &App) -> Result<(), Failure> {
         .store
         .notifications(args.user.as_deref(), args.all, args.limit)
         .await?;
-    if rows.is_empty() {
-        let kind = if args.all { "" } else { "unread " };
-        let whose = args.user.as_ref().map(|u| format!(" for {u}")).unwrap_or_default();
-        println!("no {kind}notifications{whose}");
-        return Ok(());
-    }
-    let mut header = vec!["id", "at", "level", "group", "user", "script", "run", "message"];
+    let kind = if args.all { "" } else { "unread " };
+    let whose = args.user.as_ref().map(|u| format!(" for {u}")).unwrap_or_default();
+    let mut columns = vec![
+        ("id", "id"),
+        ("at", "created_at"),
+        ("level", "level"),
+        ("group", "group"),
+        ("user", "user"),
+        ("script", "script"),
+        ("run", "run"),
+        ("message", "message"),
+    ];
     if args.all {
-        header.push("read");
+        columns.push(("read", "read_at"));
     }
-    let mut t = table(&header);
+    let mut listing = Listing::new(args.view, &columns);
     for n in rows {
         let mut row = vec![
-            n.id.to_string(),
-            when(n.created_at),
-            n.level.as_str().to_string(),
-            n.group,
-            n.user.unwrap_or_else(|| "(nobody)".into()),
-            n.script.unwrap_or_default(),
-            n.run.map(|r| r.to_string()).unwrap_or_default(),
-            n.message,
+            Cell::of(n.id),
+            Cell::time(Some(n.created_at), ""),
+            Cell::of(n.level.as_str()),
+            Cell::of(n.group),
+            Cell::shown(n.user.clone().unwrap_or_else(|| "(nobody)".into()), n.user),
+            Cell::of(n.script),
+            Cell::of(n.run),
+            Cell::of(n.message),
         ];
         if args.all {
-            row.push(n.read_at.map(when).unwrap_or_default());
+            row.push(Cell::time(n.read_at, ""));
         }
-        t.add_row(row);
+        listing.row(row);
     }
-    println!("{t}");
-    Ok(())
+    listing.print(&format!("no {kind}notifications{whose}"))
 }

@@ -114,7 +114,10 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
                 .filter(|d| d.file == f.name && d.state.arrived())
                 .map(|d| format!("{} ({})", d.destination, d.remote_path))
                 .collect();
-            let to = if to.is_empty() {
+            let bundle = report.files.iter().find(|z| z.parts.contains(&f.name));
+            let to = if let (true, Some(zip)) = (to.is_empty(), bundle) {
+                format!("in {}", zip.name)
+            } else if to.is_empty() {
                 "not delivered".to_string()
             } else {
                 format!("-> {}", to.join(", "))

@@ -1,7 +1,7 @@
 //! `ferry tokens`: API tokens, for scripts and monitoring that call the
 //! console's JSON API as a user, with that user's rights.
 
-use super::output::{table, when};
+use super::output::{Cell, Listing, View};
 use super::Failure;
 use crate::run::App;
 
@@ -29,6 +29,9 @@ pub enum TokensCommand {
         /// Only this user's tokens.
         #[arg(long)]
         user: Option<String>,
+        /// Table width, or JSON.
+        #[command(flatten)]
+        view: View,
     },
     /// Revoke a token by the id `ferry tokens list` shows.
     Revoke {
@@ -49,28 +52,33 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                  Send it as `Authorization: Bearer TOKEN`; `ferry tokens revoke {id}` ends it."
             );
         }
-        TokensCommand::List { user } => {
+        TokensCommand::List { user, view } => {
             if let Some(u) = &user {
                 if app.store.user(u).await?.is_none() {
                     return Err(crate::state::PeopleError::NoUser(u.clone()).into());
                 }
             }
             let tokens = app.store.tokens(user.as_deref()).await?;
-            if tokens.is_empty() {
-                println!("no API tokens; `ferry tokens create USER --label TEXT` makes one");
-                return Ok(());
-            }
-            let mut t = table(&["id", "user", "label", "created", "last used"]);
+            let mut listing = Listing::new(
+                view,
+                &[
+                    ("id", "id"),
+                    ("user", "user"),
+                    ("label", "label"),
+                    ("created", "created_at"),
+                    ("last used", "last_used_at"),
+                ],
+            );
             for k in tokens {
-                t.add_row(vec![
-                    k.id.to_string(),
-                    k.user,
-                    k.label,
-                    when(k.created_at),
-                    k.last_used_at.map(when).unwrap_or_else(|| "never".to_string()),
+                listing.row(vec![
+                    Cell::of(k.id),
+                    Cell::of(k.user),
+                    Cell::of(k.label),
+                    Cell::time(Some(k.created_at), ""),
+                    Cell::time(k.last_used_at, "never"),
                 ]);
             }
-            println!("{t}");
+            listing.print("no API tokens; `ferry tokens create USER --label TEXT` makes one")?;
         }
         TokensCommand::Revoke { id } => {
             if !app.store.revoke_token(id, None).await? {

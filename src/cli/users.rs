@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::output::table;
+use super::output::{table, Cell, Listing};
 use super::Failure;
 use crate::run::App;
 use crate::state::{check_name, check_new_password, PeopleError};
@@ -52,7 +52,7 @@ pub enum UsersCommand {
         stdin: bool,
     },
     /// List users with their email and groups.
-    List,
+    List(super::output::View),
     /// Remove a user and their group memberships (past notifications stay).
     Remove {
         /// The user.
@@ -160,29 +160,32 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             app.store.set_password(&name, &password).await?;
             println!("set the password of {name}; their open console sessions have ended");
         }
-        UsersCommand::List => {
+        UsersCommand::List(view) => {
             let users = app.store.users().await?;
-            if users.is_empty() {
-                println!("no users yet; `ferry users add NAME --email ADDRESS` adds one");
-                return Ok(());
-            }
-            let mut t = table(&["user", "display name", "email", "groups", "login", "rights"]);
+            let mut listing = Listing::new(
+                view,
+                &[
+                    ("user", "name"),
+                    ("display name", "display_name"),
+                    ("email", "email"),
+                    ("groups", "groups"),
+                    ("login", "login"),
+                    ("rights", "rights"),
+                ],
+            );
             for u in users {
-                let login = match app.store.can_log_in(&u.name).await? {
-                    true => "yes",
-                    false => "no",
-                };
+                let login = app.store.can_log_in(&u.name).await?;
                 let rights: Vec<String> = app.store.tool_rights(&u.name).await?.into_iter().collect();
-                t.add_row(vec![
-                    u.name,
-                    u.display_name.unwrap_or_default(),
-                    u.email.unwrap_or_default(),
-                    u.groups.join(", "),
-                    login.to_string(),
-                    rights.join(", "),
+                listing.row(vec![
+                    Cell::of(u.name),
+                    Cell::of(u.display_name),
+                    Cell::of(u.email),
+                    Cell::of(u.groups),
+                    Cell::of(login),
+                    Cell::of(rights),
                 ]);
             }
-            println!("{t}");
+            listing.print("no users yet; `ferry users add NAME --email ADDRESS` adds one")?;
         }
         UsersCommand::Remove { name } => {
             app.store.remove_user(&name).await?;

@@ -69,6 +69,9 @@ pub enum DaemonError {
     /// The console could not start (its address is taken, its certificate unreadable).
     #[error(transparent)]
     Console(#[from] crate::web::WebError),
+    /// `[metrics]` could not start (its address is taken).
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::server::MetricsError),
 }
 
 /// One occurrence to run.
@@ -188,6 +191,10 @@ pub async fn serve(
             None
         }
     };
+    let metrics = match d.app.settings.metrics {
+        Some(addr) => Some(crate::metrics::server::start(addr, d.published.subscribe()).await?),
+        None => None,
+    };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut watch = d.start_watch(&tx);
     tokio::pin!(shutdown);
@@ -242,6 +249,9 @@ pub async fn serve(
     drop(watch);
     if let Some(c) = console {
         c.stop().await;
+    }
+    if let Some(m) = metrics {
+        m.stop();
     }
     d.shutdown().await
 }

@@ -276,6 +276,11 @@ pub async fn deliver_planned(
     loop {
         let at = Utc::now();
         let result = attempt(destination.as_ref(), settings, file, plan, journal).await;
+        crate::metrics::delivery_attempt(
+            &settings.name,
+            &settings.mode.to_string(),
+            result.as_ref().err().map(|e| e.kind),
+        );
         match result {
             Ok((remote_path, info)) => {
                 attempts.push(Attempt { at, error: None });

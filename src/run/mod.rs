@@ -150,7 +150,10 @@ impl App {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                if let Err(e) = s.heartbeat(&i).await {
+                let began = Instant::now();
+                let beat = s.heartbeat(&i).await;
+                crate::metrics::store_query("heartbeat", began.elapsed());
+                if let Err(e) = beat {
                     tracing::warn!(error = %e, "Heartbeat to the state store failed.");
                 }
             }
@@ -283,6 +286,7 @@ impl App {
         id: i64,
         req: RunRequest,
     ) -> Result<RunReport, RunError> {
+        let began = Instant::now();
         let params = self.params(script, &req.params)?;
         let work_dir = self.settings.work_dir.join(format!("run-{id}"));
         std::fs::create_dir_all(&work_dir).map_err(|source| RunError::WorkDir {
@@ -420,6 +424,15 @@ impl App {
                 },
             )
             .await?;
+        if mode == Mode::Run {
+            // A file inside a zip is counted once, in the zip (as history does).
+            let counted = record
+                .files
+                .iter()
+                .filter(|f| !record.files.iter().any(|z| z.parts.contains(&f.name)));
+            let (rows, bytes) = counted.fold((0, 0), |(r, b), f| (r + f.rows, b + f.bytes));
+            crate::metrics::run_finished(&script.id, status, began.elapsed(), rows, bytes);
+        }
         if mode == Mode::Run {
             let held_notice = held.as_ref().map(|h| {
                 format!(

@@ -388,6 +388,16 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        for z in o.files {
+            for part in &z.parts {
+                sqlx::query("UPDATE run_files SET bundled_in = $1 WHERE run_id = $2 AND name = $3")
+                    .bind(&z.name)
+                    .bind(id)
+                    .bind(part)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
         for (seq, line) in o.log.iter().enumerate() {
             sqlx::query("INSERT INTO run_log (run_id, seq, at, level, message) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)

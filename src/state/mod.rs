@@ -155,6 +155,9 @@ pub struct FileRow {
     pub state: Option<DeliveryState>,
     /// Removed from local disk once no guard holds it (the photo zip).
     pub transient: bool,
+    /// The zip it went into, for a file bundled by `zip()`: delivering the
+    /// zip delivered it.
+    pub bundled_in: Option<String>,
 }
 
 /// Where the state store lives.

@@ -126,7 +126,7 @@ impl Store {
             .ok_or(StateError::NoRun(id))?;
         let files = sqlx::query(
             "SELECT name, local_path, rows, bytes, sha256, destination, remote_path, server_identity, auth_method, \
-             header, file_key, state, transient FROM run_files WHERE run_id = $1 ORDER BY name, destination",
+             header, file_key, state, transient, bundled_in FROM run_files WHERE run_id = $1 ORDER BY name, destination",
         )
         .bind(id)
         .fetch_all(&self.pool)
@@ -149,6 +149,7 @@ impl Store {
                     .try_get::<Option<String>, _>(11)?
                     .and_then(|s| DeliveryState::parse(&s)),
                 transient: r.try_get::<i64, _>(12)? != 0,
+                bundled_in: r.try_get(13)?,
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;

@@ -147,7 +147,7 @@ async fn gpg_decrypts_what_ferry_encrypted_and_delivered_over_sftp_byte_for_byte
     assert!(text.contains("Acme Rostering <sftp@acme.example>"), "{text}");
     assert!(text.contains("expires      20"), "gpg's default keys expire: {text}");
     import(&p, &p.path("bus.asc"), "bus").ok();
-    let list = p.ferry(&["keys", "pgp", "list"]);
+    let list = p.ferry(&["keys", "pgp", "list", "--wide"]);
     assert!(
         list.ok().contains(&acme_fpr) && list.stdout.contains(&bus_fpr),
         "{}",
@@ -377,7 +377,7 @@ fn expired_revoked_sign_only_and_elgamal_keys_are_each_refused_with_their_own_me
     }
     messages.dedup();
     assert_eq!(messages.len(), 4);
-    assert!(p.ferry(&["keys", "pgp", "list"]).ok().contains("no PGP keys"));
+    assert!(p.ferry(&["keys", "pgp", "list", "--wide"]).ok().contains("no PGP keys"));
 
     // Time passes after an import: the keyring file is what it was, the
     // key's expiry is now behind it, and the run stops naming the key.
@@ -388,7 +388,7 @@ fn expired_revoked_sign_only_and_elgamal_keys_are_each_refused_with_their_own_me
         "late",
         "let f = csv(query(\"live\", \"SELECT x FROM t\"));\ndeliver(encrypt(f, #{ to: \"old\" }), \"out\");\n",
     );
-    let listed = p.ferry(&["keys", "pgp", "list"]);
+    let listed = p.ferry(&["keys", "pgp", "list", "--wide"]);
     assert!(listed.ok().contains("expired 2020-12-31"), "{}", listed.stdout);
     let run = p.ferry(&["run", "late"]);
     assert_ne!(run.code, 0);

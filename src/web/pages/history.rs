@@ -92,7 +92,7 @@ async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> Pa
             tr { th { "File" } th { "Rows" } th { "Bytes" } th { "SHA-256" } th { "Destination" } th { "Remote path" } }
             @for f in &files {
                 tr { td { (f.name) } td .num { (crate::format::thousands(f.rows.max(0) as u64)) } td .num { (crate::format::thousands(f.bytes.max(0) as u64)) } td { code { (f.sha256) } }
-                     td { (f.destination.clone().unwrap_or_else(|| "NOT DELIVERED".into())) } td { (f.remote_path.clone().unwrap_or_default()) } }
+                     td { (f.destination.clone().or_else(|| f.bundled_in.as_ref().map(|z| format!("in {z}"))).unwrap_or_else(|| "NOT DELIVERED".into())) } td { (f.remote_path.clone().unwrap_or_default()) } }
             }
         }
         h2 { "Log" }
