@@ -111,14 +111,14 @@ fn json_parses_and_carries_every_column() {
         "last_run",
         "next_run",
         "error",
-        "timezone",
+        "schedule_zone",
         "path",
     ] {
         assert!(scripts.iter().all(|s| s.get(key).is_some()), "{key} missing: {list:#}");
     }
     let roster = scripts.iter().find(|s| s["id"] == "enrollment_roster").unwrap();
     assert_eq!(roster["server"], p.path("out").display().to_string(), "full values");
-    assert_eq!(roster["timezone"], "America/Chicago");
+    assert_eq!(roster["schedule_zone"], "America/Chicago");
     assert_eq!(roster["last_run"]["status"], "succeeded");
     assert!(roster["next_run"].as_str().unwrap().ends_with('Z'), "UTC: {roster}");
     // What the table shows is what the JSON says.

@@ -15,24 +15,19 @@ pub struct Args {
     pub view: View,
 }
 
-/// One script as `--json` prints it: every column of the table, in full,
-/// plus the zone its schedule runs in and its file.
+/// One script as `--json` prints it: every column of the table, in full
+/// (the zone its schedule runs in is `schedule_zone`), plus its file.
 #[derive(Serialize)]
 struct Listed<'a> {
     #[serde(flatten)]
     extract: &'a Extract,
-    /// The zone of its schedule (its header's `timezone`, else ferry.toml's).
-    timezone: String,
     /// The script file.
     path: String,
 }
 
-/// The zone a script's schedule runs in; ferry.toml's for a script that does not load.
+/// The zone a script's schedule runs in.
 fn zone(app: &App, e: &Extract) -> chrono_tz::Tz {
-    app.load(&e.path)
-        .ok()
-        .and_then(|s| s.spec.timezone)
-        .unwrap_or(app.settings.timezone)
+    e.schedule_zone.parse().unwrap_or(app.settings.timezone)
 }
 
 /// Prints name, delivery (mode and server), frequency, extract mode, stopped, last run, next run.
@@ -44,7 +39,6 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             .iter()
             .map(|e| Listed {
                 extract: e,
-                timezone: zone(app, e).name().to_string(),
                 path: e.path.display().to_string(),
             })
             .collect();
