@@ -1,8 +1,8 @@
 //! SMB delivery against a real Samba `smbd` started by the test on
 //! 127.0.0.1 (a free port, a generated smb.conf, its own passdb, state and
-//! lock folders in a temporary folder), through the `ferry-smb` helper built
-//! from `smb-helper/`. Files are read back from the served folder and with
-//! the real `smbclient`. A missing `smbd`/`smbclient` fails these tests.
+//! lock folders in a temporary folder), through libsmbclient inside ferry.
+//! Files are read back from the served folder and with the real
+//! `smbclient`. A missing `smbd`/`smbclient` fails these tests.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -22,42 +22,6 @@ use crate::harness::free_port;
 const USER: &str = "ferrysmb";
 /// The share the tests deliver to.
 const SHARE: &str = "vendor";
-
-/// Builds `ferry-smb` once per test run (into `target/smb-helper`, its own
-/// lockfile) and points ferry at it with `FERRY_SMB_HELPER`.
-fn helper() -> &'static Path {
-    static HELPER: OnceLock<PathBuf> = OnceLock::new();
-    HELPER.get_or_init(|| {
-        // target/debug/deps/servers-HASH → target
-        let exe = std::env::current_exe().unwrap();
-        let target = exe
-            .ancestors()
-            .nth(3)
-            .expect("the test runs from target/debug/deps")
-            .to_path_buf();
-        let target_dir = target.join("smb-helper");
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("smb-helper/Cargo.toml");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the SMB helper ({}) failed:\n{}",
-            manifest.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = target_dir.join("debug/ferry-smb");
-        assert!(bin.is_file(), "{} was not built", bin.display());
-        // Set once, before any SMB delivery of this process reads it.
-        std::env::set_var("FERRY_SMB_HELPER", &bin);
-        bin
-    })
-}
 
 fn run(program: &str, args: &[&str], input: Option<&str>) -> std::process::Output {
     let mut child = Command::new(program)
@@ -106,7 +70,6 @@ struct Samba {
 
 impl Samba {
     fn start() -> Samba {
-        helper();
         let uid = account();
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -414,7 +377,6 @@ async fn test_connection_reports_the_dialect_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_is_not_there_is_a_retried_network_error() {
-    helper();
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), "Secret-never-shown").unwrap();
