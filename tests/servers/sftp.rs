@@ -615,3 +615,13 @@ async fn sidecars_arrive_after_their_file_and_check_out_with_sha256sum() {
         .collect();
     assert_eq!(recorded.lines().collect::<Vec<_>>(), want);
 }
+
+#[test]
+fn a_stale_temporary_of_another_file_is_swept_at_the_next_sftp_delivery() {
+    let (p, env, server) = project_on_openssh("vendor", "");
+    tokio::runtime::Runtime::new().unwrap().block_on(server.trust(&env));
+    crate::sweep::script(&p);
+    let folder = Path::new(&server.data);
+    crate::sweep::plant(folder);
+    crate::sweep::run_and_check(&p, folder, &[], || server.log());
+}
