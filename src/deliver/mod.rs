@@ -238,7 +238,9 @@ impl DeliveryError {
         };
         let n = self.attempts.len().max(1);
         let retry = if !self.kind.retryable() {
-            format!("attempt {n} of {allowed}; ferry does not try again, as trying again cannot help until this is fixed")
+            format!(
+                "attempt {n} of {allowed}; ferry does not try again, as trying again cannot help until this is fixed"
+            )
         } else {
             format!("attempt {n} of {allowed}, the last one; ferry does not try again in this run")
         };

@@ -101,7 +101,10 @@ impl Place {
         let kind = kind_of(e);
         let tip = match kind {
             FailureKind::Permission => {
-                format!("; give the account write access to this folder on share '{}'", self.share)
+                format!(
+                    "; give the account write access to this folder on share '{}'",
+                    self.share
+                )
             }
             FailureKind::NotFound => "; check the folder in `path`".to_string(),
             FailureKind::DiskFull => "; the share has no room: ask the vendor to free space or raise the quota".into(),
@@ -136,9 +139,7 @@ impl Place {
                 let kind = match kind_of(e) {
                     FailureKind::Timeout => FailureKind::Timeout,
                     FailureKind::Busy => FailureKind::Busy,
-                    FailureKind::Auth | FailureKind::Trust | FailureKind::Algorithms | FailureKind::Local => {
-                        kind_of(e)
-                    }
+                    FailureKind::Auth | FailureKind::Trust | FailureKind::Algorithms | FailureKind::Local => kind_of(e),
                     // Anything else before the share is open: the server
                     // could not be reached or dropped the connection.
                     _ => FailureKind::Network,
@@ -191,9 +192,7 @@ fn io_of(e: SmbError) -> std::io::Error {
 }
 
 /// Runs a blocking libsmbclient call on tokio's blocking pool.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, OpError> + Send + 'static,
-) -> Result<T, OpError> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, OpError> + Send + 'static) -> Result<T, OpError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| {
         OpError::new(
             FailureKind::Local,
@@ -212,7 +211,10 @@ fn server_info(place: &Place, version: Option<String>) -> ServerInfo {
     if let Some(v) = version {
         info.add("client library", format!("libsmbclient {v}"));
     }
-    info.add("dialects offered", "SMB 2.0.2 to SMB 3.1.1 (the highest both sides support is used)");
+    info.add(
+        "dialects offered",
+        "SMB 2.0.2 to SMB 3.1.1 (the highest both sides support is used)",
+    );
     info.add("signing", "as the server requires (libsmbclient's default)");
     info.add("encryption", "when the share requires it (libsmbclient's default)");
     info.add("write block", format!("{} KiB", WRITE_CHUNK / 1024));
@@ -290,7 +292,7 @@ impl Destination for Smb {
         })
         .await?;
         Ok(Box::new(SmbSession {
-            client: Arc::new(client),
+            client: Some(Arc::new(client)),
             info: server_info(&place, version),
             place,
         }))
@@ -299,7 +301,8 @@ impl Destination for Smb {
 
 /// A connected share.
 struct SmbSession {
-    client: Arc<SmbClient>,
+    /// `None` once closed.
+    client: Option<Arc<SmbClient>>,
     info: ServerInfo,
     place: Place,
 }
@@ -310,7 +313,12 @@ impl SmbSession {
         &self,
         op: impl FnOnce(&SmbClient, &Place) -> Result<T, OpError> + Send + 'static,
     ) -> Result<T, OpError> {
-        let client = self.client.clone();
+        let client = self.client.clone().ok_or_else(|| {
+            OpError::new(
+                FailureKind::Local,
+                format!("the SMB session to {} was already closed", self.place.unc()),
+            )
+        })?;
         let place = self.place.clone();
         blocking(move || op(&client, &place)).await
     }
@@ -444,7 +452,9 @@ impl Session for SmbSession {
         let remote = remote.to_string();
         self.run(move |client, place| {
             let rel = place.relative(&remote)?;
-            client.unlink(&rel).map_err(|e| place.fail("removing", &remote, &io_of(e)))
+            client
+                .unlink(&rel)
+                .map_err(|e| place.fail("removing", &remote, &io_of(e)))
         })
         .await
     }
@@ -473,9 +483,12 @@ impl Session for SmbSession {
     }
 
     async fn close(&mut self) {
-        // Dropping the last reference logs off and frees the context; a
-        // call the framework gave up on may still hold one until its own
-        // libsmbclient timeout returns.
+        // Dropping the last reference logs off and frees the context, which
+        // blocks: on the blocking pool. A call the framework gave up on may
+        // still hold a reference until libsmbclient's own timeout returns.
+        if let Some(client) = self.client.take() {
+            let _ = tokio::task::spawn_blocking(move || drop(client)).await;
+        }
     }
 }
 
@@ -502,7 +515,10 @@ mod tests {
     #[test]
     fn paths_become_encoded_urls_inside_the_share() {
         let p = place();
-        assert_eq!(p.relative("/vendor/in/district 7/a%b?.csv").unwrap(), "/in/district%207/a%25b%3F.csv");
+        assert_eq!(
+            p.relative("/vendor/in/district 7/a%b?.csv").unwrap(),
+            "/in/district%207/a%25b%3F.csv"
+        );
         assert_eq!(p.relative("/VENDOR/é").unwrap(), "/%C3%A9");
         assert_eq!(p.relative("/vendor").unwrap(), "/");
         let e = p.relative("/other/x").unwrap_err();
@@ -528,7 +544,10 @@ mod tests {
         let p = place();
         let auth = p.connect_failed(&std::io::Error::from_raw_os_error(libc::EACCES));
         assert_eq!(auth.kind, FailureKind::Auth);
-        assert!(auth.message.contains("refused the login of 'DISTRICT\\ferry' (NTLM)"), "{auth}");
+        assert!(
+            auth.message.contains("refused the login of 'DISTRICT\\ferry' (NTLM)"),
+            "{auth}"
+        );
         let share = p.connect_failed(&std::io::Error::from_raw_os_error(libc::ENOENT));
         assert_eq!(share.kind, FailureKind::NotFound);
         assert!(share.message.contains("no share named 'vendor'"), "{share}");

@@ -407,12 +407,31 @@ async fn a_server_that_is_not_there_is_a_retried_network_error() {
     ))
     .unwrap();
     let s = raw.validate("vendor", Path::new("/")).unwrap();
-    let e = deliver(&s, &env(dir.path()), &dir.path().join("pw"), "x.csv", &|_| {})
-        .await
-        .unwrap_err();
+    let logged = std::sync::Mutex::new(Vec::new());
+    let kept = dir.path().join("pw");
+    let e = deliver(&s, &env(dir.path()), &kept, "x.csv", &|l| {
+        logged.lock().unwrap().push(l)
+    })
+    .await
+    .unwrap_err();
     let text = e.to_string();
     assert_eq!(e.kind, FailureKind::Network, "{text}");
     assert_eq!(e.attempts.len(), 2, "{text}");
+    // Each message says where things stand: the retry, then the end.
+    let logged = logged.lock().unwrap();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].contains("attempt 1 of 2 failed")
+            && logged[0].contains("ferry tries again in")
+            && logged[0].contains(&format!("the file is kept at {}", kept.display())),
+        "{}",
+        logged[0]
+    );
+    assert!(
+        text.contains("attempt 2 of 2, the last one; ferry does not try again in this run")
+            && text.contains(&format!("the file is kept at {}", kept.display())),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("127.0.0.1:{port}")) && text.contains("refused"),
         "{text}"
@@ -423,7 +442,10 @@ async fn a_server_that_is_not_there_is_a_retried_network_error() {
 /// The SHA-256 of `file`, from coreutils' `sha256sum` (an independent
 /// reader, and fast on hundreds of megabytes in a debug build).
 fn sha256sum(file: &Path) -> String {
-    let out = Command::new("sha256sum").arg(file).output().expect("sha256sum (coreutils) runs");
+    let out = Command::new("sha256sum")
+        .arg(file)
+        .output()
+        .expect("sha256sum (coreutils) runs");
     assert!(out.status.success(), "sha256sum {}", file.display());
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
@@ -553,7 +575,10 @@ async fn sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file() {
                 "smb::sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file",
                 "--nocapture",
             ])
-            .env(KILL_CHILD, format!("{}|{}|{}", samba.port, pw.display(), file.display()))
+            .env(
+                KILL_CHILD,
+                format!("{}|{}|{}", samba.port, pw.display(), file.display()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -561,9 +586,9 @@ async fn sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file() {
         // Kill once the temporary holds some of the file, not all of it.
         let started = Instant::now();
         loop {
-            let growing = temporaries(&folder).iter().any(|t| {
-                std::fs::metadata(folder.join(t)).is_ok_and(|m| m.len() > (8 << 20) && m.len() < (90 << 20))
-            });
+            let growing = temporaries(&folder)
+                .iter()
+                .any(|t| std::fs::metadata(folder.join(t)).is_ok_and(|m| m.len() > (8 << 20) && m.len() < (90 << 20)));
             if growing {
                 break;
             }
@@ -593,7 +618,12 @@ async fn sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file() {
         let plan = ferry::deliver::commit::plan(&s, "big.bin").unwrap();
         let d = ferry::deliver::deliver_planned(&s, &env(local.path()), &file, &plan, &NothingInFlight, &|_| {})
             .await
-            .unwrap_or_else(|e| panic!("round {round}: the delivery after the kill failed: {e}\nsmbd:\n{}", samba.log()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "round {round}: the delivery after the kill failed: {e}\nsmbd:\n{}",
+                    samba.log()
+                )
+            });
         let got = samba.smbclient_get_file(&d.remote_path);
         assert_eq!(sha256sum(&got), want, "round {round}: smbclient read other bytes");
         std::fs::remove_file(got).unwrap();
