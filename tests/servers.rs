@@ -29,6 +29,8 @@ mod pgp;
 mod sftp;
 #[path = "servers/smb.rs"]
 mod smb;
+#[path = "servers/sweep.rs"]
+mod sweep;
 #[path = "servers/values.rs"]
 mod values;
 #[path = "servers/xlsx.rs"]

@@ -186,9 +186,11 @@ pub struct Delivered {
     pub attempts: Vec<Attempt>,
 }
 
-/// Why a delivery failed, after every try it was worth.
+/// Why a delivery failed, after every try it was worth. The text says
+/// which attempt it was, whether ferry tries again, and where the file is
+/// kept, so whoever reads it knows what is left to do.
 #[derive(Debug, thiserror::Error)]
-#[error("delivery to '{destination}' ({target}) failed{tries}: {message}", tries = tries(self.attempts.len()))]
+#[error("delivery to '{destination}' ({target}) failed{tries}: {message}{outlook}", tries = tries(self.attempts.len()), outlook = self.outlook())]
 pub struct DeliveryError {
     /// The destination's name.
     pub destination: String,
@@ -200,6 +202,11 @@ pub struct DeliveryError {
     pub kind: FailureKind,
     /// Every try.
     pub attempts: Vec<Attempt>,
+    /// How many tries the destination allows (`attempts`); `None` where
+    /// nothing is retried (`test-connection`).
+    pub allowed: Option<u32>,
+    /// The local file that was being sent, kept for a later try.
+    pub kept: Option<PathBuf>,
 }
 
 impl DeliveryError {
@@ -211,7 +218,38 @@ impl DeliveryError {
             message: e.message,
             kind: e.kind,
             attempts,
+            allowed: None,
+            kept: None,
         }
+    }
+
+    /// The same failure of a delivery of `file` that `settings` allows
+    /// `retry.attempts` tries.
+    fn of_delivery(mut self, settings: &DestinationSettings, file: &Path) -> Self {
+        self.allowed = Some(settings.retry.attempts.max(1));
+        self.kept = Some(file.to_path_buf());
+        self
+    }
+
+    /// Whether ferry tries again and where the file is.
+    fn outlook(&self) -> String {
+        let Some(allowed) = self.allowed else {
+            return String::new();
+        };
+        let n = self.attempts.len().max(1);
+        let retry = if !self.kind.retryable() {
+            format!(
+                "attempt {n} of {allowed}; ferry does not try again, as trying again cannot help until this is fixed"
+            )
+        } else {
+            format!("attempt {n} of {allowed}, the last one; ferry does not try again in this run")
+        };
+        let kept = self
+            .kept
+            .as_ref()
+            .map(|p| format!("; the file is kept at {}", p.display()))
+            .unwrap_or_default();
+        format!(" ({retry}{kept})")
     }
 }
 
@@ -253,7 +291,8 @@ pub async fn deliver(
     name: &str,
     log: &(dyn Fn(String) + Send + Sync),
 ) -> Result<Delivered, DeliveryError> {
-    let plan = commit::plan(settings, name).map_err(|e| DeliveryError::new(settings, e, vec![]))?;
+    let plan = commit::plan(settings, name)
+        .map_err(|e| DeliveryError::new(settings, e, vec![]).of_delivery(settings, file))?;
     deliver_planned(settings, env, file, &plan, &commit::NoJournal, log).await
 }
 
@@ -298,14 +337,16 @@ pub async fn deliver_planned(
                 });
                 let n = attempts.len() as u32;
                 if !e.kind.retryable() || n >= settings.retry.attempts {
-                    return Err(DeliveryError::new(settings, e, attempts));
+                    return Err(DeliveryError::new(settings, e, attempts).of_delivery(settings, file));
                 }
                 log(format!(
-                    "delivery of {name} to '{}' attempt {n} of {} failed: {}; trying again in {}",
+                    "delivery of {name} to '{}' attempt {n} of {} failed: {}; ferry tries again in {} \
+                     (the file is kept at {})",
                     settings.name,
                     settings.retry.attempts,
                     e.message,
-                    humantime::format_duration(delay)
+                    humantime::format_duration(delay),
+                    file.display()
                 ));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(settings.retry.max_delay);

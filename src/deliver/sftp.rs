@@ -162,6 +162,22 @@ fn sftp_error(at: &str, what: &str, e: SftpError) -> OpError {
     }
 }
 
+/// A failed write. OpenSSH answers a write it could not do (ENOSPC, EDQUOT,
+/// EIO...) with the bare SSH_FX_FAILURE, so the message says what is known
+/// and what usually causes it rather than guessing.
+fn write_error(at: &str, what: &str, e: SftpError) -> OpError {
+    match e {
+        SftpError::Status(status) if status.status_code == StatusCode::Failure => OpError::new(
+            FailureKind::Refused,
+            format!(
+                "{what} on {at}: the server refused the write (OpenSSH does not say why; a full disk is the usual cause); \
+                 ask the vendor to check the free space and quota of the folder"
+            ),
+        ),
+        other => sftp_error(at, what, other),
+    }
+}
+
 fn is_not_found(e: &SftpError) -> bool {
     matches!(e, SftpError::Status(s) if s.status_code == StatusCode::NoSuchFile)
 }
@@ -241,19 +257,19 @@ impl SftpSession {
             {
                 None => break,
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(sftp_error(&self.at, &what, e)),
+                Some(Err(e)) => return Err(write_error(&self.at, &what, e)),
             }
         }
         if self.fsync {
             tokio::time::timeout(deadline, self.raw.fsync(handle.clone()))
                 .await
                 .map_err(block_timeout)?
-                .map_err(|e| sftp_error(&self.at, &format!("cannot flush {remote} to disk"), e))?;
+                .map_err(|e| write_error(&self.at, &format!("cannot flush {remote} to disk"), e))?;
         }
         tokio::time::timeout(deadline, self.raw.close(handle))
             .await
             .map_err(block_timeout)?
-            .map_err(|e| sftp_error(&self.at, &format!("cannot finish {remote}"), e))?;
+            .map_err(|e| write_error(&self.at, &format!("cannot finish {remote}"), e))?;
         Ok(offset)
     }
 }

@@ -185,3 +185,17 @@ fn a_wrong_password_on_vsftpd_says_so_and_leaks_nothing() {
         p.assert_not_stored(".ferry", wrong);
     }
 }
+
+#[test]
+fn a_stale_temporary_of_another_file_is_swept_at_the_next_ftps_delivery() {
+    let server = Vsftpd::start(false);
+    let p = Project::new();
+    let folder = server.writable.join("sweep");
+    p.config(&format!(
+        "timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\n[destinations.vendor]\n{}",
+        server.toml(&folder, "FERRY_TEST_VSFTPD_PW")
+    ));
+    crate::sweep::script(&p);
+    crate::sweep::plant(&folder);
+    crate::sweep::run_and_check(&p, &folder, &[("FERRY_TEST_VSFTPD_PW", FTP_PASSWORD)], || server.log());
+}

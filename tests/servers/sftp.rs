@@ -615,3 +615,80 @@ async fn sidecars_arrive_after_their_file_and_check_out_with_sha256sum() {
         .collect();
     assert_eq!(recorded.lines().collect::<Vec<_>>(), want);
 }
+
+#[test]
+fn a_stale_temporary_of_another_file_is_swept_at_the_next_sftp_delivery() {
+    let (p, env, server) = project_on_openssh("vendor", "");
+    tokio::runtime::Runtime::new().unwrap().block_on(server.trust(&env));
+    crate::sweep::script(&p);
+    let folder = Path::new(&server.data);
+    crate::sweep::plant(folder);
+    crate::sweep::run_and_check(&p, folder, &[], || server.log());
+}
+
+/// A 1 MiB tmpfs mounted on a folder; unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path, owner: (u32, u32)) -> SmallDisk {
+        std::fs::create_dir_all(at).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs"])
+            .arg(at)
+            .output()
+            .expect("mount (util-linux) runs");
+        assert!(
+            out.status.success(),
+            "cannot mount a 1 MiB tmpfs on {} (the test runs as root to fill a disk): {}",
+            at.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let disk = SmallDisk(at.to_path_buf());
+        std::os::unix::fs::chown(at, Some(owner.0), Some(owner.1)).unwrap();
+        disk
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// OpenSSH answers a write to a full disk with a bare "failure": the message
+/// says the server refused the write and what usually causes it, that ferry
+/// does not try again, and where the file is kept; no partial file stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_on_openssh_is_a_refused_write_with_its_usual_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env(dir.path());
+    let public = key(&env, "vendor");
+    let server = Sshd::start(Kind::Modern, &[public]);
+    server.trust(&env).await;
+    let full = Path::new(&server.data).join("full");
+    let _disk = SmallDisk::mount(&full, ensure_login());
+    let raw: RawDestination = toml::from_str(&format!(
+        "mode = 'sftp'\nserver = '127.0.0.1'\nport = {}\npath = '{}'\nusername = '{LOGIN}'\nkey = 'vendor'\n\
+         timeout = '30s'\nattempts = 3\nretry_delay = '10ms'\n",
+        server.port,
+        full.display()
+    ))
+    .unwrap();
+    let s = raw.validate("vendor", Path::new("/")).unwrap();
+    let file = dir.path().join("roster.csv");
+    std::fs::write(&file, vec![b'x'; 4 << 20]).unwrap();
+    let e = deliver(&s, &env, &file, "roster.csv", &|_| {}).await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("the server refused the write (OpenSSH does not say why; a full disk is the usual cause)"),
+        "{text}"
+    );
+    assert_eq!(e.attempts.len(), 1, "not retried: {text}");
+    assert!(text.contains("attempt 1 of 3; ferry does not try again"), "{text}");
+    assert!(
+        text.contains(&format!("the file is kept at {}", file.display())),
+        "{text}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&full).unwrap().collect();
+    assert!(left.is_empty(), "the partial temporary is removed: {left:?}");
+}

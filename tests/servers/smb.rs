@@ -1,8 +1,8 @@
 //! SMB delivery against a real Samba `smbd` started by the test on
 //! 127.0.0.1 (a free port, a generated smb.conf, its own passdb, state and
-//! lock folders in a temporary folder), through the `ferry-smb` helper built
-//! from `smb-helper/`. Files are read back from the served folder and with
-//! the real `smbclient`. A missing `smbd`/`smbclient` fails these tests.
+//! lock folders in a temporary folder), through libsmbclient inside ferry.
+//! Files are read back from the served folder and with the real
+//! `smbclient`. A missing `smbd`/`smbclient` fails these tests.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -22,42 +22,6 @@ use crate::harness::free_port;
 const USER: &str = "ferrysmb";
 /// The share the tests deliver to.
 const SHARE: &str = "vendor";
-
-/// Builds `ferry-smb` once per test run (into `target/smb-helper`, its own
-/// lockfile) and points ferry at it with `FERRY_SMB_HELPER`.
-fn helper() -> &'static Path {
-    static HELPER: OnceLock<PathBuf> = OnceLock::new();
-    HELPER.get_or_init(|| {
-        // target/debug/deps/servers-HASH → target
-        let exe = std::env::current_exe().unwrap();
-        let target = exe
-            .ancestors()
-            .nth(3)
-            .expect("the test runs from target/debug/deps")
-            .to_path_buf();
-        let target_dir = target.join("smb-helper");
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("smb-helper/Cargo.toml");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "--quiet", "--manifest-path"])
-            .arg(&manifest)
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .output()
-            .expect("cargo runs");
-        assert!(
-            out.status.success(),
-            "building the SMB helper ({}) failed:\n{}",
-            manifest.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let bin = target_dir.join("debug/ferry-smb");
-        assert!(bin.is_file(), "{} was not built", bin.display());
-        // Set once, before any SMB delivery of this process reads it.
-        std::env::set_var("FERRY_SMB_HELPER", &bin);
-        bin
-    })
-}
 
 fn run(program: &str, args: &[&str], input: Option<&str>) -> std::process::Output {
     let mut child = Command::new(program)
@@ -106,7 +70,6 @@ struct Samba {
 
 impl Samba {
     fn start() -> Samba {
-        helper();
         let uid = account();
         let dir = tempfile::tempdir().unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -205,11 +168,16 @@ impl Samba {
 
     /// A destination on this server; the password is read from a file.
     fn destination(&self, path: &str, password: &str) -> DestinationSettings {
+        self.destination_with(path, password, "")
+    }
+
+    /// A destination on this server with `extra` settings.
+    fn destination_with(&self, path: &str, password: &str, extra: &str) -> DestinationSettings {
         let file = self.dir.path().join(format!("pw-{}", uuid::Uuid::new_v4().simple()));
         std::fs::write(&file, password).unwrap();
         let raw: RawDestination = toml::from_str(&format!(
             "mode = 'smb'\nserver = '127.0.0.1'\nport = {}\npath = '{path}'\nusername = '{USER}'\n\
-             password = 'file:{}'\ntimeout = '20s'\nretry_delay = '1s'\n",
+             password = 'file:{}'\ntimeout = '20s'\nretry_delay = '1s'\n{extra}",
             self.port,
             file.display()
         ))
@@ -217,10 +185,24 @@ impl Samba {
         raw.validate("vendor", Path::new("/")).unwrap()
     }
 
+    /// The TOML of destination `vendor` for a project, the password in `env:FERRY_TEST_SMB_PW`.
+    fn toml(&self, path: &str) -> String {
+        format!(
+            "[destinations.vendor]\nmode = \"smb\"\nserver = \"127.0.0.1\"\nport = {}\npath = \"{path}\"\n\
+             username = \"{USER}\"\npassword = \"env:FERRY_TEST_SMB_PW\"\ntimeout = \"20s\"\n",
+            self.port
+        )
+    }
+
     /// Reads `remote` (`/vendor/...`) with the real `smbclient`; the login
     /// goes in an authentication file, so no password is on a command line
     /// or in a failure message.
     fn smbclient_get(&self, remote: &str) -> Vec<u8> {
+        std::fs::read(self.smbclient_get_file(remote)).unwrap()
+    }
+
+    /// Like [`Samba::smbclient_get`], into a local file it returns.
+    fn smbclient_get_file(&self, remote: &str) -> PathBuf {
         let auth = self.dir.path().join("smbclient.auth");
         std::fs::write(&auth, format!("username = {USER}\npassword = {}\n", self.password)).unwrap();
         let local = self.dir.path().join(format!("got-{}", uuid::Uuid::new_v4().simple()));
@@ -251,7 +233,7 @@ impl Samba {
             out.status.success() && local.is_file(),
             "smbclient get {inside}: {said}"
         );
-        std::fs::read(&local).unwrap()
+        local
     }
 }
 
@@ -335,7 +317,6 @@ async fn a_delivered_extract_reads_back_whole_with_smbclient() {
     .unwrap_or_else(|e| panic!("{e}\nsmbd:\n{}", samba.log()));
     assert_eq!(d.remote_path, format!("/{SHARE}/in/district 7/roster 2026.csv"));
     assert_eq!(d.auth_method.as_deref(), Some("NTLM"));
-    assert!(d.server_identity.is_some(), "the server GUID is recorded");
     let got = samba.smbclient_get(&d.remote_path);
     assert!(
         got == csv,
@@ -396,8 +377,10 @@ async fn test_connection_reports_the_dialect_and_leaves_nothing() {
         .await
         .unwrap_or_else(|e| panic!("{e}\nsmbd:\n{}", samba.log()));
     let get = |k: &str| probe.info.details.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone());
-    let dialect = get("dialect").expect("a dialect is reported");
-    assert!(dialect.starts_with("SMB 3."), "Samba 4.17 negotiates SMB 3: {dialect}");
+    let library = get("client library").expect("the client library is reported");
+    assert!(library.starts_with("libsmbclient 4."), "{library}");
+    let offered = get("dialects offered").expect("the dialects offered are reported");
+    assert!(offered.contains("SMB 2.0.2 to SMB 3.1.1"), "{offered}");
     assert_eq!(probe.info.auth_method.as_deref(), Some("NTLM"));
     assert!(probe.test_file.starts_with(&format!("/{SHARE}/in/probe/ferry-test-")));
     assert_eq!(
@@ -414,7 +397,6 @@ async fn test_connection_reports_the_dialect_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_is_not_there_is_a_retried_network_error() {
-    helper();
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), "Secret-never-shown").unwrap();
@@ -425,15 +407,247 @@ async fn a_server_that_is_not_there_is_a_retried_network_error() {
     ))
     .unwrap();
     let s = raw.validate("vendor", Path::new("/")).unwrap();
-    let e = deliver(&s, &env(dir.path()), &dir.path().join("pw"), "x.csv", &|_| {})
-        .await
-        .unwrap_err();
+    let logged = std::sync::Mutex::new(Vec::new());
+    let kept = dir.path().join("pw");
+    let e = deliver(&s, &env(dir.path()), &kept, "x.csv", &|l| {
+        logged.lock().unwrap().push(l)
+    })
+    .await
+    .unwrap_err();
     let text = e.to_string();
     assert_eq!(e.kind, FailureKind::Network, "{text}");
     assert_eq!(e.attempts.len(), 2, "{text}");
+    // Each message says where things stand: the retry, then the end.
+    let logged = logged.lock().unwrap();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].contains("attempt 1 of 2 failed")
+            && logged[0].contains("ferry tries again in")
+            && logged[0].contains(&format!("the file is kept at {}", kept.display())),
+        "{}",
+        logged[0]
+    );
+    assert!(
+        text.contains("attempt 2 of 2, the last one; ferry does not try again in this run")
+            && text.contains(&format!("the file is kept at {}", kept.display())),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("127.0.0.1:{port}")) && text.contains("refused"),
         "{text}"
     );
     assert!(!text.contains("Secret-never-shown"), "{text}");
+}
+
+/// The SHA-256 of `file`, from coreutils' `sha256sum` (an independent
+/// reader, and fast on hundreds of megabytes in a debug build).
+fn sha256sum(file: &Path) -> String {
+    let out = Command::new("sha256sum")
+        .arg(file)
+        .output()
+        .expect("sha256sum (coreutils) runs");
+    assert!(out.status.success(), "sha256sum {}", file.display());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// `megabytes` MiB of random bytes in `file`.
+fn random_file(file: &Path, megabytes: u32) {
+    let out = Command::new("head")
+        .args(["-c", &format!("{megabytes}M"), "/dev/urandom"])
+        .stdout(std::fs::File::create(file).unwrap())
+        .status()
+        .unwrap();
+    assert!(out.success());
+    assert_eq!(std::fs::metadata(file).unwrap().len(), u64::from(megabytes) << 20);
+}
+
+/// Writes 200 MB of other data to disk and waits for it to reach the disk,
+/// as the heavy writes that made the old client stall did.
+fn heavy_disk_write(dir: &Path) {
+    let ballast = dir.join("ballast");
+    let out = Command::new("dd")
+        .arg("if=/dev/zero")
+        .arg(format!("of={}", ballast.display()))
+        .args(["bs=1M", "count=200", "conv=fdatasync", "status=none"])
+        .output()
+        .expect("dd runs");
+    assert!(out.status.success(), "dd: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_file(ballast).unwrap();
+}
+
+/// The names in `folder` that are ferry temporaries.
+fn temporaries(folder: &Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".ferry-") && n.ends_with(".partial"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_200_mb_deliveries_after_heavy_disk_writes_all_arrive_whole_with_one_attempt_each() {
+    let samba = Samba::start();
+    let s = samba.destination_with(&format!("/{SHARE}/in"), &samba.password, "attempts = 1\n");
+    assert_eq!(s.retry.attempts, 1);
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("big.bin");
+    random_file(&file, 200);
+    let want = sha256sum(&file);
+    let started = Instant::now();
+    for round in 1..=20 {
+        heavy_disk_write(local.path());
+        let t = Instant::now();
+        let d = deliver(&s, &env(local.path()), &file, "big.bin", &|_| {})
+            .await
+            .unwrap_or_else(|e| panic!("delivery {round} of 20 failed: {e}\nsmbd:\n{}", samba.log()));
+        let took = t.elapsed();
+        let got = samba.smbclient_get_file(&d.remote_path);
+        assert_eq!(sha256sum(&got), want, "delivery {round}: smbclient read other bytes");
+        std::fs::remove_file(got).unwrap();
+        eprintln!("SMB 200 MB delivery {round}/20 in {took:?}");
+    }
+    eprintln!("20 SMB deliveries of 200 MB in {:?}", started.elapsed());
+    assert!(temporaries(&samba.share_dir().join("in")).is_empty());
+}
+
+/// The child side of the kill test: delivers the file the parent names,
+/// until the parent kills it.
+const KILL_CHILD: &str = "FERRY_TEST_SMB_KILL_CHILD";
+
+/// A journal for which no delivery is in flight, as the ledger says once
+/// the killed process is gone: the sweep may remove its temporary.
+struct NothingInFlight;
+
+#[async_trait::async_trait]
+impl ferry::deliver::commit::Journal for NothingInFlight {
+    async fn in_flight(&self) -> Result<Option<Vec<String>>, String> {
+        Ok(Some(Vec::new()))
+    }
+    async fn committing(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// Ten times: a process delivering 100 MB to Samba is SIGKILLed while its
+/// temporary is being written; the final name never shows a partial file
+/// (absent the first time, the last whole file after), and the next
+/// delivery arrives whole (read back with smbclient) and sweeps the
+/// killed one's temporary.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file() {
+    if let Ok(spec) = std::env::var(KILL_CHILD) {
+        // "port|password file|local file"
+        let parts: Vec<&str> = spec.split('|').collect();
+        let raw: RawDestination = toml::from_str(&format!(
+            "mode = 'smb'\nserver = '127.0.0.1'\nport = {}\npath = '/{SHARE}/in'\nusername = '{USER}'\n\
+             password = 'file:{}'\ntimeout = '20s'\nattempts = 1\n",
+            parts[0], parts[1]
+        ))
+        .unwrap();
+        let s = raw.validate("vendor", Path::new("/")).unwrap();
+        let file = Path::new(parts[2]);
+        let _ = deliver(&s, &env(file.parent().unwrap()), file, "big.bin", &|_| {}).await;
+        // Only a delivery that outran the kill gets here.
+        std::process::exit(3);
+    }
+    let samba = Samba::start();
+    let folder = samba.share_dir().join("in");
+    let local = tempfile::tempdir().unwrap();
+    let file = local.path().join("big.bin");
+    random_file(&file, 100);
+    let want = sha256sum(&file);
+    let pw = local.path().join("pw");
+    std::fs::write(&pw, &samba.password).unwrap();
+    let s = samba.destination_with(&format!("/{SHARE}/in"), &samba.password, "attempts = 1\n");
+    let mut mid_upload = 0;
+    for round in 1..=10 {
+        let before = std::fs::read(folder.join("big.bin")).ok();
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "smb::sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file",
+                "--nocapture",
+            ])
+            .env(
+                KILL_CHILD,
+                format!("{}|{}|{}", samba.port, pw.display(), file.display()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill once the temporary holds some of the file, not all of it.
+        let started = Instant::now();
+        loop {
+            let growing = temporaries(&folder)
+                .iter()
+                .any(|t| std::fs::metadata(folder.join(t)).is_ok_and(|m| m.len() > (8 << 20) && m.len() < (90 << 20)));
+            if growing {
+                break;
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("round {round}: the delivering process ended ({status}) before it could be killed");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "round {round}: no temporary grew in {} within 120 s\nsmbd:\n{}",
+                folder.display(),
+                samba.log()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let left = temporaries(&folder);
+        if !left.is_empty() {
+            mid_upload += 1;
+        }
+        assert_eq!(
+            std::fs::read(folder.join("big.bin")).ok(),
+            before,
+            "round {round}: the final name changed under a killed upload"
+        );
+        // The next delivery arrives whole and sweeps what the killed one left.
+        let plan = ferry::deliver::commit::plan(&s, "big.bin").unwrap();
+        let d = ferry::deliver::deliver_planned(&s, &env(local.path()), &file, &plan, &NothingInFlight, &|_| {})
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "round {round}: the delivery after the kill failed: {e}\nsmbd:\n{}",
+                    samba.log()
+                )
+            });
+        let got = samba.smbclient_get_file(&d.remote_path);
+        assert_eq!(sha256sum(&got), want, "round {round}: smbclient read other bytes");
+        std::fs::remove_file(got).unwrap();
+        assert_eq!(
+            temporaries(&folder),
+            Vec::<String>::new(),
+            "round {round}: the killed upload's temporary was not swept (it was {left:?})"
+        );
+    }
+    assert_eq!(mid_upload, 10, "every kill landed mid-upload");
+}
+
+#[test]
+fn a_stale_temporary_of_another_file_is_swept_at_the_next_smb_delivery() {
+    let samba = Samba::start();
+    let p = crate::harness::Project::new();
+    p.config(&format!(
+        "timezone = \"America/Chicago\"\n[databases.live]\nurl = \"sqlite:fixture.db\"\n{}",
+        samba.toml(&format!("/{SHARE}/in"))
+    ));
+    crate::sweep::script(&p);
+    let folder = samba.share_dir().join("in");
+    crate::sweep::plant(&folder);
+    crate::sweep::run_and_check(&p, &folder, &[("FERRY_TEST_SMB_PW", samba.password.as_str())], || {
+        samba.log()
+    });
 }
