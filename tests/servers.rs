@@ -10,10 +10,10 @@
 mod console_browser;
 #[path = "servers/crash.rs"]
 mod crash;
-#[path = "servers/frictionless.rs"]
-mod frictionless;
 #[path = "servers/driver_notices.rs"]
 mod driver_notices;
+#[path = "servers/frictionless.rs"]
+mod frictionless;
 #[path = "servers/ftps.rs"]
 mod ftps;
 #[path = "servers/grace.rs"]

@@ -28,22 +28,31 @@ pub struct Args {
     pub listen: Option<std::net::SocketAddr>,
 }
 
-async fn stop_signal() {
+/// SIGTERM or Ctrl-C, listened for from the moment it is called: a stop
+/// that arrives while the daemon still recovers interrupted runs or opens
+/// its console must end it gracefully, not kill it.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+        let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+        async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
 pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Result<(), Failure> {
+    let stop = stop_signal();
     let opts = ServeOptions {
         config,
         once: args.once,
@@ -60,7 +69,7 @@ pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Res
         },
     };
     let app = App::open(settings, "serve").await?;
-    serve(app, opts, stop_signal()).await?;
+    serve(app, opts, stop).await?;
     Ok(())
 }
 
