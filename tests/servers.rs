@@ -10,6 +10,8 @@
 mod console_browser;
 #[path = "servers/crash.rs"]
 mod crash;
+#[path = "doctor.rs"]
+mod doctor;
 #[path = "servers/ftps.rs"]
 mod ftps;
 #[path = "servers/grace.rs"]

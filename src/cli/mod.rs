@@ -4,6 +4,7 @@
 mod check;
 mod delivery;
 mod demo;
+mod doctor;
 mod filters;
 mod groups;
 mod history;
@@ -91,6 +92,8 @@ pub enum Command {
     Keys(keys::Args),
     /// Trust an SFTP server's host key (records it in known_hosts).
     Trust(trust::Args),
+    /// Check the whole installation and print a fix for each problem (exit 1 when there is one).
+    Doctor(doctor::Args),
 }
 
 /// Exit codes: 0 success, 1 a run failed, 2 bad input (configuration, script, arguments).
@@ -118,6 +121,9 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 /// Runs the parsed command line.
 pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
+    if let Command::Doctor(args) = cli.command {
+        return doctor::run(args, cli.config.as_deref()).await;
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Init(args) => init::run(args),
@@ -145,7 +151,12 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 Command::Held => delivery::held(&app).await,
                 Command::Release(args) => delivery::release(args, &app).await,
                 Command::Discard(args) => delivery::discard(args, &app).await,
-                Command::Init(_) | Command::Demo(_) | Command::Serve(_) | Command::Keys(_) | Command::Trust(_) => {
+                Command::Init(_)
+                | Command::Demo(_)
+                | Command::Serve(_)
+                | Command::Keys(_)
+                | Command::Trust(_)
+                | Command::Doctor(_) => {
                     unreachable!("handled above")
                 }
             }
