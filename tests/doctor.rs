@@ -55,7 +55,7 @@ fn the_demo_is_all_ok() {
     ] {
         assert!(
             text.lines()
-                .any(|l| l.starts_with("ok ") && l[8..].starts_with(subject)),
+                .any(|l| l.starts_with("ok ") && l[9..].starts_with(subject)),
             "no OK line for {subject}:\n{text}"
         );
     }

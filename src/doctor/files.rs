@@ -27,7 +27,7 @@ pub(super) fn work_folder(settings: &Settings) -> Check {
         );
     }
     let free = match nix::sys::statvfs::statvfs(dir.as_path()) {
-        Ok(s) => s.blocks_available() as u64 * s.fragment_size() as u64,
+        Ok(s) => s.blocks_available().saturating_mul(s.fragment_size()),
         Err(e) => {
             return Check::problem(
                 subject,
