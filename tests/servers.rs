@@ -14,6 +14,8 @@ mod crash;
 mod frictionless;
 #[path = "servers/driver_notices.rs"]
 mod driver_notices;
+#[path = "doctor.rs"]
+mod doctor;
 #[path = "servers/ftps.rs"]
 mod ftps;
 #[path = "servers/grace.rs"]
