@@ -79,6 +79,9 @@ fn line_of_key(doc: &toml_edit::ImDocument<&str>, text: &str, message: &str) -> 
     found.map(|span| line_of_offset(text, span.start))
 }
 
+/// The variable systemd sets to the folder holding a service's credentials.
+pub const CREDENTIALS_DIRECTORY: &str = "CREDENTIALS_DIRECTORY";
+
 /// A reference to a secret kept outside scripts and configuration: the value
 /// is looked up only when needed and never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -87,6 +90,10 @@ pub enum SecretRef {
     Env(String),
     /// The whole content of a file (trailing newline removed).
     File(PathBuf),
+    /// A systemd credential (`LoadCredential=NAME:...` in the unit): the
+    /// file `$CREDENTIALS_DIRECTORY/NAME`, which only the service can read
+    /// and which never appears in its environment.
+    Cred(String),
 }
 
 impl fmt::Debug for SecretRef {
@@ -100,13 +107,14 @@ impl fmt::Display for SecretRef {
         match self {
             SecretRef::Env(v) => write!(f, "env:{v}"),
             SecretRef::File(p) => write!(f, "file:{}", p.display()),
+            SecretRef::Cred(name) => write!(f, "cred:{name}"),
         }
     }
 }
 
 impl SecretRef {
-    /// Parses `env:NAME` or `file:PATH`; a literal secret is refused so it
-    /// cannot end up in a file that is shared or committed.
+    /// Parses `env:NAME`, `file:PATH` or `cred:NAME`; a literal secret is
+    /// refused so it cannot end up in a file that is shared or committed.
     pub fn parse(text: &str, root: &Path) -> Result<Self, String> {
         if let Some(var) = text.strip_prefix("env:") {
             if var.is_empty() {
@@ -115,8 +123,18 @@ impl SecretRef {
             Ok(SecretRef::Env(var.to_string()))
         } else if let Some(path) = text.strip_prefix("file:") {
             Ok(SecretRef::File(root.join(path)))
+        } else if let Some(name) = text.strip_prefix("cred:") {
+            // systemd refuses these names too; checking here keeps a
+            // reference from leaving the credentials folder.
+            if name.is_empty() || name == "." || name == ".." || name.contains('/') {
+                return Err(format!(
+                    "'cred:{name}' needs a credential name without '/', e.g. cred:db_password \
+                     (the NAME of LoadCredential=NAME:/etc/ferry/secrets/db_password in ferry.service)"
+                ));
+            }
+            Ok(SecretRef::Cred(name.to_string()))
         } else {
-            Err("secrets are references, not literals: write env:VARIABLE or file:PATH".into())
+            Err("secrets are references, not literals: write env:VARIABLE, file:PATH or cred:NAME".into())
         }
     }
 
@@ -129,7 +147,33 @@ impl SecretRef {
             SecretRef::File(path) => std::fs::read_to_string(path)
                 .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
                 .map_err(|e| format!("secret {self} cannot be read: {e}")),
+            SecretRef::Cred(name) => self.read_credential(name, std::env::var_os(CREDENTIALS_DIRECTORY)),
         }
+    }
+}
+
+impl SecretRef {
+    /// `cred:NAME` read from `dir`, systemd's credentials folder of this
+    /// process (apart from [`SecretRef::resolve`] so tests need not change
+    /// the process's environment).
+    fn read_credential(&self, name: &str, dir: Option<std::ffi::OsString>) -> Result<String, String> {
+        let Some(dir) = dir.filter(|d| !d.is_empty()) else {
+            return Err(format!(
+                "secret {self} cannot be read: {CREDENTIALS_DIRECTORY} is not set, so ferry is not \
+                 running as a systemd service with credentials; add LoadCredential={name}:/path/to/file \
+                 to ferry.service, or use env: or file: when running ferry by hand"
+            ));
+        };
+        let path = Path::new(&dir).join(name);
+        std::fs::read_to_string(&path)
+            .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+            .map_err(|e| {
+                format!(
+                    "secret {self} cannot be read from {}: {e}; add LoadCredential={name}:/path/to/file \
+                     to ferry.service (systemctl edit ferry) and restart the service",
+                    path.display()
+                )
+            })
     }
 }
 
@@ -551,5 +595,43 @@ mod tests {
         let r = SecretRef::parse("env:FERRY_TEST_UNSET_VAR", Path::new("/")).unwrap();
         let e = r.resolve().unwrap_err();
         assert!(e.contains("FERRY_TEST_UNSET_VAR"));
+    }
+
+    #[test]
+    fn credentials_come_from_the_systemd_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("db_password"), "s3cret-value\n").unwrap();
+        let r = SecretRef::parse("cred:db_password", Path::new("/")).unwrap();
+        assert_eq!(r.to_string(), "cred:db_password");
+        let read = |dir: Option<&Path>| r.read_credential("db_password", dir.map(|d| d.as_os_str().to_owned()));
+        assert_eq!(read(Some(dir.path())).unwrap(), "s3cret-value");
+
+        let e = read(None).unwrap_err();
+        assert!(e.contains("CREDENTIALS_DIRECTORY is not set"), "{e}");
+        assert!(e.contains("LoadCredential=db_password:"), "{e}");
+        std::fs::remove_file(dir.path().join("db_password")).unwrap();
+        let e = read(Some(dir.path())).unwrap_err();
+        assert!(
+            e.contains("cred:db_password") && e.contains("db_password: No such file"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cret"), "{e}");
+
+        for bad in ["cred:", "cred:../x", "cred:a/b", "cred:.."] {
+            let e = SecretRef::parse(bad, Path::new("/")).unwrap_err();
+            assert!(e.contains("credential name"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_missing_credential_names_the_setting() {
+        let text = "[databases.sis]\nurl = \"postgres://ferry@db/sis\"\npassword = \"cred:\"\n";
+        let e = Settings::parse(text, "f.toml", Path::new("/x"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("databases.sis.password") && e.contains("credential name"),
+            "{e}"
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod daemon;
 pub mod deliver;
 pub mod demo;
+pub mod doctor;
 pub mod filter;
 pub mod format;
 pub mod guard;

@@ -10,10 +10,12 @@
 mod console_browser;
 #[path = "servers/crash.rs"]
 mod crash;
-#[path = "servers/driver_notices.rs"]
-mod driver_notices;
 #[path = "servers/frictionless.rs"]
 mod frictionless;
+#[path = "servers/driver_notices.rs"]
+mod driver_notices;
+#[path = "doctor.rs"]
+mod doctor;
 #[path = "servers/ftps.rs"]
 mod ftps;
 #[path = "servers/grace.rs"]

@@ -5,6 +5,7 @@ mod check;
 mod delivery;
 mod demo;
 mod exit;
+mod doctor;
 mod filters;
 mod groups;
 mod history;
@@ -97,6 +98,8 @@ pub enum Command {
     Completions(manual::CompletionsArgs),
     /// Write the manual pages: ferry.1 and one page per subcommand.
     Man(manual::ManArgs),
+    /// Check the whole installation and print a fix for each problem (exit 1 when there is one).
+    Doctor(doctor::Args),
 }
 
 pub use exit::{EXIT_BAD_INPUT, EXIT_RUN_FAILED, EXIT_UNREACHABLE};
@@ -127,6 +130,9 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Completions(args) => return manual::completions(args),
         Command::Man(args) => return manual::man(args),
         _ => {}
+    }
+    if let Command::Doctor(args) = cli.command {
+        return doctor::run(args, cli.config.as_deref()).await;
     }
     let settings = Settings::load(cli.config.as_deref())?;
     output::show_times_in(settings.timezone);
@@ -162,7 +168,8 @@ pub async fn dispatch(cli: Cli) -> Result<(), Failure> {
                 | Command::Keys(_)
                 | Command::Trust(_)
                 | Command::Completions(_)
-                | Command::Man(_) => {
+                | Command::Man(_)
+                | Command::Doctor(_) => {
                     unreachable!("handled above")
                 }
             }
