@@ -297,7 +297,7 @@ fn every_load_failure_is_told_once_to_the_scripts_group_or_the_admin_group() {
     );
     // One whose header names no group: the admin group is told.
     save(&p, "orphan", "//! schedule = 'cron \"0 2 * * *\n\nlet x = 1;\n");
-    eventually(Duration::from_secs(90), "both told", || {
+    eventually(Duration::from_secs(180), "both told", || {
         told("ann", "fresh.rhai:1") == 1 && told("bob", "orphan.rhai:1") == 1
     });
     // Rescans (a configuration change re-checks every script) do not tell again.

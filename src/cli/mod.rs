@@ -4,8 +4,8 @@
 mod check;
 mod delivery;
 mod demo;
-mod exit;
 mod doctor;
+mod exit;
 mod filters;
 mod groups;
 mod history;
