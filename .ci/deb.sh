@@ -59,6 +59,7 @@ systemd-analyze verify "$unit"
 grep -q '^TimeoutStopSec=90s' "$unit"
 test -f /usr/share/bash-completion/completions/ferry
 test -f /usr/share/ferry/stdlib/oneroster.rhai
+test -f /usr/share/ferry/stdlib/schemas/oneroster-1.2/datapackage.json
 # The packaged configuration loads and the installation is sound, as the
 # service's user sees it (no databases or destinations configured yet).
 (cd / && runuser -u ferry -- /usr/bin/ferry --config /etc/ferry/ferry.toml doctor)
