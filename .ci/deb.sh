@@ -28,11 +28,14 @@ dpkg-deb --info "$deb"
 dpkg-deb --contents "$deb"
 
 echo "--- Debian package: install"
-# Everything outside the folders that change by themselves, before and after.
+# Everything outside the folders that change by themselves (caches, logs,
+# the database servers' data), before and after.
 listing() {
     find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /tmp -o -path /run \
         -o -path /var/log -o -path /var/cache -o -path /var/lib/dpkg -o -path /var/lib/apt \
-        -o -path /var/tmp -o -path /root/.cargo -o -path /root/.rustup -o -path "$PWD" \
+        -o -path /var/tmp -o -path /root/.cargo -o -path /root/.rustup -o -path /root/.cache \
+        -o -path /var/lib/postgresql -o -path /var/lib/mysql -o -path /var/lib/samba -o -path /var/spool \
+        -o -path "$PWD" \
         -o -path /var/lib/ferry -o -path /etc/ferry \) -prune -o -print | LC_ALL=C sort
 }
 if dpkg -s ferry >/dev/null 2>&1; then
