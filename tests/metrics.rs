@@ -115,20 +115,10 @@ fn counters_move_as_runs_succeed_fail_and_are_held_and_the_output_parses() {
     let port = free_port();
     // `nowhere` is a folder under a plain file: every delivery there fails.
     std::fs::write(p.path("blocker"), "a file, not a folder").unwrap();
+    let base = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
     p.config(&format!(
-        r#"timezone = "America/Chicago"
-active_year = 2027
-[databases.live]
-url = "sqlite:fixture.db"
-[destinations.out]
-mode = "local"
-path = "out"
-[destinations.nowhere]
-mode = "local"
-path = "blocker/inside"
-[metrics]
-listen = "127.0.0.1:{port}"
-"#
+        "{base}[destinations.nowhere]\nmode = \"local\"\npath = \"blocker/inside\"\n\
+         [metrics]\nlisten = \"127.0.0.1:{port}\"\n"
     ));
     p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
     let deliver = |name: &str, to: &str| {

@@ -287,9 +287,7 @@ pub fn when(t: DateTime<Utc>) -> String {
 /// A time to the minute for a table cell, labelled with its zone:
 /// `2026-12-07 02:30 CST`.
 pub fn minute_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-    let full = when_in(t, zone);
-    // "YYYY-MM-DD HH:MM:SS ZONE" without ":SS".
-    format!("{}{}", &full[..16], &full[19..])
+    crate::schedule::labelled(t, zone, false)
 }
 
 /// [`minute_in`] in the zone [`when`] uses.
@@ -300,14 +298,7 @@ pub fn minute(t: DateTime<Utc>) -> String {
 /// A time in `zone`, labelled with the zone's abbreviation (or its offset
 /// where the zone has no abbreviation, as `+0530`).
 pub fn when_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
-    let local = t.with_timezone(&zone);
-    let label = local.format("%Z").to_string();
-    let label = if label.starts_with(['+', '-']) {
-        local.format("%z").to_string()
-    } else {
-        label
-    };
-    format!("{} {label}", local.format("%Y-%m-%d %H:%M:%S"))
+    crate::schedule::labelled(t, zone, true)
 }
 
 #[cfg(test)]

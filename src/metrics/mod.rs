@@ -207,7 +207,7 @@ pub fn class(kind: FailureKind) -> &'static str {
 }
 
 /// Times one state store query for [`store_query`].
-async fn timed<T>(operation: &str, query: impl std::future::Future<Output = T>) -> T {
+pub async fn timed<T>(operation: &str, query: impl std::future::Future<Output = T>) -> T {
     let began = Instant::now();
     let out = query.await;
     store_query(operation, began.elapsed());

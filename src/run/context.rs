@@ -88,6 +88,15 @@ impl Artifact {
     }
 }
 
+/// Rows and bytes over a run's files, a file inside a zip counted once: in
+/// the zip. History and the metrics both count this way.
+pub fn totals(files: &[Artifact]) -> (u64, u64) {
+    files
+        .iter()
+        .filter(|f| !files.iter().any(|z| z.parts.contains(&f.name)))
+        .fold((0, 0), |(rows, bytes), f| (rows + f.rows, bytes + f.bytes))
+}
+
 /// A file sent (or, in a test, that would have been sent) to a destination.
 #[derive(Clone, Debug, Default)]
 pub struct Delivery {

@@ -150,10 +150,7 @@ impl App {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                let began = Instant::now();
-                let beat = s.heartbeat(&i).await;
-                crate::metrics::store_query("heartbeat", began.elapsed());
-                if let Err(e) = beat {
+                if let Err(e) = crate::metrics::timed("heartbeat", s.heartbeat(&i)).await {
                     tracing::warn!(error = %e, "Heartbeat to the state store failed.");
                 }
             }
@@ -425,15 +422,8 @@ impl App {
             )
             .await?;
         if mode == Mode::Run {
-            // A file inside a zip is counted once, in the zip (as history does).
-            let counted = record
-                .files
-                .iter()
-                .filter(|f| !record.files.iter().any(|z| z.parts.contains(&f.name)));
-            let (rows, bytes) = counted.fold((0, 0), |(r, b), f| (r + f.rows, b + f.bytes));
+            let (rows, bytes) = context::totals(&record.files);
             crate::metrics::run_finished(&script.id, status, began.elapsed(), rows, bytes);
-        }
-        if mode == Mode::Run {
             let held_notice = held.as_ref().map(|h| {
                 format!(
                     "{}: run {id} {h}. Check the file, then send it with `ferry release {id}` \

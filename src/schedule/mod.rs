@@ -50,6 +50,8 @@
 mod next;
 mod zone;
 
+pub use zone::labelled;
+
 #[cfg(test)]
 mod next_tests;
 

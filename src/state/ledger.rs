@@ -332,10 +332,7 @@ impl Store {
     /// delivery recorded as it happened, what was kept, the log, and its
     /// occurrence's outcome, in one transaction.
     pub async fn finish_run(&self, id: i64, o: &Outcome<'_>) -> Result<(), StateError> {
-        // A file inside a zip is counted once, in the zip's rows and bytes.
-        let bundled = |f: &&Artifact| o.files.iter().any(|z| z.parts.contains(&f.name));
-        let rows: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.rows).sum();
-        let bytes: u64 = o.files.iter().filter(|f| !bundled(f)).map(|f| f.bytes).sum();
+        let (rows, bytes) = crate::run::context::totals(o.files);
         // Read before the transaction: only this run's own task writes its
         // deliveries, and a SQLite transaction that reads before it writes
         // fails at once ("database is locked") when another connection is

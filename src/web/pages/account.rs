@@ -8,7 +8,7 @@ use axum::{Form, Router};
 use maud::html;
 use serde::Deserialize;
 
-use super::layout::{layout, when_in};
+use super::layout::layout;
 use super::{csrf_field, OrPage, PageResult, Viewer};
 use crate::web::{Problem, Shared};
 
@@ -33,7 +33,7 @@ async fn account(State(c): State<Shared>, v: Viewer) -> PageResult {
         h2 { "Time zone" }
         form method="post" action="/account/timezone" {
             (csrf_field(&v))
-            label for="timezone" { "IANA zone name, or empty for the district's (" (district.name()) ", now " (when_in(now, district)) ")" }
+            label for="timezone" { "IANA zone name, or empty for the district's (" (district.name()) ", now " (crate::schedule::labelled(now, district, true)) ")" }
             input #timezone type="text" name="timezone" value=(chosen.unwrap_or_default()) placeholder=(district.name());
             button #save-timezone type="submit" { "Save" }
         }

@@ -10,7 +10,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::history::runs_table;
-use super::layout::{layout, when_in};
+use super::layout::layout;
 use super::{csrf_field, encode, error_page, post_button, Csrf, OrPage, PageResult, Viewer};
 use crate::catalog::Extract;
 use crate::web::{extracts, Problem, Shared};
@@ -452,7 +452,11 @@ fn next_run(v: &Viewer, e: &crate::catalog::Extract) -> String {
         return "—".into();
     };
     match e.schedule_zone.parse::<chrono_tz::Tz>() {
-        Ok(zone) if zone != v.zone => format!("{} ({}, the schedule's zone)", v.when(t), when_in(t, zone)),
+        Ok(zone) if zone != v.zone => format!(
+            "{} ({}, the schedule's zone)",
+            v.when(t),
+            crate::schedule::labelled(t, zone, true)
+        ),
         _ => v.when(t),
     }
 }

@@ -2,21 +2,14 @@
 //! user and their log-out button, and one small style sheet.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use maud::{html, Markup, DOCTYPE};
 
 use super::{csrf_field, Viewer};
 
-/// A time in `zone`, labelled with it: a reader never has to guess whether
-/// `08:30` was UTC.
-pub fn when_in(t: DateTime<Utc>, zone: Tz) -> String {
-    t.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z").to_string()
-}
-
 impl Viewer {
-    /// A time in the zone this person reads times in.
+    /// A time in the zone this person reads times in, labelled with it.
     pub fn when(&self, t: DateTime<Utc>) -> String {
-        when_in(t, self.zone)
+        crate::schedule::labelled(t, self.zone, true)
     }
 }
 
