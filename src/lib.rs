@@ -4,6 +4,7 @@
 //! exact file a vendor expects and delivers it. The modules below each own one
 //! step; only `script` knows about the Rhai engine.
 
+pub mod admin;
 pub mod bundle;
 pub mod cancel;
 pub mod catalog;

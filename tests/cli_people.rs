@@ -255,3 +255,65 @@ fn exit_codes_tell_bad_input_from_unreachable_from_failed() {
     assert_eq!(store.code, 3, "{store:?}");
     assert!(store.stderr.contains("state store"), "{}", store.stderr);
 }
+
+#[test]
+fn people_changes_made_at_the_command_line_are_recorded_with_the_operating_system_user() {
+    let p = Project::new();
+    ferry(&p, None, &["groups", "add", "office"]).ok();
+    ferry(
+        &p,
+        None,
+        &["users", "add", "ann", "--group", "office", "--right", "read"],
+    )
+    .ok();
+    ferry(&p, None, &["users", "grant", "ann", "run"]).ok();
+    let refused = ferry(&p, None, &["users", "grant", "ann", "rooot"]);
+    assert_eq!(refused.code, 2, "an unknown right: {}", refused.stderr);
+    assert!(
+        refused.stderr.contains("manage_users"),
+        "names the rights: {}",
+        refused.stderr
+    );
+    let off = ferry(&p, None, &["users", "disable", "ann"]);
+    assert!(off.ok().contains("disabled ann"), "{}", off.stdout);
+    assert!(ferry(&p, None, &["users", "disable", "ann"])
+        .ok()
+        .contains("already disabled"));
+    ferry(&p, None, &["users", "enable", "ann"]).ok();
+    ferry(&p, None, &["tokens", "create", "ann", "--label", "roster sync"]).ok();
+
+    let me = ferry::state::os_user();
+    let changes = json(&ferry(&p, None, &["users", "changes", "--json"]));
+    let rows: Vec<(String, String, String, String)> = changes
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().unwrap_or("").to_string();
+            (text("by"), text("action"), text("subject"), text("detail"))
+        })
+        .collect();
+    let by = format!("{me} (command line)");
+    let want = [
+        ("group added", "office", ""),
+        ("user added", "ann", ""),
+        ("added to group", "ann", "office"),
+        ("right granted", "ann", "read"),
+        ("right granted", "ann", "run"),
+        ("user disabled", "ann", ""),
+        ("user enabled", "ann", ""),
+        ("token created", "ann", "roster sync"),
+    ];
+    assert_eq!(rows.len(), want.len(), "{rows:?}");
+    for ((who, action, subject, detail), (a, s, d)) in rows.iter().zip(want) {
+        assert_eq!(
+            (who.as_str(), action.as_str(), subject.as_str()),
+            (by.as_str(), a, s),
+            "{rows:?}"
+        );
+        assert!(detail.contains(d), "{detail} names {d}");
+    }
+    let text = changes.to_string();
+    assert!(!text.contains("ferry_"), "no token text in the record: {text}");
+}

@@ -19,7 +19,7 @@ fn header<'a>(r: &'a reqwest::blocking::Response, name: &str) -> &'a str {
 fn every_response_carries_the_security_headers() {
     let c = Console::start();
     let admin = c.login("admin");
-    let cases: [(&str, &str, &Auth); 10] = [
+    let cases: [(&str, &str, &Auth); 19] = [
         ("GET", "/", &Auth::None),
         ("GET", "/login", &Auth::None),
         ("GET", "/", &admin),
@@ -30,6 +30,15 @@ fn every_response_carries_the_security_headers() {
         ("GET", "/api/extracts", &Auth::None),
         ("GET", "/api/no-such-route", &admin),
         ("GET", "/api/openapi.json", &Auth::None),
+        ("GET", "/account", &admin),
+        ("GET", "/notifications", &admin),
+        ("GET", "/users", &admin),
+        ("GET", "/users/reader", &admin),
+        ("GET", "/users/reader/remove", &admin),
+        ("GET", "/extracts/roster/delete", &admin),
+        ("GET", "/api/users", &admin),
+        ("GET", "/api/changes", &admin),
+        ("GET", "/api/me", &admin),
     ];
     for (method, path, auth) in cases {
         let r = c.send(method, path, auth, None);

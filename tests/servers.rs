@@ -6,6 +6,8 @@
 //! Fixtures are written with the servers' own clients (`psql`, `mariadb`),
 //! and results are compared with what SQLite gives for the same data.
 
+#[path = "servers/console_admin.rs"]
+mod console_admin;
 #[path = "servers/console_browser.rs"]
 mod console_browser;
 #[path = "servers/crash.rs"]

@@ -3,6 +3,7 @@
 
 use super::output::{Cell, Listing};
 use super::Failure;
+use crate::admin::Admin;
 use crate::notice::{redact_webhook, Channel, Notifier};
 use crate::run::App;
 use crate::state::{Level, NewNotification};
@@ -89,7 +90,9 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                 Some(path) => format!("file:{}", app.settings.root.join(path).display()),
                 None => w,
             });
-            app.store.add_group(&name, email.as_deref(), webhook.as_deref()).await?;
+            Admin::cli(app)
+                .add_group(&name, email.as_deref(), webhook.as_deref())
+                .await?;
             println!("added group {name}");
         }
         GroupsCommand::List(view) => {
@@ -119,24 +122,23 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             listing.print("no groups yet; `ferry groups add NAME --email ADDRESS` adds one")?;
         }
         GroupsCommand::AddMember { group, user } => {
-            app.store.add_member(&group, &user).await?;
+            Admin::cli(app).add_member(&group, &user).await?;
             println!("added {user} to {group}");
         }
         GroupsCommand::RemoveMember { group, user } => {
-            app.store.remove_member(&group, &user).await?;
+            Admin::cli(app).remove_member(&group, &user).await?;
             println!("removed {user} from {group}");
         }
         GroupsCommand::Remove { name } => {
-            app.store.remove_group(&name).await?;
+            Admin::cli(app).remove_group(&name).await?;
             println!("removed group {name}");
         }
         GroupsCommand::Grant { group, right } => {
-            app.check_right(&right).map_err(anyhow::Error::msg)?;
-            app.store.grant_group(&group, &right).await?;
+            Admin::cli(app).grant_group(&group, &right).await?;
             println!("granted {right} to every member of {group}");
         }
         GroupsCommand::Revoke { group, right } => {
-            if !app.store.revoke_group(&group, &right).await? {
+            if !Admin::cli(app).revoke_group(&group, &right).await? {
                 return Err(anyhow::anyhow!(
                     "group {group} does not have the right '{right}'; `ferry groups list` shows each group's rights"
                 )

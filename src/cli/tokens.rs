@@ -3,6 +3,7 @@
 
 use super::output::{Cell, Listing, View};
 use super::Failure;
+use crate::admin::Admin;
 use crate::run::App;
 
 /// Options of `ferry tokens`.
@@ -44,7 +45,7 @@ pub enum TokensCommand {
 pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         TokensCommand::Create { user, label } => {
-            let (id, token) = app.store.create_token(&user, &label).await?;
+            let (id, token) = Admin::cli(app).create_token(&user, &label).await?;
             println!("token {id} for {user} ({}):", label.trim());
             println!("{token}");
             println!(
@@ -81,7 +82,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             listing.print("no API tokens; `ferry tokens create USER --label TEXT` makes one")?;
         }
         TokensCommand::Revoke { id } => {
-            if !app.store.revoke_token(id, None).await? {
+            if !Admin::cli(app).revoke_token(id, None).await? {
                 return Err(anyhow::anyhow!("there is no API token {id}; `ferry tokens list` shows the tokens").into());
             }
             println!("revoked API token {id}");

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use super::output::{table, Cell, Listing};
 use super::Failure;
+use crate::admin::{Admin, NewUser};
 use crate::run::App;
-use crate::state::{check_name, check_new_password, PeopleError};
+use crate::state::{check_new_password, PeopleError};
 
 /// Options of `ferry users`.
 #[derive(clap::Args, Debug)]
@@ -88,10 +89,29 @@ pub enum UsersCommand {
         right: String,
     },
     /// A user's rights: given by name, and from each of their groups.
-    /// A user's rights.
     Rights {
         /// The user.
         name: String,
+    },
+    /// Turn a user off: their console sessions end and their API tokens are
+    /// refused; rights, groups and tokens are kept for `enable`.
+    Disable {
+        /// The user.
+        name: String,
+    },
+    /// Turn a disabled user back on.
+    Enable {
+        /// The user.
+        name: String,
+    },
+    /// Who changed which user, group, right or token, newest first.
+    Changes {
+        /// How many changes to show.
+        #[arg(long, default_value_t = 50)]
+        last: i64,
+        /// Table width, or JSON.
+        #[command(flatten)]
+        view: super::output::View,
     },
 }
 
@@ -106,37 +126,20 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             rights,
             password_stdin,
         } => {
-            // Everything that can be refused is checked before the user is
-            // made, so a refusal leaves no half-made user behind.
             let password = match password_stdin {
                 true => Some(password_from_stdin()?),
                 false => None,
             };
-            if let Some(p) = &password {
-                check_new_password(p)?;
-            }
-            for group in &groups {
-                if app.store.group(group).await?.is_none() {
-                    return Err(anyhow::anyhow!(
-                        "there is no group '{group}'; add it first with `ferry groups add {group}`"
-                    )
-                    .into());
-                }
-            }
-            for right in &rights {
-                check_name("right", right)?;
-                app.check_right(right).map_err(anyhow::Error::msg)?;
-            }
-            app.store.add_user(&name, display.as_deref(), email.as_deref()).await?;
-            for group in &groups {
-                app.store.add_member(group, &name).await?;
-            }
-            for right in &rights {
-                app.store.grant(&name, right).await?;
-            }
-            if let Some(p) = &password {
-                app.store.set_password(&name, p).await?;
-            }
+            let has_password = password.is_some();
+            let user = NewUser {
+                name: name.clone(),
+                display_name: display,
+                email,
+                groups: groups.clone(),
+                rights: rights.clone(),
+                password,
+            };
+            Admin::cli(app).add_user(&user).await?;
             println!("added user {name}");
             if !groups.is_empty() {
                 println!("  groups: {}", groups.join(", "));
@@ -144,9 +147,9 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             if !rights.is_empty() {
                 println!("  rights: {}", rights.join(", "));
             }
-            match password {
-                Some(_) => println!("  can log in to the console"),
-                None => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
+            match has_password {
+                true => println!("  can log in to the console"),
+                false => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
             }
         }
         UsersCommand::Password { name, stdin } => {
@@ -157,7 +160,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                 true => password_from_stdin()?,
                 false => password_from_terminal(&name)?,
             };
-            app.store.set_password(&name, &password).await?;
+            Admin::cli(app).set_password(&name, &password).await?;
             println!("set the password of {name}; their open console sessions have ended");
         }
         UsersCommand::List(view) => {
@@ -188,17 +191,15 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             listing.print("no users yet; `ferry users add NAME --email ADDRESS` adds one")?;
         }
         UsersCommand::Remove { name } => {
-            app.store.remove_user(&name).await?;
+            Admin::cli(app).remove_user(&name).await?;
             println!("removed user {name} (and their rights, console sessions and API tokens)");
         }
         UsersCommand::Grant { name, right } => {
-            check_name("right", &right)?;
-            app.check_right(&right).map_err(anyhow::Error::msg)?;
-            app.store.grant(&name, &right).await?;
+            Admin::cli(app).grant(&name, &right).await?;
             println!("granted {right} to {name}");
         }
         UsersCommand::Revoke { name, right } => {
-            if !app.store.revoke(&name, &right).await? {
+            if !Admin::cli(app).revoke(&name, &right).await? {
                 let mut hint = String::new();
                 if let Some(user) = app.store.user(&name).await? {
                     for group in user.groups {
@@ -215,6 +216,36 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             println!("revoked {right} from {name}");
         }
         UsersCommand::Rights { name } => rights(app, &name).await?,
+        UsersCommand::Disable { name } => match Admin::cli(app).set_disabled(&name, true).await? {
+            true => println!("disabled {name}: their console sessions have ended and their API tokens are refused"),
+            false => println!("{name} was already disabled"),
+        },
+        UsersCommand::Enable { name } => match Admin::cli(app).set_disabled(&name, false).await? {
+            true => println!("enabled {name}: they can sign in and use their API tokens again"),
+            false => println!("{name} was not disabled"),
+        },
+        UsersCommand::Changes { last, view } => {
+            let mut listing = Listing::new(
+                view,
+                &[
+                    ("at", "at"),
+                    ("by", "by"),
+                    ("change", "action"),
+                    ("user or group", "subject"),
+                    ("detail", "detail"),
+                ],
+            );
+            for c in app.store.people_changes(last).await? {
+                listing.row(vec![
+                    Cell::time(Some(c.at), ""),
+                    Cell::of(c.by.to_string()),
+                    Cell::of(c.action.word()),
+                    Cell::of(c.subject),
+                    Cell::of(c.detail),
+                ]);
+            }
+            listing.print("no changes to users, groups, rights or tokens recorded yet")?;
+        }
     }
     Ok(())
 }

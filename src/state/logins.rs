@@ -239,13 +239,14 @@ impl Store {
     pub async fn check_password(&self, user: &str, password: &str) -> Result<bool, StateError> {
         // Made before looking the user up, so making it is not the tell.
         let dummy = dummy_hash();
-        let stored: Option<String> = sqlx::query("SELECT password_hash FROM users WHERE name = $1")
-            .bind(user)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get::<Option<String>, _>(0))
-            .transpose()?
-            .flatten();
+        let stored: Option<String> =
+            sqlx::query("SELECT password_hash FROM users WHERE name = $1 AND disabled_at IS NULL")
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get::<Option<String>, _>(0))
+                .transpose()?
+                .flatten();
         match stored {
             Some(hash) => {
                 if PasswordHash::new(&hash).is_err() {
@@ -266,11 +267,13 @@ impl Store {
     /// Whether a user has a password, that is, can log in to the console;
     /// users without one are only told about runs.
     pub async fn can_log_in(&self, user: &str) -> Result<bool, StateError> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE name = $1 AND password_hash IS NOT NULL")
-            .bind(user)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let n: i64 = sqlx::query(
+            "SELECT COUNT(*) FROM users WHERE name = $1 AND password_hash IS NOT NULL AND disabled_at IS NULL",
+        )
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
         Ok(n > 0)
     }
 
@@ -318,7 +321,7 @@ impl Store {
     pub async fn session(&self, token: &str) -> Result<Option<SessionInfo>, StateError> {
         let row = sqlx::query(
             "SELECT s.user_name, s.csrf, s.expires_at FROM sessions s JOIN users u ON u.name = s.user_name \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(token_hash(token))
         .bind(stamp(Utc::now()))
@@ -375,7 +378,7 @@ impl Store {
     pub async fn token_user(&self, token: &str) -> Result<Option<String>, StateError> {
         let row = sqlx::query(
             "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 \
-             AND user_name IN (SELECT name FROM users) RETURNING user_name",
+             AND user_name IN (SELECT name FROM users WHERE disabled_at IS NULL) RETURNING user_name",
         )
         .bind(stamp(Utc::now()))
         .bind(token_hash(token))

@@ -9,6 +9,7 @@ mod ledger;
 mod logins;
 mod notifications;
 mod people;
+mod people_changes;
 mod rights;
 mod runs;
 mod status;
@@ -26,6 +27,7 @@ pub use ledger::{Anomaly, DeliveryIntent, InterruptedOccurrence, NewRun, OpenDel
 pub use logins::{check_new_password, ApiToken, NewSession, ScriptChange, SessionInfo, TOOL_RIGHTS};
 pub use notifications::{Level, NewNotification, Notification};
 pub use people::{check_email, check_name, check_webhook, Group, PeopleError, User};
+pub use people_changes::{AdminAction, PeopleChange};
 pub use runs::RunFilter;
 pub use status::{DeliveryState, OccurrenceOutcome, RunStatus};
 

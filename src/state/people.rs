@@ -67,6 +67,8 @@ pub struct User {
     pub email: Option<String>,
     /// Groups the user is in, sorted.
     pub groups: Vec<String>,
+    /// Turned off by an administrator: no sign-in, no tokens.
+    pub disabled: bool,
 }
 
 /// A group that scripts notify.
@@ -133,6 +135,7 @@ fn user_row(r: &AnyRow) -> Result<User, sqlx::Error> {
         display_name: r.try_get("display_name")?,
         email: r.try_get("email")?,
         groups: Vec::new(),
+        disabled: r.try_get::<Option<String>, _>("disabled_at")?.is_some(),
     })
 }
 
@@ -168,12 +171,13 @@ impl Store {
 
     /// Every user with their groups, by name.
     pub async fn users(&self) -> Result<Vec<User>, PeopleError> {
-        let mut users: Vec<User> = sqlx::query("SELECT name, display_name, email FROM users ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(user_row)
-            .collect::<Result<_, _>>()?;
+        let mut users: Vec<User> =
+            sqlx::query("SELECT name, display_name, email, disabled_at FROM users ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(user_row)
+                .collect::<Result<_, _>>()?;
         for (user, group) in self.memberships().await? {
             if let Some(u) = users.iter_mut().find(|u| u.name == user) {
                 u.groups.push(group);
@@ -296,7 +300,7 @@ impl Store {
     /// The users in a group, by name (empty for an unknown group).
     pub async fn members(&self, group: &str) -> Result<Vec<User>, PeopleError> {
         let rows = sqlx::query(
-            "SELECT u.name, u.display_name, u.email FROM group_members m \
+            "SELECT u.name, u.display_name, u.email, u.disabled_at FROM group_members m \
              JOIN users u ON u.id = m.user_id JOIN user_groups g ON g.id = m.group_id \
              WHERE g.name = $1 ORDER BY u.name",
         )

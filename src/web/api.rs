@@ -20,6 +20,7 @@ use super::extracts::ExtractDetail;
 use super::jobs::Job;
 use super::problem::ProblemBody;
 use super::{extracts, Problem, Shared};
+use crate::admin::Admin;
 use crate::catalog::Extract;
 use crate::run::context::LogLine;
 use crate::state::{ApiToken, FileRow, Notification, RunFilter, RunRow};
@@ -46,6 +47,9 @@ pub fn routes() -> Router<Shared> {
         .route("/users", get(users).post(add_user))
         .route("/users/{name}", delete(remove_user))
         .route("/users/{name}/rights", put(set_rights))
+        .route("/users/{name}/disabled", put(set_disabled))
+        .route("/users/{name}/password", put(set_password))
+        .route("/changes", get(changes))
         .route("/tokens", get(tokens).post(create_token))
         .route("/tokens/{id}", delete(revoke_token))
         .fallback(|| async { Problem::missing("there is no such API route; GET /api/openapi.json lists them") })
@@ -421,6 +425,8 @@ struct UserView {
     groups: Vec<String>,
     /// Tool rights, direct and through groups.
     rights: Vec<String>,
+    /// Turned off: cannot sign in, tokens refused.
+    disabled: bool,
 }
 
 /// The users.
@@ -445,6 +451,7 @@ async fn users(State(c): State<Shared>, caller: Caller) -> Result<Json<UserList>
             email: u.email,
             groups: u.groups,
             rights,
+            disabled: u.disabled,
         });
     }
     Ok(Json(UserList { users }))
@@ -480,27 +487,16 @@ async fn add_user(
     Json(u): Json<NewUser>,
 ) -> Result<(StatusCode, Json<UserName>), Problem> {
     caller.need("manage_users")?;
-    let store = &c.app().store;
-    for g in &u.groups {
-        if store.group(g).await?.is_none() {
-            return Err(Problem::bad(format!(
-                "there is no group '{g}'; add it first with `ferry groups add {g}`"
-            )));
-        }
-    }
-    store
-        .add_user(&u.name, u.display_name.as_deref(), u.email.as_deref())
-        .await?;
-    if let Some(p) = &u.password {
-        store.set_password(&u.name, p).await?;
-    }
-    for g in &u.groups {
-        store.add_member(g, &u.name).await?;
-    }
-    for r in &u.rights {
-        store.grant(&u.name, r).await?;
-    }
-    tracing::info!(user = ?u.name, by = %caller.user, "User added from the console.");
+    let app = c.app();
+    let user = crate::admin::NewUser {
+        name: u.name.clone(),
+        display_name: u.display_name,
+        email: u.email,
+        groups: u.groups,
+        rights: u.rights,
+        password: u.password,
+    };
+    Admin::new(&app, caller.started_by()).add_user(&user).await?;
     Ok((StatusCode::CREATED, Json(UserName { name: u.name })))
 }
 
@@ -522,8 +518,7 @@ async fn remove_user(
     Path(name): Path<String>,
 ) -> Result<Json<Removed>, Problem> {
     caller.need("manage_users")?;
-    c.app().store.remove_user(&name).await?;
-    tracing::info!(user = ?name, by = %caller.user, "User removed from the console.");
+    Admin::new(&c.app(), caller.started_by()).remove_user(&name).await?;
     Ok(Json(Removed { name, removed: true }))
 }
 
@@ -553,23 +548,129 @@ async fn set_rights(
     Json(r): Json<Rights>,
 ) -> Result<Json<UserRights>, Problem> {
     caller.need("manage_users")?;
-    let store = &c.app().store;
-    if store.user(&name).await?.is_none() {
-        return Err(Problem::missing(format!("there is no user '{name}'")));
-    }
-    for right in &r.rights {
-        c.app().check_right(right).map_err(Problem::bad)?;
-    }
-    let had = store.direct_rights(&name).await?;
-    for old in had.iter().filter(|h| !r.rights.contains(h)) {
-        store.revoke(&name, old).await?;
-    }
-    for new in r.rights.iter().filter(|n| !had.contains(n)) {
-        store.grant(&name, new).await?;
-    }
-    tracing::info!(user = ?name, by = %caller.user, rights = ?r.rights, "Rights set from the console.");
-    let rights = store.tool_rights(&name).await?;
+    let app = c.app();
+    Admin::new(&app, caller.started_by())
+        .set_rights(&name, &r.rights)
+        .await?;
+    let rights = app.store.tool_rights(&name).await?;
     Ok(Json(UserRights { name, rights }))
+}
+
+/// Whether a user is turned off.
+#[derive(Deserialize, Serialize, ToSchema)]
+struct Disabled {
+    disabled: bool,
+}
+
+/// A user's state after turning them off or on.
+#[derive(Serialize, ToSchema)]
+struct UserDisabled {
+    name: String,
+    disabled: bool,
+    /// False when the user already was in that state.
+    changed: bool,
+}
+
+/// Turn a user off (sessions end, tokens refused) or back on
+///
+/// Needs the right `manage_users`; nobody can disable themselves.
+#[utoipa::path(put, path = "/api/users/{name}/disabled", params(("name" = String, Path, description = "The user name")), request_body = Disabled,
+    responses((status = 200, body = UserDisabled), (status = 403, description = "Without the right")))]
+async fn set_disabled(
+    State(c): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(d): Json<Disabled>,
+) -> Result<Json<UserDisabled>, Problem> {
+    caller.need("manage_users")?;
+    let changed = Admin::new(&c.app(), caller.started_by())
+        .set_disabled(&name, d.disabled)
+        .await?;
+    Ok(Json(UserDisabled {
+        name,
+        disabled: d.disabled,
+        changed,
+    }))
+}
+
+/// A new password for a user.
+#[derive(Deserialize, ToSchema)]
+struct NewPassword {
+    /// At least 8 characters.
+    password: String,
+}
+
+/// A password set.
+#[derive(Serialize, ToSchema)]
+struct PasswordSet {
+    name: String,
+    /// Always true: their open sessions have ended.
+    sessions_ended: bool,
+}
+
+/// Set or reset a user's password (their open sessions end)
+///
+/// Needs the right `manage_users`.
+#[utoipa::path(put, path = "/api/users/{name}/password", params(("name" = String, Path, description = "The user name")), request_body = NewPassword,
+    responses((status = 200, body = PasswordSet), (status = 403, description = "Without the right")))]
+async fn set_password(
+    State(c): State<Shared>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(p): Json<NewPassword>,
+) -> Result<Json<PasswordSet>, Problem> {
+    caller.need("manage_users")?;
+    Admin::new(&c.app(), caller.started_by())
+        .set_password(&name, &p.password)
+        .await?;
+    Ok(Json(PasswordSet {
+        name,
+        sessions_ended: true,
+    }))
+}
+
+/// One change to people, groups, rights or tokens.
+#[derive(Serialize, ToSchema)]
+struct ChangeView {
+    id: i64,
+    at: DateTime<Utc>,
+    /// Who made it and from where.
+    by: crate::state::StartedBy,
+    action: crate::state::AdminAction,
+    /// The user or group changed.
+    subject: String,
+    /// The right, group or token, where there is one.
+    detail: Option<String>,
+}
+
+/// Recorded changes, newest first.
+#[derive(Serialize, ToSchema)]
+struct ChangeList {
+    changes: Vec<ChangeView>,
+}
+
+/// Who changed which user, group, right or token (the latest 200)
+///
+/// Needs the right `manage_users`.
+#[utoipa::path(get, path = "/api/changes", responses((status = 200, body = ChangeList), (status = 403, description = "Without the right")))]
+async fn changes(State(c): State<Shared>, caller: Caller) -> Result<Json<ChangeList>, Problem> {
+    caller.need("manage_users")?;
+    let changes = c
+        .app()
+        .store
+        .people_changes(200)
+        .await?
+        .into_iter()
+        .map(|ch| ChangeView {
+            id: ch.id,
+            at: ch.at,
+            by: ch.by,
+            action: ch.action,
+            subject: ch.subject,
+            detail: ch.detail,
+        })
+        .collect();
+    Ok(Json(ChangeList { changes }))
 }
 
 /// API tokens, never their text.
@@ -612,7 +713,10 @@ async fn create_token(
     caller: Caller,
     Json(t): Json<NewToken>,
 ) -> Result<(StatusCode, Json<MadeToken>), Problem> {
-    let (id, token) = c.app().store.create_token(&caller.user, &t.label).await?;
+    let app = c.app();
+    let (id, token) = Admin::new(&app, caller.started_by())
+        .create_token(&caller.user, &t.label)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(MadeToken {
@@ -639,7 +743,10 @@ async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i6
     } else {
         Some(caller.user.as_str())
     };
-    if !c.app().store.revoke_token(id, whose).await? {
+    if !Admin::new(&c.app(), caller.started_by())
+        .revoke_token(id, whose)
+        .await?
+    {
         return Err(Problem::missing(format!(
             "there is no token {id} of yours; GET /api/tokens lists them"
         )));
@@ -674,6 +781,9 @@ async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i6
         add_user,
         remove_user,
         set_rights,
+        set_disabled,
+        set_password,
+        changes,
         tokens,
         create_token,
         revoke_token

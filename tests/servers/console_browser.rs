@@ -128,8 +128,8 @@ fn capabilities() -> serde_json::Map<String, serde_json::Value> {
 }
 
 /// A browser session on the console, numbering its screenshots.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     base: String,
     shots: PathBuf,
     taken: usize,
@@ -137,7 +137,7 @@ struct Browser {
 
 impl Browser {
     /// Opens a path on the console.
-    async fn goto(&self, path: &str) {
+    pub(crate) async fn goto(&self, path: &str) {
         self.client
             .goto(&format!("{}{path}", self.base))
             .await
@@ -145,12 +145,12 @@ impl Browser {
     }
 
     /// The path of the page shown.
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_string()
     }
 
     /// Polls until `check` gives a value, or fails with what the page shows.
-    async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
+    pub(crate) async fn until<T, F, Fut>(&self, what: &str, mut check: F) -> T
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Option<T>>,
@@ -170,7 +170,7 @@ impl Browser {
     }
 
     /// The element `css` matches, once it is there.
-    async fn find(&self, css: &str) -> Element {
+    pub(crate) async fn find(&self, css: &str) -> Element {
         let c = &self.client;
         self.until(
             &format!("`{css}`"),
@@ -181,7 +181,7 @@ impl Browser {
 
     /// The text of the element `css` matches, once `ok` accepts it. Reads
     /// again after a refresh replaces the element.
-    async fn text_until(&self, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    pub(crate) async fn text_until(&self, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let c = &self.client;
         let ok = &ok;
         self.until(&format!("`{css}` to show {what}"), || async move {
@@ -192,12 +192,12 @@ impl Browser {
     }
 
     /// The text of the element `css` matches.
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.text_until(css, "anything", |_| true).await
     }
 
     /// Clicks the element `css` matches.
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.find(css)
             .await
             .click()
@@ -206,22 +206,27 @@ impl Browser {
     }
 
     /// How many elements `css` matches now.
-    async fn count(&self, css: &str) -> usize {
+    pub(crate) async fn count(&self, css: &str) -> usize {
         self.client.find_all(Locator::Css(css)).await.unwrap().len()
     }
 
     /// Types into a field, replacing what it held.
-    async fn fill(&self, css: &str, text: &str) {
+    pub(crate) async fn fill(&self, css: &str, text: &str) {
         let field = self.find(css).await;
         field.clear().await.unwrap();
         field.send_keys(text).await.unwrap();
     }
 
     /// Logs in through the form and waits for the extract list.
-    async fn log_in(&self, user: &str) {
+    pub(crate) async fn log_in(&self, user: &str) {
+        self.log_in_with(user, PASSWORD).await
+    }
+
+    /// Logs in with `password` and waits for the extract list.
+    pub(crate) async fn log_in_with(&self, user: &str, password: &str) {
         self.goto("/login").await;
         self.fill("#user", user).await;
-        self.fill("#password", PASSWORD).await;
+        self.fill("#password", password).await;
         self.click("#login").await;
         self.find("table#extracts").await;
         assert_eq!(self.path().await, "/", "{user} lands on the extract list");
@@ -229,7 +234,7 @@ impl Browser {
     }
 
     /// Saves a screenshot of the window as `NN-name.png`; checks it is a PNG.
-    async fn shot(&mut self, name: &str) -> PathBuf {
+    pub(crate) async fn shot(&mut self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap();
         assert!(
             png.len() > 1000 && png.starts_with(PNG_SIGNATURE),
@@ -448,13 +453,18 @@ async fn scenario(b: &mut Browser, c: &Console) {
     b.shot("extract-read-only").await;
 }
 
-#[test]
-fn the_console_works_in_a_real_browser() {
+/// Opens headless Chromium on `console`, runs `scenario` in it and
+/// returns how many screenshots it saved under
+/// `$CARGO_TARGET_TMPDIR/SHOTS/` (emptied first).
+pub(crate) fn drive(
+    console: &Console,
+    shots: &str,
+    scenario: impl for<'a> FnOnce(&'a mut Browser, &'a Console) -> std::pin::Pin<Box<dyn Future<Output = ()> + 'a>>,
+) -> usize {
     let started = Instant::now();
-    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(shots);
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
-    let console = Console::start();
     let driver = ChromeDriver::start(console.project.dir.path());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -472,7 +482,7 @@ fn the_console_works_in_a_real_browser() {
             shots: shots.clone(),
             taken: 0,
         };
-        let outcome = AssertUnwindSafe(scenario(&mut browser, &console)).catch_unwind().await;
+        let outcome = AssertUnwindSafe(scenario(&mut browser, console)).catch_unwind().await;
         let _ = client.close().await;
         match outcome {
             Ok(()) => browser.taken,
@@ -487,4 +497,11 @@ fn the_console_works_in_a_real_browser() {
         shots.display(),
         started.elapsed().as_secs_f64()
     );
+    taken
+}
+
+#[test]
+fn the_console_works_in_a_real_browser() {
+    let console = Console::start();
+    drive(&console, "console-screenshots", |b, c| Box::pin(scenario(b, c)));
 }

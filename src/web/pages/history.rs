@@ -1,4 +1,4 @@
-//! History, one run, notifications and the users page.
+//! History, one run and notifications.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
@@ -12,7 +12,7 @@ use crate::state::RunStatus;
 use crate::web::api::HistoryQuery;
 use crate::web::Shared;
 
-/// The history, notification and user pages' routes.
+/// The history and notification pages' routes.
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/history", get(history))
@@ -20,7 +20,6 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/notifications", get(notifications))
         .route("/notifications/read", post(read_all))
         .route("/notifications/{id}/read", post(read_one))
-        .route("/users", get(users))
 }
 
 pub(super) fn runs_table(v: &Viewer, runs: &[crate::state::RunRow]) -> Markup {
@@ -138,26 +137,4 @@ async fn read_all(State(c): State<Shared>, v: Viewer, Form(f): Form<Csrf>) -> Pa
     v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
     c.app().store.mark_all_read(Some(&v.caller.user)).await.or_page(&v)?;
     Ok(Redirect::to("/notifications").into_response())
-}
-
-async fn users(State(c): State<Shared>, v: Viewer) -> PageResult {
-    v.caller.need("manage_users").or_page(&v)?;
-    let app = c.app();
-    let mut rows = Vec::new();
-    for u in app.store.users().await.or_page(&v)? {
-        let rights = app.store.tool_rights(&u.name).await.or_page(&v)?;
-        rows.push((u, rights));
-    }
-    let body = html! {
-        h1 { "Users" }
-        table #users {
-            tr { th { "User" } th { "Name" } th { "Email" } th { "Groups" } th { "Rights" } }
-            @for (u, rights) in &rows {
-                tr { td { (u.name) } td { (u.display_name.clone().unwrap_or_default()) } td { (u.email.clone().unwrap_or_default()) }
-                     td { (u.groups.join(", ")) } td { (rights.iter().cloned().collect::<Vec<_>>().join(", ")) } }
-            }
-        }
-        p .hint { "Add users and rights with " code { "ferry users add NAME --group GROUP --right RIGHT --password-stdin" } " or POST /api/users." }
-    };
-    Ok(layout("Users", Some(&v), body).into_response())
 }

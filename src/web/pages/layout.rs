@@ -39,6 +39,9 @@ form.search { margin: .5em 0; display: flex; gap: .6em; align-items: center; fle
 form.login { display: grid; gap: .8em; max-width: 20em; } form.login input { display: block; width: 100%; box-sizing: border-box; }
 form.editor textarea { width: 100%; font: 13px/1.4 ui-monospace, monospace; tab-size: 4; }
 .hint { color: #5a6473; font-size: .9em; } tr.unread { font-weight: 600; }
+.choices { display: flex; flex-wrap: wrap; gap: .3em 1.2em; margin: .4em 0 .8em; } label.choice { white-space: nowrap; }
+form.grid { display: grid; gap: .6em; max-width: 40em; } fieldset { border: 1px solid #d8dce3; }
+details { margin: .8em 0; } summary { cursor: pointer; color: #1f3a5f; }
 "#;
 
 /// A whole page around `body`.

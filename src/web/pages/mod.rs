@@ -6,13 +6,14 @@
 //!
 //! This module holds what every page shares (who is looking, error pages,
 //! forms) and the login; `extracts` the list, an extract and its actions;
-//! `history` runs, notifications and users; `account` the person's own
-//! settings.
+//! `history` runs and notifications; `people` users, groups, rights and
+//! tokens; `account` the person's own settings.
 
 mod account;
 mod extracts;
 mod history;
 mod layout;
+mod people;
 
 use std::net::SocketAddr;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Router<Shared> {
         .merge(extracts::routes())
         .merge(history::routes())
         .merge(account::routes())
+        .merge(people::routes())
 }
 
 /// The style sheet: the same for everyone, so it may be cached.
