@@ -522,3 +522,27 @@ fn the_documented_own_schema_example_runs_and_holds_what_breaks_it() {
         )
     );
 }
+
+#[test]
+fn a_misspelt_schema_is_refused_when_the_script_loads_naming_the_shipped_ones() {
+    let p = Project::from_repo();
+    corrupt(
+        &p,
+        "oneroster_1_2",
+        "misspelt",
+        "//! schema = \"oneroster-1.2\"",
+        "//! schema = \"oneroster-12\"",
+    );
+    let out = p.ferry(&["check", "misspelt"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(text.contains("misspelt.rhai:"), "names the file and line: {text}");
+    assert!(text.contains("schema 'oneroster-12'"), "names the schema: {text}");
+    assert!(
+        text.contains("clever") && text.contains("oneroster-1.1") && text.contains("oneroster-1.2"),
+        "lists the shipped schemas: {text}"
+    );
+    let ran = p.ferry(&["run", "misspelt"]);
+    assert_eq!(ran.code, 2, "the run refuses the script too: {}", ran.stderr);
+    assert!(ran.stderr.contains("schema 'oneroster-12'"), "{}", ran.stderr);
+}

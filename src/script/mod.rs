@@ -96,6 +96,15 @@ impl Script {
                 ));
             }
         }
+        // A misspelt schema name is reported when the script loads (by
+        // `ferry check`, the daemon and the console's save), not at 2 a.m.
+        // when the first delivery would be held for it.
+        if let Some(name) = &spec.guards.schema {
+            if let Err(e) = crate::schema::load(&settings.stdlib_dir, name) {
+                let line = source.lines().position(|l| l.contains("schema")).map_or(1, |i| i + 1);
+                return Err(ScriptError::at(path, line, format!("header: {e}")));
+            }
+        }
         let hash = hex::encode(Sha256::digest(source.as_bytes()));
         Ok(Script {
             path: path.to_path_buf(),
