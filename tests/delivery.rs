@@ -138,10 +138,25 @@ fn a_failed_delivery_keeps_the_file_and_resend_sends_the_same_bytes() {
     // (editing it in place would change the delivered bytes too).
     std::fs::remove_file(&kept).unwrap();
     std::fs::write(&kept, b"tampered").unwrap();
+    // The check runs beside the upload and holds back the commit: the
+    // resend fails, history says why, the destination keeps the old file
+    // and no temporary is left beside it.
     let refused = p.ferry(&["resend", "1"]);
-    assert_eq!(refused.code, 2, "{refused:?}");
-    assert!(refused.stderr.contains("changed since the run"), "{}", refused.stderr);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(said.contains("changed since the run"), "{said}");
     assert_eq!(std::fs::read(p.path("out/roster.csv")).unwrap(), built);
+    let left: Vec<String> = std::fs::read_dir(p.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["roster.csv"], "nothing but the delivered file");
+    let last = p.ferry(&["history", "--run", "4"]);
+    let text = last.ok();
+    assert!(
+        text.contains("status       failed") && text.contains("changed since the run"),
+        "{text}"
+    );
 }
 
 #[test]

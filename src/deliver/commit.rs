@@ -122,17 +122,20 @@ pub async fn put(
     }
     sweep(session, settings, &[dir, &staging], journal).await?;
     let committing = || async {
-        journal.committing().await.map_err(|e| {
-            OpError::new(
-                FailureKind::Local,
-                format!("cannot record the delivery in the state store ({e}); it was not committed"),
-            )
-        })
+        journal
+            .committing()
+            .await
+            .map_err(|e| OpError::new(FailureKind::Local, format!("{e}; it was not committed")))
     };
     match (&plan.temp, &plan.marker) {
         (Some(temp), _) => {
             upload_checked(session, settings, file, temp, size).await?;
-            committing().await?;
+            if let Err(e) = committing().await {
+                // Not committed: the temporary goes now rather than waiting
+                // for the next sweep.
+                let _ = within(t, || format!("removing {temp}"), session.remove(temp)).await;
+                return Err(e);
+            }
             replace(session, settings, temp, target).await?;
         }
         (None, Some(marker)) => {

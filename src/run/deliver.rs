@@ -48,6 +48,7 @@ pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSett
         env: &env,
         log: &log,
         cancel: &run.cancel,
+        verified: None,
     };
     let sent = run.runtime.block_on(courier.send_with_sidecars(artifact, settings));
     for d in &sent.deliveries {

@@ -185,18 +185,9 @@ impl App {
                 "it kept no files (keep_delivered is off, or retention removed them)".into()
             }));
         }
-        for (a, _) in &plan {
-            let actual = crate::format::sha256_file(&a.path)
-                .map_err(|e| refuse(format!("its kept file {} cannot be read: {e}", a.path.display())))?;
-            if actual != a.sha256 {
-                return Err(refuse(format!(
-                    "its kept file {} changed since the run (SHA-256 {actual}, recorded {}); \
-                     it is not sent",
-                    a.path.display(),
-                    a.sha256
-                )));
-            }
-        }
+        // Each kept file is checked against its recorded SHA-256 while it
+        // is sent; a file that changed is never committed at a destination.
+        let verification = super::send::Verification::start(plan.iter().map(|(a, _)| a));
         let run_id = self
             .store
             .start_run(&NewRun {
@@ -232,6 +223,7 @@ impl App {
             env: &env,
             log: &warn,
             cancel: &never,
+            verified: Some(&verification),
         };
         for (a, dest) in &plan {
             let Some(settings) = self.settings.destinations.get(dest) else {

@@ -4,7 +4,11 @@
 //! and `delivered` or `failed` after. A script's `deliver`, `ferry resend`
 //! and `ferry release` all send this way, sidecars included.
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
+
+use futures::future::{BoxFuture, FutureExt, Shared};
 
 use super::context::{Artifact, Delivery};
 use crate::config::DestinationSettings;
@@ -23,11 +27,64 @@ pub struct NotSent {
     pub cause: Option<DeliveryError>,
 }
 
+/// A check of a file's content running beside its upload.
+type Check = Shared<BoxFuture<'static, Result<(), String>>>;
+
+/// SHA-256 checks of kept files, started before their uploads and awaited
+/// just before each commit: a resend hashes while it sends, so the check
+/// costs no wall time on a second core, and a file that changed since its
+/// run is still never committed at the destination (its temporary is left
+/// to the sweep, under a name no receiver reads).
+#[derive(Default)]
+pub struct Verification {
+    checks: HashMap<PathBuf, Check>,
+}
+
+impl Verification {
+    /// Starts checking that each file still has its recorded SHA-256.
+    pub fn start<'f>(files: impl IntoIterator<Item = &'f Artifact>) -> Verification {
+        let mut checks = HashMap::new();
+        for a in files {
+            let (path, want) = (a.path.clone(), a.sha256.clone());
+            let check = async move {
+                let shown = path.display().to_string();
+                let actual = tokio::task::spawn_blocking(move || crate::format::sha256_file(&path))
+                    .await
+                    .map_err(|e| format!("the check of {shown} stopped: {e}"))?
+                    .map_err(|e| format!("its kept file {shown} cannot be read: {e}"))?;
+                if actual == want {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "its kept file {shown} changed since the run (SHA-256 {actual}, recorded {want}); it is not sent"
+                    ))
+                }
+            };
+            checks.insert(a.path.clone(), check.boxed().shared());
+        }
+        Verification { checks }
+    }
+
+    /// The check of `path`, if one was started.
+    fn of(&self, path: &std::path::Path) -> Option<Check> {
+        self.checks.get(path).cloned()
+    }
+
+    /// Waits for every check; the first failure.
+    pub async fn all(&self) -> Result<(), String> {
+        for check in self.checks.values() {
+            check.clone().await?;
+        }
+        Ok(())
+    }
+}
+
 /// The ledger as the commit strategies see it during one delivery.
 struct LedgerJournal<'a> {
     store: &'a Store,
     destination: &'a str,
     delivery: &'a str,
+    check: Option<Check>,
 }
 
 #[async_trait::async_trait]
@@ -41,10 +98,13 @@ impl Journal for LedgerJournal<'_> {
     }
 
     async fn committing(&self) -> Result<(), String> {
+        if let Some(check) = &self.check {
+            check.clone().await?;
+        }
         self.store
             .delivery_committing(self.delivery)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| format!("cannot record the delivery in the state store ({e})"))
     }
 }
 
@@ -57,6 +117,8 @@ pub struct Courier<'a> {
     pub env: &'a DeliveryEnv,
     pub log: &'a (dyn Fn(String) + Send + Sync),
     pub cancel: &'a AtomicBool,
+    /// Content checks a file must pass before it is committed.
+    pub verified: Option<&'a Verification>,
 }
 
 /// A data file's delivery with its sidecars.
@@ -143,6 +205,7 @@ impl Courier<'_> {
             env,
             log,
             cancel,
+            verified,
         } = *self;
         let dest = settings.name.as_str();
         let refused = |error: String, cause: Option<DeliveryError>, attempts: u32| NotSent {
@@ -151,6 +214,14 @@ impl Courier<'_> {
             cause,
         };
         let plan = commit::plan(settings, &file.name).map_err(|e| refused(e.message, None, 0))?;
+        let check = verified.and_then(|v| v.of(&file.path));
+        if let Some(check) = &check {
+            // Without a temporary or marker there is no commit to hold back:
+            // the check comes first.
+            if plan.temp.is_none() && plan.marker.is_none() {
+                check.clone().await.map_err(|e| refused(e, None, 0))?;
+            }
+        }
         let id = store
             .delivery_sending(&DeliveryIntent {
                 run,
@@ -176,6 +247,7 @@ impl Courier<'_> {
             store,
             destination: dest,
             delivery: &id,
+            check,
         };
         let delivered = tokio::select! {
             biased;
