@@ -87,6 +87,13 @@ pub enum UsersCommand {
         /// ssn, birth_date, ...
         right: String,
     },
+    /// Remove a user's second factor and recovery codes (a lost phone):
+    /// their next console login asks for the password only, or, with
+    /// console.require_totp, has them set up a new factor first.
+    TotpReset {
+        /// The user.
+        name: String,
+    },
     /// A user's rights: given by name, and from each of their groups.
     /// A user's rights.
     Rights {
@@ -215,6 +222,13 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             println!("revoked {right} from {name}");
         }
         UsersCommand::Rights { name } => rights(app, &name).await?,
+        UsersCommand::TotpReset { name } => {
+            if app.store.totp_reset(&name).await? {
+                println!("removed the second factor of {name}; they set up a new one on their account page");
+            } else {
+                println!("{name} had no second factor; nothing changed");
+            }
+        }
     }
     Ok(())
 }

@@ -22,6 +22,9 @@ pub struct ConsoleSettings {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// How long a login lasts.
     pub session: Duration,
+    /// Every password login needs a second factor (`require_totp`); a
+    /// person without one sets it up before their first session.
+    pub require_totp: bool,
 }
 
 impl ConsoleSettings {
@@ -31,6 +34,7 @@ impl ConsoleSettings {
             listen,
             tls: None,
             session: Duration::from_secs(8 * 3600),
+            require_totp: false,
         }
     }
 }
@@ -43,6 +47,8 @@ pub(super) struct RawConsole {
     tls_certificate: Option<String>,
     tls_key: Option<String>,
     session: Option<String>,
+    #[serde(default)]
+    require_totp: bool,
 }
 
 impl RawConsole {
@@ -66,6 +72,11 @@ impl RawConsole {
             Some(t) => humantime::parse_duration(t)
                 .map_err(|e| format!("console.session '{t}' is not a duration like \"8h\": {e}"))?,
         };
-        Ok(ConsoleSettings { listen, tls, session })
+        Ok(ConsoleSettings {
+            listen,
+            tls,
+            session,
+            require_totp: self.require_totp,
+        })
     }
 }

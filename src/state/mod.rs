@@ -12,6 +12,7 @@ mod people;
 mod rights;
 mod runs;
 mod status;
+mod totp;
 
 use std::path::PathBuf;
 
@@ -28,6 +29,7 @@ pub use notifications::{Level, NewNotification, Notification};
 pub use people::{check_email, check_name, check_webhook, Group, PeopleError, User};
 pub use runs::RunFilter;
 pub use status::{DeliveryState, OccurrenceOutcome, RunStatus};
+pub use totp::{Enrolment, FactorCheck, FactorState, RECOVERY_CODES};
 
 /// A state store failure.
 #[derive(Debug, thiserror::Error)]
