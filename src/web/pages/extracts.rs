@@ -195,8 +195,10 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
                 li { a href={"/jobs/" (j.id)} { (j.kind) " by " (j.by) " at " (v.when(j.started_at)) } " " span class={"status " (j.state)} { (j.state) } }
             } }
         }
-        h2 { "Last " (trends::PAGE_RUNS) " runs" }
-        (trends::extract_charts(&v, &e.name, &recent, &guards))
+        section #trends {
+            h2 { "Last " (trends::PAGE_RUNS) " runs" }
+            (trends::extract_charts(&v, &e.name, &recent, &guards))
+        }
         h2 { "History" }
         (runs_table(&v, &d.runs))
         h2 { "Header" }
