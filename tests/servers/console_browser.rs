@@ -682,8 +682,23 @@ async fn charts(b: &mut Browser, c: &Console) {
     b.click("#totp-start").await;
     b.find("svg#qr").await;
     assert_eq!(b.path().await, "/account/totp");
-    assert!(b.text("#totp-secret").await.len() >= 26);
+    let secret = b.text("#totp-secret").await;
+    assert!(secret.len() >= 26, "{secret}");
     b.shot("totp-setup").await;
+    // A QR reader (zbar, independent of the crate that drew it) reads the
+    // key and the account from the picture as the browser shows it.
+    let qr = b.shot_of("svg#qr", "totp-qr").await;
+    let out = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&qr)
+        .output()
+        .unwrap_or_else(|e| panic!("zbarimg does not run ({e}): the test needs `apt-get install zbar-tools`"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("otpauth://totp/ferry:admin?secret={secret}&issuer=ferry"),
+        "the QR code as zbarimg reads it ({})",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -88,6 +88,8 @@ pub struct Series<'a> {
     pub desc: String,
     /// How a value is written on the axis.
     pub unit: fn(f64) -> String,
+    /// The axis runs at least this high (5 rows: an axis of whole numbers).
+    pub least_top: f64,
     /// Oldest first.
     pub points: Vec<Point>,
     /// Guards to draw.
@@ -106,6 +108,14 @@ pub fn nice_ceiling(v: f64) -> f64 {
         .map(|m| m * power)
         .find(|c| *c >= v * (1.0 - 1e-12))
         .unwrap_or(10.0 * power)
+}
+
+/// The axis labels from 0 to `top` in round steps (at most six), so an axis
+/// of rows never reads 2.5.
+pub fn ticks(top: f64) -> Vec<f64> {
+    let step = nice_ceiling(top / 5.0);
+    let count = (top / step + 1e-9).floor() as usize;
+    (0..=count).map(|i| step * i as f64).collect()
 }
 
 /// A value's height in the drawing for an axis from 0 to `top`.
@@ -152,7 +162,7 @@ pub fn series(s: &Series<'_>) -> Markup {
             Threshold::Band { high, .. } => *high,
         }))
         .fold(0.0, f64::max);
-    let top = nice_ceiling(highest * 1.05);
+    let top = nice_ceiling((highest * 1.05).max(s.least_top));
     let count = s.points.len();
     let line: Vec<String> = s
         .points
@@ -169,8 +179,7 @@ pub fn series(s: &Series<'_>) -> Markup {
             role="img" aria-labelledby={(title_id) " " (desc_id)} {
             title id=(title_id) { (s.title) }
             desc id=(desc_id) { (s.desc) }
-            @for i in 0..=4 {
-                @let v = top * i as f64 / 4.0;
+            @for v in ticks(top) {
                 @let y = y_of(v, top);
                 line .grid x1=(n(LEFT)) x2=(n(WIDTH - RIGHT)) y1=(n(y)) y2=(n(y)) {}
                 text .axis x=(n(LEFT - 6.0)) y=(n(y + 4.0)) text-anchor="end" { ((s.unit)(v)) }
@@ -185,7 +194,7 @@ pub fn series(s: &Series<'_>) -> Markup {
                     Threshold::Floor { value, label } => {
                         @let y = y_of(*value, top);
                         line .guard.floor x1=(n(LEFT)) x2=(n(WIDTH - RIGHT)) y1=(n(y)) y2=(n(y)) { title { (label) } }
-                        text .guard-label x=(n(WIDTH - RIGHT - 4.0)) y=(n(y - 3.0)) text-anchor="end" { (label) }
+                        text .guard-label x=(n(LEFT + 4.0)) y=(n(y - 3.0)) text-anchor="start" { (label) }
                     }
                 }
             }
@@ -208,7 +217,8 @@ pub fn legend() -> Markup {
             svg .key viewBox="0 0 12 12" { circle .point.done cx="6" cy="6" r="4" {} } " delivered  "
             svg .key viewBox="0 0 12 12" { rect .point.held x="1" y="1" width="10" height="10" {} } " held by a guard  "
             svg .key viewBox="0 0 12 12" { path .point.failed d="M6 0L12 11L0 11Z" {} } " failed  "
-            svg .key viewBox="0 0 24 12" { line .guard.floor x1="0" x2="24" y1="6" y2="6" {} } " guard"
+            svg .key viewBox="0 0 24 12" { line .guard.floor x1="0" x2="24" y1="6" y2="6" {} } " min_rows  "
+            svg .key viewBox="0 0 24 12" { rect .guard.band x="0" y="2" width="24" height="8" {} } " where max_change lets the next run land"
         }
     }
 }
@@ -282,9 +292,14 @@ pub fn timeline(id: &str, title: &str, desc: &str, hours: &[(f64, String)], lane
     }
 }
 
-/// Seconds as a person reads a run's length: `42 s`, `3 m 05 s`, `1 h 02 m`.
+/// Seconds as a person reads a run's length: `0.4 s`, `42 s`, `3 m 05 s`,
+/// `1 h 02 m`.
 pub fn duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
+    let secs = secs.max(0.0);
+    if secs < 10.0 {
+        return format!("{} s", n((secs * 10.0).round() / 10.0));
+    }
+    let s = secs.round() as u64;
     match s {
         0..=59 => format!("{s} s"),
         60..=3599 => format!("{} m {:02} s", s / 60, s % 60),
@@ -319,6 +334,10 @@ mod tests {
         assert_eq!(nice_ceiling(1_234.0), 2_000.0);
         assert_eq!(nice_ceiling(0.3), 0.5);
         assert_eq!(nice_ceiling(5_000.1), 10_000.0);
+        assert_eq!(ticks(10.0), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(5.0), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(ticks(2000.0), [0.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0]);
+        assert_eq!(ticks(1.0), [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
     }
 
     #[test]
@@ -328,6 +347,7 @@ mod tests {
             title: "Rows per run".into(),
             desc: "Three runs <of> roster".into(),
             unit: rows,
+            least_top: 5.0,
             points: vec![
                 point(1, 1000.0, Mark::Done),
                 point(2, 400.0, Mark::Held),
@@ -410,7 +430,9 @@ mod tests {
 
     #[test]
     fn durations_read_like_a_clock() {
-        assert_eq!(duration(0.4), "0 s");
+        assert_eq!(duration(0.0), "0 s");
+        assert_eq!(duration(0.44), "0.4 s");
+        assert_eq!(duration(9.0), "9 s");
         assert_eq!(duration(59.0), "59 s");
         assert_eq!(duration(185.0), "3 m 05 s");
         assert_eq!(duration(3720.0), "1 h 02 m");

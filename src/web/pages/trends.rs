@@ -119,6 +119,7 @@ pub fn extract_charts(v: &Viewer, name: &str, runs: &[RunRow], guards: &Guards) 
             }
         ),
         unit: chart::rows,
+        least_top: 5.0,
         points: points(|r| r.rows.max(0) as f64, chart::rows),
         thresholds: guard_lines,
     };
@@ -127,6 +128,7 @@ pub fn extract_charts(v: &Viewer, name: &str, runs: &[RunRow], guards: &Guards) 
         title: format!("Duration per run of {name}"),
         desc: summary.clone(),
         unit: chart::duration,
+        least_top: 1.0,
         points: points(seconds, chart::duration),
         thresholds: Vec::new(),
     };
