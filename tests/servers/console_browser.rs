@@ -615,7 +615,7 @@ async fn charts(b: &mut Browser, c: &Console) {
     assert_eq!(attributes(b, "svg#duration-chart .point", "data-run").await, ids);
     assert_eq!(
         attributes(b, "svg#rows-chart .point.held", "data-run").await,
-        [held.clone()]
+        [held]
     );
     assert_eq!(
         b.count("svg#rows-chart rect.point.held").await,
