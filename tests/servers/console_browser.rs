@@ -613,10 +613,7 @@ async fn charts(b: &mut Browser, c: &Console) {
         "one point per run"
     );
     assert_eq!(attributes(b, "svg#duration-chart .point", "data-run").await, ids);
-    assert_eq!(
-        attributes(b, "svg#rows-chart .point.held", "data-run").await,
-        [held]
-    );
+    assert_eq!(attributes(b, "svg#rows-chart .point.held", "data-run").await, [held]);
     assert_eq!(
         b.count("svg#rows-chart rect.point.held").await,
         1,
