@@ -2,8 +2,8 @@
 //! `ferry serve`: setting it up from the account page (the key read from
 //! the page, codes computed here from it with an independent TOTP), the
 //! login's code step, refusal of a reused and a wrong code, recovery codes
-//! (each once), the rate limit, `require_totp` making a first login set one
-//! up, and `ferry users totp-reset`.
+//! (each once), the rate limit, `require_totp` making a group's members
+//! set one up at their first login, and `ferry users totp-reset`.
 
 use reqwest::blocking::Response;
 use totp_rs::{Algorithm, Secret, TOTP};
@@ -239,19 +239,26 @@ fn a_second_factor_is_set_up_asked_for_and_each_code_works_once() {
 }
 
 #[test]
-fn require_totp_has_a_first_login_set_one_up() {
+fn require_totp_has_a_first_login_of_a_member_set_one_up() {
     let c = Console::start_with(|p| {
+        p.ferry(&["groups", "add", "office"]).ok();
+        p.ferry(&["groups", "add-member", "office", "reader"]).ok();
         let base = std::fs::read_to_string(p.path("ferry.toml")).unwrap();
-        p.config(&format!("{base}[console]\nrequire_totp = true\n"));
+        p.config(&format!("{base}[console]\nrequire_totp = [\"office\"]\n"));
         None
     });
+    let api_login = |user: &str| {
+        c.send(
+            "POST",
+            "/api/login",
+            &Auth::None,
+            Some(serde_json::json!({"user": user, "password": PASSWORD})),
+        )
+    };
+    // Outside the group the password alone still logs in.
+    assert_eq!(api_login("admin").status(), 200);
     // The API cannot set one up: it says where to.
-    let r = c.send(
-        "POST",
-        "/api/login",
-        &Auth::None,
-        Some(serde_json::json!({"user": "reader", "password": PASSWORD})),
-    );
+    let r = api_login("reader");
     assert_eq!(r.status(), 403);
     assert!(r.text().unwrap().contains("console.require_totp"));
 

@@ -265,15 +265,18 @@ pub enum NextStep {
     Session,
     /// The code of the user's second factor.
     Code,
-    /// `require_totp` is on and the user has no second factor: set one up.
+    /// `require_totp` covers the user, who has no second factor: set one up.
     Enrol,
 }
 
 /// What follows a right password for `user`.
 pub async fn next_step(console: &Shared, user: &str) -> Result<NextStep, Problem> {
-    if console.app().store.totp_on(user).await? {
-        Ok(NextStep::Code)
-    } else if console.settings.require_totp {
+    let store = console.app().store.clone();
+    if store.totp_on(user).await? {
+        return Ok(NextStep::Code);
+    }
+    let groups = store.user(user).await?.map(|u| u.groups).unwrap_or_default();
+    if console.settings.require_totp.applies_to(&groups) {
         Ok(NextStep::Enrol)
     } else {
         Ok(NextStep::Session)

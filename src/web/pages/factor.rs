@@ -263,7 +263,14 @@ fn wrong_code() -> Problem {
 /// The account page's part: whether the factor is on, and how to set it up.
 pub(super) async fn section(c: &Shared, v: &Viewer) -> Result<Markup, Problem> {
     let state = c.app().store.totp_state(&v.caller.user).await?;
-    let required = c.settings.require_totp;
+    let groups = c
+        .app()
+        .store
+        .user(&v.caller.user)
+        .await?
+        .map(|u| u.groups)
+        .unwrap_or_default();
+    let required = c.settings.require_totp.applies_to(&groups);
     Ok(html! {
         h2 { "Second factor" }
         @match state {
