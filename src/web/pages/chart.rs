@@ -336,8 +336,9 @@ mod tests {
         assert_eq!(nice_ceiling(5_000.1), 10_000.0);
         assert_eq!(ticks(10.0), [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
         assert_eq!(ticks(5.0), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
-        assert_eq!(ticks(2000.0), [0.0, 400.0, 800.0, 1200.0, 1600.0, 2000.0]);
-        assert_eq!(ticks(1.0), [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+        assert_eq!(ticks(2000.0), [0.0, 500.0, 1000.0, 1500.0, 2000.0]);
+        let fifths: Vec<String> = ticks(1.0).into_iter().map(n).collect();
+        assert_eq!(fifths, ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
     }
 
     #[test]
