@@ -696,10 +696,45 @@ async fn charts(b: &mut Browser, c: &Console) {
         "the QR code as zbarimg reads it ({})",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // Turn it on with the app's code, keep the recovery codes, and log in
+    // again: the code step comes after the password.
+    let bytes = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+    let app = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some("ferry".into()),
+        "admin".into(),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    b.fill("#totp-code", &app.generate(now)).await;
+    b.click("#totp-confirm").await;
+    b.find("ul#recovery-codes").await;
+    assert_eq!(b.count("ul#recovery-codes li").await, 10);
+    b.shot("totp-recovery-codes").await;
+    b.click("#logout").await;
+    b.goto("/login").await;
+    b.fill("#user", "admin").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("#login").await;
+    b.find("input#code").await;
+    assert_eq!(b.path().await, "/login");
+    b.shot("totp-login-code").await;
+    b.fill("#code", &app.generate(now + 30)).await;
+    b.click("#verify").await;
+    b.find("table#extracts").await;
+    assert_eq!(b.text("#whoami").await, "admin");
 }
 
 #[test]
-fn charts_show_each_run_and_the_next_day_in_a_real_browser() {
+fn charts_the_next_day_and_a_second_factor_in_a_real_browser() {
     let console = Console::start();
     in_browser(&console, "chart-screenshots", |b, c| Box::pin(charts(b, c)));
 }
