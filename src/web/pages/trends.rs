@@ -177,3 +177,82 @@ pub fn sparkline(id: &str, runs: &[RunRow]) -> Markup {
     let points: Vec<(f64, Mark)> = drawn.iter().map(|(r, m)| (r.rows.max(0) as f64, *m)).collect();
     chart::sparkline(&title, &points)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    fn run(id: i64, trigger: &str, status: RunStatus, rows: i64) -> RunRow {
+        let started_at = Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap() + Duration::days(id);
+        RunRow {
+            id,
+            script: "roster".into(),
+            script_path: "scripts/roster.rhai".into(),
+            script_hash: String::new(),
+            trigger: trigger.into(),
+            occurrence: None,
+            started_at,
+            ended_at: Some(started_at + Duration::seconds(id)),
+            status,
+            rows,
+            bytes: 0,
+            destination: None,
+            error: None,
+            resend_of: None,
+            released_by: None,
+            recovers: None,
+            started_by: None,
+            params: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn what_ran_is_drawn_oldest_first_in_its_shape() {
+        // History comes newest first.
+        let history = vec![
+            run(6, "scheduled", RunStatus::Skipped, 0),
+            run(5, "manual", RunStatus::Superseded, 40),
+            run(4, "test", RunStatus::Succeeded, 100),
+            run(3, "scheduled", RunStatus::Interrupted, 0),
+            run(2, "scheduled", RunStatus::Held, 50),
+            run(1, "scheduled", RunStatus::Succeeded, 100),
+        ];
+        let drawn: Vec<(i64, Mark)> = drawn(&history).iter().map(|(r, m)| (r.id, *m)).collect();
+        assert_eq!(
+            drawn,
+            [(1, Mark::Done), (2, Mark::Held), (3, Mark::Failed), (5, Mark::Held)],
+            "tests and skipped occurrences are left out"
+        );
+    }
+
+    #[test]
+    fn the_guards_are_a_floor_and_a_band_around_the_last_delivered_run() {
+        let history = vec![
+            run(3, "scheduled", RunStatus::Held, 500),
+            run(2, "scheduled", RunStatus::Released, 1000),
+            run(1, "scheduled", RunStatus::Succeeded, 900),
+        ];
+        let guards = Guards {
+            min_rows: Some(800),
+            max_change: Some(10.0),
+            ..Guards::default()
+        };
+        let lines = thresholds(&guards, &drawn(&history));
+        assert_eq!(
+            lines,
+            [
+                Threshold::Floor {
+                    value: 800.0,
+                    label: "min_rows 800 (per file)".into()
+                },
+                Threshold::Band {
+                    low: 900.0,
+                    high: 1100.0,
+                    label: "max_change ±10 % of run 2".into()
+                },
+            ]
+        );
+        assert!(thresholds(&Guards::default(), &drawn(&history)).is_empty());
+    }
+}
