@@ -127,6 +127,17 @@ impl<'a> Admin<'a> {
         self.record(AdminAction::PasswordSet, name, None).await
     }
 
+    /// Removes a user's second factor (a lost phone); they set up a new
+    /// one at their next sign-in where one is required. False when they had
+    /// none.
+    pub async fn reset_second_factor(&self, name: &str) -> Result<bool, PeopleError> {
+        let had = self.app.store.totp_reset(name).await?;
+        if had {
+            self.record(AdminAction::SecondFactorReset, name, None).await?;
+        }
+        Ok(had)
+    }
+
     /// Grants a known right to a user.
     pub async fn grant(&self, name: &str, right: &str) -> Result<(), PeopleError> {
         self.check_right(right)?;

@@ -18,7 +18,7 @@ use crate::location::line_of_offset;
 mod console;
 mod destination;
 mod smtp;
-pub use console::{ConsoleSettings, DEFAULT_LISTEN};
+pub use console::{ConsoleSettings, TotpRequirement, DEFAULT_LISTEN};
 pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
 pub use smtp::{SmtpSettings, SmtpTls};
 
@@ -587,6 +587,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("console.listen 'localhost'"), "{e}");
+        let require = |v: &str| {
+            Settings::parse(&format!("[console]\nrequire_totp = {v}\n"), "f.toml", Path::new("/"))
+                .map(|s| s.console.unwrap().require_totp)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(require("false").unwrap(), TotpRequirement::Nobody);
+        assert_eq!(require("true").unwrap(), TotpRequirement::Everyone);
+        let admins = require("[\"admins\"]").unwrap();
+        assert_eq!(admins, TotpRequirement::Groups(vec!["admins".into()]));
+        assert!(admins.applies_to(&["office".into(), "admins".into()]));
+        assert!(!admins.applies_to(&["office".into()]));
+        for bad in ["\"yes\"", "[1]", "[\"\"]"] {
+            let e = require(bad).unwrap_err();
+            assert!(
+                e.contains("console.require_totp must be true, false or a list of group names"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

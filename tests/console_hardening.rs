@@ -19,12 +19,13 @@ fn header<'a>(r: &'a reqwest::blocking::Response, name: &str) -> &'a str {
 fn every_response_carries_the_security_headers() {
     let c = Console::start();
     let admin = c.login("admin");
-    let cases: [(&str, &str, &Auth); 19] = [
+    let cases: [(&str, &str, &Auth); 20] = [
         ("GET", "/", &Auth::None),
         ("GET", "/login", &Auth::None),
         ("GET", "/", &admin),
         ("GET", "/history", &admin),
         ("GET", "/extracts/roster", &admin),
+        ("GET", "/timeline", &admin),
         ("GET", "/console.css", &Auth::None),
         ("GET", "/api/extracts", &admin),
         ("GET", "/api/extracts", &Auth::None),

@@ -8,6 +8,7 @@ mod cli;
 mod cli_people;
 mod console;
 mod console_hardening;
+mod console_totp;
 mod delivery;
 mod delivery_smb;
 mod errors;

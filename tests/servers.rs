@@ -800,3 +800,59 @@ fn test_connection_warns_about_an_account_that_could_write() {
         down.stdout
     );
 }
+
+#[tokio::test]
+async fn the_second_factor_works_on_a_postgres_state_store() {
+    use ferry::state::{FactorCheck, FactorState, StateLocation, Store};
+    let db = &format!("ferry_state_totp_{}", std::process::id());
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+    psql(&format!("CREATE DATABASE {db}"));
+    let store = Store::open(&StateLocation::Postgres {
+        url: format!("postgres://postgres@127.0.0.1:5432/{db}"),
+        password: None,
+    })
+    .await
+    .unwrap();
+    store.add_user("ann", None, None).await.unwrap();
+    let e = store.totp_begin("ann").await.unwrap();
+    let bytes = totp_rs::Secret::Encoded(e.secret.clone()).to_bytes().unwrap();
+    let app = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some("ferry".into()),
+        "ann".into(),
+    )
+    .unwrap();
+    let now = chrono::Utc::now().timestamp() as u64;
+    let codes = store.totp_confirm("ann", &app.generate(now)).await.unwrap().unwrap();
+    assert!(matches!(
+        store.totp_state("ann").await.unwrap(),
+        FactorState::On { recovery_left: 10, .. }
+    ));
+    assert_eq!(
+        store.totp_check("ann", &app.generate(now)).await.unwrap(),
+        FactorCheck::Reused
+    );
+    let next = app.generate(now + 30);
+    assert_eq!(store.totp_check("ann", &next).await.unwrap(), FactorCheck::Code);
+    assert_eq!(store.totp_check("ann", &next).await.unwrap(), FactorCheck::Reused);
+    assert_eq!(
+        store.totp_check("ann", &codes[0]).await.unwrap(),
+        FactorCheck::Recovery { left: 9 }
+    );
+    assert_eq!(store.totp_check("ann", &codes[0]).await.unwrap(), FactorCheck::Wrong);
+    assert!(psql_on(db, "SELECT code_hash FROM totp_recovery LIMIT 1").starts_with("$argon2id$"));
+    let token = store
+        .open_pending_login("ann", chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(store.pending_login(&token).await.unwrap().as_deref(), Some("ann"));
+    store.remove_user("ann").await.unwrap();
+    assert_eq!(store.pending_login(&token).await.unwrap(), None);
+    assert_eq!(psql_on(db, "SELECT COUNT(*) FROM user_totp").trim(), "0");
+    drop(store);
+    psql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+}

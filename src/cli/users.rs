@@ -88,6 +88,13 @@ pub enum UsersCommand {
         /// ssn, birth_date, ...
         right: String,
     },
+    /// Remove a user's second factor and recovery codes (a lost phone):
+    /// their next console login asks for the password only, or, with
+    /// console.require_totp, has them set up a new factor first.
+    TotpReset {
+        /// The user.
+        name: String,
+    },
     /// A user's rights: given by name, and from each of their groups.
     Rights {
         /// The user.
@@ -245,6 +252,13 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
                 ]);
             }
             listing.print("no changes to users, groups, rights or tokens recorded yet")?;
+        }
+        UsersCommand::TotpReset { name } => {
+            if Admin::cli(app).reset_second_factor(&name).await? {
+                println!("removed the second factor of {name}; they set up a new one on their account page");
+            } else {
+                println!("{name} had no second factor; nothing changed");
+            }
         }
     }
     Ok(())

@@ -139,7 +139,7 @@ pub fn check_new_password(password: &str) -> Result<(), PeopleError> {
 
 /// 32 random bytes from the operating system, as URL-safe text: what
 /// cookies, headers and forms carry without escaping.
-fn random_text() -> String {
+pub(super) fn random_text() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
@@ -147,7 +147,7 @@ fn random_text() -> String {
 
 /// What is stored for a token: SHA-256 suffices because tokens are random
 /// and long, unlike passwords.
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
@@ -550,7 +550,7 @@ impl Store {
         Ok(rows.iter().map(change_row).collect::<Result<_, _>>()?)
     }
 
-    async fn user_exists(&self, user: &str) -> Result<bool, StateError> {
+    pub(super) async fn user_exists(&self, user: &str) -> Result<bool, StateError> {
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE name = $1")
             .bind(user)
             .fetch_one(&self.pool)

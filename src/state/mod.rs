@@ -13,6 +13,7 @@ mod people_changes;
 mod rights;
 mod runs;
 mod status;
+mod totp;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,7 @@ pub use people::{check_email, check_name, check_webhook, Group, PeopleError, Use
 pub use people_changes::{AdminAction, PeopleChange};
 pub use runs::RunFilter;
 pub use status::{DeliveryState, OccurrenceOutcome, RunStatus};
+pub use totp::{Enrolment, FactorCheck, FactorState, RECOVERY_CODES};
 
 /// A state store failure.
 #[derive(Debug, thiserror::Error)]

@@ -223,7 +223,14 @@ impl Store {
     /// user given the same name); their past notifications stay.
     pub async fn remove_user(&self, name: &str) -> Result<(), PeopleError> {
         let mut tx = self.pool.begin().await?;
-        for table in ["sessions", "api_tokens", "user_rights"] {
+        for table in [
+            "sessions",
+            "api_tokens",
+            "user_rights",
+            "user_totp",
+            "totp_recovery",
+            "pending_logins",
+        ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_name = $1"))
                 .bind(name)
                 .execute(&mut *tx)

@@ -23,6 +23,8 @@ pub enum AdminAction {
     UserEnabled,
     /// A user's password was set or reset.
     PasswordSet,
+    /// A user's second factor was removed by an administrator.
+    SecondFactorReset,
     /// A right was granted to a user (detail: the right).
     RightGranted,
     /// A right was taken from a user (detail: the right).
@@ -47,12 +49,13 @@ pub enum AdminAction {
 
 impl AdminAction {
     /// Every action, for reading stored words back.
-    pub const ALL: [AdminAction; 15] = [
+    pub const ALL: [AdminAction; 16] = [
         AdminAction::UserAdded,
         AdminAction::UserRemoved,
         AdminAction::UserDisabled,
         AdminAction::UserEnabled,
         AdminAction::PasswordSet,
+        AdminAction::SecondFactorReset,
         AdminAction::RightGranted,
         AdminAction::RightRevoked,
         AdminAction::MemberAdded,
@@ -73,6 +76,7 @@ impl AdminAction {
             AdminAction::UserDisabled => "user disabled",
             AdminAction::UserEnabled => "user enabled",
             AdminAction::PasswordSet => "password set",
+            AdminAction::SecondFactorReset => "second factor reset",
             AdminAction::RightGranted => "right granted",
             AdminAction::RightRevoked => "right revoked",
             AdminAction::MemberAdded => "added to group",

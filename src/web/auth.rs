@@ -16,7 +16,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
 
 use super::{Problem, Shared};
-use crate::state::{StartedBy, Via};
+use crate::state::{FactorCheck, StartedBy, Via};
 
 /// The session cookie.
 pub const COOKIE: &str = "ferry_session";
@@ -191,6 +191,10 @@ pub struct Login {
     pub user: String,
     /// Password.
     pub password: String,
+    /// The current code of the user's authenticator app, or one of their
+    /// recovery codes: needed when the user has a second factor.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// What a good login returns.
@@ -206,29 +210,88 @@ pub struct LoggedIn {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Checks a login and opens a session: the cookie to set and the answer.
-pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cookie<'static>, LoggedIn), Problem> {
-    if let Some(wait) = console.logins.blocked(&login.user, ip) {
-        return Err(Problem::new(
+/// Refuses with 429 while the user name or address has failed too often.
+pub fn not_blocked(console: &Shared, user: &str, ip: IpAddr) -> Result<(), Problem> {
+    match console.logins.blocked(user, ip) {
+        Some(wait) => Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!("too many failed logins for this user or address; try again in {wait} seconds"),
-        ));
+        )),
+        None => Ok(()),
     }
-    let app = console.app();
-    if !app.store.check_password(&login.user, &login.password).await? {
-        console.logins.failed(&login.user, ip);
+}
+
+/// The password step of every local login, under the rate limit: a wrong
+/// password counts against the user name and the address.
+pub async fn check_password(console: &Shared, ip: IpAddr, user: &str, password: &str) -> Result<(), Problem> {
+    not_blocked(console, user, ip)?;
+    if !console.app().store.check_password(user, password).await? {
+        console.logins.failed(user, ip);
         // Debug-quoted: a name holding a line break cannot forge a log line.
-        tracing::warn!(user = ?login.user, address = %ip, "Failed console login.");
+        tracing::warn!(user = ?user, address = %ip, "Failed console login.");
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "wrong user name or password (an administrator sets passwords with `ferry users password NAME`)",
         ));
     }
-    console.logins.succeeded(&login.user);
+    Ok(())
+}
+
+/// The second-factor step: a wrong or reused code counts against the same
+/// limit as a wrong password, so codes cannot be guessed faster than
+/// passwords.
+pub async fn check_code(console: &Shared, ip: IpAddr, user: &str, code: &str) -> Result<FactorCheck, Problem> {
+    not_blocked(console, user, ip)?;
+    let check = console.app().store.totp_check(user, code).await?;
+    if !check.passed() {
+        console.logins.failed(user, ip);
+        tracing::warn!(user = ?user, address = %ip, outcome = ?check, "Failed second-factor code at console login.");
+        let why = match check {
+            FactorCheck::Reused => "this code was already used; wait for the next one your app shows",
+            _ => "wrong code; give the 6-digit code your authenticator app shows now, or one of your recovery codes",
+        };
+        return Err(Problem::new(StatusCode::UNAUTHORIZED, why));
+    }
+    if let FactorCheck::Recovery { left } = check {
+        tracing::info!(user = ?user, left, "Recovery code used at console login.");
+    }
+    Ok(check)
+}
+
+/// What the console asks for after a right password.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NextStep {
+    /// Nothing: the session opens.
+    Session,
+    /// The code of the user's second factor.
+    Code,
+    /// `require_totp` covers the user, who has no second factor: set one up.
+    Enrol,
+}
+
+/// What follows a right password for `user`.
+pub async fn next_step(console: &Shared, user: &str) -> Result<NextStep, Problem> {
+    let store = console.app().store.clone();
+    if store.totp_on(user).await? {
+        return Ok(NextStep::Code);
+    }
+    let groups = store.user(user).await?.map(|u| u.groups).unwrap_or_default();
+    if console.settings.require_totp.applies_to(&groups) {
+        Ok(NextStep::Enrol)
+    } else {
+        Ok(NextStep::Session)
+    }
+}
+
+/// Opens a session for a user who passed every step: the cookie to set and
+/// the answer.
+pub async fn open_session(console: &Shared, ip: IpAddr, user: &str) -> Result<(Cookie<'static>, LoggedIn), Problem> {
+    console.logins.succeeded(user);
+    let app = console.app();
     let ttl = chrono::Duration::from_std(console.settings.session).unwrap_or(chrono::Duration::hours(8));
-    let session = app.store.open_session(&login.user, ttl).await?;
-    let rights = app.store.tool_rights(&login.user).await?;
-    tracing::info!(user = ?login.user, address = %ip, "Console login.");
+    let session = app.store.open_session(user, ttl).await?;
+    let rights = app.store.tool_rights(user).await?;
+    tracing::info!(user = ?user, address = %ip, "Console login.");
     let cookie = Cookie::build((COOKIE, session.token))
         .path("/")
         .http_only(true)
@@ -238,12 +301,39 @@ pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cook
     Ok((
         cookie,
         LoggedIn {
-            user: login.user.clone(),
+            user: user.to_string(),
             rights,
             csrf: session.csrf,
             expires_at: session.expires_at,
         },
     ))
+}
+
+/// Checks a login in one request (the API's): the password, then the code
+/// when the user has a second factor; opens a session.
+pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cookie<'static>, LoggedIn), Problem> {
+    check_password(console, ip, &login.user, &login.password).await?;
+    match next_step(console, &login.user).await? {
+        NextStep::Session => {}
+        NextStep::Code => match login.code.as_deref() {
+            Some(code) => {
+                check_code(console, ip, &login.user, code).await?;
+            }
+            None => {
+                return Err(Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "this user signs in with a second factor: send `code` with the 6-digit code of their authenticator app (or a recovery code)",
+                ))
+            }
+        },
+        NextStep::Enrol => {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "console.require_totp is on and this user has no second factor yet: log in once on the console's login page to set one up",
+            ))
+        }
+    }
+    open_session(console, ip, &login.user).await
 }
 
 /// Ends the session the cookie names; the cookie to clear it.
@@ -257,7 +347,8 @@ pub async fn log_out(console: &Shared, jar: &CookieJar) -> Result<Cookie<'static
 /// Log in: sets the session cookie and returns the CSRF token
 ///
 /// Five failed logins per user name in five minutes, or twenty per address,
-/// are answered 429 until the window passes.
+/// are answered 429 until the window passes. A user with a second factor
+/// sends `code` too; a wrong or reused code counts as a failed login.
 #[utoipa::path(post, path = "/api/login", request_body = Login, responses((status = 200, body = LoggedIn)))]
 pub async fn api_login(
     State(console): State<Shared>,

@@ -236,6 +236,17 @@ impl Browser {
     /// Saves a screenshot of the window as `NN-name.png`; checks it is a PNG.
     pub(crate) async fn shot(&mut self, name: &str) -> PathBuf {
         let png = self.client.screenshot().await.unwrap();
+        self.save(name, png)
+    }
+
+    /// Saves a screenshot of just the element `css` matches (scrolled into
+    /// view by the browser), as [`Browser::shot`] does the window.
+    async fn shot_of(&mut self, css: &str, name: &str) -> PathBuf {
+        let png = self.find(css).await.screenshot().await.unwrap();
+        self.save(name, png)
+    }
+
+    fn save(&mut self, name: &str, png: Vec<u8>) -> PathBuf {
         assert!(
             png.len() > 1000 && png.starts_with(PNG_SIGNATURE),
             "the screenshot of {name} is not a PNG ({} bytes)",
@@ -504,4 +515,235 @@ pub(crate) fn drive(
 fn the_console_works_in_a_real_browser() {
     let console = Console::start();
     drive(&console, "console-screenshots", |b, c| Box::pin(scenario(b, c)));
+}
+
+
+/// A scheduled script with row-count guards: its runs make the charts.
+const ENROLLMENT: &str = r#"//! name = "Daily enrollment"
+//! schedule = "daily at 06:00"
+//! catch_up = "none"
+//! [guards]
+//! min_rows = 2
+//! max_change = 60
+let f = csv(query("live", "SELECT id, name FROM students ORDER BY id"), #{ name: "enrollment" });
+deliver(f, "out");
+"#;
+
+/// Every three hours: eight runs in any 24 hours.
+const ATTENDANCE: &str = "//! name = \"Attendance\"\n//! schedule = 'cron \"0 0 */3 * * *\"'\n//! catch_up = \"none\"\nlet f = csv(query(\"live\", \"SELECT id FROM students\"), #{ name: \"attendance\" });\ndeliver(f, \"out\");\n";
+
+/// Nine runs of the enrollment script, the fifth failed (its table renamed
+/// away) and the last held by `min_rows` (one student left): their ids and
+/// statuses, oldest first, as the store recorded them.
+async fn nine_runs(c: &Console) -> Vec<(i64, String)> {
+    let run = || {
+        c.project.ferry(&["run", "enrollment"]);
+    };
+    for _ in 0..4 {
+        run();
+    }
+    c.project.sqlite("ALTER TABLE students RENAME TO pupils;");
+    run();
+    c.project.sqlite("ALTER TABLE pupils RENAME TO students;");
+    for _ in 0..3 {
+        run();
+    }
+    c.project.sqlite("DELETE FROM students WHERE id > 1;");
+    run();
+    let store = ferry::state::Store::open(&c.project.settings().state).await.unwrap();
+    let mut runs: Vec<(i64, String)> = store
+        .runs(Some("enrollment"), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.status.to_string()))
+        .collect();
+    runs.reverse();
+    let statuses: Vec<&str> = runs.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        statuses,
+        [
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "failed",
+            "succeeded",
+            "succeeded",
+            "succeeded",
+            "held"
+        ],
+        "the fixture's runs"
+    );
+    runs
+}
+
+/// The values of attribute `name` of every element `css` matches.
+async fn attributes(b: &Browser, css: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in b.client.find_all(Locator::Css(css)).await.unwrap() {
+        out.push(e.attr(name).await.unwrap().unwrap_or_default());
+    }
+    out
+}
+
+async fn charts(b: &mut Browser, c: &Console) {
+    c.project
+        .script("enrollment", ENROLLMENT)
+        .script("attendance", ATTENDANCE);
+    let runs = nine_runs(c).await;
+    let ids: Vec<String> = runs.iter().map(|(id, _)| id.to_string()).collect();
+    let held = runs.iter().find(|(_, s)| s == "held").unwrap().0.to_string();
+
+    // The list: a sparkline per script that has runs, the held run marked.
+    b.log_in("admin").await;
+    let row = "table#extracts tr:has(a[href='/extracts/enrollment'])";
+    b.find(&format!("{row} svg.spark")).await;
+    assert_eq!(b.count(&format!("{row} svg.spark .point.held")).await, 1);
+    assert_eq!(b.count(&format!("{row} svg.spark .point.failed")).await, 1);
+    let title = b
+        .find(&format!("{row} svg.spark title"))
+        .await
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(title.contains("last 9 runs") && title.contains("1 held"), "{title}");
+    b.shot("list-sparklines").await;
+
+    // The extract's page: one point per run, oldest first, the held and
+    // failed runs in their own shapes, the guards drawn, coloured by the
+    // style sheet (the CSP allows no inline style).
+    b.goto("/extracts/enrollment").await;
+    b.find("svg#rows-chart").await;
+    assert_eq!(
+        attributes(b, "svg#rows-chart .point", "data-run").await,
+        ids,
+        "one point per run"
+    );
+    assert_eq!(attributes(b, "svg#duration-chart .point", "data-run").await, ids);
+    assert_eq!(attributes(b, "svg#rows-chart .point.held", "data-run").await, [held]);
+    assert_eq!(
+        b.count("svg#rows-chart rect.point.held").await,
+        1,
+        "held runs are squares"
+    );
+    assert_eq!(
+        b.count("svg#rows-chart path.point.failed").await,
+        1,
+        "failed runs are triangles"
+    );
+    assert_eq!(b.count("svg#rows-chart .guard.floor").await, 1, "min_rows");
+    assert_eq!(b.count("svg#rows-chart .guard.band").await, 1, "max_change");
+    let fill = b
+        .find("svg#rows-chart .point.held")
+        .await
+        .css_value("fill")
+        .await
+        .unwrap();
+    assert_eq!(fill, "rgb(201, 138, 0)", "the held colour from console.css");
+    let title = b
+        .find("svg#rows-chart > title")
+        .await
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(title, "Rows per run of Daily enrollment");
+    let desc = b
+        .find("svg#rows-chart > desc")
+        .await
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        desc.contains("9 runs") && desc.contains("1 held") && desc.contains("min_rows 2"),
+        "{desc}"
+    );
+    // The same numbers as a table.
+    b.click("details#chart-numbers summary").await;
+    assert_eq!(b.count("table#chart-table tr").await, 10, "a header and a row per run");
+    assert!(b.text("table#chart-table").await.contains("held"));
+    b.click("details#chart-numbers summary").await;
+    b.shot_of("#trends", "extract-charts").await;
+
+    // The next 24 hours, from the navigation: eight attendance runs and
+    // one enrollment run, in the reader's zone.
+    b.click("#timeline-link").await;
+    b.find("svg#timeline-chart").await;
+    assert_eq!(b.path().await, "/timeline");
+    assert_eq!(b.count("svg#timeline-chart .point.scheduled").await, 9);
+    let table = b.text("table#timeline-table").await;
+    assert!(
+        table.contains("Attendance") && table.contains("Daily enrollment"),
+        "{table}"
+    );
+    assert!(table.contains("CST"), "times labelled with the zone: {table}");
+    assert!(!table.contains("Nightly roster"), "unscheduled scripts are left out");
+    b.shot("timeline").await;
+
+    // Setting up a second factor shows the QR code as inline SVG.
+    b.goto("/account").await;
+    b.click("#totp-start").await;
+    b.find("svg#qr").await;
+    assert_eq!(b.path().await, "/account/totp");
+    let secret = b.text("#totp-secret").await;
+    assert!(secret.len() >= 26, "{secret}");
+    b.shot("totp-setup").await;
+    // A QR reader (zbar, independent of the crate that drew it) reads the
+    // key and the account from the picture as the browser shows it.
+    let qr = b.shot_of("svg#qr", "totp-qr").await;
+    let out = std::process::Command::new("zbarimg")
+        .args(["-q", "--raw"])
+        .arg(&qr)
+        .output()
+        .unwrap_or_else(|e| panic!("zbarimg does not run ({e}): the test needs `apt-get install zbar-tools`"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("otpauth://totp/ferry:admin?secret={secret}&issuer=ferry"),
+        "the QR code as zbarimg reads it ({})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Turn it on with the app's code, keep the recovery codes, and log in
+    // again: the code step comes after the password.
+    let bytes = totp_rs::Secret::Encoded(secret).to_bytes().unwrap();
+    let app = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some("ferry".into()),
+        "admin".into(),
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    b.fill("#totp-code", &app.generate(now)).await;
+    b.click("#totp-confirm").await;
+    b.find("ul#recovery-codes").await;
+    assert_eq!(b.count("ul#recovery-codes li").await, 10);
+    b.shot("totp-recovery-codes").await;
+    b.click("#logout").await;
+    b.goto("/login").await;
+    b.fill("#user", "admin").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("#login").await;
+    b.find("input#code").await;
+    assert_eq!(b.path().await, "/login");
+    b.shot("totp-login-code").await;
+    b.fill("#code", &app.generate(now + 30)).await;
+    b.click("#verify").await;
+    b.find("table#extracts").await;
+    assert_eq!(b.text("#whoami").await, "admin");
+}
+
+#[test]
+fn charts_the_next_day_and_a_second_factor_in_a_real_browser() {
+    let console = Console::start();
+    drive(&console, "chart-screenshots", |b, c| Box::pin(charts(b, c)));
 }

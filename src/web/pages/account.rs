@@ -23,6 +23,7 @@ async fn account(State(c): State<Shared>, v: Viewer) -> PageResult {
     let district = c.app().settings.timezone;
     let chosen = c.app().store.user_timezone(&v.caller.user).await.or_page(&v)?;
     let now = chrono::Utc::now();
+    let factor = super::factor::section(&c, &v).await.or_page(&v)?;
     let body = html! {
         h1 { "Your account" }
         table .facts {
@@ -38,6 +39,7 @@ async fn account(State(c): State<Shared>, v: Viewer) -> PageResult {
             button #save-timezone type="submit" { "Save" }
         }
         p .hint { "For example America/New_York, America/Chicago, America/Denver, America/Los_Angeles or UTC. A schedule is always read in its script's zone; the extract pages show that zone too when it differs from yours." }
+        (factor)
     };
     Ok(layout("Your account", Some(&v), body).into_response())
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::history::runs_table;
 use super::layout::layout;
+use super::trends;
 use super::{csrf_field, encode, error_page, post_button, Csrf, OrPage, PageResult, Viewer};
 use crate::catalog::Extract;
 use crate::web::{extracts, Problem, Shared};
@@ -84,6 +85,11 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
     if q.desc {
         all.reverse();
     }
+    let mut sparks = Vec::with_capacity(all.len());
+    for e in &all {
+        let runs = c.app().store.runs(Some(&e.id), trends::SPARK_RUNS).await.or_page(&v)?;
+        sparks.push(trends::sparkline(&e.id, &runs));
+    }
     let link = |col: &str| {
         let desc = col == sort && !q.desc;
         format!("/?sort={col}&desc={desc}&q={}", encode(&search))
@@ -101,10 +107,11 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                 @for (col, label) in COLUMNS {
                     th { a href=(link(col)) { (label) @if col == sort { (if q.desc { " ▼" } else { " ▲" }) } } }
                 }
+                th { "Recent rows" }
                 @if v.caller.may("run") { th { "Actions" } }
             } }
             tbody {
-                @for e in &all {
+                @for (e, spark) in all.iter().zip(&sparks) {
                     tr {
                         td { a href={"/extracts/" (e.id)} { (e.name) } }
                         td { (e.id) }
@@ -118,6 +125,7 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                             None => { "never" }
                         } }
                         td { (next_run(&v, e)) }
+                        td .spark { (spark) }
                         @if v.caller.may("run") {
                             td .actions {
                                 (post_button(&v, &format!("/extracts/{}/test", e.id), &format!("test-{}", e.id), "Test"))
@@ -141,6 +149,8 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
     let jobs = c.jobs.of_script(&id, 5);
     let base = format!("/extracts/{}", e.id);
     let suspended = e.suspended.is_some();
+    let recent = app.store.runs(Some(&id), trends::PAGE_RUNS).await.or_page(&v)?;
+    let guards = app.load(&e.path).map(|s| s.spec.guards).unwrap_or_default();
     let body = html! {
         h1 { (e.name) " " small { "(" (e.id) ".rhai)" } }
         @if let Some(err) = &e.error { p #error .error { (err) } }
@@ -184,6 +194,10 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
             ul #jobs { @for j in &jobs {
                 li { a href={"/jobs/" (j.id)} { (j.kind) " by " (j.by) " at " (v.when(j.started_at)) } " " span class={"status " (j.state)} { (j.state) } }
             } }
+        }
+        section #trends {
+            h2 { "Last " (trends::PAGE_RUNS) " runs" }
+            (trends::extract_charts(&v, &e.name, &recent, &guards))
         }
         h2 { "History" }
         (runs_table(&v, &d.runs))

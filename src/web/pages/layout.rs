@@ -42,6 +42,21 @@ form.editor textarea { width: 100%; font: 13px/1.4 ui-monospace, monospace; tab-
 .choices { display: flex; flex-wrap: wrap; gap: .3em 1.2em; margin: .4em 0 .8em; } label.choice { white-space: nowrap; }
 form.grid { display: grid; gap: .6em; max-width: 40em; } fieldset { border: 1px solid #d8dce3; }
 details { margin: .8em 0; } summary { cursor: pointer; color: #1f3a5f; }
+.chart-box { margin: .5em 0; max-width: 960px; } .chart-box figcaption { color: #5a6473; font-size: .9em; }
+svg.chart { display: block; width: 100%; height: auto; background: #fff; border: 1px solid #d8dce3; }
+svg.chart text { font: 12px system-ui, sans-serif; fill: #5a6473; } svg.chart .lane-label { fill: #1f3a5f; font-size: 13px; }
+svg .grid { stroke: #eef1f5; } svg .axis-line, svg .lane { stroke: #c4cad3; }
+svg .series { fill: none; stroke: #1f3a5f; stroke-width: 1.5; }
+svg .point { stroke: #fff; stroke-width: 1; } svg .point.done { fill: #1f3a5f; }
+svg .point.held { fill: #c98a00; stroke: #6b4a00; } svg .point.failed { fill: #b3261e; }
+svg .point.scheduled { fill: #2f6fb0; }
+svg .guard.floor { stroke: #b3261e; stroke-dasharray: 6 4; stroke-width: 1.5; }
+svg .guard.band { fill: #1e7b34; fill-opacity: .12; stroke: #1e7b34; stroke-opacity: .4; }
+svg.chart text.guard-label { fill: #6b4a00; }
+svg.spark { width: 120px; height: 24px; vertical-align: middle; } svg.spark .series { stroke-width: 1.2; }
+svg.qr { width: 240px; height: 240px; display: block; } svg.qr .light { fill: #fff; } svg.qr .dark { fill: #000; }
+svg.key { width: 1.4em; height: .9em; vertical-align: middle; } .legend { color: #5a6473; font-size: .9em; }
+code.secret { font-size: 1.1em; letter-spacing: .08em; } #recovery-codes code { font-size: 1.1em; }
 "#;
 
 /// A whole page around `body`.
@@ -61,6 +76,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                     @if let Some(v) = viewer {
                         a href="/" { "Extracts" }
                         a href="/history" { "History" }
+                        a #timeline-link href="/timeline" { "Next 24 hours" }
                         a #notifications-link href="/notifications" {
                             "Notifications"
                             @if v.unread > 0 { " " span #unread { (v.unread) } }

@@ -10,10 +10,14 @@
 //! tokens; `account` the person's own settings.
 
 mod account;
+mod chart;
 mod extracts;
+mod factor;
 mod history;
 mod layout;
 mod people;
+mod timeline;
+mod trends;
 
 use std::net::SocketAddr;
 
@@ -27,7 +31,7 @@ use axum_extra::extract::cookie::CookieJar;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::auth::{self, Caller, Login};
+use super::auth::{self, Caller};
 use super::{Problem, Shared};
 use layout::layout;
 
@@ -41,6 +45,8 @@ pub fn routes() -> Router<Shared> {
         .merge(history::routes())
         .merge(account::routes())
         .merge(people::routes())
+        .merge(factor::routes())
+        .merge(timeline::routes())
 }
 
 /// The style sheet: the same for everyone, so it may be cached.
@@ -209,14 +215,11 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(&f.next).to_string();
-    let login = Login {
-        user: f.user,
-        password: f.password,
-    };
-    match auth::log_in(&c, peer.ip(), &login).await {
-        Ok((cookie, _)) => (jar.add(cookie), Redirect::to(&next)).into_response(),
-        Err(p) => (p.status, layout("Log in", None, login_form(&next, Some(&p.message)))).into_response(),
+    if let Err(p) = auth::check_password(&c, peer.ip(), &f.user, &f.password).await {
+        return (p.status, layout("Log in", None, login_form(&next, Some(&p.message)))).into_response();
     }
+    // The second factor's step, when the user has one or must set one up.
+    factor::after_password(&c, peer.ip(), jar, &f.user, &next).await
 }
 
 async fn logout(State(c): State<Shared>, v: Viewer, jar: CookieJar, Form(f): Form<Csrf>) -> PageResult {
