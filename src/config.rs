@@ -17,8 +17,10 @@ use crate::location::line_of_offset;
 
 mod console;
 mod destination;
+mod oidc;
 mod smtp;
 pub use console::{ConsoleSettings, DEFAULT_LISTEN};
+pub use oidc::{OidcSettings, UnknownUsers};
 pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
 pub use smtp::{SmtpSettings, SmtpTls};
 

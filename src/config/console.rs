@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::oidc::{OidcSettings, RawOidc};
+
 /// The address the console binds to when `listen` is not given: this host only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -22,6 +24,8 @@ pub struct ConsoleSettings {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// How long a login lasts.
     pub session: Duration,
+    /// Sign-in with the district's identity provider (`[console.oidc]`).
+    pub oidc: Option<OidcSettings>,
 }
 
 impl ConsoleSettings {
@@ -31,6 +35,7 @@ impl ConsoleSettings {
             listen,
             tls: None,
             session: Duration::from_secs(8 * 3600),
+            oidc: None,
         }
     }
 }
@@ -43,6 +48,7 @@ pub(super) struct RawConsole {
     tls_certificate: Option<String>,
     tls_key: Option<String>,
     session: Option<String>,
+    oidc: Option<RawOidc>,
 }
 
 impl RawConsole {
@@ -66,6 +72,12 @@ impl RawConsole {
             Some(t) => humantime::parse_duration(t)
                 .map_err(|e| format!("console.session '{t}' is not a duration like \"8h\": {e}"))?,
         };
-        Ok(ConsoleSettings { listen, tls, session })
+        let oidc = self.oidc.map(|o| o.validate(root)).transpose()?;
+        Ok(ConsoleSettings {
+            listen,
+            tls,
+            session,
+            oidc,
+        })
     }
 }

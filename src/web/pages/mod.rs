@@ -13,12 +13,13 @@ mod account;
 mod extracts;
 mod history;
 mod layout;
+mod sso;
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -39,6 +40,7 @@ pub fn routes() -> Router<Shared> {
         .merge(extracts::routes())
         .merge(history::routes())
         .merge(account::routes())
+        .merge(sso::routes())
 }
 
 /// The style sheet: the same for everyone, so it may be cached.
@@ -176,17 +178,21 @@ fn safe_next(next: &str) -> &str {
     }
 }
 
-fn login_form(next: &str, error: Option<&str>) -> Markup {
+fn login_form(c: &Shared, next: &str, error: Option<&str>) -> Markup {
+    let oidc = c.settings.oidc.as_ref();
     html! {
         h1 { "Log in to ferry" }
         @if let Some(e) = error { p #error .error { (e) } }
-        form method="post" action="/login" .login {
-            input type="hidden" name="next" value=(next);
-            label { "User name" input #user type="text" name="user" autocomplete="username" required; }
-            label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
-            button #login type="submit" { "Log in" }
+        (sso::button(oidc, next))
+        @if oidc.is_none_or(|o| o.local_passwords) {
+            form method="post" action="/login" .login {
+                input type="hidden" name="next" value=(next);
+                label { "User name" input #user type="text" name="user" autocomplete="username" required; }
+                label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
+                button #login type="submit" { "Log in" }
+            }
+            p .hint { "Accounts are made by an administrator: " code { "ferry users add NAME --right read --password-stdin" } "." }
         }
-        p .hint { "Accounts are made by an administrator: " code { "ferry users add NAME --right read --password-stdin" } "." }
     }
 }
 
@@ -196,8 +202,8 @@ struct Next {
     next: String,
 }
 
-async fn login_page(Query(n): Query<Next>) -> Markup {
-    layout("Log in", None, login_form(safe_next(&n.next), None))
+async fn login_page(State(c): State<Shared>, Query(n): Query<Next>) -> Markup {
+    layout("Log in", None, login_form(&c, safe_next(&n.next), None))
 }
 
 async fn login(
@@ -207,20 +213,34 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(&f.next).to_string();
+    if let Err(p) = auth::passwords_allowed(&c) {
+        return (p.status, layout("Log in", None, login_form(&c, &next, Some(&p.message)))).into_response();
+    }
     let login = Login {
         user: f.user,
         password: f.password,
     };
     match auth::log_in(&c, peer.ip(), &login).await {
         Ok((cookie, _)) => (jar.add(cookie), Redirect::to(&next)).into_response(),
-        Err(p) => (p.status, layout("Log in", None, login_form(&next, Some(&p.message)))).into_response(),
+        Err(p) => (p.status, layout("Log in", None, login_form(&c, &next, Some(&p.message)))).into_response(),
     }
 }
 
-async fn logout(State(c): State<Shared>, v: Viewer, jar: CookieJar, Form(f): Form<Csrf>) -> PageResult {
+async fn logout(
+    State(c): State<Shared>,
+    v: Viewer,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(f): Form<Csrf>,
+) -> PageResult {
     v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
     let gone = auth::log_out(&c, &jar).await.or_page(&v)?;
-    Ok((jar.add(gone), Redirect::to("/login")).into_response())
+    // A session that began at the provider ends there too (RP-initiated
+    // logout), when the provider offers it.
+    let to = sso::provider_logout(&c, &headers, &jar)
+        .await
+        .unwrap_or_else(|| "/login".to_string());
+    Ok((sso::forget(jar.add(gone)), Redirect::to(&to)).into_response())
 }
 
 fn csrf_field(v: &Viewer) -> Markup {
