@@ -5,7 +5,8 @@
 //
 //   node provider.mjs CONFIG.json
 //
-// Prints "provider listening on http://127.0.0.1:PORT" when it is up.
+// Prints "provider listening on http://127.0.0.1:PORT" when it is up, and
+// "authorization response: URL" for each code it sends back.
 // An account may have `id_token_ttl` (seconds) and `token_delay_ms`: its ID
 // tokens then expire that soon, and the token endpoint answers that much
 // later, so an ID token is already expired when the client receives it.
@@ -66,10 +67,18 @@ const provider = new Provider(issuer, {
   },
 });
 
-// A slow token endpoint for accounts that ask for one: the ID token is made
-// first, then held back.
+const redirectUris = config.clients.flatMap((c) => c.redirect_uris);
+
+// Prints each authorization response (the browser's way back to the client,
+// code and state included), as someone reading a proxy's log would see it:
+// the test replays one. And a slow token endpoint for accounts that ask for
+// one: the ID token is made first, then held back.
 provider.use(async (ctx, next) => {
   await next();
+  const location = ctx.response.get('location');
+  if (location && redirectUris.some((u) => location.startsWith(`${u}?`))) {
+    console.log(`authorization response: ${location}`);
+  }
   if (ctx.path === '/token' && ctx.status === 200) {
     const sub = ctx.oidc?.entities?.Account?.accountId;
     const delay = accounts.get(sub)?.token_delay_ms;

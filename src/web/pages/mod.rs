@@ -237,10 +237,12 @@ async fn logout(
     let gone = auth::log_out(&c, &jar).await.or_page(&v)?;
     // A session that began at the provider ends there too (RP-initiated
     // logout), when the provider offers it.
-    let to = sso::provider_logout(&c, &headers, &jar)
-        .await
-        .unwrap_or_else(|| "/login".to_string());
-    Ok((sso::forget(jar.add(gone)), Redirect::to(&to)).into_response())
+    let next = sso::provider_logout(&c, &headers, &jar).await;
+    let jar = sso::forget(jar.add(gone));
+    Ok(match next {
+        Some(page) => (jar, page).into_response(),
+        None => (jar, Redirect::to("/login")).into_response(),
+    })
 }
 
 fn csrf_field(v: &Viewer) -> Markup {

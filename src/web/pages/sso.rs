@@ -148,36 +148,47 @@ fn refusal(jar: &CookieJar, peer: SocketAddr, r: Refusal) -> Response {
     (jar.clone(), refused(r.status(), &r.to_string())).into_response()
 }
 
-/// A page that moves on to `next` at once. Not a redirect: the browser came
-/// here from the provider's site, and a `SameSite=Strict` session cookie is
-/// only sent on a navigation this site starts.
-fn signed_in_page(next: &str) -> Markup {
+/// A page that moves on to `to` at once (`meta refresh`, no script), with
+/// a link for the same.
+fn moving_on(title: &str, to: &str, link: &str) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                meta http-equiv="refresh" content={"0;url=" (next)};
-                title { "Signed in — ferry" }
+                meta http-equiv="refresh" content={"0;url=" (to)};
+                title { (title) " — ferry" }
                 link rel="stylesheet" href="/console.css";
             }
             body {
                 main {
-                    h1 { "Signed in" }
-                    p { a #continue href=(next) { "Continue to the console" } }
+                    h1 { (title) }
+                    p { a #continue href=(to) { (link) } }
                 }
             }
         }
     }
 }
 
-/// After ferry's own log-out: the provider's sign-out page, when the
-/// session began there and the provider advertises one.
-pub async fn provider_logout(c: &Shared, headers: &HeaderMap, jar: &CookieJar) -> Option<String> {
+/// After the callback. Not a redirect: the browser came here from the
+/// provider's site, and a `SameSite=Strict` session cookie is only sent on
+/// a navigation this site starts.
+fn signed_in_page(next: &str) -> Markup {
+    moving_on("Signed in", next, "Continue to the console")
+}
+
+/// After ferry's own log-out: the page that takes the browser on to the
+/// provider's sign-out, when the session began there and the provider
+/// advertises one. A page rather than a redirect, because the log-out is a
+/// form and the CSP's `form-action 'self'` stops a form's redirect to
+/// another site.
+pub async fn provider_logout(c: &Shared, headers: &HeaderMap, jar: &CookieJar) -> Option<Markup> {
     let settings = c.settings.oidc.as_ref()?;
     jar.get(SSO_COOKIE)?;
     let after = format!("{}/login", base_url(c, headers));
-    oidc::end_session_url(settings, after).await.map(|u| u.to_string())
+    let url = oidc::end_session_url(settings, after).await?;
+    let link = format!("Sign out of {} too", settings.label);
+    Some(moving_on("Logged out", url.as_str(), &link))
 }
 
 /// Clears the single sign-on marker.
