@@ -364,12 +364,12 @@ fn local_passwords_can_be_turned_off() {
         body["error"].as_str().unwrap().contains("console.oidc.local_passwords = false"),
         "{body}"
     );
-    let r = c.form(
-        "/login",
-        &crate::harness::console::Auth::None,
-        &[("user", "admin"), ("password", crate::harness::console::PASSWORD)],
-        false,
-    );
+    let r = http
+        .post(format!("{}/login", c.url))
+        .form(&[("user", "admin"), ("password", crate::harness::console::PASSWORD)])
+        .send()
+        .unwrap();
     assert_eq!(r.status(), 403);
     assert!(crate::harness::console::session_cookie(r.headers()).is_none());
+    assert!(r.text().unwrap().contains("sign in with Test provider instead"));
 }
