@@ -20,8 +20,8 @@ mod destination;
 mod oidc;
 mod smtp;
 pub use console::{ConsoleSettings, DEFAULT_LISTEN};
-pub use oidc::{OidcSettings, UnknownUsers};
 pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
+pub use oidc::{OidcSettings, UnknownUsers};
 pub use smtp::{SmtpSettings, SmtpTls};
 
 /// The configuration used when there is no `ferry.toml`: the demo district in

@@ -167,9 +167,13 @@ impl RawOidc {
         };
         let groups_claim = self.groups_claim.unwrap_or_else(|| "groups".into());
         if groups_claim.trim().is_empty() {
-            return Err("console.oidc.groups_claim is empty: name the ID token claim with the groups, e.g. \"groups\"".into());
+            return Err(
+                "console.oidc.groups_claim is empty: name the ID token claim with the groups, e.g. \"groups\"".into(),
+            );
         }
-        let label = self.label.unwrap_or_else(|| issuer.host_str().unwrap_or("the identity provider").to_string());
+        let label = self
+            .label
+            .unwrap_or_else(|| issuer.host_str().unwrap_or("the identity provider").to_string());
         Ok(OidcSettings {
             issuer,
             label,
@@ -237,7 +241,12 @@ mod tests {
 
     #[test]
     fn each_mistake_names_its_setting() {
-        let without = |key: &str| GOOD.lines().filter(|l| !l.starts_with(key)).collect::<Vec<_>>().join("\n");
+        let without = |key: &str| {
+            GOOD.lines()
+                .filter(|l| !l.starts_with(key))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         refused(&without("issuer"), &["console.oidc.issuer is missing"]);
         refused(
             &GOOD.replace("https://login.example.org/tenant", "login.example.org"),
@@ -248,7 +257,10 @@ mod tests {
             &["console.oidc.issuer", "must be an https:// URL"],
         );
         refused(&without("client_id"), &["console.oidc.client_id is missing"]);
-        refused(&GOOD.replace("\"ferry\"", "\" \""), &["console.oidc.client_id is missing"]);
+        refused(
+            &GOOD.replace("\"ferry\"", "\" \""),
+            &["console.oidc.client_id is missing"],
+        );
         refused(&without("client_secret"), &["console.oidc.client_secret is missing"]);
         refused(
             &GOOD.replace("cred:oidc", "hunter2"),
@@ -272,5 +284,27 @@ mod tests {
             &["console.oidc.groups.\"admins\"", "group name 'bad group'"],
         );
         refused(&format!("{GOOD}colour = \"blue\"\n"), &["colour"]);
+    }
+
+    /// The first TOML block after `heading` in a document.
+    fn example(doc: &str, heading: &str) -> String {
+        let after = &doc[doc.find(heading).expect(heading)..];
+        let start = after.find("```toml\n").expect("a toml block") + 8;
+        after[start..start + after[start..].find("```").unwrap()].to_string()
+    }
+
+    #[test]
+    fn the_documented_examples_load() {
+        let reference = example(
+            include_str!("../../docs/configuration.md"),
+            "### Single sign-on: `[console.oidc]`",
+        );
+        let s = Settings::parse(&format!("[console]\n{reference}"), "f.toml", Path::new("/p")).unwrap();
+        let o = s.console.unwrap().oidc.unwrap();
+        assert_eq!(o.allowed_domains, ["district.org", "staff.district.org"]);
+        assert_eq!(o.groups.len(), 2);
+        let guide = example(include_str!("../../docs/console.md"), "## Single sign-on");
+        let s = Settings::parse(&guide, "f.toml", Path::new("/p")).unwrap();
+        assert_eq!(s.console.unwrap().oidc.unwrap().label, "Google");
     }
 }

@@ -89,7 +89,9 @@ pub enum Refusal {
     #[error("{0} has no ferry user; an administrator adds one with `ferry users add NAME --email {0}` (or sets console.oidc.unknown_users = \"create\")")]
     UnknownUser(String),
     /// More than one ferry user has the address.
-    #[error("several ferry users have the email {email} ({users}); an administrator gives each user their own address")]
+    #[error(
+        "several ferry users have the email {email} ({users}); an administrator gives each user their own address"
+    )]
     Ambiguous {
         /// The address.
         email: String,
@@ -390,12 +392,7 @@ pub fn domain_allowed(settings: &OidcSettings, email: &str) -> bool {
 
 /// The ferry user for a verified address, made when the rule says so; the
 /// mapped groups then follow the provider's.
-async fn ferry_user(
-    store: &Store,
-    settings: &OidcSettings,
-    email: &str,
-    groups: &[String],
-) -> Result<String, Refusal> {
+async fn ferry_user(store: &Store, settings: &OidcSettings, email: &str, groups: &[String]) -> Result<String, Refusal> {
     if !domain_allowed(settings, email) {
         return Err(Refusal::Domain {
             email: email.to_string(),
@@ -420,10 +417,7 @@ async fn ferry_user(
         }
     };
     for (claim, group) in &settings.groups {
-        let member = store
-            .group(group)
-            .await?
-            .map(|g| g.members.iter().any(|m| *m == user));
+        let member = store.group(group).await?.map(|g| g.members.iter().any(|m| *m == user));
         let Some(member) = member else {
             tracing::warn!(group = ?group, "console.oidc.groups maps to a group that does not exist; add it with `ferry groups add`.");
             continue;
@@ -451,7 +445,8 @@ pub async fn end_session_url(settings: &OidcSettings, after: String) -> Option<r
         }
     };
     let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
-    let mut request = openidconnect::LogoutRequest::from(endpoint).set_client_id(ClientId::new(settings.client_id.clone()));
+    let mut request =
+        openidconnect::LogoutRequest::from(endpoint).set_client_id(ClientId::new(settings.client_id.clone()));
     if let Ok(after) = PostLogoutRedirectUrl::new(after) {
         request = request.set_post_logout_redirect_uri(after);
     }
@@ -470,10 +465,7 @@ mod tests {
     #[test]
     fn groups_come_from_the_payload_as_a_list_or_one_string() {
         let jwt = |payload: &str| format!("h.{}.s", URL_SAFE_NO_PAD.encode(payload));
-        assert_eq!(
-            groups_claim(&jwt(r#"{"groups":["a","b",3]}"#), "groups"),
-            ["a", "b"]
-        );
+        assert_eq!(groups_claim(&jwt(r#"{"groups":["a","b",3]}"#), "groups"), ["a", "b"]);
         assert_eq!(groups_claim(&jwt(r#"{"roles":"admin"}"#), "roles"), ["admin"]);
         assert!(groups_claim(&jwt(r#"{"sub":"x"}"#), "groups").is_empty());
         assert!(groups_claim("not a jwt", "groups").is_empty());

@@ -54,9 +54,7 @@ impl Provider {
             "oidc-provider is not installed: run `npm ci` in {}",
             folder.display()
         );
-        let account = |id: &str, email: &str, groups: &[&str]| {
-            serde_json::json!({"id": id, "email": email, "password": OP_PASSWORD, "groups": groups})
-        };
+        let account = |id: &str, email: &str, groups: &[&str]| serde_json::json!({"id": id, "email": email, "password": OP_PASSWORD, "groups": groups});
         let mut late = account("late", "late@district.test", &["ferry-readers"]);
         late["id_token_ttl"] = 1.into();
         late["token_delay_ms"] = 2500.into();
@@ -148,7 +146,10 @@ fn console(op_port: u16, extra: &str) -> Console {
         let settings = p.settings();
         crate::harness::on_own_runtime(move || async move {
             let store = ferry::state::Store::open(&settings.state).await.unwrap();
-            store.add_user("ann", Some("Ann"), Some("Ann@District.test")).await.unwrap();
+            store
+                .add_user("ann", Some("Ann"), Some("Ann@District.test"))
+                .await
+                .unwrap();
             store.add_user("late", None, Some("late@district.test")).await.unwrap();
             store.add_group("readers", None, None).await.unwrap();
             store.grant_group("readers", "read").await.unwrap();
@@ -235,7 +236,10 @@ async fn scenario(b: &mut Browser, c: &Console, op: &Provider) {
     let refusal = b.text("#error").await;
     assert!(refusal.contains("write"), "{refusal}");
     b.shot("sso-no-write").await;
-    let replay = op.callbacks().pop().expect("the provider's authorization response for ann");
+    let replay = op
+        .callbacks()
+        .pop()
+        .expect("the provider's authorization response for ann");
 
     // Log out: ferry's session ends and the browser goes on to the
     // provider's sign-out, which returns it to ferry's login page.
@@ -266,8 +270,16 @@ async fn scenario(b: &mut Browser, c: &Console, op: &Provider) {
     // A person from another domain, one without a ferry user, and an
     // expired ID token. The provider's session is cleared between them.
     for (email, words, shot) in [
-        ("bob@elsewhere.test", "bob@elsewhere.test may not sign in", "sso-other-domain"),
-        ("carl@district.test", "carl@district.test has no ferry user", "sso-unknown"),
+        (
+            "bob@elsewhere.test",
+            "bob@elsewhere.test may not sign in",
+            "sso-other-domain",
+        ),
+        (
+            "carl@district.test",
+            "carl@district.test has no ferry user",
+            "sso-unknown",
+        ),
         ("late@district.test", "ID token had expired", "sso-expired"),
     ] {
         b.client.delete_all_cookies().await.unwrap();
@@ -292,15 +304,32 @@ fn single_sign_on_through_a_real_provider() {
     assert_eq!(r.status(), 303);
     let to = r.headers()[LOCATION].to_str().unwrap().to_string();
     assert!(to.starts_with(&format!("{}/auth?", op.url)), "{to}");
-    for part in ["code_challenge_method=S256", "code_challenge=", "nonce=", "state=", "response_type=code", "scope=openid"] {
+    for part in [
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "nonce=",
+        "state=",
+        "response_type=code",
+        "scope=openid",
+    ] {
         assert!(to.contains(part), "{part} in {to}");
     }
     let csp = r.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
-    let cookies: Vec<_> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let cookies: Vec<_> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
     assert!(cookies.iter().all(|k| !k.starts_with("ferry_session=")), "{cookies:?}");
     assert!(
-        cookies.iter().any(|k| k.starts_with("ferry_oidc=") && k.contains("HttpOnly") && k.contains("SameSite=Lax")),
+        cookies
+            .iter()
+            .any(|k| k.starts_with("ferry_oidc=") && k.contains("HttpOnly") && k.contains("SameSite=Lax")),
         "{cookies:?}"
     );
 
@@ -308,7 +337,10 @@ fn single_sign_on_through_a_real_provider() {
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
     let driver = ChromeDriver::start(dir.path());
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities())
@@ -339,7 +371,14 @@ fn single_sign_on_through_a_real_provider() {
     }
     assert!(!log.contains(CLIENT_SECRET), "the client secret in ferry's log");
     for callback in op.callbacks() {
-        let code = callback.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
+        let code = callback
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string();
         assert!(!log.contains(&code), "an authorization code in ferry's log");
     }
     assert!(!log.contains("eyJ"), "a JWT in ferry's log");
@@ -352,7 +391,10 @@ fn local_passwords_can_be_turned_off() {
     let http = c.client();
     let (status, page) = c.page("/login", &crate::harness::console::Auth::None);
     assert_eq!(status, 200);
-    assert!(page.contains("id=\"sso\"") && !page.contains("id=\"password\""), "{page}");
+    assert!(
+        page.contains("id=\"sso\"") && !page.contains("id=\"password\""),
+        "{page}"
+    );
     let r = http
         .post(format!("{}/api/login", c.url))
         .json(&serde_json::json!({"user": "admin", "password": crate::harness::console::PASSWORD}))
@@ -361,7 +403,10 @@ fn local_passwords_can_be_turned_off() {
     assert_eq!(r.status(), 403);
     let body: serde_json::Value = r.json().unwrap();
     assert!(
-        body["error"].as_str().unwrap().contains("console.oidc.local_passwords = false"),
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("console.oidc.local_passwords = false"),
         "{body}"
     );
     let r = http

@@ -214,7 +214,11 @@ async fn login(
 ) -> Response {
     let next = safe_next(&f.next).to_string();
     if let Err(p) = auth::passwords_allowed(&c) {
-        return (p.status, layout("Log in", None, login_form(&c, &next, Some(&p.message)))).into_response();
+        return (
+            p.status,
+            layout("Log in", None, login_form(&c, &next, Some(&p.message))),
+        )
+            .into_response();
     }
     let login = Login {
         user: f.user,
@@ -222,7 +226,11 @@ async fn login(
     };
     match auth::log_in(&c, peer.ip(), &login).await {
         Ok((cookie, _)) => (jar.add(cookie), Redirect::to(&next)).into_response(),
-        Err(p) => (p.status, layout("Log in", None, login_form(&c, &next, Some(&p.message)))).into_response(),
+        Err(p) => (
+            p.status,
+            layout("Log in", None, login_form(&c, &next, Some(&p.message))),
+        )
+            .into_response(),
     }
 }
 
