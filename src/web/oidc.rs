@@ -417,7 +417,7 @@ async fn ferry_user(store: &Store, settings: &OidcSettings, email: &str, groups:
         }
     };
     for (claim, group) in &settings.groups {
-        let member = store.group(group).await?.map(|g| g.members.iter().any(|m| *m == user));
+        let member = store.group(group).await?.map(|g| g.members.contains(&user));
         let Some(member) = member else {
             tracing::warn!(group = ?group, "console.oidc.groups maps to a group that does not exist; add it with `ferry groups add`.");
             continue;
@@ -484,5 +484,90 @@ mod tests {
         });
         assert!(flows.take(&id).is_some());
         assert!(flows.take(&id).is_none(), "a replay finds nothing");
+    }
+
+    fn settings(unknown: UnknownUsers) -> OidcSettings {
+        OidcSettings {
+            issuer: reqwest::Url::parse("https://op.example.org").unwrap(),
+            label: "Test".into(),
+            client_id: "ferry".into(),
+            client_secret: crate::config::SecretRef::Env("UNUSED".into()),
+            redirect_url: None,
+            allowed_domains: vec!["district.org".into()],
+            scopes: Vec::new(),
+            groups_claim: "groups".into(),
+            groups: [
+                ("op-readers".into(), "readers".into()),
+                ("op-missing".into(), "missing".into()),
+            ]
+            .into(),
+            local_passwords: true,
+            unknown_users: unknown,
+        }
+    }
+
+    #[tokio::test]
+    async fn people_are_matched_by_email_and_their_mapped_groups_follow_the_provider() {
+        let (_dir, store) = crate::state::temp_store().await;
+        store.add_group("readers", None, None).await.unwrap();
+        store.add_group("office", None, None).await.unwrap();
+        store.add_user("ann", None, Some("Ann@District.org")).await.unwrap();
+        store.add_member("office", "ann").await.unwrap();
+        let refuse = settings(UnknownUsers::Refuse);
+        let readers = vec!["op-readers".to_string()];
+
+        assert!(matches!(
+            ferry_user(&store, &refuse, "bob@elsewhere.org", &readers).await,
+            Err(Refusal::Domain { .. })
+        ));
+        assert!(matches!(
+            ferry_user(&store, &refuse, "bob@sub.district.org", &readers).await,
+            Err(Refusal::Domain { .. })
+        ));
+        let e = ferry_user(&store, &refuse, "carl@district.org", &readers)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().contains("ferry users add NAME --email carl@district.org"),
+            "{e}"
+        );
+        assert!(
+            store.user("carl@district.org").await.unwrap().is_none(),
+            "nothing created"
+        );
+
+        // Found without regard to case; put in the mapped group, left in
+        // the unmapped one; a mapped group that does not exist is skipped.
+        assert_eq!(
+            ferry_user(&store, &refuse, "ann@district.org", &readers).await.unwrap(),
+            "ann"
+        );
+        assert_eq!(store.user("ann").await.unwrap().unwrap().groups, ["office", "readers"]);
+        // The provider no longer lists the group: taken out of it.
+        assert_eq!(
+            ferry_user(&store, &refuse, "ann@district.org", &[]).await.unwrap(),
+            "ann"
+        );
+        assert_eq!(store.user("ann").await.unwrap().unwrap().groups, ["office"]);
+
+        // The rule says create: a user named by the address, in the mapped group.
+        let create = settings(UnknownUsers::Create);
+        let name = ferry_user(&store, &create, "Carl@district.org", &readers)
+            .await
+            .unwrap();
+        assert_eq!(name, "carl@district.org");
+        let carl = store.user(&name).await.unwrap().unwrap();
+        assert_eq!(
+            (carl.email.as_deref(), carl.groups),
+            (Some("Carl@district.org"), vec!["readers".to_string()])
+        );
+
+        // Two users with one address: refused rather than guessed.
+        store.add_user("ann2", None, Some("ann@district.org")).await.unwrap();
+        assert!(matches!(
+            ferry_user(&store, &create, "ann@district.org", &readers).await,
+            Err(Refusal::Ambiguous { .. })
+        ));
     }
 }

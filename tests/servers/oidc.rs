@@ -314,11 +314,21 @@ fn single_sign_on_through_a_real_provider() {
     ] {
         assert!(to.contains(part), "{part} in {to}");
     }
-    let csp = r.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
-    assert!(
-        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
-        "{csp}"
-    );
+    let secured = |r: &reqwest::blocking::Response| {
+        let h = |name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+        let csp = h(CONTENT_SECURITY_POLICY.as_str()).unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'none'")
+                && csp.contains("form-action 'self'")
+                && csp.contains("frame-ancestors 'none'"),
+            "{}: {csp}",
+            r.url()
+        );
+        assert_eq!(h("x-frame-options").as_deref(), Some("DENY"), "{}", r.url());
+        assert_eq!(h("x-content-type-options").as_deref(), Some("nosniff"), "{}", r.url());
+        assert_eq!(h("cache-control").as_deref(), Some("no-store"), "{}", r.url());
+    };
+    secured(&r);
     let cookies: Vec<_> = r
         .headers()
         .get_all("set-cookie")
@@ -332,6 +342,18 @@ fn single_sign_on_through_a_real_provider() {
             .any(|k| k.starts_with("ferry_oidc=") && k.contains("HttpOnly") && k.contains("SameSite=Lax")),
         "{cookies:?}"
     );
+
+    // A callback this browser never began: a refusal page, no session, the
+    // same headers, and no script on it.
+    let r = http
+        .get(format!("{}/login/oidc/callback?code=made-up&state=made-up", c.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    secured(&r);
+    assert!(crate::harness::console::session_cookie(r.headers()).is_none());
+    let page = r.text().unwrap();
+    assert!(page.contains("Sign-in refused") && !page.contains("<script"), "{page}");
 
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sso-screenshots");
     let _ = std::fs::remove_dir_all(&shots);
