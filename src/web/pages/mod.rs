@@ -169,9 +169,11 @@ struct LoginForm {
     next: String,
 }
 
-/// Where to go after logging in: only a path on this site.
+/// Where to go after logging in: only a path on this site. Control
+/// characters are refused too: a browser drops a tab or line break from a
+/// URL, so `/<TAB>/evil.example` would become `//evil.example`.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control) {
         next
     } else {
         "/"

@@ -195,3 +195,23 @@ pub async fn provider_logout(c: &Shared, headers: &HeaderMap, jar: &CookieJar) -
 pub fn forget(jar: CookieJar) -> CookieJar {
     jar.add(Cookie::build((SSO_COOKIE, "")).path("/").removal().build())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::safe_next;
+
+    #[test]
+    fn the_page_after_sign_in_is_on_this_site() {
+        assert_eq!(safe_next("/history?script=roster"), "/history?script=roster");
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
+}
