@@ -265,6 +265,8 @@ pub struct Callback {
     pub error: Option<String>,
     /// Its description.
     pub error_description: Option<String>,
+    /// The issuer that answered (RFC 9207), when the provider says.
+    pub iss: Option<String>,
 }
 
 /// A person the provider vouched for, as a ferry user.
@@ -292,6 +294,16 @@ pub async fn finish(
     let sent = answer.state.unwrap_or_default();
     if !constant_eq(sent.as_bytes(), pending.state.secret().as_bytes()) {
         return Err(Refusal::WrongState);
+    }
+    // An answer naming another issuer came from a different provider
+    // (a mix-up): its code is not for this one's token endpoint.
+    if let Some(iss) = &answer.iss {
+        if *iss != issuer_text(settings) {
+            return Err(Refusal::IdToken(format!(
+                "the answer came from the issuer {iss:?}, not {}",
+                issuer_text(settings)
+            )));
+        }
     }
     if let Some(error) = answer.error {
         let mut text = error;
