@@ -17,9 +17,11 @@ use crate::location::line_of_offset;
 
 mod console;
 mod destination;
+mod oidc;
 mod smtp;
 pub use console::{ConsoleSettings, TotpRequirement, DEFAULT_LISTEN};
 pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
+pub use oidc::{OidcSettings, UnknownUsers};
 pub use smtp::{SmtpSettings, SmtpTls};
 
 /// The configuration used when there is no `ferry.toml`: the demo district in

@@ -6,6 +6,8 @@
 //! Fixtures are written with the servers' own clients (`psql`, `mariadb`),
 //! and results are compared with what SQLite gives for the same data.
 
+#[path = "servers/browser.rs"]
+mod browser;
 #[path = "servers/console_admin.rs"]
 mod console_admin;
 #[path = "servers/console_browser.rs"]
@@ -25,6 +27,8 @@ mod grace;
 mod harness;
 #[path = "servers/json.rs"]
 mod json;
+#[path = "servers/oidc.rs"]
+mod oidc;
 #[path = "servers/pg_copy.rs"]
 mod pg_copy;
 #[path = "servers/pgp.rs"]

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::oidc::{OidcSettings, RawOidc};
+
 /// The address the console binds to when `listen` is not given: this host only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -25,6 +27,8 @@ pub struct ConsoleSettings {
     /// Whose password logins need a second factor (`require_totp`); a
     /// person without one sets it up before their first session.
     pub require_totp: TotpRequirement,
+    /// Sign-in with the district's identity provider (`[console.oidc]`).
+    pub oidc: Option<OidcSettings>,
 }
 
 /// Who must log in with a second factor besides those who set one up.
@@ -80,6 +84,7 @@ impl ConsoleSettings {
             tls: None,
             session: Duration::from_secs(8 * 3600),
             require_totp: TotpRequirement::Nobody,
+            oidc: None,
         }
     }
 }
@@ -93,6 +98,7 @@ pub(super) struct RawConsole {
     tls_key: Option<String>,
     session: Option<String>,
     require_totp: Option<toml::Value>,
+    oidc: Option<RawOidc>,
 }
 
 impl RawConsole {
@@ -116,11 +122,13 @@ impl RawConsole {
             Some(t) => humantime::parse_duration(t)
                 .map_err(|e| format!("console.session '{t}' is not a duration like \"8h\": {e}"))?,
         };
+        let oidc = self.oidc.map(|o| o.validate(root)).transpose()?;
         Ok(ConsoleSettings {
             listen,
             tls,
             session,
             require_totp: TotpRequirement::parse(self.require_totp.as_ref())?,
+            oidc,
         })
     }
 }

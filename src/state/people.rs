@@ -340,6 +340,16 @@ impl Store {
         Ok(())
     }
 
+    /// The users whose email is `address`, compared without case: how a
+    /// person signing in through the identity provider is found.
+    pub async fn users_with_email(&self, address: &str) -> Result<Vec<String>, PeopleError> {
+        let rows = sqlx::query("SELECT name FROM users WHERE LOWER(email) = LOWER($1) ORDER BY name")
+            .bind(address)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, sqlx::Error>>()?)
+    }
+
     /// Puts a user in a group; both must exist.
     pub async fn add_member(&self, group: &str, user: &str) -> Result<(), PeopleError> {
         let (g, u) = self.ids(group, user).await?;

@@ -292,14 +292,8 @@ pub async fn open_session(console: &Shared, ip: IpAddr, user: &str) -> Result<(C
     let session = app.store.open_session(user, ttl).await?;
     let rights = app.store.tool_rights(user).await?;
     tracing::info!(user = ?user, address = %ip, "Console login.");
-    let cookie = Cookie::build((COOKIE, session.token))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(console.settings.tls.is_some())
-        .build();
     Ok((
-        cookie,
+        session_cookie(console, session.token),
         LoggedIn {
             user: user.to_string(),
             rights,
@@ -336,6 +330,31 @@ pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cook
     open_session(console, ip, &login.user).await
 }
 
+/// The session cookie for a session just opened: the one a password
+/// login sets, which single sign-on sets too.
+pub fn session_cookie(console: &Shared, token: String) -> Cookie<'static> {
+    Cookie::build((COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(console.settings.tls.is_some())
+        .build()
+}
+
+/// Refuses a password login when `[console.oidc] local_passwords = false`.
+pub fn passwords_allowed(console: &Shared) -> Result<(), Problem> {
+    match &console.settings.oidc {
+        Some(o) if !o.local_passwords => Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "passwords do not log in to this console (console.oidc.local_passwords = false); sign in with {} instead",
+                o.label
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Ends the session the cookie names; the cookie to clear it.
 pub async fn log_out(console: &Shared, jar: &CookieJar) -> Result<Cookie<'static>, Problem> {
     if let Some(c) = jar.get(COOKIE) {
@@ -356,6 +375,7 @@ pub async fn api_login(
     jar: CookieJar,
     Json(login): Json<Login>,
 ) -> Result<(CookieJar, Json<LoggedIn>), Problem> {
+    passwords_allowed(&console)?;
     let (cookie, answer) = log_in(&console, peer.ip(), &login).await?;
     Ok((jar.add(cookie), Json(answer)))
 }

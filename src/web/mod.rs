@@ -13,6 +13,7 @@ mod auth;
 mod extracts;
 mod headers;
 mod jobs;
+mod oidc;
 mod openapi;
 mod pages;
 mod problem;
@@ -65,6 +66,8 @@ pub(crate) struct Console {
     jobs: jobs::Jobs,
     /// Failed logins, for rate limiting.
     logins: auth::Limiter,
+    /// Sign-ins through the identity provider in progress.
+    sign_ins: oidc::Flows,
     /// The `[console]` settings.
     settings: ConsoleSettings,
 }
@@ -127,6 +130,7 @@ pub async fn start(
         asks,
         jobs: jobs::Jobs::default(),
         logins: auth::Limiter::default(),
+        sign_ins: oidc::Flows::default(),
         settings: settings.clone(),
     });
     let service = router(console).into_make_service_with_connect_info::<SocketAddr>();

@@ -8,7 +8,8 @@
 
 use fantoccini::Locator;
 
-use super::console_browser::{drive, Browser};
+use crate::browser::Browser;
+use crate::console_browser::drive;
 use crate::harness::console::{Auth, Console};
 
 /// A script on a schedule read in another zone than the district's

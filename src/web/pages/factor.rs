@@ -41,7 +41,7 @@ pub(super) fn routes() -> Router<Shared> {
 pub(super) async fn after_password(c: &Shared, ip: IpAddr, jar: CookieJar, user: &str, next: &str) -> Response {
     let step = match auth::next_step(c, user).await {
         Ok(step) => step,
-        Err(p) => return refused(next, p),
+        Err(p) => return refused(c, next, p),
     };
     let pending = |c: Shared, user: String| async move {
         c.app()
@@ -52,11 +52,11 @@ pub(super) async fn after_password(c: &Shared, ip: IpAddr, jar: CookieJar, user:
     match step {
         NextStep::Session => match auth::open_session(c, ip, user).await {
             Ok((cookie, _)) => (jar.add(cookie), Redirect::to(next)).into_response(),
-            Err(p) => refused(next, p),
+            Err(p) => refused(c, next, p),
         },
         NextStep::Code => match pending(c.clone(), user.to_string()).await {
             Ok(token) => code_page(&token, next, None, StatusCode::OK),
-            Err(e) => refused(next, e.into()),
+            Err(e) => refused(c, next, e.into()),
         },
         NextStep::Enrol => {
             let store = c.app().store.clone();
@@ -67,15 +67,15 @@ pub(super) async fn after_password(c: &Shared, ip: IpAddr, jar: CookieJar, user:
             };
             match (enrolment, pending(c.clone(), user.to_string()).await) {
                 (Ok(e), Ok(token)) => enrol_at_login_page(&token, next, &e, None, StatusCode::OK),
-                (Err(e), _) | (_, Err(e)) => refused(next, e.into()),
+                (Err(e), _) | (_, Err(e)) => refused(c, next, e.into()),
             }
         }
     }
 }
 
 /// The login form again, with why.
-fn refused(next: &str, p: Problem) -> Response {
-    (p.status, layout("Log in", None, login_form(next, Some(&p.message)))).into_response()
+fn refused(c: &Shared, next: &str, p: Problem) -> Response {
+    (p.status, layout("Log in", None, login_form(c, next, Some(&p.message)))).into_response()
 }
 
 /// The code step's form: the pending token and where to go, never the password.
@@ -112,13 +112,14 @@ async fn pending_user(c: &Shared, f: &CodeForm, next: &str) -> Result<String, Re
     match c.app().store.pending_login(&f.token).await {
         Ok(Some(user)) => Ok(user),
         Ok(None) => Err(refused(
+            c,
             next,
             Problem::new(
                 StatusCode::UNAUTHORIZED,
                 format!("this login took longer than {PENDING_MINUTES} minutes or was already used; log in again"),
             ),
         )),
-        Err(e) => Err(refused(next, e.into())),
+        Err(e) => Err(refused(c, next, e.into())),
     }
 }
 
@@ -137,11 +138,11 @@ async fn login_code(
         return code_page(&f.token, &next, Some(&p.message), p.status);
     }
     if let Err(e) = c.app().store.close_pending_login(&f.token).await {
-        return refused(&next, e.into());
+        return refused(&c, &next, e.into());
     }
     match auth::open_session(&c, peer.ip(), &user).await {
         Ok((cookie, _)) => (jar.add(cookie), Redirect::to(&next)).into_response(),
-        Err(p) => refused(&next, p),
+        Err(p) => refused(&c, &next, p),
     }
 }
 
@@ -221,19 +222,19 @@ async fn login_enrol(
     };
     let store = c.app().store.clone();
     if let Err(p) = auth::not_blocked(&c, &user, peer.ip()) {
-        return enrol_again(&store, &user, &f.token, &next, p).await;
+        return enrol_again(&c, &user, &f.token, &next, p).await;
     }
     let codes = match store.totp_confirm(&user, &f.code).await {
         Ok(Some(codes)) => codes,
         Ok(None) => {
             c.logins.failed(&user, peer.ip());
-            return enrol_again(&store, &user, &f.token, &next, wrong_code()).await;
+            return enrol_again(&c, &user, &f.token, &next, wrong_code()).await;
         }
-        Err(e) => return refused(&next, e.into()),
+        Err(e) => return refused(&c, &next, e.into()),
     };
     tracing::info!(user = ?user, "Second factor turned on at login.");
     if let Err(e) = store.close_pending_login(&f.token).await {
-        return refused(&next, e.into());
+        return refused(&c, &next, e.into());
     }
     match auth::open_session(&c, peer.ip(), &user).await {
         Ok((cookie, _)) => (
@@ -241,15 +242,15 @@ async fn login_enrol(
             layout("Recovery codes", None, recovery_body(&codes, &next)),
         )
             .into_response(),
-        Err(p) => refused(&next, p),
+        Err(p) => refused(&c, &next, p),
     }
 }
 
 /// The set-up form of the login again, with why.
-async fn enrol_again(store: &Store, user: &str, token: &str, next: &str, p: Problem) -> Response {
-    match store.totp_enrolling(user).await {
+async fn enrol_again(c: &Shared, user: &str, token: &str, next: &str, p: Problem) -> Response {
+    match c.app().store.totp_enrolling(user).await {
         Ok(Some(e)) => enrol_at_login_page(token, next, &e, Some(&p.message), p.status),
-        _ => refused(next, p),
+        _ => refused(c, next, p),
     }
 }
 

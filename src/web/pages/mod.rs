@@ -16,6 +16,7 @@ mod factor;
 mod history;
 mod layout;
 mod people;
+mod sso;
 mod timeline;
 mod trends;
 
@@ -23,7 +24,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -47,6 +48,7 @@ pub fn routes() -> Router<Shared> {
         .merge(people::routes())
         .merge(factor::routes())
         .merge(timeline::routes())
+        .merge(sso::routes())
 }
 
 /// The style sheet: the same for everyone, so it may be cached.
@@ -175,26 +177,32 @@ struct LoginForm {
     next: String,
 }
 
-/// Where to go after logging in: only a path on this site.
+/// Where to go after logging in: only a path on this site. Control
+/// characters are refused too: a browser drops a tab or line break from a
+/// URL, so `/<TAB>/evil.example` would become `//evil.example`.
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.chars().any(char::is_control) {
         next
     } else {
         "/"
     }
 }
 
-fn login_form(next: &str, error: Option<&str>) -> Markup {
+fn login_form(c: &Shared, next: &str, error: Option<&str>) -> Markup {
+    let oidc = c.settings.oidc.as_ref();
     html! {
         h1 { "Log in to ferry" }
         @if let Some(e) = error { p #error .error { (e) } }
-        form method="post" action="/login" .login {
-            input type="hidden" name="next" value=(next);
-            label { "User name" input #user type="text" name="user" autocomplete="username" required; }
-            label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
-            button #login type="submit" { "Log in" }
+        (sso::button(oidc, next))
+        @if oidc.is_none_or(|o| o.local_passwords) {
+            form method="post" action="/login" .login {
+                input type="hidden" name="next" value=(next);
+                label { "User name" input #user type="text" name="user" autocomplete="username" required; }
+                label { "Password" input #password type="password" name="password" autocomplete="current-password" required; }
+                button #login type="submit" { "Log in" }
+            }
+            p .hint { "Accounts are made by an administrator: " code { "ferry users add NAME --right read --password-stdin" } "." }
         }
-        p .hint { "Accounts are made by an administrator: " code { "ferry users add NAME --right read --password-stdin" } "." }
     }
 }
 
@@ -204,8 +212,8 @@ struct Next {
     next: String,
 }
 
-async fn login_page(Query(n): Query<Next>) -> Markup {
-    layout("Log in", None, login_form(safe_next(&n.next), None))
+async fn login_page(State(c): State<Shared>, Query(n): Query<Next>) -> Markup {
+    layout("Log in", None, login_form(&c, safe_next(&n.next), None))
 }
 
 async fn login(
@@ -215,17 +223,41 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(&f.next).to_string();
+    if let Err(p) = auth::passwords_allowed(&c) {
+        return (
+            p.status,
+            layout("Log in", None, login_form(&c, &next, Some(&p.message))),
+        )
+            .into_response();
+    }
     if let Err(p) = auth::check_password(&c, peer.ip(), &f.user, &f.password).await {
-        return (p.status, layout("Log in", None, login_form(&next, Some(&p.message)))).into_response();
+        return (
+            p.status,
+            layout("Log in", None, login_form(&c, &next, Some(&p.message))),
+        )
+            .into_response();
     }
     // The second factor's step, when the user has one or must set one up.
     factor::after_password(&c, peer.ip(), jar, &f.user, &next).await
 }
 
-async fn logout(State(c): State<Shared>, v: Viewer, jar: CookieJar, Form(f): Form<Csrf>) -> PageResult {
+async fn logout(
+    State(c): State<Shared>,
+    v: Viewer,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(f): Form<Csrf>,
+) -> PageResult {
     v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
     let gone = auth::log_out(&c, &jar).await.or_page(&v)?;
-    Ok((jar.add(gone), Redirect::to("/login")).into_response())
+    // A session that began at the provider ends there too (RP-initiated
+    // logout), when the provider offers it.
+    let next = sso::provider_logout(&c, &headers, &jar).await;
+    let jar = sso::forget(jar.add(gone));
+    Ok(match next {
+        Some(page) => (jar, page).into_response(),
+        None => (jar, Redirect::to("/login")).into_response(),
+    })
 }
 
 fn csrf_field(v: &Viewer) -> Markup {
