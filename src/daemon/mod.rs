@@ -57,7 +57,7 @@ pub struct RunNow {
     /// Answered once the run is queued, or refused (already running, not loaded).
     pub accepted: oneshot::Sender<Result<(), String>>,
     /// Answered when the run ends: its history id and status, or why it could not start.
-    pub done: oneshot::Sender<Result<(i64, String), String>>,
+    pub done: oneshot::Sender<Result<(i64, RunStatus), String>>,
 }
 
 /// A failure that stops the daemon.
@@ -93,7 +93,7 @@ struct Due {
 struct Asked {
     by: StartedBy,
     progress: Option<Progress>,
-    done: oneshot::Sender<Result<(i64, String), String>>,
+    done: oneshot::Sender<Result<(i64, RunStatus), String>>,
 }
 
 impl Due {
@@ -723,7 +723,7 @@ impl Daemon {
                 }
             };
             if let (Some(done), Some(r)) = (done, &report) {
-                let _ = done.send(Ok((r.id, r.status.to_string())));
+                let _ = done.send(Ok((r.id, r.status)));
             }
             (id, report)
         });

@@ -22,6 +22,7 @@ use crate::format::{
 use crate::run::context::{Artifact, Mode, RunContext};
 use crate::script::engine::runtime_error;
 use crate::source::{Batch, Column};
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -715,7 +716,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         ..Artifact::written(written, rows)
     };
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "wrote {} ({} rows, {} bytes)",
             artifact.name, artifact.rows, artifact.bytes

@@ -11,6 +11,7 @@ use crate::format::{DateStamp, FileName, PartialFile};
 use crate::report::{fetch, Auth, HeaderValue, ReportRequest};
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -152,7 +153,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, url: &str, o: &Map) -> Res<Fi
         .commit()
         .map_err(|e| runtime_error(format!("report(): cannot write {file_name}: {e}"), pos))?;
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "fetched {} ({}, {} bytes) from {}",
             written.name,

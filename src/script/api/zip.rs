@@ -14,6 +14,7 @@ use crate::bundle::{write_zip, Bundle, BundleError, Entry, ZipOptions, DEFAULT_L
 use crate::format::{DateStamp, FileName};
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -137,7 +138,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> 
         ..Artifact::written(bundle.file, rows)
     };
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "wrote {} ({} files, {} rows, {} bytes from {}, in {:.2} s)",
             artifact.name,
