@@ -10,6 +10,7 @@ use super::output::{size, table, thousands};
 use super::{Failure, EXIT_RUN_FAILED};
 use crate::run::context::Progress;
 use crate::run::{App, RunReport, RunRequest};
+use crate::script::ScriptsDir;
 use crate::state::{LogLevel, RunStatus, StartedBy, Trigger};
 
 pub(crate) fn parse_param(s: &str) -> Result<(String, String), String> {
@@ -91,7 +92,11 @@ async fn one(app: &App, name: &str, trigger: Trigger, params: &[(String, String)
 /// Runs scripts one after another; fails when any run failed.
 pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
     let names: Vec<String> = if args.all {
-        app.all_scripts().iter().map(|p| p.display().to_string()).collect()
+        ScriptsDir::of(&app.settings)
+            .list()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
     } else {
         args.scripts.clone()
     };

@@ -257,10 +257,6 @@ impl RunContext {
 
     /// The database a script's name refers to, honouring `use_warehouse`.
     pub fn database_name<'a>(&self, name: &'a str) -> &'a str {
-        if self.use_warehouse && name == "live" {
-            "warehouse"
-        } else {
-            name
-        }
+        crate::script::header::database_for(self.use_warehouse, name)
     }
 }

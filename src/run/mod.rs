@@ -213,21 +213,8 @@ impl App {
         if p.extension().is_some() || p.components().count() > 1 {
             p.to_path_buf()
         } else {
-            self.settings.scripts_dir.join(format!("{name}.rhai"))
+            crate::script::ScriptsDir::of(&self.settings).path_of(name)
         }
-    }
-
-    /// Every `.rhai` file in the scripts folder, sorted.
-    pub fn all_scripts(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.settings.scripts_dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
     }
 
     /// Loads a script against this configuration.
@@ -291,8 +278,7 @@ impl App {
             path: work_dir.display().to_string(),
             source,
         })?;
-        let tz = script.spec.timezone.unwrap_or(self.settings.timezone);
-        let timeout = script.spec.timeout.unwrap_or(self.settings.default_timeout);
+        let (tz, timeout) = (script.zone, script.timeout);
         let mode = if trigger == Trigger::Test {
             Mode::Test
         } else {

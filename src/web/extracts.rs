@@ -18,29 +18,16 @@ use crate::catalog::Extract;
 use crate::daemon::RunNow;
 use crate::run::context::Progress;
 use crate::run::{App, RunRequest};
-use crate::script::Script;
+use crate::script::{Script, ScriptsDir};
 use crate::state::{LogLevel, RunRow, RunStatus, ScriptAction, ScriptChange, ToolRight, Trigger};
-
-/// The longest script id the console accepts.
-const MAX_ID: usize = 80;
 
 /// The file of script `id`, refusing anything that is not a plain name —
 /// no separators, no `..`, no hidden files — so no request can reach a
 /// file outside the scripts folder.
 pub fn script_file(app: &App, id: &str) -> Result<PathBuf, Problem> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID
-        && !id.starts_with(['.', '-'])
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !id.contains("..");
-    if !ok {
-        return Err(Problem::bad(format!(
-            "'{id}' is not a script name: use letters, digits, '_', '-' and '.', at most {MAX_ID} characters, with no path"
-        )));
-    }
-    Ok(app.settings.scripts_dir.join(format!("{id}.rhai")))
+    ScriptsDir::of(&app.settings)
+        .checked_path_of(id)
+        .map_err(|e| Problem::bad(e.to_string()))
 }
 
 /// The file of an existing script, or 404.

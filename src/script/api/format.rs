@@ -21,6 +21,7 @@ use crate::format::{
 };
 use crate::run::context::{Artifact, Mode, RunContext};
 use crate::script::engine::runtime_error;
+use crate::script::ScriptsDir;
 use crate::source::{Batch, Column};
 use crate::state::LogLevel;
 
@@ -184,12 +185,9 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
         ));
     }
     let r = Reader { map, format, pos };
-    let stem = r.text("name")?.unwrap_or_else(|| {
-        run.script_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "extract".into())
-    });
+    let stem = r
+        .text("name")?
+        .unwrap_or_else(|| ScriptsDir::id_of(&run.script_path).unwrap_or_else(|| "extract".into()));
     let fixed = format == "fixed";
     let ext = r
         .text("ext")?

@@ -11,6 +11,7 @@ use crate::format::{DateStamp, FileName, PartialFile};
 use crate::report::{fetch, Auth, HeaderValue, ReportRequest};
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
+use crate::script::ScriptsDir;
 use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
@@ -125,12 +126,8 @@ fn request(url: &str, o: &Map, run: &RunContext, pos: Position) -> Res<ReportReq
 fn build(ctx: NativeCallContext, run: &RunContext, url: &str, o: &Map) -> Res<File> {
     let pos = ctx.call_position();
     let req = request(url, o, run, pos)?;
-    let stem = text(o, "name", pos)?.unwrap_or_else(|| {
-        run.script_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "report".into())
-    });
+    let stem =
+        text(o, "name", pos)?.unwrap_or_else(|| ScriptsDir::id_of(&run.script_path).unwrap_or_else(|| "report".into()));
     let ext = text(o, "ext", pos)?.unwrap_or_else(|| match req.expect.as_deref() {
         Some("application/pdf") => "pdf".into(),
         Some("text/html") => "html".into(),

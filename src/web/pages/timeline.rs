@@ -57,7 +57,7 @@ async fn timeline(State(c): State<Shared>, v: Viewer) -> PageResult {
         // No next run: stopped, suspended, unscheduled or not loading.
         let Some(first) = e.next_run else { continue };
         let Ok(script) = app.load(&e.path) else { continue };
-        let zone = script.spec.timezone.unwrap_or(app.settings.timezone);
+        let zone = script.zone;
         let mut runs = Vec::new();
         let mut at = Some(first);
         while let Some(t) = at.filter(|t| *t < until && runs.len() < MAX_RUNS) {
