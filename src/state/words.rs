@@ -204,6 +204,81 @@ mod tests {
         assert_eq!(Trigger::ALL.len(), 7);
     }
 
+    /// The same property through a real store: what is written is what
+    /// is read back, for every run status, log level, script change and
+    /// right.
+    #[tokio::test]
+    async fn every_word_written_to_the_store_reads_back() {
+        use crate::run::context::LogLine;
+        use crate::state::{temp_store, NewRun, Outcome, StartedBy};
+
+        let (_d, s) = temp_store().await;
+        for status in [
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Interrupted,
+            RunStatus::Held,
+        ] {
+            let new = NewRun {
+                script: "roster",
+                path: "scripts/roster.rhai",
+                hash: "h",
+                trigger: Trigger::Manual,
+                occurrence: None,
+                instance: None,
+                resend_of: None,
+                recovers: None,
+                started_by: &StartedBy::Schedule,
+                params: &[],
+            };
+            let id = s.start_run(&new).await.unwrap();
+            let log: Vec<LogLine> = LogLevel::ALL
+                .iter()
+                .map(|level| LogLine {
+                    at: chrono::Utc::now(),
+                    level: *level,
+                    message: format!("a {level} line"),
+                })
+                .collect();
+            let outcome = Outcome {
+                status,
+                error: None,
+                files: &[],
+                kept: false,
+                deliveries: &[],
+                log: &log,
+            };
+            s.finish_run(id, &outcome).await.unwrap();
+            let (row, _, read) = s.run(id).await.unwrap();
+            assert_eq!(row.status, status);
+            let levels: Vec<LogLevel> = read.iter().map(|l| l.level).collect();
+            assert_eq!(levels, LogLevel::ALL);
+        }
+
+        for action in ScriptAction::ALL {
+            s.record_script_change("roster", "ann", *action, None, None)
+                .await
+                .unwrap();
+        }
+        let mut read: Vec<ScriptAction> = s
+            .script_changes(Some("roster"), 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.action)
+            .collect();
+        read.reverse();
+        assert_eq!(read, ScriptAction::ALL);
+
+        s.add_user("ann", None, None).await.unwrap();
+        let mut granted: BTreeSet<Right> = ToolRight::ALL.iter().map(|t| Right::Tool(*t)).collect();
+        granted.insert(Right::Data("ssn".into()));
+        for r in &granted {
+            s.grant("ann", r.as_str()).await.unwrap();
+        }
+        assert_eq!(s.tool_rights("ann").await.unwrap(), granted);
+    }
+
     #[test]
     fn rights_are_tool_rights_or_data_rights_and_sort_by_word() {
         for t in ToolRight::ALL {
