@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 pub use engine::ScriptError;
 pub use header::{CatchUp, JobSpec, ParamValue, Recovery};
-pub use scripts_dir::{BadScriptName, ScriptsDir, MAX_ID};
+pub use scripts_dir::{BadScriptName, ScriptsDir};
 
 use crate::config::Settings;
 use crate::run::context::RunContext;

@@ -8,7 +8,7 @@ use crate::config::Settings;
 
 /// The longest script id the console accepts, so a name fits in a URL
 /// and a file name on every file system ferry delivers from.
-pub const MAX_ID: usize = 80;
+const MAX_ID: usize = 80;
 
 /// A name the console cannot use as a script id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,11 +30,6 @@ impl ScriptsDir {
     /// The folder a configuration names (`scripts` in ferry.toml).
     pub fn of(settings: &Settings) -> ScriptsDir {
         ScriptsDir::new(&settings.scripts_dir)
-    }
-
-    /// The folder itself, for messages.
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     /// Every script, sorted: regular `.rhai` files whose name does not
@@ -78,7 +73,7 @@ impl ScriptsDir {
 
 /// Whether `id` may name a script: letters, digits, `_`, `-` and `.`, at
 /// most [`MAX_ID`] characters, not starting with `.` or `-`, without `..`.
-pub fn check_name(id: &str) -> Result<(), BadScriptName> {
+fn check_name(id: &str) -> Result<(), BadScriptName> {
     let ok = !id.is_empty()
         && id.len() <= MAX_ID
         && !id.starts_with(['.', '-'])
