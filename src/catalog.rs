@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::run::App;
-use crate::script::Script;
+use crate::script::{Script, ScriptsDir};
 use crate::state::{RunRow, RunStatus, StateError};
 
 /// The last run of an extract, as the list shows it.
@@ -123,10 +123,7 @@ fn line(
     last: Option<RunRow>,
     suspended: Option<String>,
 ) -> Extract {
-    let id = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let id = ScriptsDir::id_of(&path).unwrap_or_default();
     let mut e = Extract {
         id,
         name: "(invalid)".into(),
@@ -170,11 +167,9 @@ fn line(
             e.frequency = s.spec.schedule.to_string();
             e.extract_mode = s.uses.methods.iter().copied().collect::<Vec<_>>().join(", ");
             e.stopped = s.spec.stopped;
-            if let Some(zone) = s.spec.timezone {
-                e.schedule_zone = zone.name().to_string();
-            }
+            e.schedule_zone = s.zone.name().to_string();
             if e.suspended.is_none() {
-                e.next_run = crate::daemon::next_due(s, &app.settings, Utc::now());
+                e.next_run = crate::daemon::next_due(s, Utc::now());
             }
         }
         Err(err) => e.error = Some(err.to_string()),
@@ -184,10 +179,7 @@ fn line(
 
 /// One script's line of the list.
 pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
-    let id = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let id = ScriptsDir::id_of(&path).unwrap_or_default();
     let last = app.store.last_run(&id).await?;
     let suspended = app.store.suspended(&id).await?;
     let script = app.load(&path).map_err(|e| e.to_string());
@@ -218,11 +210,8 @@ async fn list_with(app: &App, load: impl Fn(&Path) -> Arc<Result<Script, String>
     let mut last = app.store.last_runs().await?;
     let mut suspended = app.store.suspensions().await?;
     let mut out = Vec::new();
-    for path in app.all_scripts() {
-        let id = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for path in ScriptsDir::of(&app.settings).list() {
+        let id = ScriptsDir::id_of(&path).unwrap_or_default();
         let script = load(&path);
         let script = script.as_ref().as_ref().map_err(String::as_str);
         out.push(line(app, path.clone(), script, last.remove(&id), suspended.remove(&id)));

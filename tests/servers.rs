@@ -714,10 +714,16 @@ async fn console_logins_work_on_a_postgres_state_store() {
     let (id, token) = store.create_token("ann", "pg check").await.unwrap();
     assert_eq!(store.token_user(&token).await.unwrap().as_deref(), Some("ann"));
     assert_eq!(store.tokens(Some("ann")).await.unwrap()[0].id, id);
-    let rights: Vec<String> = store.tool_rights("ann").await.unwrap().into_iter().collect();
+    let rights = ferry::state::Right::words(&store.tool_rights("ann").await.unwrap());
     assert_eq!(rights, vec!["read", "write"]);
     store
-        .record_script_change("roster", "ann", "edited", Some("a"), Some("b"))
+        .record_script_change(
+            "roster",
+            "ann",
+            ferry::state::ScriptAction::Edited,
+            Some("a"),
+            Some("b"),
+        )
         .await
         .unwrap();
     assert_eq!(store.script_changes(Some("roster"), 5).await.unwrap()[0].user, "ann");

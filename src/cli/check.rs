@@ -1,6 +1,7 @@
 //! `ferry check`: load and validate scripts without running them.
 
 use crate::run::App;
+use crate::script::ScriptsDir;
 
 /// Options of `ferry check`.
 #[derive(clap::Args, Debug)]
@@ -12,7 +13,7 @@ pub struct Args {
 /// Prints one line per script; fails when any script is invalid.
 pub fn run(args: Args, app: &App) -> Result<(), super::Failure> {
     let paths = if args.scripts.is_empty() {
-        app.all_scripts()
+        ScriptsDir::of(&app.settings).list()
     } else {
         args.scripts.iter().map(|s| app.script_path(s)).collect()
     };

@@ -3,6 +3,7 @@
 use super::output::{json, minute, size, thousands, when, View};
 use super::Failure;
 use crate::run::App;
+use crate::state::RunStatus;
 
 /// Options of `ferry history`.
 #[derive(clap::Args, Debug)]
@@ -57,7 +58,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         if let Some(by) = &r.released_by {
             println!(
                 "  {:<12} {by}",
-                if r.status == "discarded" {
+                if r.status == RunStatus::Discarded {
                     "discarded by"
                 } else {
                     "released by"

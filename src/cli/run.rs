@@ -10,7 +10,8 @@ use super::output::{size, table, thousands};
 use super::{Failure, EXIT_RUN_FAILED};
 use crate::run::context::Progress;
 use crate::run::{App, RunReport, RunRequest};
-use crate::state::{StartedBy, Trigger};
+use crate::script::ScriptsDir;
+use crate::state::{LogLevel, RunStatus, StartedBy, Trigger};
 
 pub(crate) fn parse_param(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
@@ -91,7 +92,11 @@ async fn one(app: &App, name: &str, trigger: Trigger, params: &[(String, String)
 /// Runs scripts one after another; fails when any run failed.
 pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
     let names: Vec<String> = if args.all {
-        app.all_scripts().iter().map(|p| p.display().to_string()).collect()
+        ScriptsDir::of(&app.settings)
+            .list()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
     } else {
         args.scripts.clone()
     };
@@ -104,7 +109,7 @@ pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
         let status = match (&report.error, &report.held) {
             (Some(_), _) => "FAILED",
             (None, Some(_)) => "HELD",
-            (None, None) => "succeeded",
+            (None, None) => RunStatus::Succeeded.as_str(),
         };
         println!("run {} {}: {status}", report.id, name);
         for f in &report.files {
@@ -226,7 +231,7 @@ pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
         }
         would_deliver(app, &report, &f.name);
     }
-    for line in report.log.iter().filter(|l| l.level != "info") {
+    for line in report.log.iter().filter(|l| l.level != LogLevel::Info) {
         println!("{}: {}", line.level, line.message);
     }
     match report.error {

@@ -7,7 +7,7 @@ use super::output::{table, Cell, Listing};
 use super::Failure;
 use crate::admin::{Admin, NewUser};
 use crate::run::App;
-use crate::state::{check_new_password, PeopleError};
+use crate::state::{check_new_password, PeopleError, Right};
 
 /// Options of `ferry users`.
 #[derive(clap::Args, Debug)]
@@ -185,7 +185,7 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             );
             for u in users {
                 let login = app.store.can_log_in(&u.name).await?;
-                let rights: Vec<String> = app.store.tool_rights(&u.name).await?.into_iter().collect();
+                let rights = Right::words(&app.store.tool_rights(&u.name).await?);
                 listing.row(vec![
                     Cell::of(u.name),
                     Cell::of(u.display_name),

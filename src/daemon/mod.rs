@@ -24,7 +24,7 @@ pub use registry::{next_due, Change, Registry};
 use crate::config::{ConsoleSettings, Settings, CONFIG_FILE};
 use crate::run::context::Progress;
 use crate::run::{App, RunError, RunReport, RunRequest};
-use crate::script::{CatchUp, Recovery, Script};
+use crate::script::{CatchUp, Recovery, Script, ScriptsDir};
 use crate::state::{NewRun, Outcome, RunStatus, StartedBy, StateError, Trigger};
 
 /// How the daemon runs.
@@ -57,7 +57,7 @@ pub struct RunNow {
     /// Answered once the run is queued, or refused (already running, not loaded).
     pub accepted: oneshot::Sender<Result<(), String>>,
     /// Answered when the run ends: its history id and status, or why it could not start.
-    pub done: oneshot::Sender<Result<(i64, String), String>>,
+    pub done: oneshot::Sender<Result<(i64, RunStatus), String>>,
 }
 
 /// A failure that stops the daemon.
@@ -93,7 +93,7 @@ struct Due {
 struct Asked {
     by: StartedBy,
     progress: Option<Progress>,
-    done: oneshot::Sender<Result<(i64, String), String>>,
+    done: oneshot::Sender<Result<(i64, RunStatus), String>>,
 }
 
 impl Due {
@@ -419,7 +419,7 @@ impl Daemon {
             .and_then(|e| e.script.as_ref())
             .and_then(|s| s.spec.notify.clone());
         let from_header = || {
-            let path = self.app.settings.scripts_dir.join(format!("{id}.rhai"));
+            let path = ScriptsDir::of(&self.app.settings).path_of(id);
             crate::script::header::notify_group(&std::fs::read_to_string(path).ok()?)
         };
         let keeps = if kept {
@@ -464,8 +464,7 @@ impl Daemon {
             if script.spec.stopped {
                 continue;
             }
-            let tz = script.spec.timezone.unwrap_or(self.app.settings.timezone);
-            let Some(latest) = script.spec.schedule.latest_at_or_before(now, tz) else {
+            let Some(latest) = script.spec.schedule.latest_at_or_before(now, script.zone) else {
                 continue;
             };
             // Counted from the last claimed occurrence, or from when ferry
@@ -493,7 +492,7 @@ impl Daemon {
                 Trigger::CatchUp
             };
             if let Some(last) = last {
-                self.record_passed(&script, last, latest, tz).await?;
+                self.record_passed(&script, last, latest).await?;
             }
             match script.spec.catch_up {
                 CatchUp::Latest => self.pending.push_back(Due::scheduled(id, latest, trigger)),
@@ -511,11 +510,10 @@ impl Daemon {
         script: &Script,
         last: DateTime<Utc>,
         latest: DateTime<Utc>,
-        tz: chrono_tz::Tz,
     ) -> Result<(), DaemonError> {
         let mut passed = Vec::new();
         let mut t = last;
-        while let Some(next) = script.spec.schedule.next_after(t, tz) {
+        while let Some(next) = script.spec.schedule.next_after(t, script.zone) {
             if next >= latest {
                 break;
             }
@@ -546,13 +544,12 @@ impl Daemon {
     /// Queues every script whose time has come and moves its next time on.
     async fn fire_due(&mut self) -> Result<(), DaemonError> {
         let now = Utc::now();
-        let settings = self.app.settings.clone();
         let mut due = Vec::new();
         for (id, e) in self.registry.entries.iter_mut() {
             if let (Some(at), Some(script)) = (e.next, &e.script) {
                 if at <= now {
                     due.push(Due::scheduled(id.clone(), at, Trigger::Scheduled));
-                    e.next = registry::next_due(script, &settings, now);
+                    e.next = registry::next_due(script, now);
                 }
             }
         }
@@ -723,7 +720,7 @@ impl Daemon {
                 }
             };
             if let (Some(done), Some(r)) = (done, &report) {
-                let _ = done.send(Ok((r.id, r.status.to_string())));
+                let _ = done.send(Ok((r.id, r.status)));
             }
             (id, report)
         });

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
-use crate::script::Script;
+use crate::script::{Script, ScriptsDir};
 
 /// One script file.
 pub struct Entry {
@@ -88,21 +88,10 @@ impl Registry {
         let env = environment_hash(settings, config_text);
         let mut seen = Vec::new();
         let mut changes = Vec::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&settings.scripts_dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "rhai") && p.is_file())
-                    .collect()
-            })
-            .unwrap_or_default();
-        files.sort();
-        for path in files {
-            let Some(id) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+        for path in ScriptsDir::of(settings).list() {
+            let Some(id) = ScriptsDir::id_of(&path) else {
                 continue;
             };
-            if id.starts_with('.') {
-                continue;
-            }
             let Ok(text) = std::fs::read_to_string(&path) else {
                 continue;
             };
@@ -116,7 +105,7 @@ impl Registry {
             }
             match Script::from_source(&path, &text, settings) {
                 Ok(script) => {
-                    let next = next_due(&script, settings, now);
+                    let next = next_due(&script, now);
                     let change = if existing.is_some() {
                         Change::Updated(id.clone())
                     } else {
@@ -167,10 +156,9 @@ impl Registry {
 
 /// When a script is next due after `now`, or `None` when it is stopped or
 /// has no schedule.
-pub fn next_due(script: &Script, settings: &Settings, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn next_due(script: &Script, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     if script.spec.stopped {
         return None;
     }
-    let tz = script.spec.timezone.unwrap_or(settings.timezone);
-    script.spec.schedule.next_after(now, tz)
+    script.spec.schedule.next_after(now, script.zone)
 }

@@ -15,6 +15,7 @@ use chrono::Utc;
 use crate::config::{SecretRef, Settings};
 use crate::deliver::{test_connection, DeliveryEnv, FailureKind};
 use crate::run::App;
+use crate::script::ScriptsDir;
 
 /// One line of the report.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -248,15 +249,12 @@ async fn instances(app: &App, report: &mut Report) {
 
 /// Every script in the scripts folder loads as `ferry serve` would load it.
 fn scripts(app: &App, report: &mut Report) {
-    let paths = app.all_scripts();
+    let paths = ScriptsDir::of(&app.settings).list();
     let mut bad = 0;
     for path in &paths {
         if let Err(e) = app.load(path) {
             bad += 1;
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = ScriptsDir::id_of(path).unwrap_or_default();
             report.push(Check::problem(
                 format!("script {name}"),
                 e.to_string(),

@@ -21,6 +21,7 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::deliver::FailureKind;
 use crate::run::App;
+use crate::script::ScriptsDir;
 use crate::state::{RunFilter, RunStatus};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -227,11 +228,8 @@ pub async fn scrape(app: &App) -> String {
     let mut not_loading = 0;
     m.load_errors.clear();
     m.last_success.clear();
-    for path in app.all_scripts() {
-        let id = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+    for path in ScriptsDir::of(&app.settings).list() {
+        let id = ScriptsDir::id_of(&path).unwrap_or_default();
         let labels = ScriptLabels { script: id.clone() };
         if app.load(&path).is_err() {
             not_loading += 1;

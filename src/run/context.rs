@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 
 use crate::config::Settings;
 use crate::source::Databases;
-use crate::state::DeliveryState;
+use crate::state::{DeliveryState, LogLevel};
 
 /// Why the script is running; decides whether `deliver` sends anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,8 +151,8 @@ impl Delivery {
 pub struct LogLine {
     /// When.
     pub at: DateTime<Utc>,
-    /// `info`, `warn` or `error`.
-    pub level: &'static str,
+    /// How serious.
+    pub level: LogLevel,
     /// The text.
     pub message: String,
 }
@@ -229,9 +229,9 @@ pub struct RunContext {
 
 impl RunContext {
     /// Appends a log line (and mirrors it to tracing).
-    pub fn log(&self, level: &'static str, message: impl Into<String>) {
+    pub fn log(&self, level: LogLevel, message: impl Into<String>) {
         let message = message.into();
-        tracing::info!(script = %self.script_path.display(), level, "{message}");
+        tracing::info!(script = %self.script_path.display(), level = level.as_str(), "{message}");
         self.lock().log.push(LogLine {
             at: Utc::now(),
             level,
@@ -257,10 +257,6 @@ impl RunContext {
 
     /// The database a script's name refers to, honouring `use_warehouse`.
     pub fn database_name<'a>(&self, name: &'a str) -> &'a str {
-        if self.use_warehouse && name == "live" {
-            "warehouse"
-        } else {
-            name
-        }
+        crate::script::header::database_for(self.use_warehouse, name)
     }
 }

@@ -6,7 +6,7 @@
 
 use super::context::{Artifact, Delivery, Mode, RunContext};
 use crate::config::DestinationSettings;
-use crate::state::DeliveryState;
+use crate::state::{DeliveryState, LogLevel};
 
 /// Delivers `artifact` to `settings` for the run, or records why not; the
 /// error says what failed and where the file is kept.
@@ -14,7 +14,7 @@ pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSett
     let dest = settings.name.as_str();
     if run.including.load(std::sync::atomic::Ordering::Relaxed) {
         run.log(
-            "info",
+            LogLevel::Info,
             format!(
                 "{} is kept for the including script's bundle, not delivered to '{dest}'",
                 artifact.name
@@ -27,7 +27,7 @@ pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSett
     }
     if run.mode == Mode::Test {
         run.log(
-            "info",
+            LogLevel::Info,
             format!(
                 "test extract: {} not delivered to '{dest}' ({})",
                 artifact.name,
@@ -40,7 +40,7 @@ pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSett
         return Ok(());
     }
     let env = crate::deliver::DeliveryEnv::from_settings(&run.settings);
-    let log = |line: String| run.log("warn", line);
+    let log = |line: String| run.log(LogLevel::Warn, line);
     let courier = super::send::Courier {
         store: &run.store,
         instance: &run.instance,
@@ -53,7 +53,7 @@ pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSett
     let sent = run.runtime.block_on(courier.send_with_sidecars(artifact, settings));
     for d in &sent.deliveries {
         run.log(
-            "info",
+            LogLevel::Info,
             format!(
                 "delivered {} to '{dest}' as {}{}{}",
                 d.file,
@@ -120,7 +120,7 @@ fn passes_guards(run: &RunContext, artifact: &Artifact, dest: &str) -> Result<bo
     );
     let mut verdict = verdict;
     for note in std::mem::take(&mut verdict.notes) {
-        run.log("info", note);
+        run.log(LogLevel::Info, note);
     }
     if let Some(name) = &guards.schema {
         let schema = crate::schema::load(&run.settings.stdlib_dir, name).map_err(|e| e.to_string())?;
@@ -133,15 +133,15 @@ fn passes_guards(run: &RunContext, artifact: &Artifact, dest: &str) -> Result<bo
         ));
     }
     if verdict.breaches.is_empty() {
-        run.log("info", format!("{} passed its guards", artifact.name));
+        run.log(LogLevel::Info, format!("{} passed its guards", artifact.name));
         return Ok(true);
     }
     let why = format!("{} to '{dest}': {}", artifact.name, verdict.breaches.join("; "));
     if run.mode == Mode::Test {
-        run.log("warn", format!("test extract: a real run would hold {why}"));
+        run.log(LogLevel::Warn, format!("test extract: a real run would hold {why}"));
         return Ok(true);
     }
-    run.log("warn", format!("held, not sent: {why}"));
+    run.log(LogLevel::Warn, format!("held, not sent: {why}"));
     let mut record = run.lock();
     record.holds.push(why);
     record

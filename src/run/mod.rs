@@ -20,6 +20,7 @@ use chrono::Utc;
 use crate::config::Settings;
 use crate::script::{ParamValue, Script, ScriptError};
 use crate::source::Databases;
+use crate::state::LogLevel;
 use crate::state::{
     DeliveryState, Instance, NewRun, Outcome, RunParam, RunStatus, StartedBy, StateError, Store, Trigger,
 };
@@ -178,7 +179,7 @@ impl App {
     /// filter right and those the data model's sensitive fields ask for.
     /// Rights are a closed set, so a misspelt grant is refused, not stored.
     pub fn known_rights(&self) -> Vec<String> {
-        let mut rights: Vec<String> = crate::state::TOOL_RIGHTS.iter().map(|r| r.to_string()).collect();
+        let mut rights: Vec<String> = crate::state::ToolRight::ALL.iter().map(|r| r.to_string()).collect();
         rights.push(crate::filter::ADHOC_RIGHT.to_string());
         if let Ok(filters) = crate::filter::Filters::open(&self.settings.filters_dir) {
             for entity in filters.model.entities.values() {
@@ -212,21 +213,8 @@ impl App {
         if p.extension().is_some() || p.components().count() > 1 {
             p.to_path_buf()
         } else {
-            self.settings.scripts_dir.join(format!("{name}.rhai"))
+            crate::script::ScriptsDir::of(&self.settings).path_of(name)
         }
-    }
-
-    /// Every `.rhai` file in the scripts folder, sorted.
-    pub fn all_scripts(&self) -> Vec<PathBuf> {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(&self.settings.scripts_dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
     }
 
     /// Loads a script against this configuration.
@@ -290,8 +278,7 @@ impl App {
             path: work_dir.display().to_string(),
             source,
         })?;
-        let tz = script.spec.timezone.unwrap_or(self.settings.timezone);
-        let timeout = script.spec.timeout.unwrap_or(self.settings.default_timeout);
+        let (tz, timeout) = (script.zone, script.timeout);
         let mode = if trigger == Trigger::Test {
             Mode::Test
         } else {
@@ -330,7 +317,7 @@ impl App {
             use std::sync::atomic::Ordering;
             c.including.store(true, Ordering::Relaxed);
             for inc in includes? {
-                c.log("info", format!("building included script {}", inc.id));
+                c.log(LogLevel::Info, format!("building included script {}", inc.id));
                 inc.run(c.clone(), inc.spec.params.clone())?;
             }
             c.including.store(false, Ordering::Relaxed);
@@ -341,7 +328,7 @@ impl App {
         .unwrap_or_else(|e| Err(ScriptError::at(&script.path, 1, format!("the run crashed: {e}"))));
         let error = result.err().map(|e| e.to_string());
         if let Some(e) = &error {
-            ctx.log("error", e.clone());
+            ctx.log(LogLevel::Error, e.clone());
         }
         let mut record = std::mem::take(&mut *ctx.lock());
         // A newer run of the script makes an older held file stale.
@@ -354,7 +341,7 @@ impl App {
                 let ids: Vec<String> = superseded.iter().map(|i| format!("run {i}")).collect();
                 record.log.push(LogLine {
                     at: Utc::now(),
-                    level: "info",
+                    level: LogLevel::Info,
                     message: format!(
                         "this run supersedes held {}; its files will not be sent",
                         ids.join(", ")

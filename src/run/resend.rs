@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::context::{Artifact, Delivery, LogLine};
 use super::{App, RunError};
 use crate::deliver::DeliveryEnv;
-use crate::state::{NewRun, Outcome, RunStatus, StartedBy, Trigger};
+use crate::state::{LogLevel, NewRun, Outcome, RunStatus, StartedBy, Trigger};
 
 /// What a person asked of a run's kept files, for messages that name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,8 +26,8 @@ impl std::fmt::Display for Asked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Asked::Resend => "resent",
-            Asked::Release => "released",
-            Asked::Discard => "discarded",
+            Asked::Release => RunStatus::Released.as_str(),
+            Asked::Discard => RunStatus::Discarded.as_str(),
         })
     }
 }
@@ -222,13 +222,13 @@ impl App {
         } else {
             "resending the kept"
         };
-        let log = std::sync::Mutex::new(vec![line("info", format!("{what} files of run {id}"))]);
+        let log = std::sync::Mutex::new(vec![line(LogLevel::Info, format!("{what} files of run {id}"))]);
         let mut deliveries = Vec::new();
         let mut sidecars = Vec::new();
         let mut error = None;
         // A resend or release is asked for by a person and not cut short.
         let never = std::sync::atomic::AtomicBool::new(false);
-        let warn = |m: String| log.lock().unwrap().push(line("warn", m));
+        let warn = |m: String| log.lock().unwrap().push(line(LogLevel::Warn, m));
         let courier = super::send::Courier {
             store: &self.store,
             instance: &self.instance.id,
@@ -241,21 +241,21 @@ impl App {
         for (a, dest) in &plan {
             let Some(settings) = self.settings.destinations.get(dest) else {
                 let e = format!("{}: destination '{dest}' is no longer configured; use --to", a.name);
-                log.lock().unwrap().push(line("error", e.clone()));
+                log.lock().unwrap().push(line(LogLevel::Error, e.clone()));
                 error.get_or_insert(e);
                 continue;
             };
             let sent = courier.send_with_sidecars(a, settings).await;
             for d in &sent.deliveries {
                 log.lock().unwrap().push(line(
-                    "info",
+                    LogLevel::Info,
                     format!("delivered {} to '{dest}' as {}", d.file, d.remote_path),
                 ));
             }
             deliveries.extend(sent.deliveries);
             sidecars.extend(sent.sidecars);
             if let Some(e) = sent.failed {
-                log.lock().unwrap().push(line("error", e.error.clone()));
+                log.lock().unwrap().push(line(LogLevel::Error, e.error.clone()));
                 deliveries.push(e.delivery);
                 error.get_or_insert(e.error);
             }
@@ -293,7 +293,7 @@ impl App {
     }
 }
 
-fn line(level: &'static str, message: String) -> LogLine {
+fn line(level: LogLevel, message: String) -> LogLine {
     LogLine {
         at: Utc::now(),
         level,

@@ -9,6 +9,7 @@ use rhai::{Dynamic, Engine, EvalAltResult, Position};
 
 use super::resolver::SandboxResolver;
 use crate::run::context::RunContext;
+use crate::state::LogLevel;
 
 /// Operations a run may perform before it is stopped (a loop gone wrong).
 /// Streaming rows through `csv` costs no operations; only script code does.
@@ -49,9 +50,9 @@ pub fn build(scripts_dir: &Path, stdlib_dir: &Path, run: Option<Arc<RunContext>>
             }
         });
         let c = ctx.clone();
-        engine.on_print(move |s| c.log("info", s));
+        engine.on_print(move |s| c.log(LogLevel::Info, s));
         let c = ctx.clone();
-        engine.on_debug(move |s, _, pos| c.log("info", format!("line {}: {s}", pos.line().unwrap_or(0))));
+        engine.on_debug(move |s, _, pos| c.log(LogLevel::Info, format!("line {}: {s}", pos.line().unwrap_or(0))));
         super::api::register_all(&mut engine, ctx);
         debug_assert!(
             engine

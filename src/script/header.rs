@@ -197,6 +197,17 @@ pub fn notify_group(source: &str) -> Option<String> {
         .find_map(|l| toml::from_str::<toml::Table>(l).ok().as_ref().and_then(group))
 }
 
+/// The database a literal name in a script means: under the header's
+/// `use_warehouse`, `live` is the `warehouse` copy. One rule for the
+/// load-time checks and the run, so both look at the same database.
+pub fn database_for(use_warehouse: bool, name: &str) -> &str {
+    if use_warehouse && name == "live" {
+        "warehouse"
+    } else {
+        name
+    }
+}
+
 /// Parses the header of `source`; `stem` is the default name.
 pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
     let (text, first) = extract(source);

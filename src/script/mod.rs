@@ -8,6 +8,7 @@ pub mod engine;
 pub mod header;
 mod names;
 mod resolver;
+mod scripts_dir;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use sha2::{Digest, Sha256};
 
 pub use engine::ScriptError;
 pub use header::{CatchUp, JobSpec, ParamValue, Recovery};
+pub use scripts_dir::{BadScriptName, ScriptsDir};
 
 use crate::config::Settings;
 use crate::run::context::RunContext;
@@ -44,6 +46,13 @@ pub struct Script {
     pub hash: String,
     /// The header.
     pub spec: JobSpec,
+    /// The zone its schedule is read in: the header's `timezone`, else
+    /// ferry.toml's. Resolved once here, so the scheduler, the run, the
+    /// list and the timeline cannot disagree.
+    pub zone: chrono_tz::Tz,
+    /// How long a run may take: the header's `timeout`, else ferry.toml's
+    /// `default_timeout`.
+    pub timeout: std::time::Duration,
     /// Literal references.
     pub uses: Uses,
     ast: Arc<AST>,
@@ -68,10 +77,7 @@ impl Script {
 
     /// Like [`Script::load`] with the text given.
     pub fn from_source(path: &Path, source: &str, settings: &Settings) -> Result<Script, ScriptError> {
-        let id = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let id = ScriptsDir::id_of(path).unwrap_or_default();
         let spec = header::parse(source, &id).map_err(|e| ScriptError::at(path, e.line, e.message))?;
         let mut engine = engine::build(&settings.scripts_dir, &settings.stdlib_dir, None);
         // Unoptimised, so literal option maps keep their keys' positions for
@@ -83,8 +89,8 @@ impl Script {
         ast.set_source(path.display().to_string());
         let uses = check(path, &ast, &spec, settings)?;
         for id in &spec.include {
-            let file = settings.scripts_dir.join(format!("{id}.rhai"));
-            if id == &spec_id(path) || !file.is_file() {
+            let file = ScriptsDir::of(settings).path_of(id);
+            if Some(id) == ScriptsDir::id_of(path).as_ref() || !file.is_file() {
                 let line = source.lines().position(|l| l.contains("include")).map_or(1, |i| i + 1);
                 return Err(ScriptError::at(
                     path,
@@ -110,6 +116,8 @@ impl Script {
             path: path.to_path_buf(),
             id,
             hash,
+            zone: spec.timezone.unwrap_or(settings.timezone),
+            timeout: spec.timeout.unwrap_or(settings.default_timeout),
             spec,
             uses,
             ast: Arc::new(ast),
@@ -140,12 +148,6 @@ impl Script {
     }
 }
 
-fn spec_id(path: &Path) -> String {
-    path.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 /// The error for a literal name the configuration does not define.
 fn unknown(what: &str, table: &str, name: &str, known: impl Iterator<Item = String>) -> String {
     let known: Vec<String> = known.collect();
@@ -155,13 +157,9 @@ fn unknown(what: &str, table: &str, name: &str, known: impl Iterator<Item = Stri
     )
 }
 
-/// The database a literal name means under `use_warehouse`.
+/// The database a literal name means under the header's `use_warehouse`.
 fn database<'a>(spec: &JobSpec, db: &'a str) -> &'a str {
-    if spec.use_warehouse && db == "live" {
-        "warehouse"
-    } else {
-        db
-    }
+    header::database_for(spec.use_warehouse, db)
 }
 
 /// The options a primitive takes, and which argument holds them.

@@ -400,7 +400,7 @@ impl Store {
                 .bind(id)
                 .bind(seq as i64)
                 .bind(stamp(line.at))
-                .bind(line.level)
+                .bind(line.level.as_str())
                 .bind(&line.message)
                 .execute(&mut *tx)
                 .await?;

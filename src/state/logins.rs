@@ -21,16 +21,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::people::check_name;
-use super::{stamp, time, PeopleError, StateError, Store};
-
-/// The console's tool rights. Data rights (`adhoc`, and those sensitive
-/// fields of the data model ask for, such as `ssn`) live in the same tables
-/// but are open-ended, so only these are listed for people choosing one.
-pub const TOOL_RIGHTS: [&str; 6] = ["read", "write", "add", "delete", "run", "manage_users"];
-
-/// What a script change may be; anything else is a caller's bug, refused so
-/// the history stays readable.
-const SCRIPT_ACTIONS: [&str; 5] = ["created", "edited", "deleted", "stopped", "started"];
+use super::{stamp, time, PeopleError, Right, ScriptAction, StateError, Store};
 
 /// Shorter passwords are refused: argon2 slows guessing down, but cannot
 /// save a password that is guessed in a handful of tries.
@@ -110,8 +101,8 @@ pub struct ScriptChange {
     pub script: String,
     /// Who made the change.
     pub user: String,
-    /// created, edited, deleted, stopped or started.
-    pub action: String,
+    /// What was done.
+    pub action: ScriptAction,
     /// SHA-256 of the source before, when there was one.
     pub old_sha256: Option<String>,
     /// SHA-256 of the source after, when there is one.
@@ -190,7 +181,11 @@ fn change_row(r: &AnyRow) -> Result<ScriptChange, sqlx::Error> {
         id: r.try_get("id")?,
         script: r.try_get("script")?,
         user: r.try_get("user_name")?,
-        action: r.try_get("action")?,
+        action: {
+            let word: String = r.try_get("action")?;
+            ScriptAction::parse(&word)
+                .ok_or_else(|| sqlx::Error::Decode(format!("script change '{word}' is unknown").into()))?
+        },
         old_sha256: r.try_get("old_sha256")?,
         new_sha256: r.try_get("new_sha256")?,
         at: time(r.try_get("at")?).unwrap_or_default(),
@@ -431,7 +426,7 @@ impl Store {
     /// Every right the user holds, directly or through any of their groups
     /// (tool and data rights alike); empty for an unknown user. This is
     /// what the console checks a request against.
-    pub async fn tool_rights(&self, user: &str) -> Result<BTreeSet<String>, StateError> {
+    pub async fn tool_rights(&self, user: &str) -> Result<BTreeSet<Right>, StateError> {
         let rows = sqlx::query(
             "SELECT r.right_name FROM user_rights r JOIN users u ON u.name = r.user_name WHERE u.name = $1 \
              UNION \
@@ -442,7 +437,10 @@ impl Store {
         .bind(user)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().map(|r| r.try_get(0)).collect::<Result<_, sqlx::Error>>()?)
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get::<String, _>(0).map(|w| Right::parse(&w)))
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// The rights granted to the user by name, without those from groups,
@@ -497,29 +495,22 @@ impl Store {
     }
 
     /// Records a change made to a script through the console, so history
-    /// can say who changed what; `action` is one of created, edited,
-    /// deleted, stopped, started.
+    /// can say who changed what.
     pub async fn record_script_change(
         &self,
         script: &str,
         user: &str,
-        action: &str,
+        action: ScriptAction,
         old_sha256: Option<&str>,
         new_sha256: Option<&str>,
     ) -> Result<(), StateError> {
-        if !SCRIPT_ACTIONS.contains(&action) {
-            return Err(StateError::Invalid(format!(
-                "'{action}' is not a script change; it is one of {}",
-                SCRIPT_ACTIONS.join(", ")
-            )));
-        }
         sqlx::query(
             "INSERT INTO script_changes (script, user_name, action, old_sha256, new_sha256, at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(script)
         .bind(user)
-        .bind(action)
+        .bind(action.as_str())
         .bind(old_sha256)
         .bind(new_sha256)
         .bind(stamp(Utc::now()))

@@ -14,6 +14,7 @@ mod rights;
 mod runs;
 mod status;
 mod totp;
+mod words;
 
 use std::path::PathBuf;
 
@@ -25,13 +26,14 @@ use sqlx::Executor;
 pub use audit::{os_user, RunParam, StartedBy, Via};
 pub use daemon::{Instance, STALE_AFTER_SECS};
 pub use ledger::{Anomaly, DeliveryIntent, InterruptedOccurrence, NewRun, OpenDelivery, Outcome};
-pub use logins::{check_new_password, ApiToken, NewSession, ScriptChange, SessionInfo, TOOL_RIGHTS};
+pub use logins::{check_new_password, ApiToken, NewSession, ScriptChange, SessionInfo};
 pub use notifications::{Level, NewNotification, Notification};
 pub use people::{check_email, check_name, check_webhook, Group, PeopleError, User};
 pub use people_changes::{AdminAction, PeopleChange};
 pub use runs::RunFilter;
 pub use status::{DeliveryState, OccurrenceOutcome, RunStatus};
 pub use totp::{Enrolment, FactorCheck, FactorState, RECOVERY_CODES};
+pub use words::{LogLevel, Right, ScriptAction, ToolRight};
 
 /// A state store failure.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +77,22 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Every trigger, for reading stored words back.
+    pub const ALL: [Trigger; 7] = [
+        Trigger::Manual,
+        Trigger::Test,
+        Trigger::Scheduled,
+        Trigger::CatchUp,
+        Trigger::Resend,
+        Trigger::Release,
+        Trigger::Recovery,
+    ];
+
+    /// Reads a stored word back; `None` for text no version wrote.
+    pub fn parse(word: &str) -> Option<Trigger> {
+        Trigger::ALL.into_iter().find(|t| t.as_str() == word)
+    }
+
     /// The stored word.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -22,6 +22,9 @@ pub enum Level {
 }
 
 impl Level {
+    /// Every level, for the round-trip test of stored words.
+    pub const ALL: [Level; 3] = [Level::Error, Level::Warning, Level::Info];
+
     /// The stored word, also used in webhooks and email subjects.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,7 +34,7 @@ impl Level {
         }
     }
 
-    fn parse(text: &str) -> Level {
+    pub(super) fn parse(text: &str) -> Level {
         match text {
             "error" => Level::Error,
             "warn" => Level::Warning,

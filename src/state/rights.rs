@@ -39,7 +39,7 @@ impl Store {
         if users == 0 {
             return Ok(None);
         }
-        Ok(Some(self.tool_rights(user).await?.into_iter().collect()))
+        Ok(Some(super::Right::words(&self.tool_rights(user).await?)))
     }
 
     /// Grants a right to an existing user.

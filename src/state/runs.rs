@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{stamp, time, DeliveryState, FileRow, RunRow, RunStatus, StartedBy, StateError, Store};
+use super::{stamp, time, DeliveryState, FileRow, LogLevel, RunRow, RunStatus, StartedBy, StateError, Store};
 use crate::run::context::LogLine;
 
 const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, occurrence, started_at, ended_at, status, \
@@ -199,11 +199,7 @@ impl Store {
                 let level: String = r.try_get(1)?;
                 Ok(LogLine {
                     at: time(r.try_get(0)?).unwrap_or_default(),
-                    level: match level.as_str() {
-                        "error" => "error",
-                        "warn" => "warn",
-                        _ => "info",
-                    },
+                    level: LogLevel::stored(&level),
                     message: r.try_get(2)?,
                 })
             })

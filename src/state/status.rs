@@ -34,7 +34,8 @@ macro_rules! words {
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                // `pad`, so `{:5}` lines up a column as it did for the text.
+                f.pad(self.as_str())
             }
         }
 
@@ -73,6 +74,10 @@ macro_rules! words {
         }
     };
 }
+
+/// The other modules' words (rights, log levels, script changes) share the
+/// conversions, so every stored word is read back the same way.
+pub(super) use words;
 
 words! {
     /// Where a run is in its life. `running` is the only state a run is

@@ -23,7 +23,7 @@ use super::{extracts, Problem, Shared};
 use crate::admin::Admin;
 use crate::catalog::Extract;
 use crate::run::context::LogLine;
-use crate::state::{ApiToken, FileRow, Notification, RunFilter, RunRow};
+use crate::state::{ApiToken, FileRow, Notification, Right, RunFilter, RunRow, ToolRight};
 
 /// Every API route, relative to `/api`.
 pub fn routes() -> Router<Shared> {
@@ -75,7 +75,7 @@ struct Me {
 async fn me(caller: Caller) -> Json<Me> {
     Json(Me {
         user: caller.user,
-        rights: caller.rights,
+        rights: Right::words(&caller.rights).into_iter().collect(),
         csrf: caller.csrf,
     })
 }
@@ -91,7 +91,7 @@ struct ExtractList {
 /// Needs the right `read`.
 #[utoipa::path(get, path = "/api/extracts", responses((status = 200, body = ExtractList), (status = 403, description = "Without the right")))]
 async fn list(State(c): State<Shared>, caller: Caller) -> Result<Json<ExtractList>, Problem> {
-    caller.need("read")?;
+    caller.need(ToolRight::Read)?;
     Ok(Json(ExtractList {
         extracts: crate::catalog::list_cached(&c.app(), &c.catalog).await?,
     }))
@@ -103,7 +103,7 @@ async fn list(State(c): State<Shared>, caller: Caller) -> Result<Json<ExtractLis
 #[utoipa::path(get, path = "/api/extracts/{id}", params(("id" = String, Path, description = "The script id")),
     responses((status = 200, body = ExtractDetail), (status = 403, description = "Without the right")))]
 async fn one(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) -> Result<Json<ExtractDetail>, Problem> {
-    caller.need("read")?;
+    caller.need(ToolRight::Read)?;
     Ok(Json(extracts::detail(&c.app(), &caller, &id).await?))
 }
 
@@ -276,7 +276,7 @@ async fn start(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) 
 #[utoipa::path(get, path = "/api/jobs/{id}", params(("id" = u64, Path, description = "The job id")),
     responses((status = 200, body = Job), (status = 403, description = "Without the right")))]
 async fn job(State(c): State<Shared>, caller: Caller, Path(id): Path<u64>) -> Result<Json<Job>, Problem> {
-    caller.need("read")?;
+    caller.need(ToolRight::Read)?;
     let job = c.jobs.get(id).ok_or_else(|| {
         Problem::missing(format!(
             "there is no job {id} (jobs are forgotten when ferry serve restarts; history keeps the runs)"
@@ -344,7 +344,7 @@ async fn runs(
     caller: Caller,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<RunList>, Problem> {
-    caller.need("read")?;
+    caller.need(ToolRight::Read)?;
     Ok(Json(RunList {
         runs: c.app().store.runs_matching(&q.filter()?).await?,
     }))
@@ -364,7 +364,7 @@ struct RunDetail {
 #[utoipa::path(get, path = "/api/runs/{id}", params(("id" = i64, Path, description = "The run id")),
     responses((status = 200, body = RunDetail), (status = 403, description = "Without the right")))]
 async fn run_detail(State(c): State<Shared>, caller: Caller, Path(id): Path<i64>) -> Result<Json<RunDetail>, Problem> {
-    caller.need("read")?;
+    caller.need(ToolRight::Read)?;
     let (run, files, log) = c.app().store.run(id).await?;
     Ok(Json(RunDetail { run, files, log }))
 }
@@ -440,11 +440,11 @@ struct UserList {
 /// Needs the right `manage_users`.
 #[utoipa::path(get, path = "/api/users", responses((status = 200, body = UserList), (status = 403, description = "Without the right")))]
 async fn users(State(c): State<Shared>, caller: Caller) -> Result<Json<UserList>, Problem> {
-    caller.need("manage_users")?;
+    caller.need(ToolRight::ManageUsers)?;
     let app = c.app();
     let mut users = Vec::new();
     for u in app.store.users().await? {
-        let rights = app.store.tool_rights(&u.name).await?.into_iter().collect();
+        let rights = Right::words(&app.store.tool_rights(&u.name).await?);
         users.push(UserView {
             name: u.name,
             display_name: u.display_name,
@@ -486,7 +486,7 @@ async fn add_user(
     caller: Caller,
     Json(u): Json<NewUser>,
 ) -> Result<(StatusCode, Json<UserName>), Problem> {
-    caller.need("manage_users")?;
+    caller.need(ToolRight::ManageUsers)?;
     let app = c.app();
     let user = crate::admin::NewUser {
         name: u.name.clone(),
@@ -517,7 +517,7 @@ async fn remove_user(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Removed>, Problem> {
-    caller.need("manage_users")?;
+    caller.need(ToolRight::ManageUsers)?;
     Admin::new(&c.app(), caller.started_by()).remove_user(&name).await?;
     Ok(Json(Removed { name, removed: true }))
 }
@@ -547,12 +547,12 @@ async fn set_rights(
     Path(name): Path<String>,
     Json(r): Json<Rights>,
 ) -> Result<Json<UserRights>, Problem> {
-    caller.need("manage_users")?;
+    caller.need(ToolRight::ManageUsers)?;
     let app = c.app();
     Admin::new(&app, caller.started_by())
         .set_rights(&name, &r.rights)
         .await?;
-    let rights = app.store.tool_rights(&name).await?;
+    let rights = Right::words(&app.store.tool_rights(&name).await?).into_iter().collect();
     Ok(Json(UserRights { name, rights }))
 }
 
@@ -582,7 +582,7 @@ async fn set_disabled(
     Path(name): Path<String>,
     Json(d): Json<Disabled>,
 ) -> Result<Json<UserDisabled>, Problem> {
-    caller.need("manage_users")?;
+    caller.need(ToolRight::ManageUsers)?;
     let changed = Admin::new(&c.app(), caller.started_by())
         .set_disabled(&name, d.disabled)
         .await?;
@@ -619,7 +619,7 @@ async fn set_password(
     Path(name): Path<String>,
     Json(p): Json<NewPassword>,
 ) -> Result<Json<PasswordSet>, Problem> {
-    caller.need("manage_users")?;
+    caller.need(ToolRight::ManageUsers)?;
     Admin::new(&c.app(), caller.started_by())
         .set_password(&name, &p.password)
         .await?;
@@ -654,7 +654,7 @@ struct ChangeList {
 /// Needs the right `manage_users`.
 #[utoipa::path(get, path = "/api/changes", responses((status = 200, body = ChangeList), (status = 403, description = "Without the right")))]
 async fn changes(State(c): State<Shared>, caller: Caller) -> Result<Json<ChangeList>, Problem> {
-    caller.need("manage_users")?;
+    caller.need(ToolRight::ManageUsers)?;
     let changes = c
         .app()
         .store
@@ -682,7 +682,7 @@ struct TokenList {
 /// API tokens (the caller's; all for manage_users); never their text
 #[utoipa::path(get, path = "/api/tokens", responses((status = 200, body = TokenList)))]
 async fn tokens(State(c): State<Shared>, caller: Caller) -> Result<Json<TokenList>, Problem> {
-    let whose = if caller.may("manage_users") {
+    let whose = if caller.may(ToolRight::ManageUsers) {
         None
     } else {
         Some(caller.user.as_str())
@@ -738,7 +738,7 @@ struct Revoked {
 #[utoipa::path(delete, path = "/api/tokens/{id}", params(("id" = i64, Path, description = "The token id")),
     responses((status = 200, body = Revoked)))]
 async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i64>) -> Result<Json<Revoked>, Problem> {
-    let whose = if caller.may("manage_users") {
+    let whose = if caller.may(ToolRight::ManageUsers) {
         None
     } else {
         Some(caller.user.as_str())

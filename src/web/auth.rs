@@ -16,7 +16,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::{Deserialize, Serialize};
 
 use super::{Problem, Shared};
-use crate::state::{FactorCheck, StartedBy, Via};
+use crate::state::{FactorCheck, Right, StartedBy, ToolRight, Via};
 
 /// The session cookie.
 pub const COOKIE: &str = "ferry_session";
@@ -35,8 +35,8 @@ const WINDOW: Duration = Duration::from_secs(300);
 pub struct Caller {
     /// The user name.
     pub user: String,
-    /// Tool rights, direct and through groups.
-    pub rights: BTreeSet<String>,
+    /// Rights, direct and through groups.
+    pub rights: BTreeSet<Right>,
     /// The session's CSRF token; `None` for an API token, which a browser
     /// never sends on its own and so needs none.
     pub csrf: Option<String>,
@@ -52,16 +52,16 @@ impl Caller {
     }
 
     /// True when the user holds `right`.
-    pub fn may(&self, right: &str) -> bool {
-        self.rights.contains(right)
+    pub fn may(&self, right: ToolRight) -> bool {
+        self.rights.contains(&Right::Tool(right))
     }
 
     /// Refuses with 403 unless the user holds `right`.
-    pub fn need(&self, right: &str) -> Result<(), Problem> {
+    pub fn need(&self, right: ToolRight) -> Result<(), Problem> {
         if self.may(right) {
             Ok(())
         } else {
-            Err(Problem::forbidden(&self.user, right))
+            Err(Problem::forbidden(&self.user, right.as_str()))
         }
     }
 
@@ -296,7 +296,7 @@ pub async fn open_session(console: &Shared, ip: IpAddr, user: &str) -> Result<(C
         session_cookie(console, session.token),
         LoggedIn {
             user: user.to_string(),
-            rights,
+            rights: Right::words(&rights).into_iter().collect(),
             csrf: session.csrf,
             expires_at: session.expires_at,
         },

@@ -18,29 +18,16 @@ use crate::catalog::Extract;
 use crate::daemon::RunNow;
 use crate::run::context::Progress;
 use crate::run::{App, RunRequest};
-use crate::script::Script;
-use crate::state::{RunRow, ScriptChange, Trigger};
-
-/// The longest script id the console accepts.
-const MAX_ID: usize = 80;
+use crate::script::{Script, ScriptsDir};
+use crate::state::{LogLevel, RunRow, RunStatus, ScriptAction, ScriptChange, ToolRight, Trigger};
 
 /// The file of script `id`, refusing anything that is not a plain name —
 /// no separators, no `..`, no hidden files — so no request can reach a
 /// file outside the scripts folder.
 pub fn script_file(app: &App, id: &str) -> Result<PathBuf, Problem> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID
-        && !id.starts_with(['.', '-'])
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-        && !id.contains("..");
-    if !ok {
-        return Err(Problem::bad(format!(
-            "'{id}' is not a script name: use letters, digits, '_', '-' and '.', at most {MAX_ID} characters, with no path"
-        )));
-    }
-    Ok(app.settings.scripts_dir.join(format!("{id}.rhai")))
+    ScriptsDir::of(&app.settings)
+        .checked_path_of(id)
+        .map_err(|e| Problem::bad(e.to_string()))
 }
 
 /// The file of an existing script, or 404.
@@ -100,7 +87,7 @@ pub async fn detail(app: &App, caller: &Caller, id: &str) -> Result<ExtractDetai
     let source =
         std::fs::read_to_string(&path).map_err(|e| Problem::missing(format!("cannot read {}: {e}", path.display())))?;
     let summary = crate::catalog::extract(app, path.clone()).await?;
-    let admin = caller.may("manage_users");
+    let admin = caller.may(ToolRight::ManageUsers);
     let destinations = match app.load(&path) {
         Ok(s) => s
             .uses
@@ -171,13 +158,19 @@ fn write_whole(path: &Path, source: &str) -> Result<(), Problem> {
 
 /// Saves a new version of an existing script, after it compiles.
 pub async fn save(app: &App, caller: &Caller, id: &str, source: &str) -> Result<(), Problem> {
-    caller.need("write")?;
+    caller.need(ToolRight::Write)?;
     let path = existing(app, id)?;
     validate(app, &path, source)?;
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     write_whole(&path, source)?;
     app.store
-        .record_script_change(id, &caller.user, "edited", Some(&sha256(&old)), Some(&sha256(source)))
+        .record_script_change(
+            id,
+            &caller.user,
+            ScriptAction::Edited,
+            Some(&sha256(&old)),
+            Some(&sha256(source)),
+        )
         .await?;
     tracing::info!(script = ?id, user = %caller.user, "Script saved from the console.");
     Ok(())
@@ -187,7 +180,7 @@ pub async fn save(app: &App, caller: &Caller, id: &str, source: &str) -> Result<
 /// A name given with its `.rhai` ending means the same script (`a.rhai` is
 /// `a`, written to `a.rhai`); the id it was created under is returned.
 pub async fn create<'a>(app: &App, caller: &Caller, id: &'a str, source: &str) -> Result<&'a str, Problem> {
-    caller.need("add")?;
+    caller.need(ToolRight::Add)?;
     let id = id.strip_suffix(".rhai").unwrap_or(id);
     let path = script_file(app, id)?;
     if path.exists() {
@@ -199,7 +192,7 @@ pub async fn create<'a>(app: &App, caller: &Caller, id: &'a str, source: &str) -
     validate(app, &path, source)?;
     write_whole(&path, source)?;
     app.store
-        .record_script_change(id, &caller.user, "created", None, Some(&sha256(source)))
+        .record_script_change(id, &caller.user, ScriptAction::Created, None, Some(&sha256(source)))
         .await?;
     tracing::info!(script = ?id, user = %caller.user, "Script created from the console.");
     Ok(id)
@@ -207,7 +200,7 @@ pub async fn create<'a>(app: &App, caller: &Caller, id: &'a str, source: &str) -
 
 /// Deletes a script, keeping a copy under the work folder (nothing is lost).
 pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<PathBuf, Problem> {
-    caller.need("delete")?;
+    caller.need(ToolRight::Delete)?;
     let path = existing(app, id)?;
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     let keep = app
@@ -223,7 +216,7 @@ pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<PathBuf, Pro
         )
     })?;
     app.store
-        .record_script_change(id, &caller.user, "deleted", Some(&sha256(&old)), None)
+        .record_script_change(id, &caller.user, ScriptAction::Deleted, Some(&sha256(&old)), None)
         .await?;
     tracing::info!(script = ?id, user = %caller.user, kept = %keep.display(), "Script deleted from the console.");
     Ok(keep)
@@ -231,7 +224,7 @@ pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<PathBuf, Pro
 
 /// Stops (`stop = true`) or starts a script's automated runs.
 pub async fn stop_start(app: &App, caller: &Caller, id: &str, stop: bool) -> Result<(), Problem> {
-    caller.need("write")?;
+    caller.need(ToolRight::Write)?;
     existing(app, id)?;
     if stop {
         app.store
@@ -240,7 +233,11 @@ pub async fn stop_start(app: &App, caller: &Caller, id: &str, stop: bool) -> Res
     } else {
         app.store.resume(id).await?;
     }
-    let action = if stop { "stopped" } else { "started" };
+    let action = if stop {
+        ScriptAction::Stopped
+    } else {
+        ScriptAction::Started
+    };
     app.store
         .record_script_change(id, &caller.user, action, None, None)
         .await?;
@@ -259,7 +256,7 @@ fn progress_to(console: &Arc<Console>, job: u64) -> Progress {
 /// Starts Test Extract: builds the files, stores and delivers nothing; the
 /// job's result is each file's columns, first rows and row count.
 pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
-    caller.need("run")?;
+    caller.need(ToolRight::Run)?;
     let app = console.app();
     let script = loaded(&app, id)?;
     let job = console.jobs.begin("test", id, &caller.user);
@@ -292,7 +289,7 @@ pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Re
                 let notes: Vec<_> = r
                     .log
                     .iter()
-                    .filter(|l| l.level != "info")
+                    .filter(|l| l.level != LogLevel::Info)
                     .map(|l| format!("{}: {}", l.level, l.message))
                     .collect();
                 let value = json!({ "run": r.id, "files": files, "notes": notes });
@@ -309,7 +306,7 @@ pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Re
 
 /// Starts Test Connection: the 1-byte file to each destination the script uses.
 pub async fn start_connection(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
-    caller.need("run")?;
+    caller.need(ToolRight::Run)?;
     let app = console.app();
     let script = loaded(&app, id)?;
     let dests: Vec<_> = script
@@ -363,7 +360,7 @@ pub async fn start_connection(console: &Arc<Console>, caller: &Caller, id: &str)
 
 /// Starts Run Extract through the daemon's queue.
 pub async fn start_run(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
-    caller.need("run")?;
+    caller.need(ToolRight::Run)?;
     let app = console.app();
     existing(&app, id)?;
     let job = console.jobs.begin("run", id, &caller.user);
@@ -393,7 +390,7 @@ pub async fn start_run(console: &Arc<Console>, caller: &Caller, id: &str) -> Res
     let c = console.clone();
     tokio::spawn(async move {
         let result = match finish.await {
-            Ok(Ok((run, status))) if status == "succeeded" => Ok(json!({ "run": run, "status": status })),
+            Ok(Ok((run, status))) if status == RunStatus::Succeeded => Ok(json!({ "run": run, "status": status })),
             Ok(Ok((run, status))) => Err((
                 format!("run {run} {status}; its page in history says why"),
                 Some(json!({ "run": run, "status": status })),

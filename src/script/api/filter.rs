@@ -11,6 +11,7 @@ use super::query::{to_param, Limit, Rows};
 use crate::filter::{compile, Filters};
 use crate::run::context::RunContext;
 use crate::script::engine::runtime_error;
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -33,7 +34,7 @@ fn build(ctx: &NativeCallContext, run: &RunContext, name: &str, params: Map) -> 
         .collect::<Res<_>>()?;
     let query = compile(&filters.model, &filter, &given, run.settings.active_year()).map_err(|e| err(&e))?;
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "filter '{name}' (owner {}): {}",
             filter.owner,

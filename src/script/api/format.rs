@@ -21,7 +21,9 @@ use crate::format::{
 };
 use crate::run::context::{Artifact, Mode, RunContext};
 use crate::script::engine::runtime_error;
+use crate::script::ScriptsDir;
 use crate::source::{Batch, Column};
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -183,12 +185,9 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
         ));
     }
     let r = Reader { map, format, pos };
-    let stem = r.text("name")?.unwrap_or_else(|| {
-        run.script_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "extract".into())
-    });
+    let stem = r
+        .text("name")?
+        .unwrap_or_else(|| ScriptsDir::id_of(&run.script_path).unwrap_or_else(|| "extract".into()));
     let fixed = format == "fixed";
     let ext = r
         .text("ext")?
@@ -715,7 +714,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
         ..Artifact::written(written, rows)
     };
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "wrote {} ({} rows, {} bytes)",
             artifact.name, artifact.rows, artifact.bytes

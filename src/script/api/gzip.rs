@@ -14,6 +14,7 @@ use super::zip::{check_names, record};
 use crate::format::PartialFile;
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -73,7 +74,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Re
         ..Artifact::written(written, source.rows)
     };
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "wrote {} ({} bytes from {} bytes of {})",
             artifact.name, artifact.bytes, source.bytes, source.name

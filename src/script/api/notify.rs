@@ -9,6 +9,7 @@ use rhai::{Engine, NativeCallContext};
 
 use crate::run::context::{Mode, RunContext};
 use crate::script::engine::runtime_error;
+use crate::state::LogLevel;
 
 /// At most this many `notify()` calls per run are sent; a loop calling it
 /// per row must not mail the group ten thousand times.
@@ -33,7 +34,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
                 ));
             }
             if run.mode == Mode::Test {
-                run.log("info", format!("test extract: would notify {group}: {message}"));
+                run.log(LogLevel::Info, format!("test extract: would notify {group}: {message}"));
                 return Ok(());
             }
             let queued = {
@@ -45,10 +46,10 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
                 room
             };
             if queued {
-                run.log("info", format!("notify {group}: {message}"));
+                run.log(LogLevel::Info, format!("notify {group}: {message}"));
             } else {
                 run.log(
-                    "warn",
+                    LogLevel::Warn,
                     format!("notify {group}: not sent, a run sends at most {MAX_NOTICES} notifications: {message}"),
                 );
             }

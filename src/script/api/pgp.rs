@@ -21,6 +21,7 @@ use crate::format::PartialFile;
 use crate::openpgp::{write_message, Keyring, Recipient, Signer, EXPIRY_WARNING_DAYS};
 use crate::run::context::{Artifact, Mode, RunContext};
 use crate::script::engine::runtime_error;
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -136,7 +137,7 @@ fn warn_group(run: &RunContext, message: String) {
     if !fresh {
         return;
     }
-    run.log("warn", message.clone());
+    run.log(LogLevel::Warn, message.clone());
     if run.mode == Mode::Run {
         run.lock().warnings.push(message);
     }
@@ -204,7 +205,7 @@ fn build(func: &str, run: &RunContext, file: File, m: &Message<'_>, pos: Positio
         (true, None) => String::new(),
     };
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "wrote {} ({} bytes, {what}) from {}",
             artifact.name, artifact.bytes, source.name

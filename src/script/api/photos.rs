@@ -18,6 +18,7 @@ use crate::bundle::Entry;
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
 use crate::source::{Param, Query, RowStream, StreamError};
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -192,7 +193,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
     }
     if !doubles.is_empty() {
         run.log(
-            "warn",
+            LogLevel::Warn,
             format!(
                 "photos(): {} students have more than one photo in {} (.jpg is used first): {}",
                 doubles.len(),
@@ -203,7 +204,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
     }
     if !missing.is_empty() {
         run.log(
-            "warn",
+            LogLevel::Warn,
             format!(
                 "photos(): {} of {} students enrolled in {year} have no photo in {}: {}",
                 missing.len(),
@@ -229,7 +230,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
         ..Artifact::written(bundle.file, bundle.entries as u64)
     };
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "wrote {} ({} photos, {} bytes); it is removed from this server when the run ends",
             artifact.name, artifact.rows, artifact.bytes

@@ -11,6 +11,8 @@ use crate::format::{DateStamp, FileName, PartialFile};
 use crate::report::{fetch, Auth, HeaderValue, ReportRequest};
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
+use crate::script::ScriptsDir;
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -124,12 +126,8 @@ fn request(url: &str, o: &Map, run: &RunContext, pos: Position) -> Res<ReportReq
 fn build(ctx: NativeCallContext, run: &RunContext, url: &str, o: &Map) -> Res<File> {
     let pos = ctx.call_position();
     let req = request(url, o, run, pos)?;
-    let stem = text(o, "name", pos)?.unwrap_or_else(|| {
-        run.script_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "report".into())
-    });
+    let stem =
+        text(o, "name", pos)?.unwrap_or_else(|| ScriptsDir::id_of(&run.script_path).unwrap_or_else(|| "report".into()));
     let ext = text(o, "ext", pos)?.unwrap_or_else(|| match req.expect.as_deref() {
         Some("application/pdf") => "pdf".into(),
         Some("text/html") => "html".into(),
@@ -152,7 +150,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, url: &str, o: &Map) -> Res<Fi
         .commit()
         .map_err(|e| runtime_error(format!("report(): cannot write {file_name}: {e}"), pos))?;
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "fetched {} ({}, {} bytes) from {}",
             written.name,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rhai::{Engine, INT};
 
 use crate::run::context::RunContext;
+use crate::state::LogLevel;
 
 /// Registers the time and log functions.
 pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
@@ -16,7 +17,7 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("now", move || r.started.format("%Y-%m-%d %H:%M:%S").to_string());
     let r = run.clone();
-    engine.register_fn("log", move |msg: &str| r.log("info", msg));
+    engine.register_fn("log", move |msg: &str| r.log(LogLevel::Info, msg));
     let r = run;
-    engine.register_fn("warn", move |msg: &str| r.log("warn", msg));
+    engine.register_fn("warn", move |msg: &str| r.log(LogLevel::Warn, msg));
 }

@@ -14,6 +14,8 @@ use crate::bundle::{write_zip, Bundle, BundleError, Entry, ZipOptions, DEFAULT_L
 use crate::format::{DateStamp, FileName};
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
+use crate::script::ScriptsDir;
+use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
@@ -56,12 +58,8 @@ pub(crate) fn text(func: &str, map: &Map, key: &str, pos: Position) -> Res<Optio
 /// the deflate `level`, and checks the name is not already taken by another
 /// file of this run.
 pub(crate) fn common(func: &str, map: &Map, run: &RunContext, pos: Position) -> Res<Common> {
-    let stem = text(func, map, "name", pos)?.unwrap_or_else(|| {
-        run.script_path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "extract".into())
-    });
+    let stem = text(func, map, "name", pos)?
+        .unwrap_or_else(|| ScriptsDir::id_of(&run.script_path).unwrap_or_else(|| "extract".into()));
     let ext = text(func, map, "ext", pos)?.unwrap_or_else(|| "zip".into());
     let stamp = text(func, map, "append_date", pos)?
         .map(|s| DateStamp::parse(&s))
@@ -137,7 +135,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> 
         ..Artifact::written(bundle.file, rows)
     };
     run.log(
-        "info",
+        LogLevel::Info,
         format!(
             "wrote {} ({} files, {} rows, {} bytes from {}, in {:.2} s)",
             artifact.name,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use sqlx::Row;
 
-use crate::state::{PeopleError, StateError, Store, TOOL_RIGHTS};
+use crate::state::{PeopleError, Right, ScriptAction, StateError, Store, ToolRight};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -30,8 +30,8 @@ async fn column(store: &Store, sql: &str) -> Vec<String> {
         .collect()
 }
 
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+fn set(items: &[&str]) -> BTreeSet<Right> {
+    items.iter().map(|s| Right::parse(s)).collect()
 }
 
 #[tokio::test]
@@ -249,7 +249,7 @@ async fn rights_come_from_the_user_and_from_each_of_their_groups() {
         assert!(matches!(err, PeopleError::NoGroup(ref g) if g == "ghosts"), "{err:?}");
     }
     assert!(s.grant_group("editors", "").await.is_err());
-    assert_eq!(TOOL_RIGHTS.len(), 6);
+    assert_eq!(ToolRight::ALL.len(), 6);
 }
 
 #[tokio::test]
@@ -279,16 +279,16 @@ async fn removing_a_user_drops_their_sessions_tokens_and_rights() {
 #[tokio::test]
 async fn script_changes_are_listed_newest_first() {
     let (_d, s) = store().await;
-    s.record_script_change("roster", "ann", "created", None, Some("aaa"))
+    s.record_script_change("roster", "ann", ScriptAction::Created, None, Some("aaa"))
         .await
         .unwrap();
-    s.record_script_change("attendance", "bob", "created", None, Some("ccc"))
+    s.record_script_change("attendance", "bob", ScriptAction::Created, None, Some("ccc"))
         .await
         .unwrap();
-    s.record_script_change("roster", "bob", "edited", Some("aaa"), Some("bbb"))
+    s.record_script_change("roster", "bob", ScriptAction::Edited, Some("aaa"), Some("bbb"))
         .await
         .unwrap();
-    s.record_script_change("roster", "ann", "stopped", None, None)
+    s.record_script_change("roster", "ann", ScriptAction::Stopped, None, None)
         .await
         .unwrap();
 
@@ -304,10 +304,9 @@ async fn script_changes_are_listed_newest_first() {
     assert_eq!(all.len(), 2);
     assert_eq!((all[0].script.as_str(), all[1].script.as_str()), ("roster", "roster"));
 
-    let err = s
-        .record_script_change("roster", "ann", "renamed", None, None)
-        .await
-        .unwrap_err();
+    // Only the five actions can be recorded: any other word is refused
+    // where it is read, naming the ones there are.
+    let err = "renamed".parse::<ScriptAction>().unwrap_err();
     assert!(
         err.to_string().contains("created, edited, deleted, stopped, started"),
         "{err}"

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::layout::layout;
 use super::{csrf_field, OrPage, PageResult, Viewer};
+use crate::state::Right;
 use crate::web::{Problem, Shared};
 
 /// The account routes.
@@ -28,7 +29,7 @@ async fn account(State(c): State<Shared>, v: Viewer) -> PageResult {
         h1 { "Your account" }
         table .facts {
             tr { th { "User" } td { (v.caller.user) } }
-            tr { th { "Rights" } td #rights { (v.caller.rights.iter().cloned().collect::<Vec<_>>().join(", ")) } }
+            tr { th { "Rights" } td #rights { (Right::words(&v.caller.rights).join(", ")) } }
             tr { th { "Times shown in" } td #zone { (v.zone.name()) " — now " (v.when(now)) } }
         }
         h2 { "Time zone" }

@@ -14,6 +14,7 @@ use super::layout::layout;
 use super::trends;
 use super::{csrf_field, encode, error_page, post_button, Csrf, OrPage, PageResult, Viewer};
 use crate::catalog::Extract;
+use crate::state::ToolRight;
 use crate::web::{extracts, Problem, Shared};
 
 /// The extract pages' routes.
@@ -69,7 +70,7 @@ fn sort_key(e: &Extract, column: &str) -> String {
 }
 
 async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
+    v.caller.need(ToolRight::Read).or_page(&v)?;
     let mut all = crate::catalog::list_cached(&c.app(), &c.catalog).await.or_page(&v)?;
     let search = q.q.clone().unwrap_or_default();
     let needle = search.to_lowercase();
@@ -100,7 +101,7 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
             input type="search" name="q" value=(search) placeholder="Search name, script, server…" aria-label="Search";
             input type="hidden" name="sort" value=(sort);
             button type="submit" { "Search" }
-            @if v.caller.may("add") { " " a .button #new-extract href="/extracts/new" { "New extract" } }
+            @if v.caller.may(ToolRight::Add) { " " a .button #new-extract href="/extracts/new" { "New extract" } }
         }
         table #extracts {
             thead { tr {
@@ -108,7 +109,7 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                     th { a href=(link(col)) { (label) @if col == sort { (if q.desc { " ▼" } else { " ▲" }) } } }
                 }
                 th { "Recent rows" }
-                @if v.caller.may("run") { th { "Actions" } }
+                @if v.caller.may(ToolRight::Run) { th { "Actions" } }
             } }
             tbody {
                 @for (e, spark) in all.iter().zip(&sparks) {
@@ -126,7 +127,7 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
                         } }
                         td { (next_run(&v, e)) }
                         td .spark { (spark) }
-                        @if v.caller.may("run") {
+                        @if v.caller.may(ToolRight::Run) {
                             td .actions {
                                 (post_button(&v, &format!("/extracts/{}/test", e.id), &format!("test-{}", e.id), "Test"))
                                 (post_button(&v, &format!("/extracts/{}/run", e.id), &format!("run-{}", e.id), "Run"))
@@ -142,7 +143,7 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
 }
 
 async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
+    v.caller.need(ToolRight::Read).or_page(&v)?;
     let app = c.app();
     let d = extracts::detail(&app, &v.caller, &id).await.or_page(&v)?;
     let e = &d.summary;
@@ -155,17 +156,17 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
         h1 { (e.name) " " small { "(" (e.id) ".rhai)" } }
         @if let Some(err) = &e.error { p #error .error { (err) } }
         div .actions {
-            @if v.caller.may("run") {
+            @if v.caller.may(ToolRight::Run) {
                 (post_button(&v, &format!("{base}/test"), "test-extract", "Test Extract"))
                 (post_button(&v, &format!("{base}/test-connection"), "test-connection", "Test Connection"))
                 (post_button(&v, &format!("{base}/run"), "run-extract", "Run Extract"))
             }
-            @if v.caller.may("write") {
+            @if v.caller.may(ToolRight::Write) {
                 @if suspended { (post_button(&v, &format!("{base}/start"), "start", "Start automated runs")) }
                 @else { a .button #stop href={(base) "/stop"} { "Stop automated runs" } }
                 a .button #edit href={(base) "/edit"} { "Edit" }
             }
-            @if v.caller.may("delete") {
+            @if v.caller.may(ToolRight::Delete) {
                 a .button #delete href={(base) "/delete"} { "Delete" }
             }
         }
@@ -180,11 +181,11 @@ async fn extract_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>
         @if !d.destinations.is_empty() {
             h2 { "Destinations" }
             table #destinations {
-                tr { th { "Name" } th { "Where" } th { "Password" } @if v.caller.may("manage_users") { th { "Key" } } }
+                tr { th { "Name" } th { "Where" } th { "Password" } @if v.caller.may(ToolRight::ManageUsers) { th { "Key" } } }
                 @for dest in &d.destinations {
                     tr {
                         td { (dest.name) } td { (dest.describe) } td { (dest.password.clone().unwrap_or_default()) }
-                        @if v.caller.may("manage_users") { td { (dest.key.clone().unwrap_or_default()) } }
+                        @if v.caller.may(ToolRight::ManageUsers) { td { (dest.key.clone().unwrap_or_default()) } }
                     }
                 }
             }
@@ -249,7 +250,7 @@ async fn action(
 /// (the console runs no script, so the question is a page, not a dialog).
 struct Ask {
     /// The right it needs.
-    need: &'static str,
+    need: ToolRight,
     /// The action the confirming button posts to.
     action: &'static str,
     /// The question, before the extract's name.
@@ -281,7 +282,7 @@ async fn confirm(c: &Shared, v: Viewer, id: &str, ask: Ask) -> PageResult {
 
 async fn confirm_delete(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
     let ask = Ask {
-        need: "delete",
+        need: ToolRight::Delete,
         action: "delete",
         question: "Delete",
         button: "Delete",
@@ -293,7 +294,7 @@ async fn confirm_delete(State(c): State<Shared>, v: Viewer, Path(id): Path<Strin
 
 async fn confirm_stop(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
     let ask = Ask {
-        need: "write",
+        need: ToolRight::Write,
         action: "stop",
         question: "Stop the automated runs of",
         button: "Stop automated runs",
@@ -341,7 +342,7 @@ fn editor(v: &Viewer, action: &str, id: Option<&str>, source: &str, error: Optio
 }
 
 async fn edit_page(State(c): State<Shared>, v: Viewer, Path(id): Path<String>) -> PageResult {
-    v.caller.need("write").or_page(&v)?;
+    v.caller.need(ToolRight::Write).or_page(&v)?;
     let app = c.app();
     let path = extracts::existing(&app, &id).or_page(&v)?;
     let source = std::fs::read_to_string(&path).unwrap_or_default();
@@ -367,7 +368,7 @@ async fn edit_save(State(c): State<Shared>, v: Viewer, Path(id): Path<String>, F
 const NEW_SCRIPT: &str = "//! name = \"New extract\"\n//! schedule = \"none\"\n\nlet rows = query(\"live\", \"SELECT 1 AS one\", #{});\ndeliver(csv(rows, #{ name: \"new\" }), \"out\");\n";
 
 async fn new_page(v: Viewer) -> PageResult {
-    v.caller.need("add").or_page(&v)?;
+    v.caller.need(ToolRight::Add).or_page(&v)?;
     let body = html! { h1 { "New extract" } (editor(&v, "/extracts/new", None, NEW_SCRIPT, None)) };
     Ok(layout("New extract", Some(&v), body).into_response())
 }
@@ -386,7 +387,7 @@ async fn new_save(State(c): State<Shared>, v: Viewer, Form(f): Form<EditForm>) -
 }
 
 async fn job_page(State(c): State<Shared>, v: Viewer, Path(id): Path<u64>) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
+    v.caller.need(ToolRight::Read).or_page(&v)?;
     let Some(j) = c.jobs.get(id) else {
         let missing = Problem::missing(format!(
             "there is no job {id}; jobs are forgotten when ferry serve restarts, history keeps the runs"

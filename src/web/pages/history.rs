@@ -8,7 +8,7 @@ use maud::{html, Markup};
 
 use super::layout::layout;
 use super::{post_button, Csrf, OrPage, PageResult, Viewer};
-use crate::state::RunStatus;
+use crate::state::{RunStatus, ToolRight};
 use crate::web::api::HistoryQuery;
 use crate::web::Shared;
 
@@ -44,7 +44,7 @@ pub(super) fn runs_table(v: &Viewer, runs: &[crate::state::RunRow]) -> Markup {
 }
 
 async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuery>) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
+    v.caller.need(ToolRight::Read).or_page(&v)?;
     let filter = q.filter().or_page(&v)?;
     let runs = c.app().store.runs_matching(&filter).await.or_page(&v)?;
     let val = |o: &Option<String>| o.clone().unwrap_or_default();
@@ -66,7 +66,7 @@ async fn history(State(c): State<Shared>, v: Viewer, Query(q): Query<HistoryQuer
 }
 
 async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
+    v.caller.need(ToolRight::Read).or_page(&v)?;
     let (r, files, log) = c.app().store.run(id).await.or_page(&v)?;
     let params: Vec<String> = r.params.iter().map(ToString::to_string).collect();
     let facts = [
@@ -82,7 +82,7 @@ async fn run_page(State(c): State<Shared>, v: Viewer, Path(id): Path<i64>) -> Pa
     ];
     let body = html! {
         h1 { "Run " (r.id) ": " a href={"/extracts/" (r.script)} { (r.script) } " " span #run-status class={"status " (r.status)} { (r.status) } }
-        @if r.status == "running" { p .hint { "Still running; reload for the outcome." } }
+        @if r.status == RunStatus::Running { p .hint { "Still running; reload for the outcome." } }
         table .facts { @for (k, val) in &facts { tr { th { (k) } td { (val) } } } }
         @if let Some(e) = &r.error { p #error .error { (e) } }
         @if let Some(by) = &r.released_by { p { "Released or discarded by " (by) } }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 
 use super::{csrf_field, Viewer};
+use crate::state::ToolRight;
 
 impl Viewer {
     /// A time in the zone this person reads times in, labelled with it.
@@ -81,7 +82,7 @@ pub fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                             "Notifications"
                             @if v.unread > 0 { " " span #unread { (v.unread) } }
                         }
-                        @if v.caller.may("manage_users") { a href="/users" { "Users" } }
+                        @if v.caller.may(ToolRight::ManageUsers) { a href="/users" { "Users" } }
                         div .right {
                             a #whoami href="/account" title={"Times in " (v.zone.name())} { (v.caller.user) }
                             form .inline method="post" action="/logout" {

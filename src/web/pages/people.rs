@@ -14,6 +14,7 @@ use maud::{html, Markup};
 use super::layout::layout;
 use super::{csrf_field, post_button, OrPage, PageResult, Viewer};
 use crate::admin::{Admin, NewUser};
+use crate::state::{Right, ToolRight};
 use crate::web::{Problem, Shared};
 
 /// The people routes.
@@ -56,7 +57,7 @@ fn given(s: &str) -> Option<String> {
 
 /// Checks the right and the CSRF token of a change, and who is making it.
 fn admin_for<'a>(v: &Viewer, app: &'a crate::run::App, f: &Fields) -> Result<Admin<'a>, super::Instead> {
-    v.caller.need("manage_users").or_page(v)?;
+    v.caller.need(ToolRight::ManageUsers).or_page(v)?;
     v.caller.check_csrf(Some(field(f, "csrf"))).or_page(v)?;
     Ok(Admin::new(app, v.caller.started_by()))
 }
@@ -82,7 +83,7 @@ fn checkboxes(name: &str, choices: &[String], held: &BTreeSet<String>, fixed: &B
 }
 
 async fn users(State(c): State<Shared>, v: Viewer) -> PageResult {
-    v.caller.need("manage_users").or_page(&v)?;
+    v.caller.need(ToolRight::ManageUsers).or_page(&v)?;
     let app = c.app();
     let mut rows = Vec::new();
     for u in app.store.users().await.or_page(&v)? {
@@ -109,7 +110,7 @@ async fn users(State(c): State<Shared>, v: Viewer) -> PageResult {
                     td { (u.display_name.clone().unwrap_or_default()) }
                     td { (u.email.clone().unwrap_or_default()) }
                     td { (u.groups.join(", ")) }
-                    td { (rights.iter().cloned().collect::<Vec<_>>().join(", ")) }
+                    td { (Right::words(rights).join(", ")) }
                     td { @if u.disabled { span .status.failed { "disabled" } } @else if *login { "password" } @else { "none (notified only)" } }
                 }
             }
@@ -189,7 +190,7 @@ async fn add_user(State(c): State<Shared>, v: Viewer, Form(f): Form<Fields>) -> 
 }
 
 async fn user_page(State(c): State<Shared>, v: Viewer, Path(name): Path<String>) -> PageResult {
-    v.caller.need("manage_users").or_page(&v)?;
+    v.caller.need(ToolRight::ManageUsers).or_page(&v)?;
     let app = c.app();
     let user = app
         .store
@@ -199,7 +200,9 @@ async fn user_page(State(c): State<Shared>, v: Viewer, Path(name): Path<String>)
         .ok_or_else(|| Problem::missing(format!("there is no user '{name}'; the Users page lists them")))
         .or_page(&v)?;
     let direct: BTreeSet<String> = app.store.direct_rights(&name).await.or_page(&v)?.into_iter().collect();
-    let all_rights = app.store.tool_rights(&name).await.or_page(&v)?;
+    let all_rights: BTreeSet<String> = Right::words(&app.store.tool_rights(&name).await.or_page(&v)?)
+        .into_iter()
+        .collect();
     let login = app.store.can_log_in(&name).await.or_page(&v)?;
     let tokens = app.store.tokens(Some(&name)).await.or_page(&v)?;
     let groups: Vec<String> = app
@@ -378,7 +381,7 @@ async fn revoke_token(
 }
 
 async fn confirm_remove(v: Viewer, Path(name): Path<String>) -> PageResult {
-    v.caller.need("manage_users").or_page(&v)?;
+    v.caller.need(ToolRight::ManageUsers).or_page(&v)?;
     let body = html! {
         h1 { "Remove user " (name) "?" }
         p { "Their rights, group memberships, console sessions and API tokens go with them; their past notifications and the runs they started stay in history. To keep them for later, disable them instead." }
@@ -408,7 +411,7 @@ async fn add_group(State(c): State<Shared>, v: Viewer, Form(f): Form<Fields>) ->
 }
 
 async fn group_page(State(c): State<Shared>, v: Viewer, Path(name): Path<String>) -> PageResult {
-    v.caller.need("manage_users").or_page(&v)?;
+    v.caller.need(ToolRight::ManageUsers).or_page(&v)?;
     let app = c.app();
     let group = app
         .store

@@ -12,6 +12,7 @@ use maud::html;
 use super::chart::{self, Lane};
 use super::layout::layout;
 use super::{OrPage, PageResult, Viewer};
+use crate::state::ToolRight;
 use crate::web::Shared;
 
 /// The window the page looks ahead.
@@ -47,7 +48,7 @@ fn hour_ticks(v: &Viewer, from: DateTime<Utc>) -> Vec<DateTime<Utc>> {
 }
 
 async fn timeline(State(c): State<Shared>, v: Viewer) -> PageResult {
-    v.caller.need("read").or_page(&v)?;
+    v.caller.need(ToolRight::Read).or_page(&v)?;
     let app = c.app();
     let now = Utc::now();
     let until = now + Duration::hours(WINDOW_HOURS);
@@ -56,7 +57,7 @@ async fn timeline(State(c): State<Shared>, v: Viewer) -> PageResult {
         // No next run: stopped, suspended, unscheduled or not loading.
         let Some(first) = e.next_run else { continue };
         let Ok(script) = app.load(&e.path) else { continue };
-        let zone = script.spec.timezone.unwrap_or(app.settings.timezone);
+        let zone = script.zone;
         let mut runs = Vec::new();
         let mut at = Some(first);
         while let Some(t) = at.filter(|t| *t < until && runs.len() < MAX_RUNS) {
