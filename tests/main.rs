@@ -18,6 +18,7 @@ mod fixed_width;
 mod formats;
 mod ftps;
 mod json_files;
+mod layers;
 mod limits;
 mod metrics;
 mod notify;
