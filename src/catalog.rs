@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::run::App;
+use crate::app::App;
 use crate::state::{RunStatus, StateError};
 
 /// The last run of an extract, as the list shows it.
@@ -121,7 +121,7 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
                 e.schedule_zone = zone.name().to_string();
             }
             if e.suspended.is_none() {
-                e.next_run = crate::daemon::next_due(&s, &app.settings, Utc::now());
+                e.next_run = crate::run::next_due(&s, &app.settings, Utc::now());
             }
         }
         Err(err) => e.error = Some(err.to_string()),

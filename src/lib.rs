@@ -5,6 +5,7 @@
 //! step; only `script` knows about the Rhai engine.
 
 pub mod admin;
+pub mod app;
 pub mod bundle;
 pub mod cancel;
 pub mod catalog;

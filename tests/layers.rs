@@ -103,7 +103,9 @@ fn code_only(text: &str) -> String {
 }
 
 fn ident_at(s: &str) -> &str {
-    let end = s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(s.len());
+    let end = s
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(s.len());
     &s[..end]
 }
 
@@ -192,8 +194,15 @@ fn no_module_imports_from_a_layer_above_it() {
         .filter(|(a, b)| a < b && edges.get(*b).is_some_and(|back| back.contains(*a)))
         .map(|(a, b)| format!("{a} <-> {b}"))
         .collect();
-    println!("{} pairs of modules that import each other: {}", pairs.len(), pairs.join(", "));
-    println!("{} module cycles (mutually dependent groups of top-level modules):", cycles.len());
+    println!(
+        "{} pairs of modules that import each other: {}",
+        pairs.len(),
+        pairs.join(", ")
+    );
+    println!(
+        "{} module cycles (mutually dependent groups of top-level modules):",
+        cycles.len()
+    );
     for c in &cycles {
         println!("  {}", c.join(" <-> "));
     }
@@ -201,8 +210,15 @@ fn no_module_imports_from_a_layer_above_it() {
     for v in &violations {
         println!("  {v}");
     }
-    assert!(unplaced.is_empty(), "modules in no layer (add them to LAYERS in tests/layers.rs and docs/architecture.md): {unplaced:?}");
-    assert!(violations.is_empty(), "imports from a layer above:\n{}", violations.join("\n"));
+    assert!(
+        unplaced.is_empty(),
+        "modules in no layer (add them to LAYERS in tests/layers.rs and docs/architecture.md): {unplaced:?}"
+    );
+    assert!(
+        violations.is_empty(),
+        "imports from a layer above:\n{}",
+        violations.join("\n")
+    );
 }
 
 /// Groups of top-level modules that reach each other (strongly connected

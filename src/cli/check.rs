@@ -1,6 +1,6 @@
 //! `ferry check`: load and validate scripts without running them.
 
-use crate::run::App;
+use crate::app::App;
 
 /// Options of `ferry check`.
 #[derive(clap::Args, Debug)]

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::watch;
 
-use crate::run::App;
+use crate::app::App;
 
 /// The media type of the OpenMetrics text format, which Prometheus reads.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

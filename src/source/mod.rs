@@ -34,6 +34,7 @@ pub use probe::{read_only_advice, ServerProbe};
 pub use stream::{BatchSender, RowStream, StreamError};
 
 use crate::config::DatabaseSettings;
+pub use crate::config::{redact_url, url_has_password};
 
 /// A database failure, with the database's name and a hint where one helps.
 #[derive(Debug, thiserror::Error)]
@@ -255,27 +256,6 @@ impl Databases {
         };
         open.insert(name.to_string(), source.clone());
         Ok(source)
-    }
-}
-
-/// True when a database URL carries a password (`scheme://user:pw@host`).
-pub fn url_has_password(url: &str) -> bool {
-    url.split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .is_some_and(|(auth, _)| auth.contains(':'))
-}
-
-/// The URL with any password replaced, safe for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match url
-        .split_once("://")
-        .and_then(|(s, rest)| rest.split_once('@').map(|(a, h)| (s, a, h)))
-    {
-        Some((scheme, auth, host)) if auth.contains(':') => {
-            let user = auth.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_string(),
     }
 }
 

@@ -14,10 +14,11 @@ use tokio::sync::oneshot;
 
 use super::auth::Caller;
 use super::{Console, Problem};
+use crate::app::App;
 use crate::catalog::Extract;
-use crate::daemon::RunNow;
 use crate::run::context::Progress;
-use crate::run::{App, RunRequest};
+use crate::run::RunNow;
+use crate::run::RunRequest;
 use crate::script::Script;
 use crate::state::{RunRow, ScriptChange, Trigger};
 
