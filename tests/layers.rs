@@ -13,11 +13,11 @@ const LAYERS: &[(&str, &[&str])] = &[
         "leaves",
         &[
             "location", "cancel", "demo", "keys", "config", "source", "schedule", "format", "filter", "schema",
-            "guard", "bundle", "report", "openpgp", "deliver",
+            "guard", "bundle", "report", "openpgp", "deliver", "metrics",
         ],
     ),
     ("state", &["state"]),
-    ("app", &["app", "metrics"]),
+    ("app", &["app"]),
     ("jobs", &["script", "run", "notice"]),
     ("services", &["daemon", "catalog", "admin", "doctor"]),
     ("web", &["web"]),

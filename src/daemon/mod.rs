@@ -6,6 +6,7 @@
 //! finishing or shutdown. Occurrences are claimed in the state store before
 //! they run, so several instances sharing a PostgreSQL store run each once.
 
+pub mod metrics;
 mod registry;
 mod watcher;
 
@@ -66,7 +67,7 @@ pub enum DaemonError {
     Console(String),
     /// `[metrics]` could not start (its address is taken).
     #[error(transparent)]
-    Metrics(#[from] crate::metrics::server::MetricsError),
+    Metrics(#[from] metrics::MetricsError),
 }
 
 /// One occurrence to run.
@@ -195,7 +196,7 @@ pub async fn serve(
         }
     };
     let metrics = match d.app.settings.metrics {
-        Some(addr) => Some(crate::metrics::server::start(addr, d.published.subscribe()).await?),
+        Some(addr) => Some(metrics::start(addr, d.published.subscribe()).await?),
         None => None,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();

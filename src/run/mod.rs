@@ -323,7 +323,7 @@ impl App {
             .await?;
         if mode == Mode::Run {
             let (rows, bytes) = context::totals(&record.files);
-            crate::metrics::run_finished(&script.id, status, began.elapsed(), rows, bytes);
+            crate::metrics::run_finished(&script.id, status.as_str(), began.elapsed(), rows, bytes);
             let held_notice = held.as_ref().map(|h| {
                 format!(
                     "{}: run {id} {h}. Check the file, then send it with `ferry release {id}` \
