@@ -42,7 +42,6 @@ pub enum ConfigError {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
         source: std::io::Error,
     },
     /// A syntax or value error at a place in the file.

@@ -85,7 +85,6 @@ pub enum KeyError {
     Format {
         /// The key's name.
         name: String,
-        /// What is wrong.
         message: String,
     },
 }

@@ -104,7 +104,6 @@ pub enum BundleError {
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
         #[source]
         source: io::Error,
     },
@@ -113,7 +112,6 @@ pub enum BundleError {
     Write {
         /// The zip (its temporary name while written).
         path: PathBuf,
-        /// Why.
         #[source]
         source: io::Error,
     },

@@ -27,7 +27,6 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 pub struct MetricsError {
     /// The address asked for.
     pub addr: SocketAddr,
-    /// Why.
     pub error: std::io::Error,
 }
 

@@ -26,7 +26,6 @@ pub enum FilterError {
     Model {
         /// The file.
         origin: String,
-        /// What is wrong.
         message: String,
     },
     /// No such filter.
@@ -44,7 +43,6 @@ pub enum FilterError {
     Invalid {
         /// The file.
         origin: String,
-        /// What is wrong.
         message: String,
     },
     /// A field the model does not list.

@@ -74,7 +74,6 @@ pub enum PgpError {
         name: String,
         /// User ID and fingerprint.
         who: String,
-        /// When.
         on: String,
     },
     /// A signing-only key: nothing in it can encrypt.
@@ -150,7 +149,6 @@ pub enum PgpError {
     Format {
         /// The key's name.
         name: String,
-        /// What is wrong.
         message: String,
     },
 }

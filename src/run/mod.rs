@@ -36,7 +36,6 @@ pub enum RunError {
         script: String,
         /// The parameter.
         name: String,
-        /// What is wrong.
         message: String,
     },
     /// History could not be written.
@@ -61,7 +60,6 @@ pub enum RunError {
     WorkDir {
         /// The folder.
         path: String,
-        /// Why.
         source: std::io::Error,
     },
 }

@@ -40,7 +40,6 @@ pub enum StateError {
     Open {
         /// The file.
         path: String,
-        /// Why.
         message: String,
     },
     /// A query failed.

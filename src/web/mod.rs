@@ -51,7 +51,6 @@ pub enum WebError {
         cert: String,
         /// The key file.
         key: String,
-        /// Why.
         message: String,
     },
 }
