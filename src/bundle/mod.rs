@@ -75,6 +75,7 @@ pub struct ZipOptions {
 
 impl ZipOptions {
     /// The default level, entries stamped `modified`.
+    #[cfg(test)]
     pub fn new(modified: NaiveDateTime) -> ZipOptions {
         ZipOptions {
             level: DEFAULT_LEVEL,

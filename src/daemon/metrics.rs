@@ -33,8 +33,6 @@ pub struct MetricsError {
 /// A running metrics listener; dropping it does not stop it, [`MetricsHandle::stop`] does.
 pub struct MetricsHandle {
     task: tokio::task::JoinHandle<()>,
-    /// The address bound (the port is chosen when 0 was asked for).
-    pub addr: SocketAddr,
 }
 
 impl MetricsHandle {
@@ -65,7 +63,7 @@ pub async fn start(addr: SocketAddr, app: watch::Receiver<Arc<App>>) -> Result<M
         }
     });
     tracing::info!("Metrics on http://{bound}/metrics");
-    Ok(MetricsHandle { task, addr: bound })
+    Ok(MetricsHandle { task })
 }
 
 /// Reads what is true now and returns every metric in the OpenMetrics text format.

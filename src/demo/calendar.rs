@@ -17,7 +17,8 @@ pub(crate) const MAX_YEAR: i32 = 9998;
 /// the data never depends on today's date, only on the active year.
 pub(crate) const ELAPSED_DAYS: usize = 100;
 
-pub use crate::config::school_year_for;
+#[cfg(test)]
+use crate::config::school_year_for;
 
 /// The human label of a school year, e.g. `2026-27` for the year ending in 2027.
 pub(crate) fn label(end_year: i32) -> String {

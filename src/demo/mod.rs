@@ -50,7 +50,8 @@ use std::time::{Duration, SystemTime};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
-pub use calendar::school_year_for;
+#[cfg(test)]
+use crate::config::school_year_for;
 use calendar::{Calendar, MAX_YEAR, MIN_YEAR};
 pub use photos::photos_dir;
 

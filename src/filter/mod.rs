@@ -12,8 +12,8 @@ mod model;
 
 use std::path::{Path, PathBuf};
 
-pub use compile::{compile, used_fields, Condition, Filter, Selected, Value, OPERATORS};
-pub use model::{Entity, Field, FieldRef, FieldType, Model};
+pub use compile::{compile, used_fields, Filter, OPERATORS};
+pub use model::Model;
 
 /// The right a filter's owner needs to run ad hoc filters at all.
 pub const ADHOC_RIGHT: &str = "adhoc";
