@@ -18,12 +18,14 @@ mod console;
 mod destination;
 mod oidc;
 mod school;
+mod sidecars;
 mod smtp;
 mod url;
 pub use console::{ConsoleSettings, TotpRequirement, DEFAULT_LISTEN};
 pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
 pub use oidc::{OidcSettings, UnknownUsers};
 pub use school::{school_year_for, DemoOptions};
+pub use sidecars::{Checksum, Manifest, Sidecars};
 pub use smtp::{SmtpSettings, SmtpTls};
 pub use url::{redact_url, url_has_password};
 
