@@ -3,13 +3,17 @@
 //! the next run: computed once here for `ferry list`, the console's list
 //! page and `/api/extracts`, so the three never disagree.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::app::App;
-use crate::state::{RunStatus, StateError};
+use crate::script::Script;
+use crate::state::{RunRow, RunStatus, StateError};
 
 /// The last run of an extract, as the list shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -66,18 +70,63 @@ impl Extract {
     }
 }
 
-/// One script's line of the list.
-pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
+/// Scripts as last compiled, by file, so a list asked for many times a
+/// second compiles each script once per change of the file or of the
+/// configuration rather than once per request.
+#[derive(Default)]
+pub struct Loaded {
+    entries: Mutex<Cached>,
+}
+
+#[derive(Default)]
+struct Cached {
+    /// The configuration the entries were loaded with.
+    app: Weak<App>,
+    scripts: HashMap<PathBuf, (Stamp, Arc<Result<Script, String>>)>,
+}
+
+/// A file's modification time and size: a new stamp means a new load.
+type Stamp = (Option<SystemTime>, u64);
+
+impl Loaded {
+    /// The script at `path`, loaded with `app`, from the cache while its
+    /// file and the configuration are unchanged.
+    fn script(&self, app: &Arc<App>, path: &Path) -> Arc<Result<Script, String>> {
+        let stamp = std::fs::metadata(path)
+            .map(|m| (m.modified().ok(), m.len()))
+            .unwrap_or((None, 0));
+        {
+            let mut c = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            if !c.app.upgrade().is_some_and(|a| Arc::ptr_eq(&a, app)) {
+                c.app = Arc::downgrade(app);
+                c.scripts.clear();
+            }
+            if let Some((s, script)) = c.scripts.get(path) {
+                if *s == stamp {
+                    return script.clone();
+                }
+            }
+        }
+        let script = Arc::new(app.load(path).map_err(|e| e.to_string()));
+        let mut c = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        c.scripts.insert(path.to_path_buf(), (stamp, script.clone()));
+        script
+    }
+}
+
+/// One script's line of the list, from its loaded script (or why it does
+/// not load) and what history says.
+fn line(
+    app: &App,
+    path: PathBuf,
+    script: Result<&Script, &str>,
+    last: Option<RunRow>,
+    suspended: Option<String>,
+) -> Extract {
     let id = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let last_run = app.store.last_run(&id).await?.map(|r| LastRun {
-        id: r.id,
-        status: r.status,
-        started_at: r.started_at,
-    });
-    let suspended = app.store.suspended(&id).await?;
     let mut e = Extract {
         id,
         name: "(invalid)".into(),
@@ -87,13 +136,17 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
         extract_mode: String::new(),
         stopped: false,
         suspended,
-        last_run,
+        last_run: last.map(|r| LastRun {
+            id: r.id,
+            status: r.status,
+            started_at: r.started_at,
+        }),
         next_run: None,
         schedule_zone: app.settings.timezone.name().to_string(),
         error: None,
         path,
     };
-    match app.load(&e.path) {
+    match script {
         Ok(s) => {
             let dests: Vec<_> = s
                 .uses
@@ -121,19 +174,58 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
                 e.schedule_zone = zone.name().to_string();
             }
             if e.suspended.is_none() {
-                e.next_run = crate::run::next_due(&s, &app.settings, Utc::now());
+                e.next_run = crate::run::next_due(s, &app.settings, Utc::now());
             }
         }
         Err(err) => e.error = Some(err.to_string()),
     }
-    Ok(e)
+    e
 }
 
-/// Every script in the scripts folder, sorted by file name.
+/// One script's line of the list.
+pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
+    let id = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let last = app.store.last_run(&id).await?;
+    let suspended = app.store.suspended(&id).await?;
+    let script = app.load(&path).map_err(|e| e.to_string());
+    Ok(line(
+        app,
+        path,
+        script.as_ref().map_err(String::as_str),
+        last,
+        suspended,
+    ))
+}
+
+/// Every script in the scripts folder, sorted by file name, each compiled
+/// now (the command line asks once).
 pub async fn list(app: &App) -> Result<Vec<Extract>, StateError> {
+    list_with(app, |path| Arc::new(app.load(path).map_err(|e| e.to_string()))).await
+}
+
+/// [`list`] for a server asked many times a second: scripts are compiled
+/// only when they (or the configuration) changed since `loaded` saw them.
+pub async fn list_cached(app: &Arc<App>, loaded: &Loaded) -> Result<Vec<Extract>, StateError> {
+    list_with(app, |path| loaded.script(app, path)).await
+}
+
+/// Three queries whatever the number of scripts: one query per script made
+/// a list of 50 slow under many parallel requests.
+async fn list_with(app: &App, load: impl Fn(&Path) -> Arc<Result<Script, String>>) -> Result<Vec<Extract>, StateError> {
+    let mut last = app.store.last_runs().await?;
+    let mut suspended = app.store.suspensions().await?;
     let mut out = Vec::new();
     for path in app.all_scripts() {
-        out.push(extract(app, path).await?);
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let script = load(&path);
+        let script = script.as_ref().as_ref().map_err(String::as_str);
+        out.push(line(app, path.clone(), script, last.remove(&id), suspended.remove(&id)));
     }
     Ok(out)
 }

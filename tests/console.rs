@@ -855,3 +855,34 @@ fn delete_and_stop_ask_first_and_the_list_has_test_and_run() {
     assert_eq!(c.form("/extracts/roster/delete", &admin, &[], true).status(), 303);
     assert!(!c.project.path("scripts/roster.rhai").exists());
 }
+
+#[test]
+fn the_list_shows_a_script_edited_on_disk_at_once() {
+    let c = Console::start();
+    let admin = c.login("admin");
+    let names = |c: &Console| -> Vec<String> {
+        let (status, list) = c.api("GET", "/api/extracts", &admin, None);
+        assert_eq!(status, 200, "{list}");
+        list["extracts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(&c), ["Nightly roster"]);
+    // The list compiles each script once per change: a second request is
+    // served from what the first compiled, an edit is seen by the next.
+    assert_eq!(names(&c), ["Nightly roster"]);
+    c.project.script("roster", &ROSTER.replace("Nightly roster", "Roster"));
+    assert_eq!(names(&c), ["Roster"], "the edited name, not the cached one");
+    c.project.script("roster", "//! name = \"Broken\"\nlet f = csv(;\n");
+    let (_, list) = c.api("GET", "/api/extracts", &admin, None);
+    assert!(
+        list["extracts"][0]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("roster.rhai"),
+        "{list}"
+    );
+}

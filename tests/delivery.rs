@@ -138,9 +138,14 @@ fn a_failed_delivery_keeps_the_file_and_resend_sends_the_same_bytes() {
     // (editing it in place would change the delivered bytes too).
     std::fs::remove_file(&kept).unwrap();
     std::fs::write(&kept, b"tampered").unwrap();
-    // The check runs beside the upload and holds back the commit: the
-    // resend fails, history says why, the destination keeps the old file
-    // and no temporary is left beside it.
+    // Another size: refused before anything starts.
+    let refused = p.ferry(&["resend", "1"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("changed since the run"), "{}", refused.stderr);
+    // The same size, other bytes: the SHA-256 check runs beside the upload
+    // and holds back the commit: the resend fails, history says why, the
+    // destination keeps the old file and no temporary is left beside it.
+    std::fs::write(&kept, vec![b'x'; built.len()]).unwrap();
     let refused = p.ferry(&["resend", "1"]);
     assert_eq!(refused.code, 1, "{refused:?}");
     let said = format!("{}{}", refused.stdout, refused.stderr);

@@ -724,6 +724,29 @@ async fn console_logins_work_on_a_postgres_state_store() {
         .unwrap();
     assert_eq!(store.script_changes(Some("roster"), 5).await.unwrap()[0].user, "ann");
 
+    // Disabled: no session, no token; every change recorded.
+    let by = ferry::state::StartedBy::cli();
+    assert!(store.set_disabled("ann", true).await.unwrap());
+    assert!(store.session(&session.token).await.unwrap().is_none());
+    assert_eq!(store.token_user(&token).await.unwrap(), None);
+    assert!(!store.check_password("ann", "correct horse battery").await.unwrap());
+    assert!(store.set_disabled("ann", false).await.unwrap());
+    assert_eq!(store.token_user(&token).await.unwrap().as_deref(), Some("ann"));
+    store
+        .record_people_change(&by, ferry::state::AdminAction::UserEnabled, "ann", None)
+        .await
+        .unwrap();
+    let changes = store.people_changes(5).await.unwrap();
+    assert_eq!(
+        (changes[0].action, changes[0].by.clone()),
+        (ferry::state::AdminAction::UserEnabled, by)
+    );
+    // The extract list's one-query lookups run on PostgreSQL too.
+    assert!(store.last_runs().await.unwrap().is_empty());
+    assert!(store.recent_runs(20).await.unwrap().is_empty());
+    assert!(store.suspensions().await.unwrap().is_empty());
+    assert_eq!(store.unread_count("ann").await.unwrap(), 0);
+
     store.remove_user("ann").await.unwrap();
     assert!(store.session(&session.token).await.unwrap().is_none());
     assert_eq!(store.token_user(&token).await.unwrap(), None);

@@ -185,8 +185,21 @@ impl App {
                 "it kept no files (keep_delivered is off, or retention removed them)".into()
             }));
         }
-        // Each kept file is checked against its recorded SHA-256 while it
-        // is sent; a file that changed is never committed at a destination.
+        // A kept file that is gone or has another size is refused before
+        // anything starts; its SHA-256 is checked while it is sent, and a
+        // file that changed is never committed at a destination.
+        for (a, _) in &plan {
+            let size = std::fs::metadata(&a.path)
+                .map_err(|e| refuse(format!("its kept file {} cannot be read: {e}", a.path.display())))?
+                .len();
+            if size != a.bytes {
+                return Err(refuse(format!(
+                    "its kept file {} changed since the run ({size} bytes, recorded {}); it is not sent",
+                    a.path.display(),
+                    a.bytes
+                )));
+            }
+        }
         let verification = super::send::Verification::start(plan.iter().map(|(a, _)| a));
         let run_id = self
             .store

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::people::PeopleError;
-use super::{stamp, time, Store};
+use super::{stamp, time, StateError, Store};
 
 /// How serious a notification is; a failed run is an error, a script's own
 /// `notify()` message is information.
@@ -159,6 +159,18 @@ impl Store {
             }
         };
         Ok(rows.iter().map(notification_row).collect::<Result<_, _>>()?)
+    }
+
+    /// How many of `user`'s notifications are unread: the header's count
+    /// on every page, so one small query.
+    pub async fn unread_count(&self, user: &str) -> Result<i64, StateError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM notifications WHERE user_name = $1 AND read_at IS NULL")
+                .bind(user)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
     }
 
     /// Marks one notification read (only if it is `user`'s, when given);

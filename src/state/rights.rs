@@ -99,6 +99,17 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    /// Every suspended script with why, in one query, for the extract list.
+    pub async fn suspensions(&self) -> Result<std::collections::HashMap<String, String>, StateError> {
+        let rows = sqlx::query("SELECT script, reason FROM suspensions")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Lets a suspended script be scheduled again; true when it was suspended.
     pub async fn resume(&self, script: &str) -> Result<bool, StateError> {
         let done = sqlx::query("DELETE FROM suspensions WHERE script = $1")

@@ -1,6 +1,8 @@
 //! Run history: a run is recorded when it starts and completed when it ends,
 //! with its files, deliveries and log.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -114,6 +116,38 @@ impl Store {
             format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = $1 AND trigger <> 'test' ORDER BY id DESC LIMIT 1");
         let row = sqlx::query(&sql).bind(script).fetch_optional(&self.pool).await?;
         Ok(row.as_ref().map(run_row).transpose()?)
+    }
+
+    /// Every script's latest run that was not a test, in one query, for
+    /// the extract list (one query per script made a list of 50 slow
+    /// under many parallel requests).
+    pub async fn last_runs(&self) -> Result<HashMap<String, RunRow>, StateError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN \
+             (SELECT MAX(id) FROM runs WHERE trigger <> 'test' GROUP BY script)"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let run = run_row(r)?;
+            out.insert(run.script.clone(), run);
+        }
+        Ok(out)
+    }
+
+    /// Every script's latest `limit` runs, newest first, in one query.
+    pub async fn recent_runs(&self, limit: i64) -> Result<HashMap<String, Vec<RunRow>>, StateError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY script ORDER BY id DESC) AS nth \
+             FROM runs) ranked WHERE nth <= $1 ORDER BY id DESC"
+        );
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?;
+        let mut out: HashMap<String, Vec<RunRow>> = HashMap::new();
+        for r in &rows {
+            let run = run_row(r)?;
+            out.entry(run.script.clone()).or_default().push(run);
+        }
+        Ok(out)
     }
 
     /// One run with its files and log.

@@ -93,7 +93,7 @@ struct ExtractList {
 async fn list(State(c): State<Shared>, caller: Caller) -> Result<Json<ExtractList>, Problem> {
     caller.need("read")?;
     Ok(Json(ExtractList {
-        extracts: crate::catalog::list(&c.app()).await?,
+        extracts: crate::catalog::list_cached(&c.app(), &c.catalog).await?,
     }))
 }
 

@@ -67,6 +67,8 @@ pub(crate) struct Console {
     logins: auth::Limiter,
     /// Sign-ins through the identity provider in progress.
     sign_ins: oidc::Flows,
+    /// Scripts as the extract list last compiled them.
+    catalog: crate::catalog::Loaded,
     /// The `[console]` settings.
     settings: ConsoleSettings,
 }
@@ -127,6 +129,7 @@ pub async fn start(settings: &ConsoleSettings, daemon: DaemonHandle) -> Result<C
         jobs: jobs::Jobs::default(),
         logins: auth::Limiter::default(),
         sign_ins: oidc::Flows::default(),
+        catalog: crate::catalog::Loaded::default(),
         settings: settings.clone(),
     });
     let service = router(console).into_make_service_with_connect_info::<SocketAddr>();

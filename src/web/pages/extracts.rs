@@ -70,7 +70,7 @@ fn sort_key(e: &Extract, column: &str) -> String {
 
 async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) -> PageResult {
     v.caller.need("read").or_page(&v)?;
-    let mut all = crate::catalog::list(&c.app()).await.or_page(&v)?;
+    let mut all = crate::catalog::list_cached(&c.app(), &c.catalog).await.or_page(&v)?;
     let search = q.q.clone().unwrap_or_default();
     let needle = search.to_lowercase();
     if !needle.is_empty() {
@@ -85,11 +85,11 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
     if q.desc {
         all.reverse();
     }
-    let mut sparks = Vec::with_capacity(all.len());
-    for e in &all {
-        let runs = c.app().store.runs(Some(&e.id), trends::SPARK_RUNS).await.or_page(&v)?;
-        sparks.push(trends::sparkline(&e.id, &runs));
-    }
+    let mut recent = c.app().store.recent_runs(trends::SPARK_RUNS).await.or_page(&v)?;
+    let sparks: Vec<_> = all
+        .iter()
+        .map(|e| trends::sparkline(&e.id, &recent.remove(&e.id).unwrap_or_default()))
+        .collect();
     let link = |col: &str| {
         let desc = col == sort && !q.desc;
         format!("/?sort={col}&desc={desc}&q={}", encode(&search))

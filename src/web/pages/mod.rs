@@ -89,9 +89,9 @@ impl FromRequestParts<Shared> for Viewer {
                 let unread = console
                     .app()
                     .store
-                    .notifications(Some(&caller.user), false, 1000)
+                    .unread_count(&caller.user)
                     .await
-                    .map(|n| n.len())
+                    .map(|n| n as usize)
                     .unwrap_or(0);
                 let zone = console
                     .app()

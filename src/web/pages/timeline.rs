@@ -52,7 +52,7 @@ async fn timeline(State(c): State<Shared>, v: Viewer) -> PageResult {
     let now = Utc::now();
     let until = now + Duration::hours(WINDOW_HOURS);
     let mut planned = Vec::new();
-    for e in crate::catalog::list(&app).await.or_page(&v)? {
+    for e in crate::catalog::list_cached(&app, &c.catalog).await.or_page(&v)? {
         // No next run: stopped, suspended, unscheduled or not loading.
         let Some(first) = e.next_run else { continue };
         let Ok(script) = app.load(&e.path) else { continue };
