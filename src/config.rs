@@ -41,11 +41,7 @@ pub const CONFIG_FILE: &str = "ferry.toml";
 pub enum ConfigError {
     /// The file named on the command line does not exist or cannot be read.
     #[error("cannot read configuration {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     /// A syntax or value error at a place in the file.
     #[error("{origin}:{line}: {message}")]
     Invalid {

@@ -103,7 +103,6 @@ pub enum BundleError {
     /// An entry's file could not be opened or read.
     #[error("cannot read {}: {source}", .path.display())]
     Read {
-        /// The file.
         path: PathBuf,
         #[source]
         source: io::Error,

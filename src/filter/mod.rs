@@ -23,44 +23,19 @@ pub const ADHOC_RIGHT: &str = "adhoc";
 pub enum FilterError {
     /// The data model file is missing or wrong.
     #[error("data model {origin}: {message}")]
-    Model {
-        /// The file.
-        origin: String,
-        message: String,
-    },
+    Model { origin: String, message: String },
     /// No such filter.
     #[error("no filter named '{name}' in {dir} (filters: {known})")]
-    Unknown {
-        /// The name asked for.
-        name: String,
-        /// The folder.
-        dir: String,
-        /// The filters there.
-        known: String,
-    },
+    Unknown { name: String, dir: String, known: String },
     /// The filter file does not parse.
     #[error("filter {origin}: {message}")]
-    Invalid {
-        /// The file.
-        origin: String,
-        message: String,
-    },
+    Invalid { origin: String, message: String },
     /// A field the model does not list.
     #[error("unknown field '{field}'; the data model has: {known}")]
-    UnknownField {
-        /// The field named.
-        field: String,
-        /// The fields that exist.
-        known: String,
-    },
+    UnknownField { field: String, known: String },
     /// An operator the compiler does not know.
     #[error("unknown operator '{op}'; operators: {known}")]
-    UnknownOperator {
-        /// The operator named.
-        op: String,
-        /// The operators that exist.
-        known: String,
-    },
+    UnknownOperator { op: String, known: String },
     /// A value of the wrong shape.
     #[error("{0}")]
     BadValue(String),
@@ -70,7 +45,6 @@ pub enum FilterError {
     /// The owner lacks a right.
     #[error("filter '{filter}' is refused: its owner '{owner}' {why}")]
     Refused {
-        /// The filter.
         filter: String,
         /// Its owner.
         owner: String,

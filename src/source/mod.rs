@@ -41,12 +41,7 @@ pub use crate::config::{redact_url, url_has_password};
 pub enum SourceError {
     /// A script named a database that the configuration does not define.
     #[error("unknown database '{name}' (configured: {known}); add [databases.{name}] to ferry.toml")]
-    Unknown {
-        /// The name used.
-        name: String,
-        /// The names that exist.
-        known: String,
-    },
+    Unknown { name: String, known: String },
     /// Could not connect or open.
     #[error("cannot connect to database '{name}' ({url}): {message}")]
     Connect {
@@ -54,7 +49,6 @@ pub enum SourceError {
         name: String,
         /// URL without secrets.
         url: String,
-        /// The driver's reason.
         message: String,
     },
     /// The database refused or failed the query.
@@ -71,7 +65,6 @@ pub enum SourceError {
     Unsupported {
         /// Column name.
         column: String,
-        /// The database's type name.
         type_name: String,
     },
     /// The consumer stopped reading (the run was cancelled or failed).
