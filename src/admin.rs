@@ -3,7 +3,7 @@
 //! recorded with who made it (the console's "Changes" table), so the three
 //! interfaces cannot drift apart in what they allow or what they record.
 
-use crate::run::App;
+use crate::app::App;
 use crate::state::{AdminAction, PeopleError, StartedBy};
 
 /// A user to add, everything checked before anything is stored so a

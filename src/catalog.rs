@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::run::App;
+use crate::app::App;
 use crate::script::{Script, ScriptsDir};
 use crate::state::{RunRow, RunStatus, StateError};
 
@@ -169,7 +169,7 @@ fn line(
             e.stopped = s.spec.stopped;
             e.schedule_zone = s.zone.name().to_string();
             if e.suspended.is_none() {
-                e.next_run = crate::daemon::next_due(s, Utc::now());
+                e.next_run = crate::run::next_due(s, Utc::now());
             }
         }
         Err(err) => e.error = Some(err.to_string()),

@@ -12,17 +12,22 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::demo::DemoOptions;
 use crate::location::line_of_offset;
 
 mod console;
 mod destination;
 mod oidc;
+mod school;
+mod sidecars;
 mod smtp;
+mod url;
 pub use console::{ConsoleSettings, TotpRequirement, DEFAULT_LISTEN};
 pub use destination::{CommitStrategy, DeliveryMode, DestinationSettings, RawDestination, RetryPolicy, TlsTrust};
 pub use oidc::{OidcSettings, UnknownUsers};
+pub use school::{school_year_for, DemoOptions};
+pub use sidecars::{Checksum, Manifest, Sidecars};
 pub use smtp::{SmtpSettings, SmtpTls};
+pub use url::{redact_url, url_has_password};
 
 /// The configuration used when there is no `ferry.toml`: the demo district in
 /// SQLite and a local `out/` folder. `ferry init` writes this text out.
@@ -36,12 +41,7 @@ pub const CONFIG_FILE: &str = "ferry.toml";
 pub enum ConfigError {
     /// The file named on the command line does not exist or cannot be read.
     #[error("cannot read configuration {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     /// A syntax or value error at a place in the file.
     #[error("{origin}:{line}: {message}")]
     Invalid {
@@ -210,7 +210,7 @@ pub struct Settings {
     /// How long an ad hoc filter may run (the original tool's 5 minutes).
     pub filter_timeout: Duration,
     /// The state store (history, schedule claims).
-    pub state: crate::state::StateLocation,
+    pub state: StateLocation,
     /// Where runs build their files; kept files live here too.
     pub work_dir: PathBuf,
     /// Run timeout when a script's header gives none.
@@ -401,7 +401,7 @@ impl Settings {
                     "databases.{name}.url must start with sqlite:, postgres:// or mysql://"
                 )));
             }
-            if crate::source::url_has_password(&db.url) {
+            if url_has_password(&db.url) {
                 return Err(setting(format!(
                     "databases.{name}.url holds a password: remove it and set \
                      password = \"env:VARIABLE\" instead"
@@ -436,7 +436,7 @@ impl Settings {
         }
         let state = match raw.state.as_deref() {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                if crate::source::url_has_password(url) {
+                if url_has_password(url) {
                     return Err(setting(
                         "state holds a password: remove it and set state_password = \"env:VARIABLE\"".into(),
                     ));
@@ -447,15 +447,13 @@ impl Settings {
                     .map(|p| SecretRef::parse(p, root))
                     .transpose()
                     .map_err(|e| setting(format!("state_password: {e}")))?;
-                crate::state::StateLocation::Postgres {
+                StateLocation::Postgres {
                     url: url.to_string(),
                     password,
                 }
             }
-            Some(other) => {
-                crate::state::StateLocation::Sqlite(root.join(other.strip_prefix("sqlite:").unwrap_or(other)))
-            }
-            None => crate::state::StateLocation::Sqlite(root.join(".ferry/state.db")),
+            Some(other) => StateLocation::Sqlite(root.join(other.strip_prefix("sqlite:").unwrap_or(other))),
+            None => StateLocation::Sqlite(root.join(".ferry/state.db")),
         };
         let mut destinations = BTreeMap::new();
         for (name, d) in raw.destinations {
@@ -511,9 +509,50 @@ impl Settings {
     /// The active school year: from the configuration, else the school year
     /// today's date falls in (July 1 starts the next one).
     pub fn active_year(&self) -> i32 {
-        self.active_year.unwrap_or_else(|| {
-            crate::demo::school_year_for(chrono::Utc::now().with_timezone(&self.timezone).date_naive())
-        })
+        self.active_year
+            .unwrap_or_else(|| school_year_for(chrono::Utc::now().with_timezone(&self.timezone).date_naive()))
+    }
+}
+
+/// Where the state store lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateLocation {
+    /// A SQLite file (the default; one `ferry serve`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, shared by several instances.
+    Postgres {
+        /// Connection URL without a password.
+        url: String,
+        /// The password's secret reference.
+        password: Option<SecretRef>,
+    },
+}
+
+impl std::fmt::Display for StateLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateLocation::Sqlite(p) => write!(f, "{}", p.display()),
+            StateLocation::Postgres { url, .. } => write!(f, "{}", redact_url(url)),
+        }
+    }
+}
+
+/// Checks a user or group name: names are typed on command lines and
+/// written in script headers, so they are kept to plain characters. The
+/// rule lives with the settings because `[console.oidc] groups` names
+/// groups too; the people store applies the same rule.
+pub fn check_person_name(kind: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{kind} name '{name}' must be 1 to 64 letters, digits, '.', '_', '-' or '@'"
+        ))
     }
 }
 

@@ -49,20 +49,10 @@ pub enum KeyError {
     BadName(String),
     /// `generate` would overwrite a key a vendor may already trust.
     #[error("a key named '{name}' already exists in {dir}; choose another name or remove its files first")]
-    Exists {
-        /// The key's name.
-        name: String,
-        /// The keys folder.
-        dir: String,
-    },
+    Exists { name: String, dir: String },
     /// No such key.
     #[error("there is no key named '{name}' in {dir}; `ferry keys list` shows the keys, `ferry keys generate {name}` makes one")]
-    Missing {
-        /// The key's name.
-        name: String,
-        /// The keys folder.
-        dir: String,
-    },
+    Missing { name: String, dir: String },
     /// The key is encrypted and no passphrase was given.
     #[error("key '{0}' is protected by a passphrase: set key_passphrase = \"env:VARIABLE\" for this destination")]
     NeedsPassphrase(String),
@@ -77,17 +67,11 @@ pub enum KeyError {
     Io {
         /// What was being done, with the path.
         what: String,
-        /// The cause.
         source: std::io::Error,
     },
     /// The key file is not a key ferry can use.
     #[error("key '{name}': {message}")]
-    Format {
-        /// The key's name.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
+    Format { name: String, message: String },
 }
 
 /// The keys folder.

@@ -3,29 +3,34 @@
 //! A script (`scripts/NAME.rhai`) queries a database, formats the rows as the
 //! exact file a vendor expects and delivers it. The modules below each own one
 //! step; only `script` knows about the Rhai engine.
+//!
+//! A module is `pub` only when the binary or the integration tests use it,
+//! so the compiler reports what nothing uses; their layers are in
+//! docs/architecture.md and checked by `tests/layers.rs`.
 
-pub mod admin;
-pub mod bundle;
-pub mod cancel;
-pub mod catalog;
+mod admin;
+mod app;
+mod bundle;
+mod cancel;
+mod catalog;
 pub mod cli;
 pub mod config;
-pub mod daemon;
+mod daemon;
 pub mod deliver;
-pub mod demo;
-pub mod doctor;
-pub mod filter;
+mod demo;
+mod doctor;
+mod filter;
 pub mod format;
-pub mod guard;
+mod guard;
 pub mod keys;
-pub mod location;
-pub mod metrics;
-pub mod notice;
-pub mod openpgp;
-pub mod report;
+mod location;
+mod metrics;
+mod notice;
+mod openpgp;
+mod report;
 pub mod run;
-pub mod schedule;
-pub mod schema;
+mod schedule;
+mod schema;
 pub mod script;
 pub mod source;
 pub mod state;

@@ -62,7 +62,6 @@ pub enum Auth {
 pub struct ReportError {
     /// The address, redacted.
     pub url: String,
-    /// What went wrong.
     pub message: String,
 }
 

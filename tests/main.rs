@@ -2,6 +2,8 @@
 //! the library and the built `ferry` program. Needs no servers; the
 //! PostgreSQL / MariaDB suite is `tests/servers.rs`.
 
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the error; see clippy.toml
+
 mod harness;
 
 mod cli;
@@ -18,6 +20,7 @@ mod fixed_width;
 mod formats;
 mod ftps;
 mod json_files;
+mod layers;
 mod limits;
 mod metrics;
 mod notify;

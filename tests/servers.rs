@@ -6,6 +6,8 @@
 //! Fixtures are written with the servers' own clients (`psql`, `mariadb`),
 //! and results are compared with what SQLite gives for the same data.
 
+#![allow(clippy::unwrap_used)] // a test that unwraps fails with the error; see clippy.toml
+
 #[path = "servers/browser.rs"]
 mod browser;
 #[path = "servers/console_admin.rs"]

@@ -75,6 +75,7 @@ pub struct ZipOptions {
 
 impl ZipOptions {
     /// The default level, entries stamped `modified`.
+    #[cfg(test)]
     pub fn new(modified: NaiveDateTime) -> ZipOptions {
         ZipOptions {
             level: DEFAULT_LEVEL,
@@ -102,9 +103,7 @@ pub enum BundleError {
     /// An entry's file could not be opened or read.
     #[error("cannot read {}: {source}", .path.display())]
     Read {
-        /// The file.
         path: PathBuf,
-        /// Why.
         #[source]
         source: io::Error,
     },
@@ -113,7 +112,6 @@ pub enum BundleError {
     Write {
         /// The zip (its temporary name while written).
         path: PathBuf,
-        /// Why.
         #[source]
         source: io::Error,
     },

@@ -1,6 +1,6 @@
 //! `ferry check`: load and validate scripts without running them.
 
-use crate::run::App;
+use crate::app::App;
 use crate::script::ScriptsDir;
 
 /// Options of `ferry check`.

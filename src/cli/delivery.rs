@@ -2,9 +2,9 @@
 //! on their own, without extracting anything.
 
 use super::{Failure, EXIT_RUN_FAILED, EXIT_UNREACHABLE};
+use crate::app::App;
 use crate::config::DestinationSettings;
 use crate::deliver::{test_connection, DeliveryEnv};
-use crate::run::App;
 use crate::state::StartedBy;
 
 /// Options of `ferry test-connection`.

@@ -7,8 +7,8 @@ use clap::Subcommand;
 
 use super::output::{table, Cell, Listing};
 use super::Failure;
+use crate::app::App;
 use crate::filter::{compile, Filters};
-use crate::run::App;
 use crate::source::{Param, RowStream};
 
 /// Options of `ferry filters`.

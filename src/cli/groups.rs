@@ -4,8 +4,8 @@
 use super::output::{Cell, Listing};
 use super::Failure;
 use crate::admin::Admin;
+use crate::app::App;
 use crate::notice::{redact_webhook, Channel, Notifier};
-use crate::run::App;
 use crate::state::{Level, NewNotification};
 
 /// Options of `ferry groups`.

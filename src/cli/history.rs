@@ -2,7 +2,7 @@
 
 use super::output::{json, minute, size, thousands, when, View};
 use super::Failure;
-use crate::run::App;
+use crate::app::App;
 use crate::state::RunStatus;
 
 /// Options of `ferry history`.

@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::output::{json, minute_in, View};
 use super::Failure;
+use crate::app::App;
 use crate::catalog::Extract;
-use crate::run::App;
 
 /// Options of `ferry list`.
 #[derive(clap::Args, Debug)]

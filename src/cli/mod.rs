@@ -26,8 +26,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::app::App;
 use crate::config::Settings;
-use crate::run::App;
 
 /// ferry: scheduled data extracts for school districts.
 #[derive(Parser, Debug)]

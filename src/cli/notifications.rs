@@ -3,7 +3,7 @@
 
 use super::output::{Cell, Listing, View};
 use super::Failure;
-use crate::run::App;
+use crate::app::App;
 
 /// Options of `ferry notifications`.
 #[derive(clap::Args, Debug)]

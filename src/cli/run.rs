@@ -8,8 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::{size, table, thousands};
 use super::{Failure, EXIT_RUN_FAILED};
+use crate::app::App;
 use crate::run::context::Progress;
-use crate::run::{App, RunReport, RunRequest};
+use crate::run::{RunReport, RunRequest};
 use crate::script::ScriptsDir;
 use crate::state::{LogLevel, RunStatus, StartedBy, Trigger};
 

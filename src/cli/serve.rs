@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Failure;
+use crate::app::App;
 use crate::config::{ConsoleSettings, Settings};
-use crate::daemon::{serve, ServeOptions};
-use crate::run::App;
+use crate::daemon::{serve, ServeOptions, StartConsole, StopConsole};
 
 /// Options of `ferry serve`.
 #[derive(clap::Args, Debug)]
@@ -68,8 +68,17 @@ pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Res
             (None, c) => c.clone(),
         },
     };
+    let console = opts.console.clone().map(|c| -> StartConsole {
+        Box::new(move |handle| {
+            Box::pin(async move {
+                let console = crate::web::start(&c, handle).await.map_err(|e| e.to_string())?;
+                let stop: StopConsole = Box::new(move || Box::pin(console.stop()));
+                Ok(stop)
+            })
+        })
+    });
     let app = App::open(settings, "serve").await?;
-    serve(app, opts, stop).await?;
+    serve(app, opts, console, stop).await?;
     Ok(())
 }
 

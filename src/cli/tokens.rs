@@ -4,7 +4,7 @@
 use super::output::{Cell, Listing, View};
 use super::Failure;
 use crate::admin::Admin;
-use crate::run::App;
+use crate::app::App;
 
 /// Options of `ferry tokens`.
 #[derive(clap::Args, Debug)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::output::{table, Cell, Listing};
 use super::Failure;
 use crate::admin::{Admin, NewUser};
-use crate::run::App;
+use crate::app::App;
 use crate::state::{check_new_password, PeopleError, Right};
 
 /// Options of `ferry users`.

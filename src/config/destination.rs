@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::SecretRef;
-use crate::format::sidecar::{Checksum, Manifest, Sidecars};
+use super::{Checksum, Manifest, Sidecars};
 
 /// How files reach a destination.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

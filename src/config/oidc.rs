@@ -9,8 +9,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::check_person_name;
 use super::SecretRef;
-use crate::state::check_name;
 
 /// What a first sign-in of a person with no ferry user does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -154,7 +154,7 @@ impl RawOidc {
         }
         let groups = self.groups.unwrap_or_default();
         for (claim, group) in &groups {
-            check_name("group", group).map_err(|e| format!("console.oidc.groups.\"{claim}\": {e}"))?;
+            check_person_name("group", group).map_err(|e| format!("console.oidc.groups.\"{claim}\": {e}"))?;
         }
         let unknown_users = match self.unknown_users.as_deref().unwrap_or("refuse") {
             "refuse" => UnknownUsers::Refuse,

@@ -6,6 +6,7 @@
 //! finishing or shutdown. Occurrences are claimed in the state store before
 //! they run, so several instances sharing a PostgreSQL store run each once.
 
+pub mod metrics;
 mod registry;
 mod watcher;
 
@@ -16,14 +17,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-pub use registry::{next_due, Change, Registry};
+pub use registry::{Change, Registry};
 
+use crate::app::App;
 use crate::config::{ConsoleSettings, Settings, CONFIG_FILE};
 use crate::run::context::Progress;
-use crate::run::{App, RunError, RunReport, RunRequest};
+use crate::run::{DaemonHandle, RunError, RunNow, RunReport, RunRequest};
 use crate::script::{CatchUp, Recovery, Script, ScriptsDir};
 use crate::state::{NewRun, Outcome, RunStatus, StartedBy, StateError, Trigger};
 
@@ -44,21 +47,14 @@ pub struct ServeOptions {
     pub console: Option<ConsoleSettings>,
 }
 
-/// A run asked for outside the schedule (the console's Run Extract): it
-/// goes through the daemon so the concurrency limit and the never-twice
-/// rule hold for it as for scheduled runs.
-pub struct RunNow {
-    /// The script id.
-    pub script: String,
-    /// Who asked, for history.
-    pub by: StartedBy,
-    /// Told as files are written.
-    pub progress: Option<Progress>,
-    /// Answered once the run is queued, or refused (already running, not loaded).
-    pub accepted: oneshot::Sender<Result<(), String>>,
-    /// Answered when the run ends: its history id and status, or why it could not start.
-    pub done: oneshot::Sender<Result<(i64, RunStatus), String>>,
-}
+/// Starts the console with the daemon's handle, once the daemon has
+/// recovered interrupted runs, and gives back how to stop it. The caller
+/// (`ferry serve`) supplies it so that the daemon does not depend on the web
+/// layer above it; the error is the console's own message.
+pub type StartConsole = Box<dyn FnOnce(DaemonHandle) -> BoxFuture<'static, Result<StopConsole, String>> + Send>;
+
+/// Stops the console: no new requests, those in flight may end.
+pub type StopConsole = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 /// A failure that stops the daemon.
 #[derive(Debug, thiserror::Error)]
@@ -67,11 +63,11 @@ pub enum DaemonError {
     #[error(transparent)]
     State(#[from] StateError),
     /// The console could not start (its address is taken, its certificate unreadable).
-    #[error(transparent)]
-    Console(#[from] crate::web::WebError),
+    #[error("{0}")]
+    Console(String),
     /// `[metrics]` could not start (its address is taken).
     #[error(transparent)]
-    Metrics(#[from] crate::metrics::server::MetricsError),
+    Metrics(#[from] metrics::MetricsError),
 }
 
 /// One occurrence to run.
@@ -150,6 +146,7 @@ fn read_config(opts: &ServeOptions) -> String {
 pub async fn serve(
     app: App,
     opts: ServeOptions,
+    console: Option<StartConsole>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let started = std::time::Instant::now();
@@ -184,15 +181,22 @@ pub async fn serve(
         return Ok(());
     }
     let (asks, mut asked) = mpsc::unbounded_channel::<RunNow>();
-    let console = match d.opts.console.clone() {
-        Some(c) => Some(crate::web::start(&c, d.published.subscribe(), asks).await?),
+    let console = match console {
+        Some(start) => Some(
+            start(DaemonHandle {
+                app: d.published.subscribe(),
+                asks,
+            })
+            .await
+            .map_err(DaemonError::Console)?,
+        ),
         None => {
             drop(asks);
             None
         }
     };
     let metrics = match d.app.settings.metrics {
-        Some(addr) => Some(crate::metrics::server::start(addr, d.published.subscribe()).await?),
+        Some(addr) => Some(metrics::start(addr, d.published.subscribe()).await?),
         None => None,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -247,8 +251,8 @@ pub async fn serve(
         }
     }
     drop(watch);
-    if let Some(c) = console {
-        c.stop().await;
+    if let Some(stop) = console {
+        stop().await;
     }
     if let Some(m) = metrics {
         m.stop();
@@ -549,7 +553,7 @@ impl Daemon {
             if let (Some(at), Some(script)) = (e.next, &e.script) {
                 if at <= now {
                     due.push(Due::scheduled(id.clone(), at, Trigger::Scheduled));
-                    e.next = registry::next_due(script, now);
+                    e.next = crate::run::next_due(script, now);
                 }
             }
         }

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
+use crate::run::next_due;
 use crate::script::{Script, ScriptsDir};
 
 /// One script file.
@@ -152,13 +153,4 @@ impl Registry {
     pub fn earliest(&self) -> Option<DateTime<Utc>> {
         self.entries.values().filter_map(|e| e.next).min()
     }
-}
-
-/// When a script is next due after `now`, or `None` when it is stopped or
-/// has no schedule.
-pub fn next_due(script: &Script, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if script.spec.stopped {
-        return None;
-    }
-    script.spec.schedule.next_after(now, script.zone)
 }

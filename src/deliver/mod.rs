@@ -54,6 +54,23 @@ pub enum FailureKind {
 }
 
 impl FailureKind {
+    /// The failure class as a label (metrics, alert rules): stable words.
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Network => "network",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Busy => "busy",
+            FailureKind::Auth => "auth",
+            FailureKind::Permission => "permission",
+            FailureKind::NotFound => "not_found",
+            FailureKind::DiskFull => "disk_full",
+            FailureKind::Trust => "trust",
+            FailureKind::Algorithms => "algorithms",
+            FailureKind::Refused => "refused",
+            FailureKind::Local => "local",
+        }
+    }
+
     /// Whether a later attempt may succeed without anyone changing anything.
     pub fn retryable(self) -> bool {
         matches!(self, FailureKind::Network | FailureKind::Timeout | FailureKind::Busy)
@@ -318,7 +335,7 @@ pub async fn deliver_planned(
         crate::metrics::delivery_attempt(
             &settings.name,
             &settings.mode.to_string(),
-            result.as_ref().err().map(|e| e.kind),
+            result.as_ref().err().map(|e| e.kind.label()),
         );
         match result {
             Ok((remote_path, info)) => {

@@ -17,17 +17,8 @@ pub(crate) const MAX_YEAR: i32 = 9998;
 /// the data never depends on today's date, only on the active year.
 pub(crate) const ELAPSED_DAYS: usize = 100;
 
-/// The school year (named by the calendar year it ends in) that a date falls in: July 1 starts the next year.
-///
-/// Districts name years by the spring they end in, and summer belongs to the
-/// year that is about to start, so August 2026 and May 2027 are both 2027.
-pub fn school_year_for(date: NaiveDate) -> i32 {
-    if date.month() >= 7 {
-        date.year() + 1
-    } else {
-        date.year()
-    }
-}
+#[cfg(test)]
+use crate::config::school_year_for;
 
 /// The human label of a school year, e.g. `2026-27` for the year ending in 2027.
 pub(crate) fn label(end_year: i32) -> String {

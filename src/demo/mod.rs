@@ -50,39 +50,12 @@ use std::time::{Duration, SystemTime};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteLockingMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection};
 
-pub use calendar::school_year_for;
+#[cfg(test)]
+use crate::config::school_year_for;
 use calendar::{Calendar, MAX_YEAR, MIN_YEAR};
 pub use photos::photos_dir;
 
-/// Sizing and seed of a demo district.
-///
-/// The seed and active year, not the clock, decide every value, so two
-/// machines given the same options build identical databases.
-#[derive(Clone, Debug)]
-pub struct DemoOptions {
-    /// Students enrolled in the active year (a few withdraw during it).
-    ///
-    /// The `student` table also holds about a fifth as many past students
-    /// (the last two graduating classes and families who moved away), so the
-    /// two earlier years are as full as the active one.
-    pub students: u32,
-    /// Seed of every random choice.
-    pub seed: u64,
-    /// The school year marked active, named by the calendar year it ends in.
-    pub active_year: i32,
-}
-
-impl Default for DemoOptions {
-    /// 2,000 students (five schools) in the current school year: big enough
-    /// to look like a district, small enough to build in a blink.
-    fn default() -> Self {
-        DemoOptions {
-            students: 2000,
-            seed: 2026,
-            active_year: school_year_for(chrono::Local::now().date_naive()),
-        }
-    }
-}
+pub use crate::config::DemoOptions;
 
 /// How many rows each table received, so callers can report what was built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -12,9 +12,9 @@ use std::path::Path;
 
 use chrono::Utc;
 
+use crate::app::App;
 use crate::config::{SecretRef, Settings};
 use crate::deliver::{test_connection, DeliveryEnv, FailureKind};
-use crate::run::App;
 use crate::script::ScriptsDir;
 
 /// One line of the report.

@@ -21,7 +21,6 @@ pub enum Value {
     },
     /// A list (`in`, `between`).
     List(Vec<Value>),
-    /// Text.
     Text(String),
     /// A whole number.
     Int(i64),

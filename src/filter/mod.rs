@@ -12,8 +12,8 @@ mod model;
 
 use std::path::{Path, PathBuf};
 
-pub use compile::{compile, used_fields, Condition, Filter, Selected, Value, OPERATORS};
-pub use model::{Entity, Field, FieldRef, FieldType, Model};
+pub use compile::{compile, used_fields, Filter, OPERATORS};
+pub use model::Model;
 
 /// The right a filter's owner needs to run ad hoc filters at all.
 pub const ADHOC_RIGHT: &str = "adhoc";
@@ -23,46 +23,19 @@ pub const ADHOC_RIGHT: &str = "adhoc";
 pub enum FilterError {
     /// The data model file is missing or wrong.
     #[error("data model {origin}: {message}")]
-    Model {
-        /// The file.
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
+    Model { origin: String, message: String },
     /// No such filter.
     #[error("no filter named '{name}' in {dir} (filters: {known})")]
-    Unknown {
-        /// The name asked for.
-        name: String,
-        /// The folder.
-        dir: String,
-        /// The filters there.
-        known: String,
-    },
+    Unknown { name: String, dir: String, known: String },
     /// The filter file does not parse.
     #[error("filter {origin}: {message}")]
-    Invalid {
-        /// The file.
-        origin: String,
-        /// What is wrong.
-        message: String,
-    },
+    Invalid { origin: String, message: String },
     /// A field the model does not list.
     #[error("unknown field '{field}'; the data model has: {known}")]
-    UnknownField {
-        /// The field named.
-        field: String,
-        /// The fields that exist.
-        known: String,
-    },
+    UnknownField { field: String, known: String },
     /// An operator the compiler does not know.
     #[error("unknown operator '{op}'; operators: {known}")]
-    UnknownOperator {
-        /// The operator named.
-        op: String,
-        /// The operators that exist.
-        known: String,
-    },
+    UnknownOperator { op: String, known: String },
     /// A value of the wrong shape.
     #[error("{0}")]
     BadValue(String),
@@ -72,7 +45,6 @@ pub enum FilterError {
     /// The owner lacks a right.
     #[error("filter '{filter}' is refused: its owner '{owner}' {why}")]
     Refused {
-        /// The filter.
         filter: String,
         /// Its owner.
         owner: String,

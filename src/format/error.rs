@@ -66,7 +66,6 @@ pub enum FormatError {
     InvalidOption {
         /// The option's name as the script author knows it.
         option: &'static str,
-        /// The value given.
         value: String,
         /// What would have been accepted.
         expected: String,
@@ -86,11 +85,8 @@ pub enum FormatError {
          \"replace\", or a character set that holds it"
     )]
     Unencodable {
-        /// The record holding the value.
         place: Place,
-        /// The column's name.
         column: String,
-        /// The character and charset.
         source: Unencodable,
     },
 
@@ -98,9 +94,7 @@ pub enum FormatError {
     /// and the policy says to fail.
     #[error("{place}, column \"{column}\": the value starts with '{start}', so a spreadsheet would run it as a formula; set formulas: \"escape\" to write it as text, or fix the data")]
     Formula {
-        /// The record holding the value.
         place: Place,
-        /// The column's name.
         column: String,
         /// The character it starts with, escaped for reading (`=`, `\t`).
         start: String,
@@ -112,9 +106,7 @@ pub enum FormatError {
          replace the characters (unquoted \"replace\")"
     )]
     NeedsQuotes {
-        /// The record holding the value.
         place: Place,
-        /// The column's name.
         column: String,
         /// What was found, in words ("a line break", "the delimiter '|'").
         problem: String,
@@ -127,13 +119,11 @@ pub enum FormatError {
          width {width}; widen the column, or set overflow: \"truncate\" to cut it"
     )]
     TooWide {
-        /// The record holding the value.
         place: Place,
         /// The column's name (for a record, the field's number).
         column: String,
         /// The value's length after conversion.
         bytes: usize,
-        /// The field's width.
         width: usize,
         /// The file's charset, in which the bytes were counted.
         charset: &'static str,
@@ -144,7 +134,6 @@ pub enum FormatError {
     NoSuchColumn {
         /// The option naming it (`columns`, `trailer_record`).
         option: &'static str,
-        /// The name given.
         column: String,
         /// The rows' columns, comma-separated.
         available: String,
@@ -156,13 +145,10 @@ pub enum FormatError {
          summed for {record}"
     )]
     NotANumber {
-        /// The record holding the value.
         place: Place,
-        /// The column's name.
         column: String,
         /// The value, as the database gave it.
         value: String,
-        /// The record asking for the sum.
         record: Place,
     },
 
@@ -172,28 +158,15 @@ pub enum FormatError {
 
     /// A JSON column's value is not JSON, so it cannot be embedded.
     #[error("{place}, column {column:?}: the database's JSON value does not parse as JSON; cast it to text in the query to write it as a string")]
-    NotJson {
-        /// The record holding the value.
-        place: Place,
-        /// The column's name.
-        column: String,
-    },
+    NotJson { place: Place, column: String },
 
     /// A text value is longer than an Excel cell holds.
     #[error("{place}, column {column:?}: the value has {chars} characters, more than the 32,767 an Excel cell holds; shorten it in the query or write a csv() instead")]
-    CellTooLong {
-        /// The record holding the value.
-        place: Place,
-        /// The column's name.
-        column: String,
-        /// The value's length in characters.
-        chars: usize,
-    },
+    CellTooLong { place: Place, column: String, chars: usize },
 
     /// A sheet name Excel would refuse.
     #[error("sheet name {name:?} is not allowed: {why}")]
     SheetName {
-        /// The name given.
         name: String,
         /// Excel's rule it breaks.
         why: String,
@@ -207,7 +180,6 @@ pub enum FormatError {
     /// The output file name is not safe to create on every destination.
     #[error("file name \"{name}\" is not allowed: {reason}")]
     BadFileName {
-        /// The offending name or part of it.
         name: String,
         /// Why it was refused.
         reason: String,

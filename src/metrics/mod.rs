@@ -5,9 +5,9 @@
 //! scripts folder at each scrape so it survives restarts.
 //!
 //! The counters are process-wide: runs and deliveries report here from
-//! wherever they happen, and only `ferry serve` offers them (see [`server`]).
-
-pub mod server;
+//! wherever they happen, so this module depends on nothing else in ferry
+//! (a leaf every layer may call); only `ferry serve` offers them, and its
+//! daemon reads what is true now at each scrape (`daemon::metrics`).
 
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -18,11 +18,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::{Registry, Unit};
-
-use crate::deliver::FailureKind;
-use crate::run::App;
-use crate::script::ScriptsDir;
-use crate::state::{RunFilter, RunStatus};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ScriptLabels {
@@ -145,7 +140,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 
 /// A run ended: counted under its script and status, with its duration,
 /// rows and bytes.
-pub fn run_finished(script: &str, status: RunStatus, took: Duration, rows: u64, bytes: u64) {
+pub fn run_finished(script: &str, status: &str, took: Duration, rows: u64, bytes: u64) {
     let m = &*METRICS;
     let script_label = ScriptLabels {
         script: script.to_string(),
@@ -153,7 +148,7 @@ pub fn run_finished(script: &str, status: RunStatus, took: Duration, rows: u64, 
     m.runs
         .get_or_create(&RunLabels {
             script: script.to_string(),
-            status: status.as_str().to_string(),
+            status: status.to_string(),
         })
         .inc();
     m.duration.get_or_create(&script_label).observe(took.as_secs_f64());
@@ -162,7 +157,7 @@ pub fn run_finished(script: &str, status: RunStatus, took: Duration, rows: u64, 
 }
 
 /// A try at a delivery ended; `failure` is its class when it failed.
-pub fn delivery_attempt(destination: &str, mode: &str, failure: Option<FailureKind>) {
+pub fn delivery_attempt(destination: &str, mode: &str, failure: Option<&str>) {
     let m = &*METRICS;
     m.attempts
         .get_or_create(&AttemptLabels {
@@ -170,11 +165,11 @@ pub fn delivery_attempt(destination: &str, mode: &str, failure: Option<FailureKi
             mode: mode.to_string(),
         })
         .inc();
-    if let Some(kind) = failure {
+    if let Some(class) = failure {
         m.failures
             .get_or_create(&FailureLabels {
                 destination: destination.to_string(),
-                class: class(kind).to_string(),
+                class: class.to_string(),
             })
             .inc();
     }
@@ -190,23 +185,6 @@ pub fn store_query(operation: &str, took: Duration) {
         .observe(took.as_secs_f64());
 }
 
-/// The failure class as a label: the words of [`FailureKind`], stable for alert rules.
-pub fn class(kind: FailureKind) -> &'static str {
-    match kind {
-        FailureKind::Network => "network",
-        FailureKind::Timeout => "timeout",
-        FailureKind::Busy => "busy",
-        FailureKind::Auth => "auth",
-        FailureKind::Permission => "permission",
-        FailureKind::NotFound => "not_found",
-        FailureKind::DiskFull => "disk_full",
-        FailureKind::Trust => "trust",
-        FailureKind::Algorithms => "algorithms",
-        FailureKind::Refused => "refused",
-        FailureKind::Local => "local",
-    }
-}
-
 /// Times one state store query for [`store_query`].
 pub async fn timed<T>(operation: &str, query: impl std::future::Future<Output = T>) -> T {
     let began = Instant::now();
@@ -215,40 +193,44 @@ pub async fn timed<T>(operation: &str, query: impl std::future::Future<Output = 
     out
 }
 
-/// Reads what is true now (held runs, each script's last success, scripts
-/// that do not load) and returns every metric in the OpenMetrics text format.
-pub async fn scrape(app: &App) -> String {
+/// What is true now, read by the daemon at each scrape (it owns the store
+/// and the scripts folder; this module only counts and encodes).
+pub struct Now {
+    /// Runs whose files a guard holds; `None` when the store could not be
+    /// read (the last value stays).
+    pub held: Option<i64>,
+    /// Every script in the scripts folder.
+    pub scripts: Vec<ScriptNow>,
+}
+
+/// One script at scrape time.
+pub struct ScriptNow {
+    /// The script id.
+    pub id: String,
+    /// False when it does not load.
+    pub loads: bool,
+    /// When its latest successful run ended (Unix time), when known.
+    pub last_success: Option<i64>,
+}
+
+/// Sets the gauges to `now` and returns every metric in the OpenMetrics
+/// text format.
+pub fn encode(now: Now) -> String {
     let m = &*METRICS;
-    match timed("held_runs", app.store.held_runs()).await {
-        Ok(held) => {
-            m.held.set(held.len() as i64);
-        }
-        Err(e) => tracing::warn!(error = %e, "Metrics: held runs could not be read from the state store."),
+    if let Some(held) = now.held {
+        m.held.set(held);
     }
     let mut not_loading = 0;
     m.load_errors.clear();
     m.last_success.clear();
-    for path in ScriptsDir::of(&app.settings).list() {
-        let id = ScriptsDir::id_of(&path).unwrap_or_default();
-        let labels = ScriptLabels { script: id.clone() };
-        if app.load(&path).is_err() {
+    for s in now.scripts {
+        let labels = ScriptLabels { script: s.id };
+        if !s.loads {
             not_loading += 1;
             m.load_errors.get_or_create(&labels).set(1);
         }
-        let filter = RunFilter {
-            script: Some(id),
-            status: Some(RunStatus::Succeeded.as_str().to_string()),
-            limit: 1,
-            ..RunFilter::default()
-        };
-        match timed("last_success", app.store.runs_matching(&filter)).await {
-            Ok(runs) => {
-                if let Some(r) = runs.first() {
-                    let at = r.ended_at.unwrap_or(r.started_at);
-                    m.last_success.get_or_create(&labels).set(at.timestamp());
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "Metrics: the last successful run could not be read."),
+        if let Some(at) = s.last_success {
+            m.last_success.get_or_create(&labels).set(at);
         }
     }
     m.not_loading.set(not_loading);

@@ -18,8 +18,11 @@ use crate::config::Settings;
 use crate::script::Script;
 use crate::state::{Level, NewNotification, Store};
 
-pub use email::message as email_message;
-pub use webhook::{payload as webhook_payload, redact as redact_webhook};
+#[cfg(test)]
+use email::message as email_message;
+#[cfg(test)]
+use webhook::payload as webhook_payload;
+pub use webhook::redact as redact_webhook;
 
 /// The whole of one email, connect to QUIT, must finish within this (each
 /// SMTP command also has its own 10-second limit).

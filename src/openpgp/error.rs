@@ -12,27 +12,16 @@ pub enum PgpError {
     #[error(
         "a PGP key named '{name}' already exists in {dir}; choose another name, or `ferry keys pgp remove {name}` first"
     )]
-    Exists {
-        /// The key's name.
-        name: String,
-        /// The keyring folder.
-        dir: String,
-    },
+    Exists { name: String, dir: String },
     /// No such key.
     #[error(
         "there is no PGP key named '{name}' in {dir}; `ferry keys pgp list` shows the keys, \
          `ferry keys pgp import FILE --name {name}` adds a vendor's"
     )]
-    Missing {
-        /// The key's name.
-        name: String,
-        /// The keyring folder.
-        dir: String,
-    },
+    Missing { name: String, dir: String },
     /// The file is not an OpenPGP public key.
     #[error("{file} is not an OpenPGP public key ({message}); ask the vendor for their public key as `gpg --export --armor` writes it")]
     NotAKey {
-        /// The file.
         file: String,
         /// What the parser said.
         message: String,
@@ -42,14 +31,10 @@ pub enum PgpError {
         "{file} holds a secret key: import only the vendor's public key (`gpg --export --armor`); \
          ferry makes the district's own key with `ferry keys pgp generate`"
     )]
-    SecretKey {
-        /// The file.
-        file: String,
-    },
+    SecretKey { file: String },
     /// More than one key in the file: which one is the vendor's?
     #[error("{file} holds {count} keys: import one key per name (`gpg --export --armor FINGERPRINT` exports one)")]
     Several {
-        /// The file.
         file: String,
         /// How many.
         count: usize,
@@ -57,7 +42,6 @@ pub enum PgpError {
     /// The owner revoked the key.
     #[error("PGP key '{name}' ({who}) has been revoked by its owner{reason}: ask the vendor for their new public key and import it")]
     Revoked {
-        /// The key's name.
         name: String,
         /// User ID and fingerprint.
         who: String,
@@ -70,11 +54,9 @@ pub enum PgpError {
          expiry extended) and import it"
     )]
     Expired {
-        /// The key's name.
         name: String,
         /// User ID and fingerprint.
         who: String,
-        /// When.
         on: String,
     },
     /// A signing-only key: nothing in it can encrypt.
@@ -83,7 +65,6 @@ pub enum PgpError {
          key (a public key with an encryption subkey)"
     )]
     SignOnly {
-        /// The key's name.
         name: String,
         /// User ID and fingerprint.
         who: String,
@@ -96,31 +77,24 @@ pub enum PgpError {
          for an RSA (2048 bits or more) or Curve25519 encryption key"
     )]
     Unsupported {
-        /// The key's name.
         name: String,
         /// User ID and fingerprint.
         who: String,
-        /// The algorithm.
         algorithm: String,
     },
     /// No self-signature verifies.
     #[error("PGP key '{name}' ({who}) has no valid self-signature: it is damaged or was altered; ask the vendor to export it again")]
     Unsigned {
-        /// The key's name.
         name: String,
         /// Fingerprint.
         who: String,
     },
     /// Signing needs a secret key ferry made.
     #[error("PGP key '{name}' has no secret part in the keyring, so it cannot sign: sign with a key made by `ferry keys pgp generate`")]
-    NoSecret {
-        /// The key's name.
-        name: String,
-    },
+    NoSecret { name: String },
     /// The passphrase reference is unset, unreadable or wrong.
     #[error("PGP key '{name}': {message}")]
     Passphrase {
-        /// The key's name.
         name: String,
         /// What is wrong, naming the reference.
         message: String,
@@ -130,9 +104,7 @@ pub enum PgpError {
         "{file} has fingerprint {actual}, not {expected}: it is not the key the vendor confirmed; nothing was imported"
     )]
     Fingerprint {
-        /// The file.
         file: String,
-        /// The file's key.
         actual: String,
         /// What was given.
         expected: String,
@@ -142,15 +114,9 @@ pub enum PgpError {
     Io {
         /// What was being done, with the path.
         what: String,
-        /// The cause.
         source: std::io::Error,
     },
     /// rpgp refused an operation.
     #[error("PGP key '{name}': {message}")]
-    Format {
-        /// The key's name.
-        name: String,
-        /// What is wrong.
-        message: String,
-    },
+    Format { name: String, message: String },
 }

@@ -3,11 +3,15 @@
 
 pub mod context;
 pub mod deliver;
+mod due;
+mod handle;
 pub mod recovery;
 mod resend;
 mod retention;
 pub mod send;
 
+pub use due::next_due;
+pub use handle::{DaemonHandle, RunNow};
 pub use resend::ResendReport;
 
 use std::path::{Path, PathBuf};
@@ -17,13 +21,10 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use crate::config::Settings;
+pub use crate::app::App;
 use crate::script::{ParamValue, Script, ScriptError};
-use crate::source::Databases;
 use crate::state::LogLevel;
-use crate::state::{
-    DeliveryState, Instance, NewRun, Outcome, RunParam, RunStatus, StartedBy, StateError, Store, Trigger,
-};
+use crate::state::{DeliveryState, NewRun, Outcome, RunParam, RunStatus, StartedBy, StateError, Trigger};
 use context::{Artifact, Delivery, LogLine, Mode, Progress, RunContext, RunRecord};
 
 /// Problems that stop a run before it starts.
@@ -36,7 +37,6 @@ pub enum RunError {
         script: String,
         /// The parameter.
         name: String,
-        /// What is wrong.
         message: String,
     },
     /// History could not be written.
@@ -61,7 +61,6 @@ pub enum RunError {
     WorkDir {
         /// The folder.
         path: String,
-        /// Why.
         source: std::io::Error,
     },
 }
@@ -127,96 +126,8 @@ impl RunReport {
     }
 }
 
-/// The configuration, databases and history, shared by every run.
-pub struct App {
-    /// Validated configuration.
-    pub settings: Arc<Settings>,
-    /// Databases, connected on first use.
-    pub databases: Arc<Databases>,
-    /// History.
-    pub store: Store,
-    /// This process in the state store.
-    pub instance: Instance,
-}
-
+/// Loading and running scripts: the run layer's half of [`App`].
 impl App {
-    /// Opens the state store and registers this process (`role` is
-    /// `serve` or `cli`) with a heartbeat; databases connect later, when a
-    /// query needs them.
-    pub async fn open(settings: Settings, role: &'static str) -> Result<App, StateError> {
-        let store = Store::open(&settings.state).await?;
-        let instance = store.register_instance(role).await?;
-        let (s, i) = (store.clone(), instance.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                if let Err(e) = crate::metrics::timed("heartbeat", s.heartbeat(&i)).await {
-                    tracing::warn!(error = %e, "Heartbeat to the state store failed.");
-                }
-            }
-        });
-        Ok(App {
-            databases: Arc::new(Databases::new(settings.databases.clone())),
-            settings: Arc::new(settings),
-            store,
-            instance,
-        })
-    }
-
-    /// The same process, store and instance with a new configuration (the
-    /// daemon's reload of ferry.toml); databases reconnect on first use.
-    pub fn reconfigured(&self, settings: Settings) -> App {
-        App {
-            databases: Arc::new(Databases::new(settings.databases.clone())),
-            settings: Arc::new(settings),
-            store: self.store.clone(),
-            instance: self.instance.clone(),
-        }
-    }
-
-    /// Every right ferry knows: the console's tool rights, the ad hoc
-    /// filter right and those the data model's sensitive fields ask for.
-    /// Rights are a closed set, so a misspelt grant is refused, not stored.
-    pub fn known_rights(&self) -> Vec<String> {
-        let mut rights: Vec<String> = crate::state::ToolRight::ALL.iter().map(|r| r.to_string()).collect();
-        rights.push(crate::filter::ADHOC_RIGHT.to_string());
-        if let Ok(filters) = crate::filter::Filters::open(&self.settings.filters_dir) {
-            for entity in filters.model.entities.values() {
-                for right in entity.fields.values().filter_map(|f| f.right.as_ref()) {
-                    if !rights.contains(right) {
-                        rights.push(right.clone());
-                    }
-                }
-            }
-        }
-        rights
-    }
-
-    /// Refuses a right ferry does not know, listing the ones it does.
-    pub fn check_right(&self, right: &str) -> Result<(), String> {
-        let known = self.known_rights();
-        if known.iter().any(|r| r == right) {
-            return Ok(());
-        }
-        Err(format!(
-            "'{right}' is not a right; the rights are {} (data rights come from the sensitive fields of {})",
-            known.join(", "),
-            self.settings.filters_dir.join("model.toml").display()
-        ))
-    }
-
-    /// The file a command-line name refers to: a path, or a script id in the
-    /// scripts folder.
-    pub fn script_path(&self, name: &str) -> PathBuf {
-        let p = Path::new(name);
-        if p.extension().is_some() || p.components().count() > 1 {
-            p.to_path_buf()
-        } else {
-            crate::script::ScriptsDir::of(&self.settings).path_of(name)
-        }
-    }
-
     /// Loads a script against this configuration.
     pub fn load(&self, path: &Path) -> Result<Script, ScriptError> {
         Script::load(path, &self.settings)
@@ -410,7 +321,7 @@ impl App {
             .await?;
         if mode == Mode::Run {
             let (rows, bytes) = context::totals(&record.files);
-            crate::metrics::run_finished(&script.id, status, began.elapsed(), rows, bytes);
+            crate::metrics::run_finished(&script.id, status.as_str(), began.elapsed(), rows, bytes);
             let held_notice = held.as_ref().map(|h| {
                 format!(
                     "{}: run {id} {h}. Check the file, then send it with `ferry release {id}` \

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use super::App;
+use crate::app::App;
 use crate::config::{DeliveryMode, DestinationSettings};
 use crate::deliver::{within, DeliveryEnv, OpError, Session};
 use crate::state::{DeliveryState, OpenDelivery, StateError};

@@ -228,7 +228,11 @@ impl App {
         let mut error = None;
         // A resend or release is asked for by a person and not cut short.
         let never = std::sync::atomic::AtomicBool::new(false);
-        let warn = |m: String| log.lock().unwrap().push(line(LogLevel::Warn, m));
+        let warn = |m: String| {
+            log.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(line(LogLevel::Warn, m))
+        };
         let courier = super::send::Courier {
             store: &self.store,
             instance: &self.instance.id,
@@ -241,13 +245,15 @@ impl App {
         for (a, dest) in &plan {
             let Some(settings) = self.settings.destinations.get(dest) else {
                 let e = format!("{}: destination '{dest}' is no longer configured; use --to", a.name);
-                log.lock().unwrap().push(line(LogLevel::Error, e.clone()));
+                log.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line(LogLevel::Error, e.clone()));
                 error.get_or_insert(e);
                 continue;
             };
             let sent = courier.send_with_sidecars(a, settings).await;
             for d in &sent.deliveries {
-                log.lock().unwrap().push(line(
+                log.lock().unwrap_or_else(|p| p.into_inner()).push(line(
                     LogLevel::Info,
                     format!("delivered {} to '{dest}' as {}", d.file, d.remote_path),
                 ));
@@ -255,12 +261,14 @@ impl App {
             deliveries.extend(sent.deliveries);
             sidecars.extend(sent.sidecars);
             if let Some(e) = sent.failed {
-                log.lock().unwrap().push(line(LogLevel::Error, e.error.clone()));
+                log.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(line(LogLevel::Error, e.error.clone()));
                 deliveries.push(e.delivery);
                 error.get_or_insert(e.error);
             }
         }
-        let log = log.into_inner().unwrap();
+        let log = log.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut artifacts: Vec<Artifact> = Vec::new();
         for a in plan.into_iter().map(|(a, _)| a).chain(sidecars) {
             if !artifacts.iter().any(|x| x.name == a.name) {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::App;
+use crate::app::App;
 
 /// A kept run folder.
 struct Kept {

@@ -20,7 +20,6 @@ pub enum ParamValue {
     Int(i64),
     /// A decimal number.
     Float(f64),
-    /// Text.
     Text(String),
 }
 

@@ -34,18 +34,14 @@ pub use probe::{read_only_advice, ServerProbe};
 pub use stream::{BatchSender, RowStream, StreamError};
 
 use crate::config::DatabaseSettings;
+pub use crate::config::{redact_url, url_has_password};
 
 /// A database failure, with the database's name and a hint where one helps.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// A script named a database that the configuration does not define.
     #[error("unknown database '{name}' (configured: {known}); add [databases.{name}] to ferry.toml")]
-    Unknown {
-        /// The name used.
-        name: String,
-        /// The names that exist.
-        known: String,
-    },
+    Unknown { name: String, known: String },
     /// Could not connect or open.
     #[error("cannot connect to database '{name}' ({url}): {message}")]
     Connect {
@@ -53,7 +49,6 @@ pub enum SourceError {
         name: String,
         /// URL without secrets.
         url: String,
-        /// The driver's reason.
         message: String,
     },
     /// The database refused or failed the query.
@@ -70,7 +65,6 @@ pub enum SourceError {
     Unsupported {
         /// Column name.
         column: String,
-        /// The database's type name.
         type_name: String,
     },
     /// The consumer stopped reading (the run was cancelled or failed).
@@ -255,27 +249,6 @@ impl Databases {
         };
         open.insert(name.to_string(), source.clone());
         Ok(source)
-    }
-}
-
-/// True when a database URL carries a password (`scheme://user:pw@host`).
-pub fn url_has_password(url: &str) -> bool {
-    url.split_once("://")
-        .and_then(|(_, rest)| rest.split_once('@'))
-        .is_some_and(|(auth, _)| auth.contains(':'))
-}
-
-/// The URL with any password replaced, safe for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match url
-        .split_once("://")
-        .and_then(|(s, rest)| rest.split_once('@').map(|(a, h)| (s, a, h)))
-    {
-        Some((scheme, auth, host)) if auth.contains(':') => {
-            let user = auth.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_string(),
     }
 }
 

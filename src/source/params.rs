@@ -17,7 +17,6 @@ pub enum Param {
     Int(i64),
     /// A floating-point number.
     Float(f64),
-    /// Text.
     Text(String),
     /// A date: bound as a DATE where the database has one (PostgreSQL,
     /// MySQL) and as `YYYY-MM-DD` text in SQLite, so comparisons with date

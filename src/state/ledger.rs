@@ -14,11 +14,11 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::Row;
 
+use super::record::{Artifact, Delivery, LogLine};
 use super::{
     stamp, time, DeliveryState, OccurrenceOutcome, RunParam, RunStatus, StartedBy, StateError, Store, Trigger,
     STALE_AFTER_SECS,
 };
-use crate::run::context::{Artifact, Delivery, LogLine};
 
 /// Who started a run and for which schedule occurrence.
 #[derive(Clone, Debug)]
@@ -332,7 +332,7 @@ impl Store {
     /// delivery recorded as it happened, what was kept, the log, and its
     /// occurrence's outcome, in one transaction.
     pub async fn finish_run(&self, id: i64, o: &Outcome<'_>) -> Result<(), StateError> {
-        let (rows, bytes) = crate::run::context::totals(o.files);
+        let (rows, bytes) = super::record::totals(o.files);
         // Read before the transaction: only this run's own task writes its
         // deliveries, and a SQLite transaction that reads before it writes
         // fails at once ("database is locked") when another connection is

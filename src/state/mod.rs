@@ -10,13 +10,12 @@ mod logins;
 mod notifications;
 mod people;
 mod people_changes;
+pub mod record;
 mod rights;
 mod runs;
 mod status;
 mod totp;
 mod words;
-
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyPoolOptions;
@@ -43,7 +42,6 @@ pub enum StateError {
     Open {
         /// The file.
         path: String,
-        /// Why.
         message: String,
     },
     /// A query failed.
@@ -182,28 +180,7 @@ pub struct FileRow {
     pub bundled_in: Option<String>,
 }
 
-/// Where the state store lives.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StateLocation {
-    /// A SQLite file (the default; one `ferry serve`).
-    Sqlite(PathBuf),
-    /// A PostgreSQL database, shared by several instances.
-    Postgres {
-        /// Connection URL without a password.
-        url: String,
-        /// The password's secret reference.
-        password: Option<crate::config::SecretRef>,
-    },
-}
-
-impl std::fmt::Display for StateLocation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StateLocation::Sqlite(p) => write!(f, "{}", p.display()),
-            StateLocation::Postgres { url, .. } => write!(f, "{}", crate::source::redact_url(url)),
-        }
-    }
-}
+pub use crate::config::StateLocation;
 
 /// The state database.
 #[derive(Clone)]

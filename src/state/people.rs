@@ -84,21 +84,10 @@ pub struct Group {
     pub members: Vec<String>,
 }
 
-/// Checks a user or group name: names are typed on command lines and
-/// written in script headers, so they are kept to plain characters.
+/// Checks a user or group name (the rule is [`crate::config::check_person_name`],
+/// which the configuration also applies to the groups it names).
 pub fn check_name(kind: &str, name: &str) -> Result<(), PeopleError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(PeopleError::Invalid(format!(
-            "{kind} name '{name}' must be 1 to 64 letters, digits, '.', '_', '-' or '@'"
-        )))
-    }
+    crate::config::check_person_name(kind, name).map_err(PeopleError::Invalid)
 }
 
 /// Checks an email address now, so a typo is reported when it is entered

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::record::LogLine;
 use super::{stamp, time, DeliveryState, FileRow, LogLevel, RunRow, RunStatus, StartedBy, StateError, Store};
-use crate::run::context::LogLine;
 
 const RUN_COLUMNS: &str = "id, script, script_path, script_hash, trigger, occurrence, started_at, ended_at, status, \
                            rows, bytes, destination, error, resend_of, released_by, recovers, \

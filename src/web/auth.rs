@@ -151,7 +151,7 @@ impl Limiter {
 
     /// `Some(seconds to wait)` when the user name or address has failed too often.
     pub fn blocked(&self, user: &str, ip: IpAddr) -> Option<u64> {
-        let mut map = self.failures.lock().expect("limiter lock");
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let mut wait = None;
         for (key, limit) in Self::keys(user, ip).into_iter().zip([LOGIN_LIMIT, ADDRESS_LIMIT]) {
@@ -168,7 +168,7 @@ impl Limiter {
 
     /// Records a failed login.
     pub fn failed(&self, user: &str, ip: IpAddr) {
-        let mut map = self.failures.lock().expect("limiter lock");
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 10_000 {
             map.clear();
         }
@@ -179,7 +179,7 @@ impl Limiter {
 
     /// Forgets the user name's failures after a good login.
     pub fn succeeded(&self, user: &str) {
-        let mut map = self.failures.lock().expect("limiter lock");
+        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(&format!("user:{}", user.to_lowercase()));
     }
 }

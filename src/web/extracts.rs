@@ -14,10 +14,10 @@ use tokio::sync::oneshot;
 
 use super::auth::Caller;
 use super::{Console, Problem};
+use crate::app::App;
 use crate::catalog::Extract;
-use crate::daemon::RunNow;
 use crate::run::context::Progress;
-use crate::run::{App, RunRequest};
+use crate::run::{RunNow, RunRequest};
 use crate::script::{Script, ScriptsDir};
 use crate::state::{LogLevel, RunRow, RunStatus, ScriptAction, ScriptChange, ToolRight, Trigger};
 

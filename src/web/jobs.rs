@@ -82,7 +82,7 @@ impl Jobs {
     /// Records a new job as running; its id.
     pub fn begin(&self, kind: &str, script: &str, by: &str) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut map = self.map.lock().expect("jobs lock");
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(
             id,
             Job {
@@ -107,14 +107,14 @@ impl Jobs {
     /// A run job waits in the scheduler's queue (under its concurrency
     /// limit) until its first progress.
     pub fn queued(&self, id: u64) {
-        if let Some(j) = self.map.lock().expect("jobs lock").get_mut(&id) {
+        if let Some(j) = self.map.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
             j.state = JobState::Queued;
         }
     }
 
     /// Updates what a job is doing; a queued job is running from then on.
     pub fn progress(&self, id: u64, text: String) {
-        if let Some(j) = self.map.lock().expect("jobs lock").get_mut(&id) {
+        if let Some(j) = self.map.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
             j.progress = Some(text);
             if j.state == JobState::Queued {
                 j.state = JobState::Running;
@@ -125,7 +125,7 @@ impl Jobs {
     /// Ends a job with its result (`Ok`) or failure; a result may still
     /// carry details of a failure (a test's preview with the script error).
     pub fn finish(&self, id: u64, result: Result<serde_json::Value, (String, Option<serde_json::Value>)>) {
-        if let Some(j) = self.map.lock().expect("jobs lock").get_mut(&id) {
+        if let Some(j) = self.map.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
             j.ended_at = Some(Utc::now());
             match result {
                 Ok(v) => {
@@ -143,12 +143,12 @@ impl Jobs {
 
     /// One job.
     pub fn get(&self, id: u64) -> Option<Job> {
-        self.map.lock().expect("jobs lock").get(&id).cloned()
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
     }
 
     /// A script's jobs, newest first.
     pub fn of_script(&self, script: &str, limit: usize) -> Vec<Job> {
-        let map = self.map.lock().expect("jobs lock");
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         map.values()
             .rev()
             .filter(|j| j.script == script)

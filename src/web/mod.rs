@@ -24,9 +24,9 @@ use std::sync::Arc;
 use axum::Router;
 use tokio::sync::{mpsc, watch};
 
+use crate::app::App;
 use crate::config::ConsoleSettings;
-use crate::daemon::RunNow;
-use crate::run::App;
+use crate::run::{DaemonHandle, RunNow};
 
 pub use auth::{ADDRESS_LIMIT, LOGIN_LIMIT};
 pub use problem::Problem;
@@ -51,7 +51,6 @@ pub enum WebError {
         cert: String,
         /// The key file.
         key: String,
-        /// Why.
         message: String,
     },
 }
@@ -115,11 +114,8 @@ fn router(console: Shared) -> Router {
 
 /// Binds the console and serves it in the background. Binding happens
 /// here, so a taken port stops `ferry serve` at start with a clear error.
-pub async fn start(
-    settings: &ConsoleSettings,
-    app: watch::Receiver<Arc<App>>,
-    asks: mpsc::UnboundedSender<RunNow>,
-) -> Result<ConsoleHandle, WebError> {
+pub async fn start(settings: &ConsoleSettings, daemon: DaemonHandle) -> Result<ConsoleHandle, WebError> {
+    let DaemonHandle { app, asks } = daemon;
     let bind = |error| WebError::Bind {
         addr: settings.listen,
         error,

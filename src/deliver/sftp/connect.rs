@@ -60,7 +60,7 @@ impl client::Handler for Handler {
             russh::keys::PublicKeyOrCertificate::Certificate(c) => PublicKey::from(c.public_key().clone()),
         };
         let verdict = known_hosts::verdict(&self.entries, &key);
-        let mut learnt = self.learnt.lock().unwrap();
+        let mut learnt = self.learnt.lock().unwrap_or_else(|p| p.into_inner());
         learnt.host_key = Some(key);
         learnt.verdict = Some(verdict.clone());
         Ok(self.check == Check::KnownHosts && verdict == Verdict::Trusted)
@@ -77,7 +77,7 @@ impl client::Handler for Handler {
         } else {
             names.client_mac.as_ref().to_string()
         };
-        self.learnt.lock().unwrap().chosen = Some((
+        self.learnt.lock().unwrap_or_else(|p| p.into_inner()).chosen = Some((
             names.kex.as_ref().to_string(),
             names.key.to_string(),
             names.cipher.as_ref().to_string(),
@@ -102,7 +102,7 @@ impl AsyncRead for Tap {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = r {
-            let mut seen = self.seen.lock().unwrap();
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             if seen.len() < TAP_LIMIT {
                 seen.extend_from_slice(&buf.filled()[before..]);
             }
@@ -369,8 +369,8 @@ async fn handshake(
         seen: seen.clone(),
     };
     let result = client::connect_stream(Arc::new(config), tap, handler).await;
-    let hello = parse_hello(&seen.lock().unwrap());
-    let learnt = std::mem::take(&mut *learnt.lock().unwrap());
+    let hello = parse_hello(&seen.lock().unwrap_or_else(|p| p.into_inner()));
+    let learnt = std::mem::take(&mut *learnt.lock().unwrap_or_else(|p| p.into_inner()));
     let handle = match result {
         Ok(h) => h,
         Err(HandlerError(russh::Error::NoCommonAlgo { kind, ours, theirs })) => {

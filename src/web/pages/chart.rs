@@ -61,7 +61,6 @@ pub struct Point {
 pub enum Threshold {
     /// A floor (`min_rows`): a dashed line.
     Floor {
-        /// Where.
         value: f64,
         /// Its words.
         label: String,

@@ -56,7 +56,7 @@ fn given(s: &str) -> Option<String> {
 }
 
 /// Checks the right and the CSRF token of a change, and who is making it.
-fn admin_for<'a>(v: &Viewer, app: &'a crate::run::App, f: &Fields) -> Result<Admin<'a>, super::Instead> {
+fn admin_for<'a>(v: &Viewer, app: &'a crate::app::App, f: &Fields) -> Result<Admin<'a>, super::Instead> {
     v.caller.need(ToolRight::ManageUsers).or_page(v)?;
     v.caller.check_csrf(Some(field(f, "csrf"))).or_page(v)?;
     Ok(Admin::new(app, v.caller.started_by()))

@@ -1,6 +1,8 @@
 //! The `[metrics]` listener: `GET /metrics` and nothing else, apart from the
 //! console, so a Prometheus server can scrape it without a console login
-//! and the console can stay off.
+//! and the console can stay off. What is true now (held runs, each script's
+//! last success, scripts that do not load) is read here, from the state
+//! store and the scripts folder at each scrape, so it survives restarts.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +14,10 @@ use axum::routing::get;
 use axum::Router;
 use tokio::sync::watch;
 
-use crate::run::App;
+use crate::app::App;
+use crate::metrics::{encode, timed, Now, ScriptNow};
+use crate::script::ScriptsDir;
+use crate::state::{RunFilter, RunStatus};
 
 /// The media type of the OpenMetrics text format, which Prometheus reads.
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -23,15 +28,12 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 pub struct MetricsError {
     /// The address asked for.
     pub addr: SocketAddr,
-    /// Why.
     pub error: std::io::Error,
 }
 
 /// A running metrics listener; dropping it does not stop it, [`MetricsHandle::stop`] does.
 pub struct MetricsHandle {
     task: tokio::task::JoinHandle<()>,
-    /// The address bound (the port is chosen when 0 was asked for).
-    pub addr: SocketAddr,
 }
 
 impl MetricsHandle {
@@ -43,7 +45,7 @@ impl MetricsHandle {
 
 async fn metrics(State(app): State<watch::Receiver<Arc<App>>>) -> impl IntoResponse {
     let app = app.borrow().clone();
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], super::scrape(&app).await)
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], scrape(&app).await)
 }
 
 /// The router: `GET /metrics` on the daemon's current configuration.
@@ -62,5 +64,40 @@ pub async fn start(addr: SocketAddr, app: watch::Receiver<Arc<App>>) -> Result<M
         }
     });
     tracing::info!("Metrics on http://{bound}/metrics");
-    Ok(MetricsHandle { task, addr: bound })
+    Ok(MetricsHandle { task })
+}
+
+/// Reads what is true now and returns every metric in the OpenMetrics text format.
+async fn scrape(app: &App) -> String {
+    let held = match timed("held_runs", app.store.held_runs()).await {
+        Ok(held) => Some(held.len() as i64),
+        Err(e) => {
+            tracing::warn!(error = %e, "Metrics: held runs could not be read from the state store.");
+            None
+        }
+    };
+    let mut scripts = Vec::new();
+    for path in ScriptsDir::of(&app.settings).list() {
+        let id = ScriptsDir::id_of(&path).unwrap_or_default();
+        let loads = app.load(&path).is_ok();
+        let filter = RunFilter {
+            script: Some(id.clone()),
+            status: Some(RunStatus::Succeeded.as_str().to_string()),
+            limit: 1,
+            ..RunFilter::default()
+        };
+        let last_success = match timed("last_success", app.store.runs_matching(&filter)).await {
+            Ok(runs) => runs.first().map(|r| r.ended_at.unwrap_or(r.started_at).timestamp()),
+            Err(e) => {
+                tracing::warn!(error = %e, "Metrics: the last successful run could not be read.");
+                None
+            }
+        };
+        scripts.push(ScriptNow {
+            id,
+            loads,
+            last_success,
+        });
+    }
+    encode(Now { held, scripts })
 }
