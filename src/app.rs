@@ -97,7 +97,7 @@ impl App {
         if p.extension().is_some() || p.components().count() > 1 {
             p.to_path_buf()
         } else {
-            crate::script::ScriptsDir::of(&self.settings).path_of(name)
+            crate::config::ScriptsDir::of(&self.settings).path_of(name)
         }
     }
 }

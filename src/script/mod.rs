@@ -8,7 +8,6 @@ pub mod engine;
 pub mod header;
 mod names;
 mod resolver;
-mod scripts_dir;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -17,9 +16,11 @@ use std::sync::Arc;
 use rhai::{ASTNode, Expr, Scope, Stmt, AST};
 use sha2::{Digest, Sha256};
 
+/// The scripts folder lives with the configuration (a leaf), so the
+/// application and the state store can name scripts without the engine.
+pub use crate::config::{BadScriptName, ScriptsDir};
 pub use engine::ScriptError;
 pub use header::{CatchUp, JobSpec, ParamValue, Recovery};
-pub use scripts_dir::{BadScriptName, ScriptsDir};
 
 use crate::config::Settings;
 use crate::run::context::RunContext;

@@ -123,8 +123,9 @@ impl Store {
     /// under many parallel requests).
     pub async fn last_runs(&self) -> Result<HashMap<String, RunRow>, StateError> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN \
-             (SELECT MAX(id) FROM runs WHERE trigger <> 'test' GROUP BY script)"
+            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN (SELECT (SELECT r.id FROM runs r \
+             WHERE r.script = s.script AND r.trigger <> 'test' ORDER BY r.id DESC LIMIT 1) \
+             FROM (SELECT DISTINCT script FROM runs) s)"
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         let mut out = HashMap::with_capacity(rows.len());

@@ -209,7 +209,7 @@ mod tests {
     /// right.
     #[tokio::test]
     async fn every_word_written_to_the_store_reads_back() {
-        use crate::run::context::LogLine;
+        use crate::state::record::LogLine;
         use crate::state::{temp_store, NewRun, Outcome, StartedBy};
 
         let (_d, s) = temp_store().await;

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Settings;
+use super::Settings;
 
 /// The longest script id the console accepts, so a name fits in a URL
 /// and a file name on every file system ferry delivers from.
