@@ -886,3 +886,24 @@ fn the_list_shows_a_script_edited_on_disk_at_once() {
         "{list}"
     );
 }
+
+#[test]
+fn the_list_sparkline_follows_each_new_run() {
+    let c = Console::start();
+    let admin = c.login("admin");
+    let page = |c: &Console| c.page("/", &admin).1;
+    assert!(page(&c).contains("no runs"));
+    for n in 1..=2 {
+        c.project.ferry(&["run", "roster"]).ok();
+        let shown = page(&c);
+        assert!(
+            shown.contains(&format!("roster: rows of the last {n} runs, latest 3")),
+            "after run {n}: {shown}"
+        );
+        // Asked again with nothing new: the same drawing.
+        assert_eq!(page(&c), shown);
+    }
+    // A test extract is not drawn and does not change the line.
+    c.project.ferry(&["test-extract", "roster"]).ok();
+    assert!(page(&c).contains("roster: rows of the last 2 runs"));
+}

@@ -749,7 +749,7 @@ async fn console_logins_work_on_a_postgres_state_store() {
     );
     // The extract list's one-query lookups run on PostgreSQL too.
     assert!(store.last_runs().await.unwrap().is_empty());
-    assert!(store.recent_runs(20).await.unwrap().is_empty());
+    assert!(store.recent_runs("roster", 20).await.unwrap().is_empty());
     assert!(store.suspensions().await.unwrap().is_empty());
     assert_eq!(store.unread_count("ann").await.unwrap(), 0);
 

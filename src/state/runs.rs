@@ -136,22 +136,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Every script's latest `limit` runs, newest first, in one query.
-    pub async fn recent_runs(&self, limit: i64) -> Result<HashMap<String, Vec<RunRow>>, StateError> {
-        // Per script through the (script, id) index, not a window over the
-        // whole history: a millisecond rather than tens at 10,000 runs.
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE id IN (SELECT r.id FROM (SELECT DISTINCT script FROM runs) s \
-             JOIN runs r ON r.id IN (SELECT id FROM runs WHERE script = s.script ORDER BY id DESC LIMIT $1)) \
-             ORDER BY id DESC"
-        );
-        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?;
-        let mut out: HashMap<String, Vec<RunRow>> = HashMap::new();
-        for r in &rows {
-            let run = run_row(r)?;
-            out.entry(run.script.clone()).or_default().push(run);
-        }
-        Ok(out)
+    /// A script's latest `limit` runs that were not tests, newest first:
+    /// what its sparkline draws.
+    pub async fn recent_runs(&self, script: &str, limit: i64) -> Result<Vec<RunRow>, StateError> {
+        let sql =
+            format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = $1 AND trigger <> 'test' ORDER BY id DESC LIMIT $2");
+        let rows = sqlx::query(&sql).bind(script).bind(limit).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
     }
 
     /// One run with its files and log.

@@ -69,6 +69,8 @@ pub(crate) struct Console {
     sign_ins: oidc::Flows,
     /// Scripts as the extract list last compiled them.
     catalog: crate::catalog::Loaded,
+    /// The list's sparklines as last drawn.
+    sparklines: pages::Sparklines,
     /// The `[console]` settings.
     settings: ConsoleSettings,
 }
@@ -130,6 +132,7 @@ pub async fn start(settings: &ConsoleSettings, daemon: DaemonHandle) -> Result<C
         logins: auth::Limiter::default(),
         sign_ins: oidc::Flows::default(),
         catalog: crate::catalog::Loaded::default(),
+        sparklines: pages::Sparklines::default(),
         settings: settings.clone(),
     });
     let service = router(console).into_make_service_with_connect_info::<SocketAddr>();

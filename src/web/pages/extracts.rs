@@ -86,11 +86,11 @@ async fn list(State(c): State<Shared>, v: Viewer, Query(q): Query<ListQuery>) ->
     if q.desc {
         all.reverse();
     }
-    let mut recent = c.app().store.recent_runs(trends::SPARK_RUNS).await.or_page(&v)?;
-    let sparks: Vec<_> = all
-        .iter()
-        .map(|e| trends::sparkline(&e.id, &recent.remove(&e.id).unwrap_or_default()))
-        .collect();
+    let store = c.app().store.clone();
+    let mut sparks = Vec::with_capacity(all.len());
+    for e in &all {
+        sparks.push(c.sparklines.of(&store, e).await.or_page(&v)?);
+    }
     let link = |col: &str| {
         let desc = col == sort && !q.desc;
         format!("/?sort={col}&desc={desc}&q={}", encode(&search))

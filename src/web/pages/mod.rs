@@ -20,6 +20,8 @@ mod sso;
 mod timeline;
 mod trends;
 
+pub(crate) use trends::Sparklines;
+
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};

@@ -4,10 +4,46 @@
 
 use maud::{html, Markup};
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
 use super::chart::{self, Mark, Point, Series, Threshold};
 use super::Viewer;
+use crate::catalog::Extract;
 use crate::guard::Guards;
-use crate::state::{RunRow, RunStatus};
+use crate::state::{RunRow, RunStatus, StateError, Store};
+
+/// Sparklines as last drawn, by script, with the latest run each shows:
+/// the list is asked for many times a second and a script's sparkline only
+/// changes when it has a new run or its latest run changes status (only the
+/// latest can be running, and a guard's hold stays drawn as held).
+#[derive(Default)]
+pub struct Sparklines {
+    drawn: Mutex<Drawn>,
+}
+
+/// Each script's sparkline with the latest run (id, status) it shows.
+type Drawn = HashMap<String, (Option<(i64, RunStatus)>, Markup)>;
+
+impl Sparklines {
+    /// The sparkline of the list line `e`, drawn again only when needed.
+    pub async fn of(&self, store: &Store, e: &Extract) -> Result<Markup, StateError> {
+        let latest = e.last_run.as_ref().map(|r| (r.id, r.status));
+        if let Some((shown, markup)) = self.lock().get(&e.id) {
+            if *shown == latest {
+                return Ok(markup.clone());
+            }
+        }
+        let runs = store.recent_runs(&e.id, SPARK_RUNS).await?;
+        let markup = sparkline(&e.id, &runs);
+        self.lock().insert(e.id.clone(), (latest, markup.clone()));
+        Ok(markup)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Drawn> {
+        self.drawn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
 
 /// Runs on an extract's page.
 pub const PAGE_RUNS: i64 = 60;
