@@ -47,6 +47,15 @@ fn api(
     tokio::task::block_in_place(|| c.api(method, path, auth, body))
 }
 
+/// Waits until the browser is on `path` (a click's navigation may still be
+/// under way when the click returns).
+async fn at(b: &Browser, path: &str) {
+    b.until(&format!("the browser to be on {path}"), || async {
+        (b.path().await == path).then_some(())
+    })
+    .await;
+}
+
 /// Waits for a job page to end and returns its state.
 async fn job_ends(b: &Browser) -> String {
     b.find("#job-state").await;
@@ -114,11 +123,11 @@ async fn scenario(b: &mut Browser, c: &Console) {
     // Delete asks first; Cancel keeps the script, confirming removes it.
     b.goto("/extracts/spare").await;
     b.click("#delete").await;
-    assert_eq!(b.path().await, "/extracts/spare/delete");
+    at(b, "/extracts/spare/delete").await;
     assert!(b.text("h1").await.contains("Spare export"));
     b.shot("delete-confirmation").await;
     b.click("#cancel").await;
-    assert_eq!(b.path().await, "/extracts/spare");
+    at(b, "/extracts/spare").await;
     assert!(c.project.path("scripts/spare.rhai").exists(), "Cancel deletes nothing");
     b.click("#delete").await;
     b.click("#confirm-delete").await;
@@ -136,7 +145,7 @@ async fn scenario(b: &mut Browser, c: &Console) {
     b.click("#right-read").await;
     b.shot("add-user").await;
     b.click("#add-user").await;
-    assert_eq!(b.path().await, "/users/clerk");
+    at(b, "/users/clerk").await;
     assert_eq!(b.text("#all-rights").await, "read");
     assert_eq!(b.text("#user-state").await, "no password (notified only)");
 
@@ -156,7 +165,7 @@ async fn scenario(b: &mut Browser, c: &Console) {
     // Disabled: the token is refused; enabled again: it works.
     b.goto("/users/clerk").await;
     b.click("#disable").await;
-    assert_eq!(b.text("#user-state").await, "disabled");
+    b.text_until("#user-state", "disabled", |t| t == "disabled").await;
     assert_eq!(api(c, "GET", "/api/me", &auth, None).0, 401, "a disabled user's token");
     b.shot("user-disabled").await;
     b.click("#enable").await;
@@ -216,6 +225,14 @@ async fn scenario(b: &mut Browser, c: &Console) {
     );
     fits(b, "the users page").await;
     b.shot("users-and-changes").await;
+    b.client
+        .execute(
+            "document.getElementById('changes').previousElementSibling.scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.shot("changes").await;
 
     // The clerk signs in with the new password and cannot manage users.
     b.click("#logout").await;
