@@ -173,6 +173,39 @@ impl<'a> Admin<'a> {
         Ok(())
     }
 
+    /// Replaces a group's rights as a whole; every right is checked
+    /// before any is changed.
+    pub async fn set_group_rights(&self, group: &str, rights: &[String]) -> Result<(), PeopleError> {
+        for right in rights {
+            self.check_right(right)?;
+        }
+        let had = self.app.store.group_rights(group).await?;
+        for old in had.iter().filter(|h| !rights.contains(h)) {
+            self.revoke_group(group, old).await?;
+        }
+        for new in rights.iter().filter(|n| !had.contains(n)) {
+            self.grant_group(group, new).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the groups a user is in as a whole.
+    pub async fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), PeopleError> {
+        let user = self
+            .app
+            .store
+            .user(name)
+            .await?
+            .ok_or_else(|| PeopleError::NoUser(name.to_string()))?;
+        for old in user.groups.iter().filter(|g| !groups.contains(g)) {
+            self.remove_member(old, name).await?;
+        }
+        for new in groups.iter().filter(|g| !user.groups.contains(g)) {
+            self.add_member(new, name).await?;
+        }
+        Ok(())
+    }
+
     /// Adds a group.
     pub async fn add_group(&self, name: &str, email: Option<&str>, webhook: Option<&str>) -> Result<(), PeopleError> {
         self.app.store.add_group(name, email, webhook).await?;

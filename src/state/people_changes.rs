@@ -193,15 +193,8 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        if done.rows_affected() == 0 {
-            let exists: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE name = $1")
-                .bind(user)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get(0)?;
-            if exists == 0 {
-                return Err(super::PeopleError::NoUser(user.to_string()));
-            }
+        if done.rows_affected() == 0 && !self.user_exists(user).await? {
+            return Err(super::PeopleError::NoUser(user.to_string()));
         }
         Ok(done.rows_affected() > 0)
     }

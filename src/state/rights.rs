@@ -44,12 +44,7 @@ impl Store {
 
     /// Grants a right to an existing user.
     pub async fn grant(&self, user: &str, right: &str) -> Result<(), StateError> {
-        let exists: i64 = sqlx::query("SELECT COUNT(*) FROM users WHERE name = $1")
-            .bind(user)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        if exists == 0 {
+        if !self.user_exists(user).await? {
             return Err(StateError::Invalid(format!(
                 "there is no user '{user}'; add it with ferry users add {user}"
             )));

@@ -40,9 +40,14 @@ pub(super) fn routes() -> Router<Shared> {
 /// checkbox) stay, which a struct cannot hold.
 type Fields = Vec<(String, String)>;
 
-/// The one value of `name`, or empty.
+/// The one value of `name`, trimmed, or empty.
 fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
-    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("")
+    secret(f, name).trim()
+}
+
+/// The one value of `name` as typed (a password keeps its spaces), or empty.
+fn secret<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
 }
 
 /// Every value of `name` (ticked checkboxes).
@@ -179,11 +184,7 @@ async fn add_user(State(c): State<Shared>, v: Viewer, Form(f): Form<Fields>) -> 
         email: given(field(&f, "email")),
         groups: all(&f, "group"),
         rights: all(&f, "right"),
-        password: f
-            .iter()
-            .find(|(k, _)| k == "password")
-            .map(|(_, p)| p.clone())
-            .filter(|p| !p.is_empty()),
+        password: given(secret(&f, "password")),
     };
     admin.add_user(&user).await.or_page(&v)?;
     Ok(Redirect::to(&format!("/users/{}", user.name)).into_response())
@@ -297,44 +298,43 @@ async fn user_groups(
     Form(f): Form<Fields>,
 ) -> PageResult {
     let app = c.app();
-    let admin = admin_for(&v, &app, &f)?;
-    let user = app
-        .store
-        .user(&name)
+    admin_for(&v, &app, &f)?
+        .set_groups(&name, &all(&f, "group"))
         .await
-        .or_page(&v)?
-        .ok_or_else(|| Problem::missing(format!("there is no user '{name}'")))
         .or_page(&v)?;
-    let wanted = all(&f, "group");
-    for g in user.groups.iter().filter(|g| !wanted.contains(g)) {
-        admin.remove_member(g, &name).await.or_page(&v)?;
-    }
-    for g in wanted.iter().filter(|g| !user.groups.contains(g)) {
-        admin.add_member(g, &name).await.or_page(&v)?;
-    }
     Ok(Redirect::to(&format!("/users/{name}")).into_response())
 }
 
-async fn disable(State(c): State<Shared>, v: Viewer, Path(name): Path<String>, Form(f): Form<Fields>) -> PageResult {
-    let app = c.app();
-    admin_for(&v, &app, &f)?.set_disabled(&name, true).await.or_page(&v)?;
-    Ok(Redirect::to(&format!("/users/{name}")).into_response())
+async fn disable(c: State<Shared>, v: Viewer, name: Path<String>, f: Form<Fields>) -> PageResult {
+    switch(c, v, name, f, true).await
 }
 
-async fn enable(State(c): State<Shared>, v: Viewer, Path(name): Path<String>, Form(f): Form<Fields>) -> PageResult {
+async fn enable(c: State<Shared>, v: Viewer, name: Path<String>, f: Form<Fields>) -> PageResult {
+    switch(c, v, name, f, false).await
+}
+
+/// Turns a user off or back on, then shows their page.
+async fn switch(
+    State(c): State<Shared>,
+    v: Viewer,
+    Path(name): Path<String>,
+    Form(f): Form<Fields>,
+    disabled: bool,
+) -> PageResult {
     let app = c.app();
-    admin_for(&v, &app, &f)?.set_disabled(&name, false).await.or_page(&v)?;
+    admin_for(&v, &app, &f)?
+        .set_disabled(&name, disabled)
+        .await
+        .or_page(&v)?;
     Ok(Redirect::to(&format!("/users/{name}")).into_response())
 }
 
 async fn password(State(c): State<Shared>, v: Viewer, Path(name): Path<String>, Form(f): Form<Fields>) -> PageResult {
     let app = c.app();
-    let new = f
-        .iter()
-        .find(|(k, _)| k == "password")
-        .map(|(_, p)| p.as_str())
-        .unwrap_or("");
-    admin_for(&v, &app, &f)?.set_password(&name, new).await.or_page(&v)?;
+    admin_for(&v, &app, &f)?
+        .set_password(&name, secret(&f, "password"))
+        .await
+        .or_page(&v)?;
     let body = html! {
         h1 { "Password set" }
         p #done .ok { "The password of " (name) " is set; their open sessions have ended. Tell them through a channel other than email." }
@@ -448,18 +448,10 @@ async fn group_rights(
     Form(f): Form<Fields>,
 ) -> PageResult {
     let app = c.app();
-    let admin = admin_for(&v, &app, &f)?;
-    let wanted = all(&f, "right");
-    for r in &wanted {
-        admin.check_right(r).or_page(&v)?;
-    }
-    let had = app.store.group_rights(&name).await.or_page(&v)?;
-    for r in had.iter().filter(|r| !wanted.contains(r)) {
-        admin.revoke_group(&name, r).await.or_page(&v)?;
-    }
-    for r in wanted.iter().filter(|r| !had.contains(r)) {
-        admin.grant_group(&name, r).await.or_page(&v)?;
-    }
+    admin_for(&v, &app, &f)?
+        .set_group_rights(&name, &all(&f, "right"))
+        .await
+        .or_page(&v)?;
     Ok(Redirect::to(&format!("/groups/{name}")).into_response())
 }
 
