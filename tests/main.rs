@@ -25,6 +25,7 @@ mod limits;
 mod metrics;
 mod notify;
 mod pgp;
+mod reference;
 mod report;
 mod safety;
 mod schema_guards;

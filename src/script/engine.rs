@@ -59,8 +59,8 @@ pub fn build(scripts_dir: &Path, stdlib_dir: &Path, run: Option<Arc<RunContext>>
                 .gen_fn_signatures(false)
                 .iter()
                 .filter_map(|s| super::names::signature_name(s))
-                .all(|name| super::names::PRIMITIVES.contains(&name)),
-            "a registered primitive is missing from names::PRIMITIVES: {:?}",
+                .all(|name| super::api::primitive(name).is_some()),
+            "a registered function is in no primitive's descriptor (api::PRIMITIVES): {:?}",
             engine.gen_fn_signatures(false)
         );
     }

@@ -4,6 +4,7 @@
 //! literally), and runs it with the primitives bound to one run.
 
 pub mod api;
+mod check;
 pub mod engine;
 pub mod header;
 mod names;
@@ -13,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rhai::{ASTNode, Expr, Scope, Stmt, AST};
+use rhai::{Scope, AST};
 use sha2::{Digest, Sha256};
 
 /// The scripts folder lives with the configuration (a leaf), so the
@@ -88,7 +89,7 @@ impl Script {
             .compile_into_self_contained(&Scope::new(), source)
             .map_err(|e| ScriptError::eval(path, *e))?;
         ast.set_source(path.display().to_string());
-        let uses = check(path, &ast, &spec, settings)?;
+        let uses = check::check(path, &ast, &spec, settings)?;
         for id in &spec.include {
             let file = ScriptsDir::of(settings).path_of(id);
             if Some(id) == ScriptsDir::id_of(path).as_ref() || !file.is_file() {
@@ -146,173 +147,5 @@ impl Script {
         engine
             .run_ast_with_scope(&mut scope, &self.ast)
             .map_err(|e| ScriptError::eval(&self.path, *e))
-    }
-}
-
-/// The error for a literal name the configuration does not define.
-fn unknown(what: &str, table: &str, name: &str, known: impl Iterator<Item = String>) -> String {
-    let known: Vec<String> = known.collect();
-    format!(
-        "unknown {what} '{name}' (configured: {}); add [{table}.{name}] to ferry.toml",
-        known.join(", ")
-    )
-}
-
-/// The database a literal name means under the header's `use_warehouse`.
-fn database<'a>(spec: &JobSpec, db: &'a str) -> &'a str {
-    header::database_for(spec.use_warehouse, db)
-}
-
-/// The options a primitive takes, and which argument holds them.
-fn options_of(name: &str) -> Option<(&'static [&'static str], usize)> {
-    Some(match name {
-        "csv" | "fixed" | "ndjson" | "json" | "xlsx" | "html" => (api::format::option_names(name), 1),
-        "report" => (api::report::OPTIONS, 1),
-        "zip" => (api::zip::OPTIONS, 1),
-        "gzip" => (api::gzip::OPTIONS, 1),
-        "encrypt" => (api::pgp::ENCRYPT_OPTIONS, 1),
-        "sign" => (api::pgp::SIGN_OPTIONS, 1),
-        "photos" => (api::photos::OPTIONS, 0),
-        _ => return None,
-    })
-}
-
-fn literal(e: &Expr) -> Option<&str> {
-    match e {
-        Expr::StringConstant(s, _) => Some(s.as_str()),
-        _ => None,
-    }
-}
-
-/// The error for a call of a function that nothing defines, with the name
-/// probably meant. `own` is the script's functions; for a method, a map
-/// key or property of the script may hold a function pointer (`obj.run()`).
-fn unknown_call(call: &rhai::FnCallExpr, method: bool, own: &[String]) -> Option<String> {
-    let name = call.name.as_str();
-    let plain = call.op_token.is_none()
-        && call.namespace.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_');
-    if !plain || names::is_builtin(name) || own.iter().any(|f| f == name) {
-        return None;
-    }
-    let what = if method {
-        format!("unknown method '{name}' (called as value.{name}(...))")
-    } else {
-        format!("unknown function '{name}'")
-    };
-    Some(match names::suggestion(name, own) {
-        Some(meant) => format!("{what}; did you mean {meant}()?"),
-        None => format!(
-            "{what}: neither a ferry primitive (docs/scripting.md), a Rhai function, nor a function of this script"
-        ),
-    })
-}
-
-/// Checks called function names, literal database and destination names
-/// and option keys.
-fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings) -> Result<Uses, ScriptError> {
-    let mut uses = Uses::default();
-    let mut problem: Option<ScriptError> = None;
-    let own: Vec<String> = ast.iter_functions().map(|f| f.name.to_string()).collect();
-    let mut keys = own.clone();
-    ast.walk(&mut |nodes: &[ASTNode]| {
-        match nodes.last() {
-            Some(ASTNode::Expr(Expr::Map(m, _))) => keys.extend(m.0.iter().map(|(i, _)| i.name.to_string())),
-            Some(ASTNode::Expr(Expr::Property(p, _))) => keys.push(p.2.to_string()),
-            _ => {}
-        }
-        true
-    });
-    ast.walk(&mut |nodes: &[ASTNode]| {
-        if let Some(ASTNode::Expr(Expr::MethodCall(c, pos))) = nodes.last() {
-            if let Some(message) = unknown_call(c, true, &keys) {
-                problem.get_or_insert(ScriptError::at(path, pos.line().unwrap_or(1), message));
-            }
-        }
-        let (call, pos) = match nodes.last() {
-            Some(ASTNode::Expr(Expr::FnCall(c, pos))) | Some(ASTNode::Stmt(Stmt::FnCall(c, pos))) => (c, *pos),
-            _ => return true,
-        };
-        let line = pos.line().unwrap_or(1);
-        let name = call.name.as_str();
-        if let Some(message) = unknown_call(call, false, &own) {
-            problem.get_or_insert(ScriptError::at(path, line, message));
-        }
-        match name {
-            "query" => {
-                uses.methods.insert("SQL");
-                if let Some(db) = call.args.first().and_then(literal).map(|db| database(spec, db)) {
-                    uses.databases.insert(db.to_string());
-                    if !settings.databases.contains_key(db) {
-                        let message = unknown("database", "databases", db, settings.databases.keys().cloned());
-                        problem.get_or_insert(ScriptError::at(path, line, message));
-                    }
-                }
-            }
-            "filter" => {
-                uses.methods.insert("Ad hoc");
-                if let Some(name) = call.args.first().and_then(literal) {
-                    let checked = crate::filter::Filters::open(&settings.filters_dir).and_then(|f| f.get(name));
-                    if let Err(e) = checked {
-                        problem.get_or_insert(ScriptError::at(path, line, e.to_string()));
-                    }
-                }
-            }
-            "deliver" => {
-                if let Some(dest) = call.args.get(1).and_then(literal) {
-                    uses.destinations.insert(dest.to_string());
-                    if !settings.destinations.contains_key(dest) {
-                        let message = unknown(
-                            "destination",
-                            "destinations",
-                            dest,
-                            settings.destinations.keys().cloned(),
-                        );
-                        problem.get_or_insert(ScriptError::at(path, line, message));
-                    }
-                }
-            }
-            "photos" => {
-                uses.methods.insert("Photos");
-                let db = match call.args.first() {
-                    Some(Expr::Map(m, _)) => match m.0.iter().find(|(i, _)| i.name == "db") {
-                        Some((_, v)) => literal(v),
-                        None => Some("live"),
-                    },
-                    _ => Some("live"),
-                };
-                if let Some(db) = db.map(|db| database(spec, db)) {
-                    uses.databases.insert(db.to_string());
-                    if !settings.databases.contains_key(db) {
-                        let message = unknown("database", "databases", db, settings.databases.keys().cloned());
-                        problem.get_or_insert(ScriptError::at(path, line, format!("photos(): {message}")));
-                    }
-                }
-            }
-            "report" => {
-                uses.methods.insert("Report");
-            }
-            _ => {}
-        }
-        if let Some((known, at)) = options_of(name) {
-            if let Some(Expr::Map(m, _)) = call.args.get(at) {
-                for (ident, _) in m.0.iter().filter(|(i, _)| !known.contains(&i.name.as_str())) {
-                    problem.get_or_insert(ScriptError::at(
-                        path,
-                        ident.pos.line().unwrap_or(line),
-                        format!(
-                            "{name}(): unknown option '{}' (options: {})",
-                            ident.name,
-                            known.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-        true
-    });
-    match problem {
-        Some(p) => Err(p),
-        None => Ok(uses),
     }
 }

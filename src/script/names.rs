@@ -5,37 +5,10 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-/// ferry's primitives, as `api::register_all` registers them. A debug
-/// build checks this list against the engine at every run
-/// (`engine::build`), so a primitive added without its name fails the tests.
-pub const PRIMITIVES: &[&str] = &[
-    "active_year",
-    "csv",
-    "deliver",
-    "encrypt",
-    "filter",
-    "fixed",
-    "guard",
-    "gzip",
-    "html",
-    "included",
-    "json",
-    "log",
-    "map",
-    "notify",
-    "ndjson",
-    "now",
-    "photos",
-    "query",
-    "report",
-    "sheet",
-    "sign",
-    "to_array",
-    "today",
-    "warn",
-    "xlsx",
-    "zip",
-];
+/// The names of ferry's primitives, from their descriptors.
+fn primitives() -> impl Iterator<Item = &'static str> {
+    super::api::PRIMITIVES.iter().flat_map(|p| p.names.iter().copied())
+}
 
 /// Functions the Rhai language handles itself rather than through a
 /// package (they are not in the engine's function list).
@@ -72,7 +45,7 @@ pub fn signature_name(signature: &str) -> Option<&str> {
 /// True when `name` is a primitive, a Rhai keyword function or a function
 /// of Rhai's packages.
 pub fn is_builtin(name: &str) -> bool {
-    PRIMITIVES.contains(&name) || KEYWORDS.contains(&name) || BUILTINS.contains(name)
+    super::api::primitive(name).is_some() || KEYWORDS.contains(&name) || BUILTINS.contains(name)
 }
 
 /// The closest known name to a misspelt `name`, if one is close enough to
@@ -89,8 +62,12 @@ pub fn suggestion<'a>(name: &str, own: &'a [String]) -> Option<&'a str> {
             .min()
             .map(|(_, c)| c)
     };
-    close(&mut PRIMITIVES.iter().copied().chain(own.iter().map(String::as_str)))
-        .or_else(|| close(&mut BUILTINS.iter().map(String::as_str)))
+    close(
+        &mut primitives()
+            .map(|p| -> &'a str { p })
+            .chain(own.iter().map(String::as_str)),
+    )
+    .or_else(|| close(&mut BUILTINS.iter().map(String::as_str)))
 }
 
 /// An engine message with its Rust type names replaced by the words the

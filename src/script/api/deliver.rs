@@ -2,6 +2,7 @@
 //! the script binding; what a delivery does (guards, holds, test mode, the
 //! ledger) is the run layer's ([`crate::run::deliver`]).
 
+use super::Primitive;
 use std::sync::Arc;
 
 use rhai::{Engine, Map, NativeCallContext, Position};
@@ -14,8 +15,38 @@ use crate::script::engine::runtime_error;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
-/// Registers `deliver`.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+/// ### `deliver(file, destination)`
+///
+/// Sends a file to a destination named in ferry.toml (`"vendor"`), or to an
+/// inline one given as a map with the keys of a `[destinations.NAME]` table:
+///
+/// ```rhai
+/// deliver(f, "vendor");
+/// deliver(f, #{ mode: "sftp", server: "sftp.vendor.com", path: "/in",
+///               username: "d42", password: "env:VENDOR_PW" });
+/// ```
+///
+/// A literal name that is not configured is reported when the script is loaded;
+/// an inline map is checked when the call runs, exactly like the configuration
+/// (a literal password is refused). In `ferry test-extract`, nothing is sent:
+/// the log says where the file would have gone. Before sending, the header's
+/// `[guards]` and the file's own (`file.guard`) are checked; a breach holds the
+/// file instead (the run ends `held`, see [safety](safety.md)). Network failures
+/// are retried with backoff; a failed delivery stops the run and keeps the file
+/// for `ferry resend` (see [delivery](delivery.md), which also describes atomic
+/// arrival and each protocol).
+pub(crate) const DELIVER: Primitive = Primitive {
+    names: &["deliver"],
+    options: None,
+    check: Some(|call| match call.literal(1).map(str::to_string) {
+        Some(dest) => call.destination(&dest),
+        None => Ok(()),
+    }),
+    register,
+};
+
+/// Registers `deliver` to a named and to an inline destination.
+fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn(
         "deliver",

@@ -3,6 +3,7 @@
 //! rights, scoped to the active year and limited in time. Returns rows like
 //! `query` does.
 
+use super::Primitive;
 use std::sync::Arc;
 
 use rhai::{Engine, Map, NativeCallContext};
@@ -51,8 +52,31 @@ fn build(ctx: &NativeCallContext, run: &RunContext, name: &str, params: Map) -> 
     Ok(Rows::limited("live", query, pos, limit))
 }
 
+/// ### `filter(name)` / `filter(name, params)`
+///
+/// Runs a saved ad hoc filter (`filters/NAME.toml`) and returns its rows, like
+/// `query`: compiled from the data model to bound SQL, limited to the active
+/// school year, checked against its owner's rights, and stopped after
+/// `filter_timeout` (5 minutes). `params` supplies the filter's
+/// `{ param = "..." }` values. See [filters](filters.md).
+pub(crate) const FILTER: Primitive = Primitive {
+    names: &["filter"],
+    options: None,
+    check: Some(|call| {
+        call.uses.methods.insert("Ad hoc");
+        match call.literal(0) {
+            Some(name) => crate::filter::Filters::open(&call.settings().filters_dir)
+                .and_then(|f| f.get(name))
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }),
+    register,
+};
+
 /// Registers `filter(name)` and `filter(name, params)`.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("filter", move |ctx: NativeCallContext, name: &str, params: Map| {
         build(&ctx, &r, name, params)

@@ -6,6 +6,7 @@
 //! Plain rows go from the database batch straight to the writer; only rows
 //! passed through `rows.map(..)` (or a script array) become script values.
 
+use super::Primitive;
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -92,17 +93,6 @@ const HTML_OPTIONS: &[&str] = &[
     "columns",
 ];
 
-/// The option names a format accepts, for load-time checks.
-pub fn option_names(format: &str) -> &'static [&'static str] {
-    match format {
-        "html" => HTML_OPTIONS,
-        "fixed" => FIXED_OPTIONS,
-        "ndjson" | "json" => JSON_OPTIONS,
-        "xlsx" => XLSX_OPTIONS,
-        _ => CSV_OPTIONS,
-    }
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum OnEmpty {
     Write,
@@ -177,7 +167,9 @@ impl Reader<'_> {
 }
 
 fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) -> Res<Opts> {
-    let known = option_names(format);
+    let known = super::primitive(format)
+        .and_then(|p| p.options)
+        .map_or(&[][..], |(_, known)| known);
     if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(runtime_error(
             format!("{format}(): unknown option '{k}' (options: {})", known.join(", ")),
@@ -724,10 +716,363 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     Ok(File(Arc::new(artifact)))
 }
 
-/// Registers `csv`, `fixed`, `ndjson`, `json`, `xlsx`, `sheet`, `html`,
-/// `included()` and the `File` type's getters.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+/// ### `csv(rows, options)` → `File`
+///
+/// Writes rows (from `query`, `rows.map`, or an array of maps) as a delimited
+/// file in the run's folder and returns the file, ready to `deliver`.
+///
+/// | option | values | default | meaning |
+/// |---|---|---|---|
+/// | `name` | text | the script's file name | File name before the date and extension. |
+/// | `ext` | `"csv"`, `"txt"`, `"tab"`, `"dat"`, any text | `"csv"` | Extension (a leading dot is dropped). |
+/// | `delimiter` | `","`/`"comma"`, `"tab"`/`"\t"`, `"\|"`/`"pipe"`, `"~"`/`"tilde"`, `";"`/`"semicolon"`, or one printable ASCII character | `","` | Field separator. |
+/// | `header` | bool | `true` | First line holds the column names. |
+/// | `quotes` | bool | `false` | Put double quotes around every value (header and empty values too). |
+/// | `unquoted` | `"quote"`, `"replace"`, `"fail"` | `"quote"` | With `quotes: false`, what happens to a value containing the delimiter, a `"` or a line break (see below). |
+/// | `formulas` | `"keep"`, `"escape"`, `"fail"` | `"keep"` | Values a spreadsheet would run as formulas (starting with `=`, `+`, `-`, `@`, a tab or CR; plain numbers such as `-3.00` are not): `"keep"` writes them as they are, for files a program reads; `"escape"` prefixes them with `'` (the OWASP advice for CSV injection) for files people open in a spreadsheet; `"fail"` stops the run naming the row and column. |
+/// | `charset` | `"utf-8"`, `"us-ascii"`, or an ASCII-compatible label (`"windows-1252"`, `"iso-8859-1"`, `"shift_jis"`, ...) | `"utf-8"` | Character set of the file. UTF-16 is refused (delimiters would be two bytes). |
+/// | `unmappable` | `"transliterate"`, `"replace"`, `"fail"` | `"transliterate"` | What happens to a character the charset cannot hold. |
+/// | `line_ending` | `"crlf"`, `"lf"` | `"crlf"` | Record terminator (RFC 4180 says CRLF). |
+/// | `bom` | bool | `false` | Start with a UTF-8 byte-order mark (Excel wants one); only with UTF-8. |
+/// | `append_date` | `"yyyymmdd"`, `"yyyymmddhhmmssSS"`, or a strftime pattern with `%` | none | Date of the run's start (script time zone) appended to the name. `SS` is hundredths of a second. |
+/// | `on_empty` | `"write"`, `"fail"`, `"zero_bytes"` | `"write"` | What an empty result does (see below). |
+/// | `columns` | array of names | all | Order and choice of columns, for mapped rows and arrays. |
+/// | `header_record` | list of fields | none | A record written before the rows (and before the line of column names); see below. |
+/// | `trailer_record` | list of fields | none | A record written after the last row; see below. |
+///
+/// The file name is `name` + date + `.` + `ext`, with nothing in between: write
+/// `name: "roster_"` for `roster_20261128.txt`. Names a server or Windows share
+/// would refuse (path separators, `..`, `<>:"\|?*`, control characters, device
+/// names such as `CON`) are refused. Two files of one run cannot share a name.
+///
+/// **Quotes off, and a value that would break the file.** A file must never be
+/// silently unparseable. With `quotes: false`:
+///
+/// - `unquoted: "quote"` (default) quotes just that value, as RFC 4180 does
+///   (`"Smith, Jr."`), so any CSV reader gets the value back intact;
+/// - `unquoted: "replace"` turns the delimiter and line breaks into spaces and
+///   `"` into `'`, for importers that cannot read quotes at all;
+/// - `unquoted: "fail"` stops the run with the row number and column.
+///
+/// **Characters the charset cannot hold.** `unmappable: "transliterate"` (the
+/// default) writes the closest ASCII (`José` → `Jose`, `Müller` → `Muller`,
+/// `ß` → `ss`, `“` → `"`), then quotes if the result needs it; `"replace"` writes
+/// `?`; `"fail"` stops the run naming the row, column and character (U+ code).
+///
+/// **Empty results.** An empty result writes a header-only file, never a
+/// zero-byte one. With `header: false`, an empty result is an error unless
+/// `on_empty: "zero_bytes"` says the vendor accepts an empty file;
+/// `on_empty: "fail"` makes any empty result an error.
+///
+/// **Header and trailer records.** State agencies and the National Student
+/// Clearinghouse want a record before the rows (a code, the district, the run
+/// date) and one after them (a record count, a control total). Each of
+/// `header_record` and `trailer_record` is a list of fields; a field is literal
+/// text (or a number), or a map ferry computes:
+///
+/// | field | written as |
+/// |---|---|
+/// | `"PH3"`, `42`, `#{ text: "PH3" }` | the text as given |
+/// | `#{ count: "records" }` | the number of rows |
+/// | `#{ count: "all" }` | the number of lines in the file: the rows, the line of column names if `header` is on, and the header and trailer records themselves |
+/// | `#{ sum: "column" }` | the exact decimal sum of a column of the rows, added in base ten from the values as written (`0.10` three times is `0.30`, never `0.30000000000000004`), with as many fraction digits as the longest value's; NULL and empty values add nothing, any other value that is not `[+-]digits[.digits]` stops the run naming the row and column |
+/// | `#{ date: "yyyymmdd" }` | the run's start in the script's time zone, in the patterns of `append_date` (`"yyyymmdd"`, `"yyyymmddhhmmssSS"` or a strftime pattern: `"%m/%d/%Y"`) |
+///
+/// Any field may add `width`, `align`, `pad` and `overflow` to be padded to a
+/// fixed number of bytes like a column of [`fixed`](#fixedrows-options--file).
+/// In `csv` the fields are converted to the file's charset, joined with its
+/// delimiter and quoted by its rules, like a row. Counts and sums add up while
+/// the rows stream, so a trailer costs no memory. A header record holding a
+/// count or a sum is known only after the last row: the rows are then written
+/// to a second file in the run's folder, and the file is the header followed by
+/// a copy of them (one more pass over the disk, never the rows in memory).
+/// The guards `required` and `unique` read the rows, not the records.
+///
+/// ```rhai
+/// let rows = query("live", "SELECT person_id, last_name, amount FROM fee ORDER BY person_id");
+/// deliver(csv(rows, #{
+///     name: "fees", ext: "txt", delimiter: "tab", header: false,
+///     header_record:  ["H1", "District 42", #{ date: "%m/%d/%Y" }],
+///     trailer_record: ["T1", #{ count: "records" }, #{ sum: "amount" }],
+/// }), "out");
+/// ```
+///
+/// writes, for three fees of `0.10`, `12.50` and `-2.5`:
+///
+/// ```text
+/// H1	District 42	12/03/2026
+/// 1	Núñez	0.10
+/// 2	O'Brien	12.50
+/// 3	Zoë	-2.5
+/// T1	3	10.10
+/// ```
+///
+/// A file is written as `NAME.partial` and renamed when complete; when anything
+/// fails, the partial file is removed.
+// The example shows a tab-delimited file byte for byte.
+#[allow(clippy::tabs_in_doc_comments)]
+pub(crate) const CSV: Primitive = Primitive {
+    names: &["csv"],
+    options: Some((1, CSV_OPTIONS)),
+    check: None,
+    register: |engine, run| register_format(engine, run, "csv"),
+};
+
+/// ### `fixed(rows, options)` → `File`
+///
+/// Writes rows as a fixed-width file: every record the same number of bytes,
+/// each value padded to its column's width, no delimiters and no line of column
+/// names. Widths are **bytes of the file's charset** after conversion, as the
+/// receiving program counts them: `José` takes four bytes in `windows-1252`, five
+/// in UTF-8.
+///
+/// ```rhai
+/// let rows = query("live", `
+///     SELECT person_id, last_name, first_name, strftime('%Y%m%d', birth_date) AS born
+///     FROM student ORDER BY person_id`);
+/// let file = fixed(rows, #{
+///     name: "state_roster_", append_date: "yyyymmdd", charset: "windows-1252",
+///     columns: [
+///         #{ name: "person_id",  width: 9, align: "right", pad: "0" },
+///         #{ name: "last_name",  width: 20, overflow: "truncate" },
+///         #{ name: "first_name", width: 15, overflow: "truncate" },
+///         #{ name: "born",       width: 8 },
+///     ],
+///     header_record:  [#{ text: "HDR", width: 3 }, #{ date: "yyyymmdd", width: 8 }, #{ text: "", width: 41 }],
+///     trailer_record: [#{ text: "TRL", width: 3 }, #{ count: "records", width: 9, align: "right", pad: "0" },
+///                      #{ text: "", width: 40 }],
+/// });
+/// deliver(file, "out");
+/// ```
+///
+/// writes 52-byte records (shown decoded: in windows-1252 each accented letter is one byte, and `Zoë-Ærøskøbing-Müller` is cut to its first 20):
+///
+/// ```text
+/// HDR20261203                                         
+/// 000000001Núñez               José           20110203
+/// 000000002Zoë-Ærøskøbing-MülleAnn            20100517
+/// TRL000000002                                        
+/// ```
+///
+/// | option | values | default | meaning |
+/// |---|---|---|---|
+/// | `columns` | list of maps, one per field in order | required | `name`: the column of the rows it writes (an error names a column the rows lack); `width`: bytes, required; `align`: `"left"` or `"right"` (default `"left"`); `pad`: one printable ASCII character, `" "` (default) or `"0"`; `overflow`: as below. |
+/// | `overflow` | `"fail"`, `"truncate"` | `"fail"` | A value wider than its column: `"fail"` stops the run naming the row and column and leaves no file; `"truncate"` keeps the first bytes that fit, never splitting a multi-byte character (the field is padded to its width). A column's own `overflow` wins. |
+/// | `terminator` | printable ASCII text | none | Written at the end of every record, before the line ending (some layouts end records with `*`). |
+/// | `line_ending` | `"crlf"`, `"lf"` | `"crlf"` | Written after every record. |
+/// | `header_record`, `trailer_record` | list of fields | none | As for `csv`; here every field needs a `width` (literal text is written `#{ text: "PH3", width: 3 }`). |
+/// | `name`, `ext`, `append_date`, `charset`, `unmappable`, `on_empty` | | as for `csv` (`ext` `"txt"`) | An empty result with no header or trailer record would be a zero-byte file: an error unless `on_empty: "zero_bytes"`. |
+///
+/// NULL and the empty value are all padding (`000000000` in a zero-padded
+/// column). With `pad: "0"` and `align: "right"`, a sign goes first: `-42` in six
+/// bytes is `-00042`. Truncation keeps the start of the value whatever the
+/// alignment. Characters the charset cannot hold are handled by `unmappable`
+/// before the bytes are counted.
+pub(crate) const FIXED: Primitive = Primitive {
+    names: &["fixed"],
+    options: Some((1, FIXED_OPTIONS)),
+    check: None,
+    register: |engine, run| register_format(engine, run, "fixed"),
+};
+
+/// ### `ndjson(rows, options)` and `json(rows, options)` → `File`
+///
+/// Write rows as JSON objects keyed by column name, in column order, for Ed-Fi
+/// loaders and vendors' APIs: `ndjson` one object per line (NDJSON / JSON Lines,
+/// each line ending in `\n`), `json` one array with one object per line. Both
+/// stream: no row is held past its batch. JSON is always UTF-8 without a BOM
+/// (RFC 8259), so there is no `charset` option.
+///
+/// ```rhai
+/// let rows = query("live", "SELECT id, name, gpa, active, born, note FROM student ORDER BY id");
+/// deliver(ndjson(rows, #{ name: "students" }), "out");
+/// deliver(json(rows, #{ name: "students", decimals: "string" }), "out");
+/// ```
+///
+/// writes `students.ndjson`:
+///
+/// ```text
+/// {"id":1,"name":"Zoë O'Brien","gpa":3.50,"active":true,"born":"2010-01-31","note":"line\none"}
+/// {"id":2,"name":"José","gpa":null,"active":false,"born":null,"note":null}
+/// ```
+///
+/// and `students.json`:
+///
+/// ```text
+/// [
+/// {"id":1,"name":"Zoë O'Brien","gpa":"3.50","active":true,"born":"2010-01-31","note":"line\none"},
+/// {"id":2,"name":"José","gpa":null,"active":false,"born":null,"note":null}
+/// ]
+/// ```
+///
+/// Values keep the type the database gave them:
+///
+/// | column | JSON |
+/// |---|---|
+/// | integers, floats | numbers; NaN and ±Infinity (not JSON numbers) are strings `"NaN"`, `"Infinity"`; a value of a loosely typed SQLite column that is not a number is a string |
+/// | exact decimals (NUMERIC, DECIMAL) | numbers with every digit of the database (`3.50`), or strings with `decimals: "string"` for readers that would round them through a binary float |
+/// | booleans | `true` / `false` |
+/// | JSON and JSONB | the document itself, on the one line |
+/// | NULL | `null` |
+/// | everything else (text, dates, times, timestamps, binary) | strings, as the [table below](#how-values-are-written) writes them |
+///
+/// A column a script computes in `rows.map(..)` takes its type from the first
+/// row's value: an integer is a number.
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `decimals` | `"number"` | `"number"` or `"string"`, as above. |
+/// | `name`, `ext`, `append_date`, `on_empty`, `columns` | as for `csv` (`ext` `"ndjson"` or `"json"`) | An empty result is `[]` from `json`; from `ndjson` it would be a zero-byte file, an error unless `on_empty: "zero_bytes"`. |
+///
+/// The server suite (`tests/servers/json.rs`) runs this example on
+/// PostgreSQL and compares the files with what is shown, and reads both files
+/// back with Python's `json` module on SQLite, PostgreSQL and MariaDB, checking
+/// every field's value and type against the database's own client;
+/// `tests/json_files.rs` covers the options, infinities and empty results.
+pub(crate) const JSON: Primitive = Primitive {
+    names: &["ndjson", "json"],
+    options: Some((1, JSON_OPTIONS)),
+    check: None,
+    register: |engine, run| {
+        register_format(engine, run.clone(), "ndjson");
+        register_format(engine, run, "json");
+    },
+};
+
+/// ### `xlsx(rows, options)` and `xlsx([sheet(name, rows), ...], options)` → `File`
+///
+/// Writes an Excel workbook for staff: one sheet of `rows`, or one sheet per
+/// `sheet(name, rows)` in the order given. The first row holds the column
+/// names in bold and stays in view when the sheet scrolls; each column is as
+/// wide as its longest value (up to 60 characters). Sheets are written in
+/// constant memory: each row goes to a temporary file in the run's folder, so
+/// a million-row sheet costs the memory of one row.
+///
+/// ```rhai
+/// let students = query("live", "SELECT id, name, gpa, active, born, enrolled_at FROM student ORDER BY id");
+/// let grades = query("live", "SELECT grade, count(*) AS students FROM student GROUP BY grade ORDER BY grade");
+/// deliver(xlsx([sheet("Students", students), sheet("By grade", grades)], #{ name: "counselors" }), "staff");
+/// ```
+///
+/// writes `counselors.xlsx` with the sheets `Students` and `By grade`. Cells
+/// keep the database's types, so a counselor can sort and sum them:
+///
+/// | column | cell |
+/// |---|---|
+/// | integers, floats | numbers |
+/// | exact decimals (NUMERIC, DECIMAL) | numbers shown with the database's places (`3.50` in format `0.00`) |
+/// | booleans | TRUE / FALSE |
+/// | dates | dates in format `yyyy-mm-dd` |
+/// | timestamps | dates in format `yyyy-mm-dd hh:mm:ss` (a timestamp with a zone in UTC) |
+/// | times | times in format `hh:mm:ss` |
+/// | NULL | an empty cell |
+/// | everything else (text, JSON, binary) | text, as the [table below](#how-values-are-written) writes it |
+///
+/// Where Excel would lose something, the value is text instead, with every
+/// character the database gave: integers and decimals of more than 15
+/// significant digits (Excel keeps 15), dates before 1900, NaN and the
+/// infinities. Text is never a formula: `=cmd|' /C calc'!A0` is a string cell
+/// that cannot run when the sheet is opened, so `xlsx()` needs no `formulas`
+/// option.
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `sheet` | `"Sheet1"` | The name of the one sheet when the first argument is rows. |
+/// | `header` | `true` | The bold, frozen row of column names. |
+/// | `name`, `ext`, `append_date`, `on_empty`, `columns` | as for `csv` (`ext` `"xlsx"`) | `sheet` and `columns` are for one sheet of rows: with `sheet()` values, choose each sheet's columns in its query. An empty result is a sheet with only its header row. |
+///
+/// A sheet name must be 1 to 31 characters, without any of `[ ] : * ? / \`,
+/// not start or end with `'`, not be `History` (Excel keeps it), and differ
+/// from the other sheets' names ignoring case; `sheet()` and the `sheet`
+/// option refuse other names with the rule broken. A value of more than 32,767
+/// characters (an Excel cell's limit) or a sheet of more than 1,048,575 rows
+/// stops the run, naming the row and column or the limit.
+///
+/// The server suite (`tests/servers/xlsx.rs`) runs this example on PostgreSQL
+/// and reads the workbook with Python's openpyxl, checking each cell's value,
+/// type and number format against `psql`; `tests/servers/xlsx_sqlite.rs`
+/// covers the options, limits and errors on SQLite.
+pub(crate) const XLSX: Primitive = Primitive {
+    names: &["xlsx", "sheet"],
+    options: Some((1, XLSX_OPTIONS)),
+    check: None,
+    register: |engine, run| {
+        register_format(engine, run, "xlsx");
+        engine.register_type_with_name::<Sheet>("Sheet");
+        engine.register_fn(
+            "sheet",
+            |ctx: NativeCallContext, name: &str, rows: Dynamic| -> Res<Sheet> {
+                crate::format::check_sheet_name(name)
+                    .map_err(|e| runtime_error(format!("sheet(): {e}"), ctx.call_position()))?;
+                Ok(Sheet {
+                    name: name.to_string(),
+                    rows,
+                })
+            },
+        );
+    },
+};
+
+/// ### `html(rows, options)` → `File`
+///
+/// Writes a complete HTML5 document with one table: escaped values, NULL as an
+/// empty cell, line breaks as `<br>`, numeric columns right-aligned. Characters
+/// the charset cannot hold become numeric references (`&#233;`), which lose
+/// nothing.
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `name`, `ext`, `append_date`, `on_empty`, `columns` | as for `csv` (`ext` `"html"`) | |
+/// | `title` | the file name | The page title. |
+/// | `header` | `true` | A header row of column names. |
+/// | `charset` | `"utf-8"` | As for `csv`. |
+pub(crate) const HTML: Primitive = Primitive {
+    names: &["html"],
+    options: Some((1, HTML_OPTIONS)),
+    check: None,
+    register: |engine, run| register_format(engine, run, "html"),
+};
+
+/// ### `File` properties
+///
+/// `file.name`, `file.rows` (data rows), `file.bytes`, `file.sha256`.
+///
+/// `file.guard(#{ ... })` returns the file with its own safety checks, added to
+/// the header's `[guards]` (same keys, `schema: "oneroster-1.1"` included; see
+/// [safety](safety.md) and its [schema guards](safety.md#schema-guards)):
+///
+/// ```rhai
+/// let staff = csv(query("live", "SELECT * FROM staff"), #{ name: "staff" });
+/// deliver(staff.guard(#{ min_rows: 50, unique: ["staff_id"] }), "vendor");
+/// ```
+///
+/// ```rhai
+/// let f = csv(rows, #{ name: "roster" });
+/// if f.rows < 100 { throw `only ${f.rows} rows: not sending`; }
+/// deliver(f, "out");
+/// ```
+pub(crate) const FILE: Primitive = Primitive {
+    names: &["guard", "included"],
+    options: None,
+    check: None,
+    register: register_file,
+};
+
+/// Registers one format's function, with and without options.
+fn register_format(engine: &mut Engine, run: Arc<RunContext>, format: &'static str) {
     let r = run.clone();
+    engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| {
+        build(ctx, &r, input, &opts, format)
+    });
+    engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic| {
+        build(ctx, &run, input, &Map::new(), format)
+    });
+}
+
+/// Registers the `File` type with its getters, `file.guard()` and
+/// `included()`.
+fn register_file(engine: &mut Engine, run: Arc<RunContext>) {
+    let r = run;
     engine.register_fn("included", move || -> rhai::Array {
         let n = r.included.load(std::sync::atomic::Ordering::Relaxed);
         r.lock()
@@ -757,26 +1102,4 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             Ok(File::new(a))
         },
     );
-    engine.register_type_with_name::<Sheet>("Sheet");
-    engine.register_fn(
-        "sheet",
-        |ctx: NativeCallContext, name: &str, rows: Dynamic| -> Res<Sheet> {
-            crate::format::check_sheet_name(name)
-                .map_err(|e| runtime_error(format!("sheet(): {e}"), ctx.call_position()))?;
-            Ok(Sheet {
-                name: name.to_string(),
-                rows,
-            })
-        },
-    );
-    for format in ["csv", "fixed", "ndjson", "json", "xlsx", "html"] {
-        let r = run.clone();
-        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic, opts: Map| {
-            build(ctx, &r, input, &opts, format)
-        });
-        let r = run.clone();
-        engine.register_fn(format, move |ctx: NativeCallContext, input: Dynamic| {
-            build(ctx, &r, input, &Map::new(), format)
-        });
-    }
 }

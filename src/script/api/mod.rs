@@ -17,21 +17,67 @@ use std::sync::Arc;
 
 use rhai::{Dynamic, Engine, Map};
 
+use super::check::Call;
 use crate::run::context::RunContext;
+
+/// Everything ferry knows about one primitive, in one place: the names a
+/// script calls, its options, what is checked when a script loads, and how
+/// it is bound to a run. The engine's registration, the load-time checks,
+/// the "did you mean" list and the reference in docs/scripting.md (generated
+/// from each descriptor's doc comment, see `tests/reference.rs`) all come
+/// from [`PRIMITIVES`], so a new primitive is added in one file.
+pub(crate) struct Primitive {
+    /// The names a script calls. A family documented as one (`ndjson` and
+    /// `json`) shares a descriptor.
+    pub(crate) names: &'static [&'static str],
+    /// The argument (from 0) that holds a literal options map, and the keys
+    /// it accepts: a misspelt key is reported when the script loads.
+    pub(crate) options: Option<(usize, &'static [&'static str])>,
+    /// What else a literal argument can tell before any run: a database or
+    /// destination name the configuration lacks. Also records what
+    /// `ferry list` shows.
+    pub(crate) check: Option<LoadCheck>,
+    /// Binds the functions to one run.
+    pub(crate) register: fn(&mut Engine, Arc<RunContext>),
+}
+
+/// A primitive's own load-time check of one literal call: the error says
+/// what to fix.
+pub(crate) type LoadCheck = fn(&mut Call<'_>) -> Result<(), String>;
+
+/// Every primitive, in the order of the reference in docs/scripting.md.
+pub(crate) const PRIMITIVES: &[Primitive] = &[
+    query::QUERY,
+    filter::FILTER,
+    report::REPORT,
+    query::MAP,
+    query::TO_ARRAY,
+    format::CSV,
+    format::FIXED,
+    format::JSON,
+    format::XLSX,
+    format::HTML,
+    zip::ZIP,
+    gzip::GZIP,
+    pgp::ENCRYPT,
+    pgp::SIGN,
+    photos::PHOTOS,
+    deliver::DELIVER,
+    notify::NOTIFY,
+    format::FILE,
+    time::TIME,
+];
+
+/// The descriptor that owns `name`, if a primitive does.
+pub(crate) fn primitive(name: &str) -> Option<&'static Primitive> {
+    PRIMITIVES.iter().find(|p| p.names.contains(&name))
+}
 
 /// Registers every primitive, bound to one run.
 pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
-    query::register(engine, run.clone());
-    format::register(engine, run.clone());
-    deliver::register(engine, run.clone());
-    filter::register(engine, run.clone());
-    notify::register(engine, run.clone());
-    zip::register(engine, run.clone());
-    gzip::register(engine, run.clone());
-    pgp::register(engine, run.clone());
-    photos::register(engine, run.clone());
-    report::register(engine, run.clone());
-    time::register(engine, run);
+    for p in PRIMITIVES {
+        (p.register)(engine, run.clone());
+    }
 }
 
 /// Refuses a second file of the same name in one run: the later would

@@ -9,6 +9,7 @@
 //! that expires within [`EXPIRY_WARNING_DAYS`] warns the script's `notify`
 //! group while there is still time to get a new one.
 
+use super::Primitive;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -255,12 +256,66 @@ fn sign(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Res
     build("sign", run, file, &m, pos)
 }
 
-/// Registers `encrypt(file, opts)` and `sign(file, opts)`.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
-    let r = run.clone();
-    engine.register_fn("encrypt", move |ctx: NativeCallContext, file: File, opts: Map| {
-        encrypt(ctx, &r, file, &opts)
-    });
+/// ### `encrypt(file, options)` → `File`
+///
+/// Encrypts one file of the run to vendors' OpenPGP keys from ferry's keyring
+/// (`ferry keys pgp import`, see [delivery](delivery.md#openpgp-encrypting-files-for-a-vendor)),
+/// optionally signed with the district's key, as one OpenPGP message named after
+/// the file: `roster.csv` → `roster.csv.pgp`, or `.asc` when armored. GnuPG,
+/// and any OpenPGP program, decrypts it to the file's exact bytes with the
+/// vendor's secret key. Delivering the message counts as delivering the file
+/// inside it; the message keeps the file's row count.
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `to` | (required) | A key name, or a list of them: every key can decrypt. |
+/// | `sign` | none | The district's key (made with `ferry keys pgp generate`) to sign with; its passphrase comes from the secret reference given when it was made. |
+/// | `armor` | `false` | ASCII armor (`-----BEGIN PGP MESSAGE-----`) instead of binary. |
+/// | `ext` | `"pgp"`, or `"asc"` when armored | The extension added to the file's name (`"gpg"` for receivers that expect it). |
+///
+/// Keys are checked at every run, not only at import: a revoked key, an expired
+/// one, a signing-only key or one whose encryption key ferry cannot use
+/// (ElGamal) stops the run with a message naming it. A recipient key that
+/// expires within 30 days warns the script's `notify` group at each run, with
+/// the date, while there is time to import the vendor's new key.
+pub(crate) const ENCRYPT: Primitive = Primitive {
+    names: &["encrypt"],
+    options: Some((1, ENCRYPT_OPTIONS)),
+    check: None,
+    register: |engine, run| {
+        engine.register_fn("encrypt", move |ctx: NativeCallContext, file: File, opts: Map| {
+            encrypt(ctx, &run, file, &opts)
+        });
+    },
+};
+
+/// ### `sign(file, options)` → `File`
+///
+/// Signs one file with the district's key, without encrypting it, as `gpg
+/// --sign` does: `roster.csv.pgp` (or `.asc` armored) holds the file and its
+/// signature, which `gpg --verify` checks and `gpg --decrypt` unpacks. Options
+/// `key` (required: the key's name), `armor` and `ext` as for `encrypt`.
+///
+/// ```rhai
+/// let rows = query("live", "SELECT id, name FROM student ORDER BY id");
+/// let f = csv(rows, #{ name: "roster" });
+/// deliver(f, "raw");
+/// deliver(encrypt(f, #{ to: "acme", sign: "district", armor: true }), "out");
+/// deliver(sign(f, #{ key: "district" }), "out");
+/// ```
+///
+/// The server suite (`tests/servers/pgp.rs`) runs this example with a vendor
+/// key made by `gpg`: `gpg --decrypt` gives back the CSV byte for byte with a
+/// good signature, and `gpg --verify` accepts `roster.csv.pgp` against the
+/// district's key exported with `ferry keys pgp show`.
+pub(crate) const SIGN: Primitive = Primitive {
+    names: &["sign"],
+    options: Some((1, SIGN_OPTIONS)),
+    check: None,
+    register: register_sign,
+};
+
+fn register_sign(engine: &mut Engine, run: Arc<RunContext>) {
     engine.register_fn("sign", move |ctx: NativeCallContext, file: File, opts: Map| {
         sign(ctx, &run, file, &opts)
     });

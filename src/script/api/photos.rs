@@ -6,6 +6,7 @@
 //! it is marked transient, so the run removes it from local disk once it is
 //! delivered, and also when the run fails.
 
+use super::Primitive;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -239,8 +240,35 @@ fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
     Ok(record(run, artifact))
 }
 
+/// ### `photos(options)` → `File`
+///
+/// Zips the student pictures, `[personID].jpg`, of every student enrolled in the
+/// active school year; missing pictures are listed in the run log, and the zip is
+/// removed from local disk when the run ends (delivered or failed). Options
+/// `dir`, `db`, and those of `zip`. See [zips and photos](zips-and-photos.md).
+pub(crate) const PHOTOS: Primitive = Primitive {
+    names: &["photos"],
+    options: Some((0, OPTIONS)),
+    check: Some(|call| {
+        call.uses.methods.insert("Photos");
+        // The database is the options' literal `db`, `live` when absent.
+        let db = match call.args.first() {
+            Some(rhai::Expr::Map(m, _)) => match m.0.iter().find(|(i, _)| i.name == "db") {
+                Some((_, v)) => crate::script::check::literal(v),
+                None => Some("live"),
+            },
+            _ => Some("live"),
+        };
+        match db.map(str::to_string) {
+            Some(db) => call.database(&db).map_err(|e| format!("photos(): {e}")),
+            None => Ok(()),
+        }
+    }),
+    register,
+};
+
 /// Registers `photos()` and `photos(opts)`.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("photos", move |ctx: NativeCallContext, opts: Map| build(ctx, &r, &opts));
     engine.register_fn("photos", move |ctx: NativeCallContext| build(ctx, &run, &Map::new()));

@@ -2,6 +2,7 @@
 //! script can do with it (`map`, `to_array`). Nothing runs until a format
 //! primitive or `to_array` pulls the rows.
 
+use super::Primitive;
 use std::sync::Arc;
 
 use rhai::{Array, Dynamic, Engine, FnPtr, Map, NativeCallContext, Position, INT};
@@ -356,8 +357,95 @@ fn to_array(ctx: NativeCallContext, rows: &mut Rows, run: &RunContext) -> Res<Ar
     Ok(out)
 }
 
-/// Registers `query`, `Rows.map` and `Rows.to_array`.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+/// ### `query(db, sql)` / `query(db, sql, params)`
+///
+/// Returns the rows of a query as a lazy handle: nothing runs until a format
+/// (`csv`, `html`) or `to_array` pulls the rows.
+///
+/// - `db` is a database name from ferry.toml (`"live"`). A literal name that is
+///   not configured is reported when the script is loaded.
+/// - `sql` uses `:name` placeholders; `params` is a map of their values (text,
+///   numbers, `true`/`false`, or `()` for NULL). Values are always bound, never
+///   pasted into the SQL, so `#{ name: "O'Brien" }` is safe. A placeholder with
+///   no value is an error naming it. `::` casts, quoted text and comments are
+///   left alone.
+/// - PostgreSQL types parameters by their value (bigint, double precision,
+///   boolean, text): compare text with a date by casting in SQL,
+///   `WHERE start_date >= :since::date`.
+/// - **A query only reads**, in two layers. First, before anything is sent,
+///   the SQL is parsed in the database's dialect and refused unless it is one
+///   read statement: `SELECT`, `WITH ... SELECT`, `VALUES`, a `SHOW`, or
+///   `EXPLAIN` without `ANALYZE`. `DROP`, `TRUNCATE`, `ALTER`, `RENAME`,
+///   `CREATE`, `INSERT`, `UPDATE`, `DELETE`, `CALL`, two statements in one
+///   string, a write inside a `WITH`, `SELECT ... INTO` and `FOR UPDATE` are
+///   refused with the statement's kind (`w.rhai:2: ... the SQL is a DROP TABLE:
+///   a query only reads, so ferry did not send it to the database`); SQL the
+///   parser cannot read is refused with its message. This matters most on
+///   MariaDB, which commits DDL on its own whatever the transaction. Second,
+///   the query runs in a **read-only transaction** (SQLite: a read-only
+///   connection), which refuses what a function call might still write
+///   (`SELECT nextval('seq')`). A statement that returns no result set is an
+///   error, never an empty file.
+/// - Errors (unknown table, bad column, connection refused) are reported with the
+///   line of the `query` call.
+///
+/// Rows are streamed: the database cursor feeds the file writer in batches, so
+/// memory stays flat however many rows the query returns.
+pub(crate) const QUERY: Primitive = Primitive {
+    names: &["query"],
+    options: None,
+    check: Some(|call| {
+        call.uses.methods.insert("SQL");
+        match call.literal(0).map(str::to_string) {
+            Some(db) => call.database(&db),
+            None => Ok(()),
+        }
+    }),
+    register,
+};
+
+/// ### `rows.map(|row| ...)`
+///
+/// Per-row logic. The closure receives each row as an object map (integers,
+/// decimals-as-text, floats, booleans typed; NULL as `()`) and returns:
+///
+/// - a map: the row to write. Columns keep the query's order for fields still
+///   present, then new fields in alphabetical order (Rhai maps do not keep
+///   insertion order); use the `columns` option of `csv`/`html` to choose the
+///   order;
+/// - `()`: the row is dropped.
+///
+/// ```rhai
+/// let users = query("live", "SELECT person_id, first_name, last_name FROM student")
+///     .map(|r| #{ id: r.person_id, login: (r.first_name.sub_string(0, 1) + r.last_name).to_lower() });
+/// csv(users, #{ name: "users", columns: ["id", "login"] });
+/// ```
+///
+/// Every row must produce the same fields as the first (a missing field is
+/// written as empty; an extra one is an error) unless `columns` is given. The
+/// closure runs once per row, so it costs script time; plain `query` → `csv`
+/// does not run any script code per row.
+pub(crate) const MAP: Primitive = Primitive {
+    names: &["map"],
+    options: None,
+    check: None,
+    register: register_map,
+};
+
+/// ### `rows.to_array()`
+///
+/// Runs the query and returns all rows as an array of maps, for small results
+/// (lookups, counts, checks). Limited to 1,000,000 rows; use `csv` for more.
+/// An array of maps can itself be written with `csv`/`html`.
+pub(crate) const TO_ARRAY: Primitive = Primitive {
+    names: &["to_array"],
+    options: None,
+    check: None,
+    register: register_to_array,
+};
+
+/// Registers `query` and the `Rows` type it returns.
+fn register(engine: &mut Engine, _run: Arc<RunContext>) {
     engine.register_type_with_name::<Rows>("Rows");
     let make = |ctx: &NativeCallContext, db: &str, sql: &str, params: Map| -> Res<Rows> {
         let pos = ctx.call_position();
@@ -385,6 +473,9 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
     engine.register_fn("query", move |ctx: NativeCallContext, db: &str, sql: &str| {
         make(&ctx, db, sql, Map::new())
     });
+}
+
+fn register_map(engine: &mut Engine, _run: Arc<RunContext>) {
     engine.register_fn("map", |rows: &mut Rows, f: FnPtr| {
         let mut maps = rows.spec.maps.clone();
         maps.push(f);
@@ -398,6 +489,9 @@ pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
             }),
         }
     });
+}
+
+fn register_to_array(engine: &mut Engine, run: Arc<RunContext>) {
     engine.register_fn("to_array", move |ctx: NativeCallContext, rows: &mut Rows| {
         to_array(ctx, rows, &run)
     });

@@ -1,6 +1,7 @@
 //! `report(url, opts)`: fetch a rendered document (a PDF from a reporting
 //! server) and return it as a `File` to zip or deliver.
 
+use super::Primitive;
 use std::sync::Arc;
 
 use rhai::{Engine, Map, NativeCallContext, Position};
@@ -164,8 +165,44 @@ fn build(ctx: NativeCallContext, run: &RunContext, url: &str, o: &Map) -> Res<Fi
     Ok(File::new(artifact))
 }
 
+/// ### `report(url, options)` → `File`
+///
+/// Fetches a rendered document (the original tool's "Prism" reports: a PDF from
+/// a report server) and returns it as a file to zip or deliver.
+///
+/// ```rhai
+/// let pdf = report("https://reports.district.example/render?id=attendance", #{
+///     auth: #{ bearer: "env:REPORT_TOKEN" }, expect: "application/pdf",
+///     name: "attendance_", append_date: "yyyymmdd", timeout: "2m" });
+/// deliver(pdf, "out");
+/// ```
+///
+/// | option | default | meaning |
+/// |---|---|---|
+/// | `method` | `"GET"` | HTTP method. |
+/// | `headers` | none | A map; a value written `env:NAME` or `file:PATH` is a secret looked up when sent. An `Authorization` header must be one. |
+/// | `body` | none | Request body (POST). |
+/// | `auth` | none | `#{ bearer: "env:TOKEN" }` or `#{ user: "name", password: "env:PASSWORD" }`: secret references only. |
+/// | `timeout` | `"2m"` | The whole request's limit. |
+/// | `max_bytes` | 100 MiB | Larger documents are refused. |
+/// | `expect` | none | Content type the document must have (`application/pdf`); an error page or a login page is refused. |
+/// | `name`, `ext`, `append_date` | script name, from `expect` (`pdf`, `html`, `csv`) else `bin` | As for `csv`. |
+///
+/// A status other than 2xx, the wrong content type, a size or time limit keep
+/// nothing and say why, naming the address without its query string (which may
+/// carry a token).
+pub(crate) const REPORT: Primitive = Primitive {
+    names: &["report"],
+    options: Some((1, OPTIONS)),
+    check: Some(|call| {
+        call.uses.methods.insert("Report");
+        Ok(())
+    }),
+    register,
+};
+
 /// Registers `report(url)` and `report(url, opts)`.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("report", move |ctx: NativeCallContext, url: &str, o: Map| {
         build(ctx, &r, url, &o)

@@ -5,6 +5,7 @@
 //! zip (streaming, deterministic, Zip64) is [`crate::bundle`]'s job, which
 //! `photos()` shares through [`write_bundle`].
 
+use super::Primitive;
 use std::sync::Arc;
 
 use rhai::{Array, Engine, Map, NativeCallContext, Position, INT};
@@ -149,8 +150,22 @@ fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> 
     Ok(record(run, artifact))
 }
 
+/// ### `zip(files, options)` → `File`
+///
+/// Bundles files this run built (`zip([roster, summary])`) into one zip,
+/// streamed, entries in the order given, each stamped with the run's start.
+/// Options `name`, `ext` (`"zip"`), `append_date` as for `csv`, and `level`
+/// (deflate, `0` stores to `9`; default `6`). Delivering the zip counts as
+/// delivering the files inside it. See [zips and photos](zips-and-photos.md).
+pub(crate) const ZIP: Primitive = Primitive {
+    names: &["zip"],
+    options: Some((1, OPTIONS)),
+    check: None,
+    register,
+};
+
 /// Registers `zip(files)` and `zip(files, opts)`.
-pub fn register(engine: &mut Engine, run: Arc<RunContext>) {
+fn register(engine: &mut Engine, run: Arc<RunContext>) {
     let r = run.clone();
     engine.register_fn("zip", move |ctx: NativeCallContext, files: Array, opts: Map| {
         build(ctx, &r, files, &opts)
