@@ -144,7 +144,8 @@ pub(crate) fn check(path: &Path, ast: &AST, spec: &JobSpec, settings: &Settings)
                 problem.get_or_insert(ScriptError::at(path, line, message));
             }
         }
-        if let Some((at, known)) = primitive.options {
+        if let Some((at, names)) = primitive.options {
+            let known = names();
             if let Some(Expr::Map(m, _)) = call.args.get(at) {
                 for (ident, _) in m.0.iter().filter(|(i, _)| !known.contains(&i.name.as_str())) {
                     problem.get_or_insert(ScriptError::at(

@@ -169,7 +169,7 @@ impl Reader<'_> {
 fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) -> Res<Opts> {
     let known = super::primitive(format)
         .and_then(|p| p.options)
-        .map_or(&[][..], |(_, known)| known);
+        .map_or(&[][..], |(_, names)| names());
     if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(runtime_error(
             format!("{format}(): unknown option '{k}' (options: {})", known.join(", ")),
@@ -813,7 +813,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
 #[allow(clippy::tabs_in_doc_comments)]
 pub(crate) const CSV: Primitive = Primitive {
     names: &["csv"],
-    options: Some((1, CSV_OPTIONS)),
+    options: Some((1, || CSV_OPTIONS)),
     check: None,
     register: |engine, run| register_format(engine, run, "csv"),
 };
@@ -870,7 +870,7 @@ pub(crate) const CSV: Primitive = Primitive {
 /// before the bytes are counted.
 pub(crate) const FIXED: Primitive = Primitive {
     names: &["fixed"],
-    options: Some((1, FIXED_OPTIONS)),
+    options: Some((1, || FIXED_OPTIONS)),
     check: None,
     register: |engine, run| register_format(engine, run, "fixed"),
 };
@@ -931,7 +931,7 @@ pub(crate) const FIXED: Primitive = Primitive {
 /// `tests/json_files.rs` covers the options, infinities and empty results.
 pub(crate) const JSON: Primitive = Primitive {
     names: &["ndjson", "json"],
-    options: Some((1, JSON_OPTIONS)),
+    options: Some((1, || JSON_OPTIONS)),
     check: None,
     register: |engine, run| {
         register_format(engine, run.clone(), "ndjson");
@@ -994,7 +994,7 @@ pub(crate) const JSON: Primitive = Primitive {
 /// covers the options, limits and errors on SQLite.
 pub(crate) const XLSX: Primitive = Primitive {
     names: &["xlsx", "sheet"],
-    options: Some((1, XLSX_OPTIONS)),
+    options: Some((1, || XLSX_OPTIONS)),
     check: None,
     register: |engine, run| {
         register_format(engine, run, "xlsx");
@@ -1028,7 +1028,7 @@ pub(crate) const XLSX: Primitive = Primitive {
 /// | `charset` | `"utf-8"` | As for `csv`. |
 pub(crate) const HTML: Primitive = Primitive {
     names: &["html"],
-    options: Some((1, HTML_OPTIONS)),
+    options: Some((1, || HTML_OPTIONS)),
     check: None,
     register: |engine, run| register_format(engine, run, "html"),
 };

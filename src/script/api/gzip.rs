@@ -3,15 +3,16 @@
 //! original stays a part of it, so delivering the `.gz` counts as
 //! delivering the original.
 
-use super::Primitive;
+use super::{option_names, read_options, Options, Primitive};
 use std::io::{Read, Write};
 use std::sync::Arc;
 
 use flate2::{Compression, GzBuilder};
 use rhai::{Engine, Map, NativeCallContext, Position, INT};
+use serde::Deserialize;
 
 use super::format::File;
-use super::zip::{check_names, record};
+use super::zip::record;
 use crate::format::PartialFile;
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
@@ -19,8 +20,21 @@ use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
-/// Options `gzip()` accepts, for load-time checks.
-pub const OPTIONS: &[&str] = &["level"];
+/// `gzip()`'s options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GzipOptions {
+    level: Option<INT>,
+}
+
+impl Options for GzipOptions {
+    fn expected(_field: &str) -> &'static str {
+        LEVELS
+    }
+}
+
+/// gzip's levels, in the reference's words.
+const LEVELS: &str = "a whole number from 1 (fastest) to 9 (smallest)";
 
 /// gzip's own default, as `gzip` and `gzip -6` use.
 const DEFAULT_LEVEL: u32 = 6;
@@ -28,23 +42,20 @@ const DEFAULT_LEVEL: u32 = 6;
 /// Bytes read between checks of the run's deadline and cancellation.
 const CHUNK: usize = 1 << 20;
 
-fn level(opts: &Map, pos: Position) -> Res<u32> {
-    match opts.get("level") {
+fn level(o: &GzipOptions, pos: Position) -> Res<u32> {
+    match o.level {
         None => Ok(DEFAULT_LEVEL),
-        Some(v) => match v.as_int() {
-            Ok(l) if (1..=9 as INT).contains(&l) => Ok(l as u32),
-            _ => Err(runtime_error(
-                format!("gzip(): option level: expected a whole number from 1 (fastest) to 9 (smallest), got {v}"),
-                pos,
-            )),
-        },
+        Some(l) if (1..=9).contains(&l) => Ok(l as u32),
+        Some(l) => Err(runtime_error(
+            format!("gzip(): option level: expected {LEVELS}, got {l}"),
+            pos,
+        )),
     }
 }
 
 fn build(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Res<File> {
     let pos = ctx.call_position();
-    check_names("gzip", opts, OPTIONS, pos)?;
-    let level = level(opts, pos)?;
+    let level = level(&read_options("gzip", opts, pos)?, pos)?;
     let source = file.artifact();
     let name = format!("{}.gz", source.name);
     super::name_is_free("gzip", run, &name, pos)?;
@@ -105,7 +116,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Re
 /// Python's `gzip` module.
 pub(crate) const GZIP: Primitive = Primitive {
     names: &["gzip"],
-    options: Some((1, OPTIONS)),
+    options: Some((1, option_names::<GzipOptions>)),
     check: None,
     register,
 };

@@ -15,7 +15,8 @@ pub mod zip;
 
 use std::sync::Arc;
 
-use rhai::{Dynamic, Engine, Map};
+use rhai::{Dynamic, Engine, Map, Position};
+use serde::de::DeserializeOwned;
 
 use super::check::Call;
 use crate::run::context::RunContext;
@@ -32,7 +33,7 @@ pub(crate) struct Primitive {
     pub(crate) names: &'static [&'static str],
     /// The argument (from 0) that holds a literal options map, and the keys
     /// it accepts: a misspelt key is reported when the script loads.
-    pub(crate) options: Option<(usize, &'static [&'static str])>,
+    pub(crate) options: Option<(usize, OptionNames)>,
     /// What else a literal argument can tell before any run: a database or
     /// destination name the configuration lacks. Also records what
     /// `ferry list` shows.
@@ -40,6 +41,9 @@ pub(crate) struct Primitive {
     /// Binds the functions to one run.
     pub(crate) register: fn(&mut Engine, Arc<RunContext>),
 }
+
+/// The keys a primitive's options accept ([`option_names`] of its type).
+pub(crate) type OptionNames = fn() -> &'static [&'static str];
 
 /// A primitive's own load-time check of one literal call: the error says
 /// what to fix.
@@ -78,6 +82,43 @@ pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
     for p in PRIMITIVES {
         (p.register)(engine, run.clone());
     }
+}
+
+/// A primitive's options as a serde type with unknown fields denied: the
+/// keys a script may write are the type's fields (its descriptor lists them
+/// through [`option_names`]), read by the same conversion as an inline
+/// destination's map, so the load-time check, the run and the reference
+/// cannot disagree about what an option is.
+pub(crate) trait Options: DeserializeOwned {
+    /// What `field` holds, in the reference's words, for the error
+    /// "zip(): option level: expected {this}, got 12".
+    fn expected(field: &str) -> &'static str;
+}
+
+/// The keys options of type `T` accept.
+pub(crate) fn option_names<T: Options>() -> &'static [&'static str] {
+    serde_aux::serde_introspection::serde_introspect::<T>()
+}
+
+/// Reads a script's options map into `T`. An unknown key is named with the
+/// accepted ones; a value of the wrong kind is named with what it should be.
+pub(crate) fn read_options<T: Options>(func: &str, map: &Map, pos: Position) -> Result<T, Box<rhai::EvalAltResult>> {
+    let known = option_names::<T>();
+    if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(crate::script::engine::runtime_error(
+            format!("{func}(): unknown option '{k}' (options: {})", known.join(", ")),
+            pos,
+        ));
+    }
+    let fail = |m: String| crate::script::engine::runtime_error(format!("{func}(): {m}"), pos);
+    let table = options_table(map).map_err(fail)?;
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let field = e.path().iter().next().map(ToString::to_string).unwrap_or_default();
+        match map.get(field.as_str()) {
+            Some(got) => fail(format!("option {field}: expected {}, got {got}", T::expected(&field))),
+            None => fail(e.inner().to_string()),
+        }
+    })
 }
 
 /// Refuses a second file of the same name in one run: the later would
@@ -126,4 +167,47 @@ pub(crate) fn options_table(map: &Map) -> Result<toml::Table, String> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error<T: Options>(func: &str, entries: &[(&str, Dynamic)]) -> String {
+        let map: Map = entries.iter().map(|(k, v)| ((*k).into(), v.clone())).collect();
+        match read_options::<T>(func, &map, Position::NONE) {
+            Ok(_) => panic!("{func}() accepted {map:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn options_are_read_by_their_serde_type_and_refused_in_the_reference_words() {
+        let e = error::<pgp::SignOptions>("sign", &[("armor", Dynamic::from("yes"))]);
+        assert!(
+            e.contains("sign(): option armor: expected true (ASCII armor, .asc) or false (binary), got yes"),
+            "{e}"
+        );
+        let e = error::<pgp::EncryptOptions>("encrypt", &[("to", Dynamic::from(5_i64))]);
+        assert!(
+            e.contains("encrypt(): option to: expected a key name or a list of key names"),
+            "{e}"
+        );
+        let e = error::<zip::ZipOptions>("zip", &[("level", Dynamic::from(3.5_f64))]);
+        assert!(
+            e.contains("zip(): option level: expected a whole number from 0 (store) to 9"),
+            "{e}"
+        );
+        let e = error::<gzip::GzipOptions>("gzip", &[("levl", Dynamic::from(3_i64))]);
+        assert!(e.contains("gzip(): unknown option 'levl' (options: level)"), "{e}");
+        let names: Vec<&str> = PRIMITIVES
+            .iter()
+            .filter_map(|p| p.options)
+            .flat_map(|(_, names)| names().iter().copied())
+            .collect();
+        assert!(
+            names.contains(&"to") && names.contains(&"delimiter") && names.contains(&"dir"),
+            "{names:?}"
+        );
+    }
 }

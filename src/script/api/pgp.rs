@@ -9,15 +9,16 @@
 //! that expires within [`EXPIRY_WARNING_DAYS`] warns the script's `notify`
 //! group while there is still time to get a new one.
 
-use super::Primitive;
+use super::{option_names, read_options, Options, Primitive};
+use serde::Deserialize;
 use std::io::Read;
 use std::sync::Arc;
 
 use chrono::Utc;
-use rhai::{Dynamic, Engine, Map, NativeCallContext, Position};
+use rhai::{Engine, Map, NativeCallContext, Position};
 
 use super::format::File;
-use super::zip::{check_names, record, text};
+use super::zip::record;
 use crate::format::PartialFile;
 use crate::openpgp::{write_message, Keyring, Recipient, Signer, EXPIRY_WARNING_DAYS};
 use crate::run::context::{Artifact, Mode, RunContext};
@@ -26,11 +27,55 @@ use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
-/// Options `encrypt()` accepts, for load-time checks.
-pub const ENCRYPT_OPTIONS: &[&str] = &["to", "sign", "armor", "ext"];
+/// `encrypt()`'s options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EncryptOptions {
+    to: Option<KeyNames>,
+    sign: Option<String>,
+    armor: Option<bool>,
+    ext: Option<String>,
+}
 
-/// Options `sign()` accepts, for load-time checks.
-pub const SIGN_OPTIONS: &[&str] = &["key", "armor", "ext"];
+/// `sign()`'s options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignOptions {
+    key: Option<String>,
+    armor: Option<bool>,
+    ext: Option<String>,
+}
+
+/// `to`: one key name or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum KeyNames {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Options for EncryptOptions {
+    fn expected(field: &str) -> &'static str {
+        match field {
+            "to" => "a key name or a list of key names (`ferry keys pgp list`)",
+            f => expected(f),
+        }
+    }
+}
+
+impl Options for SignOptions {
+    fn expected(field: &str) -> &'static str {
+        expected(field)
+    }
+}
+
+/// What the options both primitives share hold.
+fn expected(field: &str) -> &'static str {
+    match field {
+        "armor" => "true (ASCII armor, .asc) or false (binary)",
+        _ => "text",
+    }
+}
 
 /// A reader that stops at the run's deadline or cancellation.
 struct Watched<'a, R> {
@@ -47,20 +92,9 @@ impl<R: Read> Read for Watched<'_, R> {
     }
 }
 
-fn armor(func: &str, opts: &Map, pos: Position) -> Res<bool> {
-    match opts.get("armor") {
-        None => Ok(false),
-        Some(v) => v.as_bool().map_err(|_| {
-            runtime_error(
-                format!("{func}(): option armor: expected true (ASCII armor, .asc) or false (binary), got {v}"),
-                pos,
-            )
-        }),
-    }
-}
-
-fn extension(func: &str, opts: &Map, armored: bool, pos: Position) -> Res<String> {
-    let ext = text(func, opts, "ext", pos)?.unwrap_or_else(|| if armored { "asc" } else { "pgp" }.into());
+/// The file's extension: `ext`, else `asc` when armored and `pgp` when not.
+fn extension(func: &str, ext: Option<&str>, armored: bool, pos: Position) -> Res<String> {
+    let ext = ext.unwrap_or(if armored { "asc" } else { "pgp" });
     if ext.is_empty() || !ext.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(runtime_error(
             format!(
@@ -69,37 +103,29 @@ fn extension(func: &str, opts: &Map, armored: bool, pos: Position) -> Res<String
             pos,
         ));
     }
-    Ok(ext)
+    Ok(ext.to_string())
 }
 
-/// The `to` option: one key name or a list of them.
-fn recipients_of(opts: &Map, pos: Position) -> Res<Vec<String>> {
-    let bad = |v: &Dynamic| {
-        runtime_error(
-            format!(
-                "encrypt(): option to: expected a key name or a list of key names (`ferry keys pgp list`), got {v}"
-            ),
-            pos,
-        )
-    };
-    let names = match opts.get("to") {
+/// The `to` option's key names, at least one.
+fn recipients_of(to: Option<KeyNames>, pos: Position) -> Res<Vec<String>> {
+    let names = match to {
         None => {
             return Err(runtime_error(
                 "encrypt(): option to is missing: name the vendor's key, e.g. #{ to: \"acme\" } (`ferry keys pgp list` shows the keys)",
                 pos,
             ))
         }
-        Some(v) if v.is_string() => vec![v.to_string()],
-        Some(v) => match v.read_lock::<rhai::Array>() {
-            Some(items) => items
-                .iter()
-                .map(|i| if i.is_string() { Ok(i.to_string()) } else { Err(bad(v)) })
-                .collect::<Res<Vec<_>>>()?,
-            None => return Err(bad(v)),
-        },
+        Some(KeyNames::One(name)) => vec![name],
+        Some(KeyNames::Many(names)) => names,
     };
     if names.is_empty() {
-        return Err(bad(opts.get("to").expect("present")));
+        return Err(runtime_error(
+            format!(
+                "encrypt(): option to: expected {}, got []",
+                EncryptOptions::expected("to")
+            ),
+            pos,
+        ));
     }
     Ok(names)
 }
@@ -217,11 +243,11 @@ fn build(func: &str, run: &RunContext, file: File, m: &Message<'_>, pos: Positio
 
 fn encrypt(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Res<File> {
     let pos = ctx.call_position();
-    check_names("encrypt", opts, ENCRYPT_OPTIONS, pos)?;
-    let names = recipients_of(opts, pos)?;
-    let armored = armor("encrypt", opts, pos)?;
-    let ext = extension("encrypt", opts, armored, pos)?;
-    let sign = text("encrypt", opts, "sign", pos)?;
+    let o: EncryptOptions = read_options("encrypt", opts, pos)?;
+    let names = recipients_of(o.to, pos)?;
+    let armored = o.armor.unwrap_or(false);
+    let ext = extension("encrypt", o.ext.as_deref(), armored, pos)?;
+    let sign = o.sign;
     let keyring = Keyring::open(&run.settings.pgp_keys_dir, &run.settings.root);
     let recipients = load_recipients(run, &keyring, &names, pos)?;
     let signer = sign.map(|s| load_signer("encrypt", &keyring, &s, pos)).transpose()?;
@@ -236,15 +262,15 @@ fn encrypt(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> 
 
 fn sign(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Res<File> {
     let pos = ctx.call_position();
-    check_names("sign", opts, SIGN_OPTIONS, pos)?;
-    let key = text("sign", opts, "key", pos)?.ok_or_else(|| {
+    let o: SignOptions = read_options("sign", opts, pos)?;
+    let key = o.key.ok_or_else(|| {
         runtime_error(
             "sign(): option key is missing: name the district's key made with `ferry keys pgp generate`",
             pos,
         )
     })?;
-    let armored = armor("sign", opts, pos)?;
-    let ext = extension("sign", opts, armored, pos)?;
+    let armored = o.armor.unwrap_or(false);
+    let ext = extension("sign", o.ext.as_deref(), armored, pos)?;
     let keyring = Keyring::open(&run.settings.pgp_keys_dir, &run.settings.root);
     let signer = load_signer("sign", &keyring, &key, pos)?;
     let m = Message {
@@ -280,7 +306,7 @@ fn sign(ctx: NativeCallContext, run: &RunContext, file: File, opts: &Map) -> Res
 /// the date, while there is time to import the vendor's new key.
 pub(crate) const ENCRYPT: Primitive = Primitive {
     names: &["encrypt"],
-    options: Some((1, ENCRYPT_OPTIONS)),
+    options: Some((1, option_names::<EncryptOptions>)),
     check: None,
     register: |engine, run| {
         engine.register_fn("encrypt", move |ctx: NativeCallContext, file: File, opts: Map| {
@@ -310,7 +336,7 @@ pub(crate) const ENCRYPT: Primitive = Primitive {
 /// district's key exported with `ferry keys pgp show`.
 pub(crate) const SIGN: Primitive = Primitive {
     names: &["sign"],
-    options: Some((1, SIGN_OPTIONS)),
+    options: Some((1, option_names::<SignOptions>)),
     check: None,
     register: register_sign,
 };

@@ -6,7 +6,8 @@
 //! it is marked transient, so the run removes it from local disk once it is
 //! delivered, and also when the run fails.
 
-use super::Primitive;
+use super::{option_names, read_options, Options, Primitive};
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use rhai::{Engine, Map, NativeCallContext, Position};
 
 use super::format::File;
-use super::zip::{check_names, common, record, text, write_bundle};
+use super::zip::{common, expected, record, write_bundle, Naming};
 use crate::bundle::Entry;
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
@@ -23,8 +24,23 @@ use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
-/// Options `photos()` accepts, for load-time checks.
-pub const OPTIONS: &[&str] = &["dir", "db", "name", "ext", "append_date", "level"];
+/// `photos()`'s options: `zip()`'s and where the pictures are.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PhotosOptions {
+    dir: Option<String>,
+    db: Option<String>,
+    name: Option<String>,
+    ext: Option<String>,
+    append_date: Option<String>,
+    level: Option<rhai::INT>,
+}
+
+impl Options for PhotosOptions {
+    fn expected(field: &str) -> &'static str {
+        expected(field)
+    }
+}
 
 /// The students a photo zip may include: one row per person enrolled in the
 /// active year, whatever the school or how often.
@@ -158,9 +174,15 @@ fn list(ids: &[String]) -> String {
 
 fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
     let pos = ctx.call_position();
-    check_names("photos", opts, OPTIONS, pos)?;
-    let c = common("photos", opts, run, pos)?;
-    let asked = text("photos", opts, "db", pos)?.unwrap_or_else(|| "live".into());
+    let o: PhotosOptions = read_options("photos", opts, pos)?;
+    let naming = Naming {
+        name: o.name.as_deref(),
+        ext: o.ext.as_deref(),
+        append_date: o.append_date.as_deref(),
+        level: o.level,
+    };
+    let c = common("photos", &naming, run, pos)?;
+    let asked = o.db.unwrap_or_else(|| "live".into());
     let db = run.database_name(&asked).to_string();
     let year = run.settings.active_year();
     // The query first: it creates the demo district (and its photos) if needed.
@@ -171,7 +193,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
             pos,
         ));
     }
-    let folder = photo_folder(run, &db, text("photos", opts, "dir", pos)?.as_deref());
+    let folder = photo_folder(run, &db, o.dir.as_deref());
     let (photos, doubles) = scan(&folder).map_err(|e| {
         let hint = match run.settings.databases.get(&db) {
             Some(s) if s.demo.is_some() => " (`ferry demo` rebuilds the demo district with its photos)",
@@ -248,7 +270,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, opts: &Map) -> Res<File> {
 /// `dir`, `db`, and those of `zip`. See [zips and photos](zips-and-photos.md).
 pub(crate) const PHOTOS: Primitive = Primitive {
     names: &["photos"],
-    options: Some((0, OPTIONS)),
+    options: Some((0, option_names::<PhotosOptions>)),
     check: Some(|call| {
         call.uses.methods.insert("Photos");
         // The database is the options' literal `db`, `live` when absent.

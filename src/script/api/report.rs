@@ -193,7 +193,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, url: &str, o: &Map) -> Res<Fi
 /// carry a token).
 pub(crate) const REPORT: Primitive = Primitive {
     names: &["report"],
-    options: Some((1, OPTIONS)),
+    options: Some((1, || OPTIONS)),
     check: Some(|call| {
         call.uses.methods.insert("Report");
         Ok(())

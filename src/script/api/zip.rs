@@ -5,13 +5,14 @@
 //! zip (streaming, deterministic, Zip64) is [`crate::bundle`]'s job, which
 //! `photos()` shares through [`write_bundle`].
 
-use super::Primitive;
+use super::{option_names, read_options, Options, Primitive};
 use std::sync::Arc;
 
 use rhai::{Array, Engine, Map, NativeCallContext, Position, INT};
+use serde::Deserialize;
 
 use super::format::File;
-use crate::bundle::{write_zip, Bundle, BundleError, Entry, ZipOptions, DEFAULT_LEVEL, MAX_LEVEL};
+use crate::bundle::{write_zip, Bundle, BundleError, Entry, DEFAULT_LEVEL, MAX_LEVEL};
 use crate::format::{DateStamp, FileName};
 use crate::run::context::{Artifact, RunContext};
 use crate::script::engine::runtime_error;
@@ -20,8 +21,42 @@ use crate::state::LogLevel;
 
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
-/// Options `zip()` accepts, for load-time checks.
-pub const OPTIONS: &[&str] = &["name", "ext", "append_date", "level"];
+/// `zip()`'s options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ZipOptions {
+    name: Option<String>,
+    ext: Option<String>,
+    append_date: Option<String>,
+    level: Option<INT>,
+}
+
+impl Options for ZipOptions {
+    fn expected(field: &str) -> &'static str {
+        expected(field)
+    }
+}
+
+/// What the naming options and `level` hold, for every zip-producing
+/// primitive's messages.
+pub(crate) fn expected(field: &str) -> &'static str {
+    match field {
+        "level" => LEVELS,
+        _ => "text",
+    }
+}
+
+/// The deflate levels, in the reference's words.
+const LEVELS: &str = "a whole number from 0 (store) to 9 (smallest)";
+const _: () = assert!(MAX_LEVEL == 9, "LEVELS names the highest level");
+
+/// The naming options and `level` every zip-producing primitive shares.
+pub(crate) struct Naming<'a> {
+    pub(crate) name: Option<&'a str>,
+    pub(crate) ext: Option<&'a str>,
+    pub(crate) append_date: Option<&'a str>,
+    pub(crate) level: Option<INT>,
+}
 
 /// The options every zip-producing primitive shares, parsed by [`common`].
 pub(crate) struct Common {
@@ -31,55 +66,31 @@ pub(crate) struct Common {
     pub level: u32,
 }
 
-/// Refuses option names outside `known`, naming the accepted ones.
-pub(crate) fn check_names(func: &str, map: &Map, known: &[&str], pos: Position) -> Res<()> {
-    match map.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(runtime_error(
-            format!("{func}(): unknown option '{k}' (options: {})", known.join(", ")),
-            pos,
-        )),
-        None => Ok(()),
-    }
-}
-
-/// A text option, if given.
-pub(crate) fn text(func: &str, map: &Map, key: &str, pos: Position) -> Res<Option<String>> {
-    match map.get(key) {
-        None => Ok(None),
-        Some(v) if v.is_string() => Ok(Some(v.to_string())),
-        Some(v) => Err(runtime_error(
-            format!("{func}(): option {key}: expected text, got {}", v.type_name()),
-            pos,
-        )),
-    }
-}
-
-/// Parses the file name options like `csv()` does (`name` defaults to the
-/// script's name, `ext` to `zip`, `append_date` stamps the run's start) and
-/// the deflate `level`, and checks the name is not already taken by another
+/// Renders the file name like `csv()` does (`name` defaults to the script's
+/// name, `ext` to `zip`, `append_date` stamps the run's start), checks the
+/// deflate `level`, and checks the name is not already taken by another
 /// file of this run.
-pub(crate) fn common(func: &str, map: &Map, run: &RunContext, pos: Position) -> Res<Common> {
-    let stem = text(func, map, "name", pos)?
+pub(crate) fn common(func: &str, n: &Naming<'_>, run: &RunContext, pos: Position) -> Res<Common> {
+    let stem = n
+        .name
+        .map(str::to_string)
         .unwrap_or_else(|| ScriptsDir::id_of(&run.script_path).unwrap_or_else(|| "extract".into()));
-    let ext = text(func, map, "ext", pos)?.unwrap_or_else(|| "zip".into());
-    let stamp = text(func, map, "append_date", pos)?
-        .map(|s| DateStamp::parse(&s))
+    let stamp = n
+        .append_date
+        .map(DateStamp::parse)
         .transpose()
         .map_err(|e| runtime_error(format!("{func}(): {e}"), pos))?;
-    let name = FileName::new(&stem, &ext, stamp).map_err(|e| runtime_error(format!("{func}(): {e}"), pos))?;
-    let level = match map.get("level") {
+    let name = FileName::new(&stem, n.ext.unwrap_or("zip"), stamp)
+        .map_err(|e| runtime_error(format!("{func}(): {e}"), pos))?;
+    let level = match n.level {
         None => DEFAULT_LEVEL,
-        Some(v) => match v.as_int() {
-            Ok(l) if (0..=MAX_LEVEL as INT).contains(&l) => l as u32,
-            _ => {
-                return Err(runtime_error(
-                    format!(
-                    "{func}(): option level: expected a whole number from 0 (store) to {MAX_LEVEL} (smallest), got {v}"
-                ),
-                    pos,
-                ))
-            }
-        },
+        Some(l) if (0..=MAX_LEVEL as INT).contains(&l) => l as u32,
+        Some(l) => {
+            return Err(runtime_error(
+                format!("{func}(): option level: expected {LEVELS}, got {l}"),
+                pos,
+            ))
+        }
     };
     let file_name = name.render(run.started.naive_local());
     super::name_is_free(func, run, &file_name, pos)?;
@@ -89,7 +100,7 @@ pub(crate) fn common(func: &str, map: &Map, run: &RunContext, pos: Position) -> 
 /// Writes the bundle in the run's folder, every entry stamped with the run's
 /// start (local time of the script's zone), stopping with the run.
 pub(crate) fn write_bundle(func: &str, run: &RunContext, c: &Common, entries: &[Entry], pos: Position) -> Res<Bundle> {
-    let opts = ZipOptions {
+    let opts = crate::bundle::ZipOptions {
         level: c.level,
         modified: run.started.naive_local(),
     };
@@ -107,8 +118,14 @@ pub(crate) fn record(run: &RunContext, artifact: Artifact) -> File {
 
 fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> Res<File> {
     let pos = ctx.call_position();
-    check_names("zip", opts, OPTIONS, pos)?;
-    let c = common("zip", opts, run, pos)?;
+    let o: ZipOptions = read_options("zip", opts, pos)?;
+    let naming = Naming {
+        name: o.name.as_deref(),
+        ext: o.ext.as_deref(),
+        append_date: o.append_date.as_deref(),
+        level: o.level,
+    };
+    let c = common("zip", &naming, run, pos)?;
     let mut entries = Vec::with_capacity(files.len());
     let mut rows = 0u64;
     for (i, item) in files.into_iter().enumerate() {
@@ -159,7 +176,7 @@ fn build(ctx: NativeCallContext, run: &RunContext, files: Array, opts: &Map) -> 
 /// delivering the files inside it. See [zips and photos](zips-and-photos.md).
 pub(crate) const ZIP: Primitive = Primitive {
     names: &["zip"],
-    options: Some((1, OPTIONS)),
+    options: Some((1, option_names::<ZipOptions>)),
     check: None,
     register,
 };
