@@ -6,7 +6,7 @@
 //! Plain rows go from the database batch straight to the writer; only rows
 //! passed through `rows.map(..)` (or a script array) become script values.
 
-use super::Primitive;
+use super::{read_options, Options, Primitive};
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -93,11 +93,60 @@ const HTML_OPTIONS: &[&str] = &[
     "columns",
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// What an empty result writes.
+#[derive(Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum OnEmpty {
+    #[default]
     Write,
     Fail,
     ZeroBytes,
+}
+
+/// The options of every format, read by serde with unknown fields denied.
+/// Which of them a format takes is its descriptor's list (`CSV_OPTIONS`,
+/// ...), checked first; a test keeps every list within these fields.
+/// `columns` and the header and trailer records hold lists of maps, read
+/// from the script's map by [`fields`], which words their errors per item.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatOptions {
+    name: Option<String>,
+    ext: Option<String>,
+    append_date: Option<String>,
+    #[serde(default)]
+    on_empty: OnEmpty,
+    // Checked to be present and convertible here, read by `fields`.
+    #[allow(dead_code)]
+    columns: Option<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    header_record: Option<serde::de::IgnoredAny>,
+    #[allow(dead_code)]
+    trailer_record: Option<serde::de::IgnoredAny>,
+    header: Option<bool>,
+    quotes: Option<bool>,
+    bom: Option<bool>,
+    delimiter: Option<String>,
+    charset: Option<String>,
+    unmappable: Option<String>,
+    unquoted: Option<String>,
+    formulas: Option<String>,
+    line_ending: Option<String>,
+    terminator: Option<String>,
+    overflow: Option<String>,
+    decimals: Option<String>,
+    sheet: Option<String>,
+    title: Option<String>,
+}
+
+impl Options for FormatOptions {
+    fn expected(field: &str) -> &'static str {
+        match field {
+            "header" | "quotes" | "bom" => "true or false",
+            "on_empty" => "\"write\", \"fail\" or \"zero_bytes\"",
+            _ => "text",
+        }
+    }
 }
 
 enum Kind {
@@ -131,41 +180,6 @@ struct Opts {
     kind: Kind,
 }
 
-struct Reader<'a> {
-    map: &'a Map,
-    format: &'static str,
-    pos: Position,
-}
-
-impl Reader<'_> {
-    fn err(&self, key: &str, msg: impl std::fmt::Display) -> Box<rhai::EvalAltResult> {
-        runtime_error(format!("{}(): option {key}: {msg}", self.format), self.pos)
-    }
-    fn text(&self, key: &str) -> Res<Option<String>> {
-        match self.map.get(key) {
-            None => Ok(None),
-            Some(v) if v.is_string() => Ok(Some(v.to_string())),
-            Some(v) => Err(self.err(key, format!("expected text, got {}", v.type_name()))),
-        }
-    }
-    fn flag(&self, key: &str, default: bool) -> Res<bool> {
-        match self.map.get(key) {
-            None => Ok(default),
-            Some(v) => v
-                .as_bool()
-                .map_err(|t| self.err(key, format!("expected true or false, got {t}"))),
-        }
-    }
-    fn parse<T>(&self, key: &str, f: impl FnOnce(&str) -> Result<T, crate::format::FormatError>) -> Res<Option<T>> {
-        match self.text(key)? {
-            None => Ok(None),
-            Some(s) => f(&s)
-                .map(Some)
-                .map_err(|e| runtime_error(format!("{}(): {e}", self.format), self.pos)),
-        }
-    }
-}
-
 fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) -> Res<Opts> {
     let known = super::primitive(format)
         .and_then(|p| p.options)
@@ -176,55 +190,60 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             pos,
         ));
     }
-    let r = Reader { map, format, pos };
-    let stem = r
-        .text("name")?
+    let o: FormatOptions = read_options(format, map, pos)?;
+    let err = |key: &str, msg: &dyn std::fmt::Display| runtime_error(format!("{format}(): option {key}: {msg}"), pos);
+    let invalid = |e: FormatError| runtime_error(format!("{format}(): {e}"), pos);
+    let stem = o
+        .name
+        .clone()
         .unwrap_or_else(|| ScriptsDir::id_of(&run.script_path).unwrap_or_else(|| "extract".into()));
     let fixed = format == "fixed";
-    let ext = r
-        .text("ext")?
+    let ext = o
+        .ext
+        .clone()
         .unwrap_or_else(|| if fixed { "txt" } else { format }.to_string());
-    let stamp = r.parse("append_date", DateStamp::parse)?;
-    let name = FileName::new(&stem, &ext, stamp).map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
-    let on_empty = match r.text("on_empty")?.as_deref() {
-        None | Some("write") => OnEmpty::Write,
-        Some("fail") => OnEmpty::Fail,
-        Some("zero_bytes") => OnEmpty::ZeroBytes,
-        Some(other) => {
-            return Err(r.err(
-                "on_empty",
-                format!("'{other}' is not \"write\", \"fail\" or \"zero_bytes\""),
-            ))
-        }
-    };
-    let overflow = match r.text("overflow")? {
+    let stamp = o
+        .append_date
+        .as_deref()
+        .map(DateStamp::parse)
+        .transpose()
+        .map_err(invalid)?;
+    let name = FileName::new(&stem, &ext, stamp).map_err(invalid)?;
+    let overflow = match o.overflow.as_deref() {
         None => Overflow::Fail,
-        Some(o) => fields::parse_overflow(&o).map_err(|e| r.err("overflow", e))?,
+        Some(o) => fields::parse_overflow(o).map_err(|e| err("overflow", &e))?,
     };
-    let records = fields::records(map, fixed, overflow).map_err(|(key, e)| r.err(key, e))?;
+    let records = fields::records(map, fixed, overflow).map_err(|(key, e)| err(key, &e))?;
     let columns = match map.get("columns") {
         _ if fixed => None,
         None => None,
         Some(v) => Some(
             v.clone()
                 .try_cast::<Array>()
-                .ok_or_else(|| r.err("columns", "expected an array of column names"))?
+                .ok_or_else(|| err("columns", &"expected an array of column names"))?
                 .into_iter()
                 .map(|c| c.into_immutable_string().map(|s| s.to_string()))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| r.err("columns", "expected an array of column names"))?,
+                .map_err(|_| err("columns", &"expected an array of column names"))?,
         ),
     };
     // Fixed-width and JSON files have no line of column names.
     let json = matches!(format, "ndjson" | "json");
-    let header = !fixed && !json && r.flag("header", true)?;
-    let charset = r.parse("charset", Charset::parse)?.unwrap_or(Charset::UTF_8);
+    let header = !fixed && !json && o.header.unwrap_or(true);
+    let charset = o.charset.as_deref().map(Charset::parse).transpose().map_err(invalid)?;
+    let charset = charset.unwrap_or(Charset::UTF_8);
+    let unmappable = o
+        .unmappable
+        .as_deref()
+        .map(str::parse::<Unmappable>)
+        .transpose()
+        .map_err(invalid)?;
+    let line_ending = o.line_ending.as_deref().map(str::parse).transpose().map_err(invalid)?;
     let kind = if format == "xlsx" {
-        let sheet = r.text("sheet")?;
-        if let Some(name) = &sheet {
-            crate::format::check_sheet_name(name).map_err(|e| r.err("sheet", e))?;
+        if let Some(name) = &o.sheet {
+            crate::format::check_sheet_name(name).map_err(|e| err("sheet", &e))?;
         }
-        Kind::Xlsx { header, sheet }
+        Kind::Xlsx { header, sheet: o.sheet }
     } else if json {
         Kind::Json(JsonOptions {
             layout: if format == "json" {
@@ -232,49 +251,71 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
             } else {
                 JsonLayout::Lines
             },
-            decimals: r.parse("decimals", str::parse::<Decimals>)?.unwrap_or_default(),
+            decimals: o
+                .decimals
+                .as_deref()
+                .map(str::parse::<Decimals>)
+                .transpose()
+                .map_err(invalid)?
+                .unwrap_or_default(),
         })
     } else if format == "html" {
         Kind::Html(HtmlOptions {
-            title: r.text("title")?.unwrap_or_else(|| stem.clone()),
+            title: o.title.unwrap_or_else(|| stem.clone()),
             header,
             charset,
         })
     } else if fixed {
         let columns = map.get("columns").ok_or_else(|| {
-            r.err(
+            err(
                 "columns",
-                "a fixed-width file needs its columns: [#{ name: \"id\", width: 9 }, ...]",
+                &"a fixed-width file needs its columns: [#{ name: \"id\", width: 9 }, ...]",
             )
         })?;
         let options = FixedOptions {
-            columns: fields::fixed_columns(columns, overflow).map_err(|e| r.err("columns", e))?,
+            columns: fields::fixed_columns(columns, overflow).map_err(|e| err("columns", &e))?,
             charset,
-            unmappable: r.parse("unmappable", str::parse::<Unmappable>)?.unwrap_or_default(),
-            line_ending: r.parse("line_ending", str::parse)?.unwrap_or_default(),
-            terminator: r.text("terminator")?.unwrap_or_default(),
+            unmappable: unmappable.unwrap_or_default(),
+            line_ending: line_ending.unwrap_or_default(),
+            terminator: o.terminator.unwrap_or_default(),
         };
-        options
-            .validate()
-            .map_err(|e| runtime_error(format!("{format}(): {e}"), pos))?;
+        options.validate().map_err(invalid)?;
         Kind::Fixed(options)
     } else {
         let d = CsvOptions::default();
         Kind::Csv(CsvOptions {
-            delimiter: r.parse("delimiter", parse_delimiter)?.unwrap_or(d.delimiter),
-            quote_all: r.flag("quotes", d.quote_all)?,
+            delimiter: o
+                .delimiter
+                .as_deref()
+                .map(parse_delimiter)
+                .transpose()
+                .map_err(invalid)?
+                .unwrap_or(d.delimiter),
+            quote_all: o.quotes.unwrap_or(d.quote_all),
             header,
-            line_ending: r.parse("line_ending", str::parse)?.unwrap_or(d.line_ending),
-            bom: r.flag("bom", d.bom)?,
+            line_ending: line_ending.unwrap_or(d.line_ending),
+            bom: o.bom.unwrap_or(d.bom),
             charset,
-            unmappable: r.parse("unmappable", str::parse::<Unmappable>)?.unwrap_or(d.unmappable),
-            unquoted: r.parse("unquoted", str::parse)?.unwrap_or(d.unquoted),
-            formulas: r.parse("formulas", str::parse)?.unwrap_or(d.formulas),
+            unmappable: unmappable.unwrap_or(d.unmappable),
+            unquoted: o
+                .unquoted
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(invalid)?
+                .unwrap_or(d.unquoted),
+            formulas: o
+                .formulas
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(invalid)?
+                .unwrap_or(d.formulas),
         })
     };
     Ok(Opts {
         name,
-        on_empty,
+        on_empty: o.on_empty,
         columns,
         header,
         records,
@@ -1102,4 +1143,27 @@ fn register_file(engine: &mut Engine, run: Arc<RunContext>) {
             Ok(File::new(a))
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_format_takes_only_options_its_serde_type_reads() {
+        let fields = super::super::option_names::<FormatOptions>();
+        for list in [CSV_OPTIONS, FIXED_OPTIONS, JSON_OPTIONS, XLSX_OPTIONS, HTML_OPTIONS] {
+            for name in list {
+                assert!(fields.contains(name), "{name} is not a field of FormatOptions");
+            }
+        }
+        for field in fields {
+            assert!(
+                [CSV_OPTIONS, FIXED_OPTIONS, JSON_OPTIONS, XLSX_OPTIONS, HTML_OPTIONS]
+                    .iter()
+                    .any(|l| l.contains(field)),
+                "no format takes {field}"
+            );
+        }
+    }
 }

@@ -153,6 +153,11 @@ pub(crate) fn options_table(map: &Map) -> Result<toml::Table, String> {
             Some(toml::Value::Boolean(b))
         } else if let Some(items) = v.read_lock::<rhai::Array>() {
             items.iter().map(value).collect::<Option<_>>().map(toml::Value::Array)
+        } else if let Some(map) = v.read_lock::<Map>() {
+            map.iter()
+                .map(|(k, v)| value(v).map(|v| (k.to_string(), v)))
+                .collect::<Option<_>>()
+                .map(toml::Value::Table)
         } else {
             None
         }
