@@ -172,7 +172,22 @@ const EXPECTED: &[Expect] = &[
     ok("### Parameters", 0, &[], None),
     Expect {
         params: &["include_ssn=true", "min_grade=10"],
-        ..ok("### Parameters", 0, &[], None)
+        ..ok(
+            "### Parameters",
+            0,
+            &[],
+            Some(|r| {
+                // History records the parameters, overrides marked.
+                let history = r.project.ferry(&["history", "--run", "1"]);
+                let line = history.ok().lines().find(|l| l.trim_start().starts_with("params"));
+                assert_eq!(
+                    line.map(str::trim),
+                    Some("params       include_ssn=true (overridden), min_grade=10 (overridden)"),
+                    "{}",
+                    history.stdout
+                );
+            }),
+        )
     },
     Expect {
         params: &["min_grade=ten"],
@@ -310,7 +325,9 @@ const EXPECTED: &[Expect] = &[
             at: Some("vendor"),
         }],
         Some(|r| {
-            let remote = r.sftp.as_ref().unwrap().path("/in/roster.csv");
+            let server = r.sftp.as_ref().unwrap();
+            assert_eq!(server.successes(), ["password"], "the env: password logged in");
+            let remote = server.path("/in/roster.csv");
             assert_eq!(
                 std::fs::read(&remote).unwrap(),
                 std::fs::read(r.one("vendor", r"roster\.csv")).unwrap()
