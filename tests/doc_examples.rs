@@ -517,7 +517,8 @@ fn report_server() -> (u16, Arc<AtomicUsize>) {
     let served = Arc::new(AtomicUsize::new(0));
     let count = served.clone();
     std::thread::spawn(move || {
-        for stream in listener.incoming() {
+        // One run fetches once; the thread ends after a few requests.
+        for stream in listener.incoming().take(5) {
             let Ok(mut s) = stream else { continue };
             let mut buf = vec![0u8; 8192];
             let n = s.read(&mut buf).unwrap_or(0);
@@ -655,7 +656,7 @@ fn run_block(n: usize, block: &Block, expect: &Expect) {
         p.sqlite(expect.sql);
     }
     let uses = |what: &str| block.text.contains(what);
-    let (http, served) = report_server();
+    let report = uses("report(").then(report_server);
     let sftp = uses("mode: \"sftp\"").then(|| {
         let server = SftpServer::start(Options::password(SFTP_USER, VENDOR_PW));
         std::fs::create_dir_all(server.path("/in")).unwrap();
@@ -666,7 +667,8 @@ fn run_block(n: usize, block: &Block, expect: &Expect) {
         pgp_keys(&p);
     }
     let name = format!("doc_{n}");
-    let source = script(block, (http, sftp.as_ref().map_or(0, |s| s.port)));
+    let ports = (report.as_ref().map_or(0, |r| r.0), sftp.as_ref().map_or(0, |s| s.port));
+    let source = script(block, ports);
     p.script(&name, &source);
     let mut args = vec!["run", name.as_str()];
     for param in expect.params {
@@ -738,7 +740,7 @@ fn run_block(n: usize, block: &Block, expect: &Expect) {
     let arrived: usize = DESTINATIONS.iter().map(|d| p.files(d).len()).sum();
     let delivered = expect.files.iter().filter(|f| f.at.is_some()).count();
     assert_eq!(arrived, delivered, "files at the destinations: {context}");
-    if uses("report(") && expect.error.is_none() {
+    if let (Some((_, served)), None) = (&report, expect.error) {
         assert_eq!(
             served.load(Ordering::SeqCst),
             1,
@@ -798,14 +800,12 @@ fn every_rhai_block_of_the_script_reference_runs_as_documented() {
             .iter()
             .filter(|e| e.heading == block.heading && e.nth == block.nth)
             .collect();
-        assert!(
-            !expects.is_empty(),
-            "{} (block {}, line {}) has no entry in EXPECTED: say what it writes\n{}",
-            block.heading,
-            block.nth,
-            block.line,
-            block.text
-        );
+        if expects.is_empty() {
+            failures.push(format!(
+                "{} (block {}, line {}) has no entry in EXPECTED: say what it writes\n{}",
+                block.heading, block.nth, block.line, block.text
+            ));
+        }
         for expect in expects {
             // Every block runs even when one fails, so one test run lists
             // every example that is wrong.
@@ -818,7 +818,7 @@ fn every_rhai_block_of_the_script_reference_runs_as_documented() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {ran} runs of documented examples failed:\n\n{}",
+        "{} problems in {ran} runs of documented examples:\n\n{}",
         failures.len(),
         failures.join("\n\n")
     );
