@@ -102,8 +102,8 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
 const DESTINATIONS: &[&str] = &["out", "raw", "staff", "vendor", "acme-sftp"];
 
 /// A file a run must build: its name (a regex, `\d{8}` for a date), its rows
-/// as the run reports them, and the folder it must arrive in (`None`: built
-/// and not delivered; `sftp:PATH`: on the SFTP server).
+/// as the run reports them, and the destination folder it must arrive in
+/// (`None`: built and not delivered).
 struct Built {
     name: &'static str,
     rows: u64,
@@ -128,6 +128,7 @@ struct Expect {
     check: Option<fn(&Ran)>,
 }
 
+/// A run of the block that succeeds, with the defaults and the base fixture.
 const fn ok(heading: &'static str, nth: usize, files: &'static [Built], check: Option<fn(&Ran)>) -> Expect {
     Expect {
         heading,
@@ -140,6 +141,7 @@ const fn ok(heading: &'static str, nth: usize, files: &'static [Built], check: O
     }
 }
 
+/// A file delivered to a local destination folder.
 const fn at(name: &'static str, rows: u64, folder: &'static str) -> Built {
     Built {
         name,
