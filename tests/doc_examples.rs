@@ -171,7 +171,12 @@ const EXPECTED: &[Expect] = &[
     ),
     // Declares parameters and reads them: nothing is written, with the
     // defaults or an override.
-    ok("### Parameters", 0, &[], None),
+    ok(
+        "### Parameters",
+        0,
+        &[],
+        Some(|r| assert_eq!(r.history_params(), "params       include_ssn=false, min_grade=9")),
+    ),
     Expect {
         params: &["include_ssn=true", "min_grade=10"],
         ..ok(
@@ -180,13 +185,9 @@ const EXPECTED: &[Expect] = &[
             &[],
             Some(|r| {
                 // History records the parameters, overrides marked.
-                let history = r.project.ferry(&["history", "--run", "1"]);
-                let line = history.ok().lines().find(|l| l.trim_start().starts_with("params"));
                 assert_eq!(
-                    line.map(str::trim),
-                    Some("params       include_ssn=true (overridden), min_grade=10 (overridden)"),
-                    "{}",
-                    history.stdout
+                    r.history_params(),
+                    "params       include_ssn=true (overridden), min_grade=10 (overridden)"
                 );
             }),
         )
@@ -580,6 +581,14 @@ impl Ran<'_> {
             .lines()
             .find_map(|l| l.strip_prefix("  files kept in "));
         std::path::PathBuf::from(line.unwrap_or_else(|| panic!("no kept folder in {}", self.output.stdout)))
+    }
+
+    /// The `params` line of the run's history.
+    fn history_params(&self) -> String {
+        let history = self.project.ferry(&["history", "--run", "1"]);
+        let line = history.ok().lines().find(|l| l.trim_start().starts_with("params"));
+        line.map(|l| l.trim().to_string())
+            .unwrap_or_else(|| panic!("no params in the history: {}", history.stdout))
     }
 
     /// The `n`th ```text block shown after the block.
