@@ -13,6 +13,7 @@ mod console_hardening;
 mod console_totp;
 mod delivery;
 mod delivery_smb;
+mod doc_examples;
 mod errors;
 mod examples;
 mod filters;
