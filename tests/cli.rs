@@ -206,3 +206,32 @@ fn config_errors_name_the_file_and_line() {
         .stderr_has("ferry.toml:4: unknown field `pasword`")
         .run();
 }
+
+/// The builder's own report: one failed expectation shows the command, each
+/// expectation that failed, the exit code and both streams.
+#[test]
+fn a_failed_expectation_shows_the_command_and_everything_it_printed() {
+    let failed = std::panic::catch_unwind(|| {
+        roster()
+            .args(&["check", "roster"])
+            .code(3)
+            .stdout_has("no such text")
+            .stderr_lacks("")
+            .file("out/roster.csv", "")
+            .run();
+    })
+    .unwrap_err();
+    let message = failed.downcast_ref::<String>().unwrap();
+    for want in [
+        "`ferry check roster` in ",
+        "- exit code 0 (expected 3)\n",
+        "- stdout lacks \"no such text\"\n",
+        "- stderr has \"\"\n",
+        "- out/roster.csv cannot be read",
+        "exit code: 0\n--- stdout ---\nok     ",
+        "schedule: daily at 02:30",
+        "--- stderr ---\n",
+    ] {
+        assert!(message.contains(want), "{want:?} in {message}");
+    }
+}
