@@ -3,6 +3,12 @@
 //! simulated time, in milliseconds of real time. Tokio's paused runtime
 //! jumps to the next timer whenever every task waits, so a sleep of an hour
 //! returns at once with the clock an hour on.
+//!
+//! These drive the loop's steps rather than all of `serve`: the state
+//! store's SQLite queries run on a worker thread, and a paused runtime that
+//! finds every task waiting on it advances to the next timer, the pool's
+//! acquire timeout among them (tried: `PoolTimedOut` on the first query).
+//! The real process, its signals and its store stay with tests/serve.rs.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
