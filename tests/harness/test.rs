@@ -84,6 +84,12 @@ impl Test {
         self
     }
 
+    /// Puts top-level settings (`key = value` lines) at the head of ferry.toml.
+    pub fn settings_head(self, lines: &str) -> Self {
+        self.project.settings_head(lines);
+        self
+    }
+
     /// The command line after `ferry`.
     pub fn args(mut self, args: &[&str]) -> Self {
         self.args = args.iter().map(|a| a.to_string()).collect();
