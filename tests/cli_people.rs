@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{Output, Project};
+use crate::harness::{Output, Project, Test};
 
 /// Runs ferry in the project with `COLUMNS` set (or removed).
 fn ferry(p: &Project, columns: Option<&str>, args: &[&str]) -> Output {
@@ -221,25 +221,32 @@ fn completions_and_manual_pages_are_generated_without_a_configuration() {
 #[test]
 fn exit_codes_tell_bad_input_from_unreachable_from_failed() {
     // 2: a configuration that does not parse, an unknown argument, an unknown run.
-    let p = Project::new();
-    p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
-    p.settings_head("keep_days = \"soon\"");
-    let bad = ferry(&p, None, &["list"]);
-    assert_eq!(bad.code, 2, "{bad:?}");
-    assert!(bad.stderr.contains("ferry.toml:1"), "{}", bad.stderr);
-    let p = Project::new();
-    p.sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);");
-    assert_eq!(ferry(&p, None, &["list", "--no-such-flag"]).code, 2);
-    let none = ferry(&p, None, &["history", "--run", "99"]);
-    assert_eq!(none.code, 2, "{none:?}");
-
-    // 1: a run that fails.
-    p.script(
-        "fails",
-        "deliver(csv(query(\"live\", \"SELECT nope FROM missing\"), #{ name: \"f\" }), \"out\");\n",
-    );
-    let failed = ferry(&p, None, &["run", "fails"]);
-    assert_eq!(failed.code, 1, "{failed:?}");
+    Test::new()
+        .sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);")
+        .settings_head("keep_days = \"soon\"")
+        .args(&["list"])
+        .code(2)
+        .stderr_has("ferry.toml:1")
+        .run();
+    let p = Test::new()
+        .sqlite("CREATE TABLE one (x INTEGER); INSERT INTO one VALUES (1);")
+        .args(&["list", "--no-such-flag"])
+        .code(2)
+        .run()
+        .then()
+        .args(&["history", "--run", "99"])
+        .code(2)
+        .run()
+        // 1: a run that fails.
+        .then()
+        .script(
+            "fails",
+            "deliver(csv(query(\"live\", \"SELECT nope FROM missing\"), #{ name: \"f\" }), \"out\");\n",
+        )
+        .args(&["run", "fails"])
+        .code(1)
+        .run()
+        .project;
 
     // 3: a server that does not answer (nothing listens on port 1) ...
     std::fs::write(p.path("vendor.pw"), "secret").unwrap();
@@ -247,13 +254,17 @@ fn exit_codes_tell_bad_input_from_unreachable_from_failed() {
     p.config(&format!(
         "{text}[destinations.vendor]\nmode = \"ftps-explicit\"\nserver = \"127.0.0.1\"\nport = 1\nusername = \"u\"\npassword = \"file:vendor.pw\"\npath = \"/in\"\n"
     ));
-    let down = ferry(&p, None, &["test-connection", "vendor"]);
-    assert_eq!(down.code, 3, "{down:?}");
-    // ... and a state store that cannot be reached.
-    p.settings_head("state = \"postgres://ferry@127.0.0.1:1/ferry_state\"");
-    let store = ferry(&p, None, &["list"]);
-    assert_eq!(store.code, 3, "{store:?}");
-    assert!(store.stderr.contains("state store"), "{}", store.stderr);
+    Test::in_project(p)
+        .args(&["test-connection", "vendor"])
+        .code(3)
+        .run()
+        // ... and a state store that cannot be reached.
+        .then()
+        .settings_head("state = \"postgres://ferry@127.0.0.1:1/ferry_state\"")
+        .args(&["list"])
+        .code(3)
+        .stderr_has("state store")
+        .run();
 }
 
 #[test]

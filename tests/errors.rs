@@ -2,7 +2,7 @@
 
 use ferry::state::Trigger;
 
-use crate::harness::Project;
+use crate::harness::{Project, Test};
 
 fn with_people() -> Project {
     let p = Project::new();
@@ -87,19 +87,16 @@ fn unknown_database_destination_and_option_are_found_at_load() {
 /// properties are not mistaken for typos.
 #[test]
 fn check_finds_misspelt_functions_and_methods_and_suggests_the_name_meant() {
-    let p = with_people();
-    p.script(
-        "typo",
-        "// roster\nlet rows = qeury(\"live\", \"SELECT id FROM people\");\n",
-    );
-    let out = p.ferry(&["check", "typo"]);
-    assert_eq!(out.code, 2, "{out:?}");
-    assert!(
-        out.stdout
-            .contains("typo.rhai:2: unknown function 'qeury'; did you mean query()?"),
-        "{}",
-        out.stdout
-    );
+    let p = Test::in_project(with_people())
+        .script(
+            "typo",
+            "// roster\nlet rows = qeury(\"live\", \"SELECT id FROM people\");\n",
+        )
+        .args(&["check", "typo"])
+        .code(2)
+        .stdout_has("typo.rhai:2: unknown function 'qeury'; did you mean query()?")
+        .run()
+        .project;
     p.script(
         "method",
         "let rows = query(\"live\", \"SELECT id FROM people\");\nlet m = rows.mapp(|r| r);\n",
@@ -113,15 +110,17 @@ fn check_finds_misspelt_functions_and_methods_and_suggests_the_name_meant() {
     assert!(load_error(&p, "own").contains("own.rhai:2: unknown function 'bnad'; did you mean band()?"));
     p.script("far", "let x = frobnicate(3);\n");
     assert!(load_error(&p, "far").contains("unknown function 'frobnicate': neither a ferry primitive"));
-    p.script(
-        "fine",
-        "fn band(g) { if g > 8 { \"high\" } else { \"low\" } }\n\
-         let m = #{ a: 1, twice: |x| x * 2 };\nlet n = m.twice(band(3).len());\n\
-         let s = \"abc\".to_upper().sub_string(1);\nlet f = Fn(\"band\");\nprint(f.call(9) + s + n);\n\
-         deliver(csv(query(\"live\", \"SELECT id FROM people\").map(|r| r), #{ name: \"fine\" }), \"out\");\n",
-    );
-    let out = p.ferry(&["check", "fine"]);
-    assert!(out.ok().contains("ok "), "{}", out.stdout);
+    Test::in_project(p)
+        .script(
+            "fine",
+            "fn band(g) { if g > 8 { \"high\" } else { \"low\" } }\n\
+             let m = #{ a: 1, twice: |x| x * 2 };\nlet n = m.twice(band(3).len());\n\
+             let s = \"abc\".to_upper().sub_string(1);\nlet f = Fn(\"band\");\nprint(f.call(9) + s + n);\n\
+             deliver(csv(query(\"live\", \"SELECT id FROM people\").map(|r| r), #{ name: \"fine\" }), \"out\");\n",
+        )
+        .args(&["check", "fine"])
+        .stdout_has("ok ")
+        .run();
 }
 
 /// An engine error reads as a sentence: which call, with what kinds of

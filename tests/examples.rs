@@ -1,7 +1,7 @@
 //! The shipped scripts/ and stdlib/ on the embedded default: the README's
 //! run command, as a new user gets it.
 
-use crate::harness::{python_csv, Project};
+use crate::harness::{python_csv, Project, Test};
 
 fn count(db: &std::path::Path, sql: &str) -> u64 {
     crate::harness::sqlite_column(db, sql)[0].parse().unwrap()
@@ -81,13 +81,15 @@ fn run_all_on_the_embedded_default_produces_every_example_file() {
 
 #[test]
 fn every_example_checks_and_test_extracts() {
-    let p = Project::from_repo();
-    p.ferry(&["check"]).ok();
+    let mut ran = Test::in_project(Project::from_repo()).args(&["check"]).run();
     for script in ["enrollment_roster", "attendance", "lms_users", "school_summary"] {
-        let out = p.ferry(&["test-extract", script]);
-        assert!(out.ok().contains("would deliver to 'out'"), "{script}: {}", out.stdout);
+        ran = ran
+            .then()
+            .args(&["test-extract", script])
+            .stdout_has("would deliver to 'out'")
+            .dir("out", &[])
+            .run();
     }
-    assert!(p.files("out").is_empty());
 }
 
 /// The README's headline script, as written there: an off `include_ssn`

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod broken;
 mod cli;
 mod cli_people;
 mod console;

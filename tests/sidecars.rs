@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::harness::{python_json, Project};
+use crate::harness::{python_json, Project, Test};
 
 fn project(sidecars: &str) -> Project {
     let p = Project::new();
@@ -98,14 +98,11 @@ fn a_resend_sends_the_file_and_its_sidecars_once_each() {
 
 #[test]
 fn a_test_extract_names_the_sidecars_and_writes_none() {
-    let p = project("checksum = \"md5\"\nmanifest = \"csv\"");
-    let out = p.ferry(&["test-extract", "roster"]);
-    let text = out.ok();
-    assert!(
-        text.contains("would deliver to 'out', then its sidecars roster.csv.md5, roster.csv.manifest.csv"),
-        "{text}"
-    );
-    assert!(p.files("out").is_empty());
+    Test::in_project(project("checksum = \"md5\"\nmanifest = \"csv\""))
+        .args(&["test-extract", "roster"])
+        .stdout_has("would deliver to 'out', then its sidecars roster.csv.md5, roster.csv.manifest.csv")
+        .dir("out", &[])
+        .run();
 }
 
 #[test]
@@ -120,9 +117,10 @@ fn an_unknown_checksum_or_manifest_names_the_setting() {
             "destinations.out.manifest: manifest \"xml\" is not valid: \"csv\" or \"json\"",
         ),
     ] {
-        let p = project(setting);
-        let out = p.ferry(&["check"]);
-        assert_ne!(out.code, 0, "{out:?}");
-        assert!(out.stderr.contains(want), "{setting}: {}", out.stderr);
+        Test::in_project(project(setting))
+            .args(&["check"])
+            .code(2)
+            .stderr_has(want)
+            .run();
     }
 }

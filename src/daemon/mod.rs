@@ -6,6 +6,9 @@
 //! finishing or shutdown. Occurrences are claimed in the state store before
 //! they run, so several instances sharing a PostgreSQL store run each once.
 
+mod clock;
+#[cfg(test)]
+mod clock_tests;
 pub mod metrics;
 mod registry;
 mod watcher;
@@ -22,6 +25,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 pub use registry::{Change, Registry};
+
+use clock::Clock;
 
 use crate::app::App;
 use crate::config::{ConsoleSettings, Settings, CONFIG_FILE};
@@ -113,6 +118,8 @@ const QUIET: Duration = Duration::from_millis(150);
 
 struct Daemon {
     app: Arc<App>,
+    /// The time of day the schedule is read against.
+    clock: Clock,
     /// The console's view of `app`, replaced on every reload.
     published: watch::Sender<Arc<App>>,
     opts: ServeOptions,
@@ -155,6 +162,7 @@ pub async fn serve(
     let (published, _) = watch::channel(app.clone());
     let mut d = Daemon {
         app,
+        clock: Clock::system(),
         published,
         opts,
         config_seen: config_text.clone(),
@@ -214,11 +222,7 @@ pub async fn serve(
     );
     loop {
         d.launch_pending().await?;
-        let wait = d
-            .registry
-            .earliest()
-            .map(|t| (t - Utc::now()).to_std().unwrap_or_default())
-            .unwrap_or(Duration::from_secs(3600));
+        let wait = d.clock.until(d.registry.earliest());
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tokio::time::sleep(wait) => d.fire_due().await?,
@@ -372,14 +376,16 @@ impl Daemon {
         }
         // Scripts are checked against the configuration in effect: a
         // configuration that does not load changes none of them.
-        let changes = self.registry.rescan(&self.app.settings, &self.config_text, Utc::now());
+        let changes = self
+            .registry
+            .rescan(&self.app.settings, &self.config_text, self.clock.now());
         for c in changes {
             match c {
                 Change::Added(id) => {
                     tracing::info!(script = %id, "Script loaded.");
                     self.reported.remove(&id);
                     if !first {
-                        if let Err(e) = self.app.store.scheduled_since(&id, Utc::now()).await {
+                        if let Err(e) = self.app.store.scheduled_since(&id, self.clock.now()).await {
                             tracing::error!(script = %id, error = %e, "Cannot record when the script was first scheduled.");
                         }
                     }
@@ -461,7 +467,7 @@ impl Daemon {
 
     /// Missed occurrences: since the last one any instance claimed.
     async fn catch_up(&mut self) -> Result<(), DaemonError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let ids: Vec<String> = self.registry.entries.keys().cloned().collect();
         for id in ids {
             let Some(script) = self.script(&id) else { continue };
@@ -547,16 +553,11 @@ impl Daemon {
 
     /// Queues every script whose time has come and moves its next time on.
     async fn fire_due(&mut self) -> Result<(), DaemonError> {
-        let now = Utc::now();
-        let mut due = Vec::new();
-        for (id, e) in self.registry.entries.iter_mut() {
-            if let (Some(at), Some(script)) = (e.next, &e.script) {
-                if at <= now {
-                    due.push(Due::scheduled(id.clone(), at, Trigger::Scheduled));
-                    e.next = crate::run::next_due(script, now);
-                }
-            }
-        }
+        let due = self
+            .registry
+            .take_due(self.clock.now())
+            .into_iter()
+            .map(|(id, at)| Due::scheduled(id, at, Trigger::Scheduled));
         // Per script, occurrences get their rows in order: catch-up after a
         // crash counts from the latest row, so a later occurrence recorded
         // skipped while an earlier one still waited for a slot (unclaimed)
@@ -605,7 +606,7 @@ impl Daemon {
         let _ = ask.accepted.send(Ok(()));
         self.pending.push_back(Due {
             id: ask.script,
-            at: Utc::now(),
+            at: self.clock.now(),
             trigger: Trigger::Manual,
             asked: Some(Asked {
                 by: ask.by,

@@ -153,4 +153,21 @@ impl Registry {
     pub fn earliest(&self) -> Option<DateTime<Utc>> {
         self.entries.values().filter_map(|e| e.next).min()
     }
+
+    /// Each script whose time has come by `now`, with the occurrence it was
+    /// due for, moved on to its next time after `now`. A stretch the loop
+    /// did not wake for (a suspended machine, a long rescan) gives one run
+    /// for its first occurrence, not one for every occurrence in it.
+    pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
+        let mut due = Vec::new();
+        for (id, e) in self.entries.iter_mut() {
+            if let (Some(at), Some(script)) = (e.next, &e.script) {
+                if at <= now {
+                    due.push((id.clone(), at));
+                    e.next = next_due(script, now);
+                }
+            }
+        }
+        due
+    }
 }

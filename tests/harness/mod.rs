@@ -9,7 +9,12 @@ pub mod console;
 pub mod daemon;
 pub mod ftp_server;
 pub mod sftp_server;
+pub mod test;
 pub mod vsftpd;
+
+// tests/servers.rs shares this harness and runs no CLI tests.
+#[allow(unused_imports)]
+pub use test::Test;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -190,7 +195,8 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+/// Copies a folder and everything below it.
+pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
         let target = to.join(e.file_name());
