@@ -237,6 +237,15 @@ notify("tech-admins", `Sent ${f.rows} people to Acme`);
         "{}",
         mails[0].data
     );
+
+    // A disabled member is told nothing, by email or in the app.
+    p.ferry(&["users", "disable", "ann"]).ok();
+    p.ferry(&["run", "sent"]).ok();
+    assert_eq!(smtp.seen().len(), 1, "no email to the disabled ann: {:?}", smtp.seen());
+    let list = p.ferry(&["notifications", "--wide", "--user", "ann"]);
+    assert_eq!(self::rows(list.ok()).len(), 1, "{}", list.stdout);
+    let list = p.ferry(&["notifications", "--wide", "--user", "bob"]);
+    assert_eq!(self::rows(list.ok()).len(), 2, "{}", list.stdout);
 }
 
 #[test]

@@ -197,3 +197,26 @@ fn tokio_check(p: &Project, user: &str, password: &str) -> bool {
         app.store.check_password(user, password).await.unwrap()
     })
 }
+
+#[test]
+fn a_user_added_without_a_password_is_told_how_they_will_sign_in() {
+    crate::harness::Test::new()
+        .args(&["users", "add", "clerk"])
+        .stdout_has("cannot log in (no password); `ferry users password clerk` sets one")
+        .run()
+        .then()
+        .config(
+            r#"[databases.live]
+url = "sqlite:fixture.db"
+[console.oidc]
+issuer = "http://127.0.0.1:9/"
+client_id = "ferry"
+client_secret = "env:FERRY_TEST_OIDC_SECRET"
+allowed_domains = ["district.org"]
+"#,
+        )
+        .args(&["users", "add", "jsmith"])
+        .stdout_has("signs in to the console through single sign-on ([console.oidc])")
+        .stdout_lacks("cannot log in")
+        .run();
+}

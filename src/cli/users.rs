@@ -20,9 +20,10 @@ pub struct Args {
 /// The `ferry users` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum UsersCommand {
-    /// Add a user (names are letters, digits, '.', '_', '-', '@'). Without a
-    /// password the user is only told about runs; with one they can log in
-    /// to the console.
+    /// Add a user (names are letters, digits, '.', '_', '-', '@'). With a
+    /// password they can log in to the console; without one they sign in
+    /// through single sign-on when [console.oidc] is set, else they are only
+    /// told about runs.
     Add {
         /// Unique name, e.g. jsmith.
         name: String,
@@ -154,9 +155,11 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             if !rights.is_empty() {
                 println!("  rights: {}", rights.join(", "));
             }
-            match has_password {
-                true => println!("  can log in to the console"),
-                false => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
+            let sso = app.settings.console.as_ref().is_some_and(|c| c.oidc.is_some());
+            match (has_password, sso) {
+                (true, _) => println!("  can log in to the console"),
+                (false, true) => println!("  signs in to the console through single sign-on ([console.oidc])"),
+                (false, false) => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
             }
         }
         UsersCommand::Password { name, stdin } => {

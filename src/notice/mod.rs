@@ -167,7 +167,12 @@ impl Notifier {
         let to: Vec<String> = match &group.email {
             Some(address) => vec![address.clone()],
             None => match self.store.members(&group.name).await {
-                Ok(users) => users.into_iter().filter_map(|u| u.email).collect(),
+                // A disabled user's mailbox may outlive their job.
+                Ok(users) => users
+                    .into_iter()
+                    .filter(|u| !u.disabled)
+                    .filter_map(|u| u.email)
+                    .collect(),
                 Err(e) => return self.failed("email", &group.name, e.to_string()),
             },
         };

@@ -100,13 +100,16 @@ const COLUMNS: &str = "id, user_name, group_name, script, run_id, level, message
 
 impl Store {
     /// Records a notification once per current member of its group, in one
-    /// transaction, and returns the members told. A group with no members
-    /// (or no such group) still gets one row with no user, so nothing is lost.
+    /// transaction, and returns the members told. A disabled member is not
+    /// told: they cannot sign in to read it. A group with no (enabled)
+    /// members, or no such group, still gets one row with no user, so
+    /// nothing is lost.
     pub async fn add_notification(&self, n: &NewNotification<'_>) -> Result<Vec<String>, PeopleError> {
         let mut tx = self.pool.begin().await?;
         let members: Vec<String> = sqlx::query(
             "SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id \
-             JOIN user_groups g ON g.id = m.group_id WHERE g.name = $1 ORDER BY u.name",
+             JOIN user_groups g ON g.id = m.group_id WHERE g.name = $1 AND u.disabled_at IS NULL \
+             ORDER BY u.name",
         )
         .bind(n.group)
         .fetch_all(&mut *tx)
