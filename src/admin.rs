@@ -12,7 +12,6 @@ use crate::state::{AdminAction, PeopleError, StartedBy};
 pub struct NewUser {
     /// The login-style name.
     pub name: String,
-    /// Name for people.
     pub display_name: Option<String>,
     /// Where their email goes.
     pub email: Option<String>,
@@ -206,7 +205,7 @@ impl<'a> Admin<'a> {
         Ok(())
     }
 
-    /// Adds a group.
+    /// Adds a group and records who added it in the people-change log.
     pub async fn add_group(&self, name: &str, email: Option<&str>, webhook: Option<&str>) -> Result<(), PeopleError> {
         self.app.store.add_group(name, email, webhook).await?;
         self.record(AdminAction::GroupAdded, name, None).await

@@ -18,11 +18,10 @@ use crate::state::{RunRow, RunStatus, StateError};
 /// The last run of an extract, as the list shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct LastRun {
-    /// History id.
+    /// Its history id, as `ferry history` lists it.
     pub id: i64,
     /// Where it is in its life.
     pub status: RunStatus,
-    /// When it started.
     pub started_at: DateTime<Utc>,
 }
 

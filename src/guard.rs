@@ -91,7 +91,7 @@ impl Guards {
 /// How to read a delimited file back.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
-    /// The field delimiter.
+    /// The field delimiter, one byte as the CSV reader takes it.
     pub delimiter: u8,
     /// Whether the first line is the header.
     pub header: bool,
@@ -108,7 +108,7 @@ pub struct Subject<'a> {
     pub name: &'a str,
     /// The file on disk.
     pub path: &'a Path,
-    /// Data rows.
+    /// Data rows, the header not counted.
     pub rows: u64,
     /// Column names, in order.
     pub columns: &'a [String],

@@ -74,7 +74,7 @@ pub enum KeyError {
     Format { name: String, message: String },
 }
 
-/// The keys folder.
+/// The folder of SSH keys that destinations name with `key = "NAME"` (made by `ferry keys generate`).
 #[derive(Clone, Debug)]
 pub struct KeyStore {
     dir: PathBuf,

@@ -47,12 +47,7 @@ pub enum Auth {
     /// `Authorization: Bearer <token>`.
     Bearer(SecretRef),
     /// HTTP basic authentication.
-    Basic {
-        /// User name.
-        user: String,
-        /// Password reference.
-        password: SecretRef,
-    },
+    Basic { user: String, password: SecretRef },
 }
 
 /// Why a report could not be fetched, naming the address (without query

@@ -125,7 +125,6 @@ pub enum BundleError {
 pub struct Bundle {
     /// The zip: path, name, size, SHA-256.
     pub file: WrittenFile,
-    /// Entries written.
     pub entries: usize,
     /// Bytes before compression.
     pub uncompressed: u64,

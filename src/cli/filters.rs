@@ -31,12 +31,12 @@ pub enum FiltersCommand {
     },
     /// Compile, check the owner's rights, run it and show the first rows.
     Test {
-        /// The filter's name.
+        /// Name of the filter's file in filters/, without `.toml`.
         name: String,
         /// A value for a `{ param = "..." }` in the filter: --param prefix=Mc
         #[arg(long = "param", value_parser = super::run::parse_param)]
         params: Vec<(String, String)>,
-        /// Rows shown.
+        /// At most this many rows printed; all are counted.
         #[arg(long, default_value_t = 10)]
         rows: usize,
     },

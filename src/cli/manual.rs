@@ -11,7 +11,7 @@ use super::{Cli, Failure};
 /// Options of `ferry completions`.
 #[derive(clap::Args, Debug)]
 pub struct CompletionsArgs {
-    /// The shell.
+    /// The shell whose completion script is printed.
     pub shell: Shell,
 }
 

@@ -36,7 +36,7 @@ pub enum TokensCommand {
     },
     /// Revoke a token by the id `ferry tokens list` shows.
     Revoke {
-        /// The token's id.
+        /// The id in `ferry tokens list`'s first column.
         id: i64,
     },
 }

@@ -131,7 +131,7 @@ pub enum TlsTrust {
     InsecureSkipVerify,
 }
 
-/// A validated destination.
+/// A `[destinations.NAME]` table once validated at load: deliveries read only this form, never the raw TOML.
 #[derive(Clone, Debug)]
 pub struct DestinationSettings {
     /// The name scripts use (`inline` for an inline map).

@@ -37,7 +37,7 @@ pub struct MetricsHandle {
 }
 
 impl MetricsHandle {
-    /// Stops listening.
+    /// Stops listening: the daemon calls it on shutdown, since dropping the handle leaves the task running.
     pub fn stop(self) {
         self.task.abort();
     }

@@ -38,9 +38,7 @@ pub enum Change {
     Updated(String),
     /// A script failed to load; `kept` says whether an older version stays scheduled.
     Failed {
-        /// Script id.
         id: String,
-        /// The located error.
         error: String,
         /// An earlier good version keeps running.
         kept: bool,

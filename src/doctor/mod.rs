@@ -53,7 +53,7 @@ impl Check {
 /// The whole report, in the order the checks ran.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Report {
-    /// Every check.
+    /// Every check, in the order printed.
     pub checks: Vec<Check>,
 }
 

@@ -30,11 +30,11 @@ pub enum Value {
     Bool(bool),
 }
 
-/// One condition.
+/// One condition of a filter file, checked against the data model when compiled.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Condition {
-    /// `entity.field`.
+    /// `entity.field` in the data model, e.g. `student.lastName`.
     pub field: String,
     /// `=`, `<>`, `<`, `>`, `<=`, `>=`, `between`, `in`, `is empty`,
     /// `is not empty`, `starts with`, `contains`.
@@ -51,7 +51,7 @@ pub enum Selected {
     Field(String),
     /// `{ field = "student.lastName", as = "last_name" }`.
     Named {
-        /// `entity.field`.
+        /// `entity.field` in the data model, e.g. `student.lastName`.
         field: String,
         /// The output column's name.
         #[serde(rename = "as")]
@@ -63,7 +63,6 @@ pub enum Selected {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
-    /// Display name.
     pub name: Option<String>,
     /// The user whose rights the filter runs with.
     pub owner: String,
@@ -77,7 +76,7 @@ pub struct Filter {
     pub sort: Vec<String>,
 }
 
-/// The operators, for messages.
+/// Every operator `op` accepts, listed in the error for an unknown one.
 pub const OPERATORS: &[&str] = &[
     "=",
     "<>",

@@ -46,7 +46,7 @@ pub enum FilterError {
     #[error("filter '{filter}' is refused: its owner '{owner}' {why}")]
     Refused {
         filter: String,
-        /// Its owner.
+        /// The filter's owner, whose rights a filter runs with.
         owner: String,
         /// Which right is missing.
         why: String,
@@ -67,7 +67,7 @@ pub enum OwnerRights {
 /// The filters folder: the model and the saved filters.
 pub struct Filters {
     dir: PathBuf,
-    /// The data model.
+    /// The entities and fields filters may name; compiled filters are checked against it.
     pub model: Model,
 }
 

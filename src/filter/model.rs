@@ -42,7 +42,7 @@ pub struct Field {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Entity {
-    /// The table.
+    /// The SQL table behind the entity.
     pub table: String,
     /// The join condition (SQL over entity names), absent for the root.
     pub join: Option<String>,
@@ -53,7 +53,7 @@ pub struct Entity {
     pub fields: BTreeMap<String, Field>,
 }
 
-/// The whole model.
+/// Every entity and field filters may name: nothing outside it reaches SQL.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Model {
@@ -68,9 +68,7 @@ pub struct Model {
 /// A resolved `entity.field`.
 #[derive(Clone, Debug)]
 pub struct FieldRef<'m> {
-    /// The entity's name.
     pub entity: &'m str,
-    /// The field's name.
     pub name: &'m str,
     /// Its definition.
     pub field: &'m Field,

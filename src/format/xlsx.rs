@@ -251,7 +251,7 @@ impl RowWriter for XlsxWriter {
             None => {
                 let n = format!("Sheet{}", self.book.worksheets().len() + 1);
                 self.sheet(&n)?;
-                self.next.take().expect("named above")
+                self.next.take().unwrap_or(n)
             }
         };
         self.book

@@ -205,7 +205,6 @@ pub struct Now {
 
 /// One script at scrape time.
 pub struct ScriptNow {
-    /// The script id.
     pub id: String,
     /// False when it does not load.
     pub loads: bool,

@@ -48,9 +48,9 @@ pub struct Sent {
     pub members: Vec<String>,
     /// The in-app list: `Sent("to ann, bob")` or why the store refused.
     pub stored: Channel,
-    /// Group email.
+    /// The group's email: `Off` without an address or without `[smtp]`.
     pub email: Channel,
-    /// Group webhook.
+    /// The group's webhook, `Off` without one.
     pub webhook: Channel,
 }
 

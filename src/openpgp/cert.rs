@@ -27,7 +27,7 @@ pub fn fingerprint(key: &impl KeyDetails) -> String {
     format!("{:X}", key.fingerprint())
 }
 
-/// An algorithm's usual name.
+/// An algorithm's usual name, for messages about which key was chosen or refused.
 pub(crate) fn algorithm_name(alg: PublicKeyAlgorithm) -> &'static str {
     use PublicKeyAlgorithm::*;
     match alg {

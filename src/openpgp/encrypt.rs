@@ -35,7 +35,7 @@ pub struct Recipient {
 pub struct Signer {
     /// Its name in the keyring.
     pub name: String,
-    /// Its fingerprint.
+    /// Its fingerprint, named in the run's log beside the name so the key used can be checked.
     pub fingerprint: String,
     pub(crate) key: SignedSecretKey,
     /// The passphrase (rpgp's `Password` cannot be copied for each message).

@@ -68,7 +68,7 @@ pub enum PgpError {
         name: String,
         /// User ID and fingerprint.
         who: String,
-        /// What it has.
+        /// The key uses it has, to set against the use needed.
         has: String,
     },
     /// An encryption key of an algorithm rpgp cannot encrypt with.

@@ -76,7 +76,7 @@ pub fn describe(s: &Summary) -> String {
     }
 }
 
-/// The keyring folder.
+/// The folder of OpenPGP keys (`pgp_keys_dir`) that scripts name recipients and signers from.
 #[derive(Clone, Debug)]
 pub struct Keyring {
     dir: PathBuf,
@@ -116,7 +116,7 @@ pub fn parse_public(file: &str, bytes: &[u8]) -> Result<SignedPublicKey, PgpErro
         message,
     };
     let parsed = SignedPublicKey::from_reader_many(bytes);
-    let keys: Vec<SignedPublicKey> = match parsed {
+    let mut keys: Vec<SignedPublicKey> = match parsed {
         Ok((iter, _)) => iter.collect::<Result<_, _>>().map_err(|e| not_a_key(e.to_string()))?,
         Err(e) => {
             if SignedSecretKey::from_reader_single(bytes).is_ok() {
@@ -126,13 +126,13 @@ pub fn parse_public(file: &str, bytes: &[u8]) -> Result<SignedPublicKey, PgpErro
         }
     };
     match keys.len() {
+        1 => Ok(keys.swap_remove(0)),
         0 => {
             if SignedSecretKey::from_reader_single(bytes).is_ok() {
                 return Err(PgpError::SecretKey { file: file.to_string() });
             }
             Err(not_a_key("no public key in it".into()))
         }
-        1 => Ok(keys.into_iter().next().expect("one key")),
         count => Err(PgpError::Several {
             file: file.to_string(),
             count,

@@ -28,9 +28,9 @@ pub enum Mode {
 pub struct RunRecord {
     /// Log lines, in order.
     pub log: Vec<LogLine>,
-    /// Files written.
+    /// Files written, in order, as history records them.
     pub files: Vec<Artifact>,
-    /// Deliveries made.
+    /// Deliveries made, in order, as history records them.
     pub deliveries: Vec<Delivery>,
     /// `notify(group, message)` calls, sent by the runner once the run is
     /// recorded, so a slow mail server never holds up the extract.
@@ -52,7 +52,6 @@ pub type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
 pub struct RunContext {
     /// The configuration.
     pub settings: Arc<Settings>,
-    /// The configured databases.
     pub databases: Arc<Databases>,
     /// The state store (rights of filter owners).
     pub store: crate::state::Store,

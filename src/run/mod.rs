@@ -33,7 +33,6 @@ pub enum RunError {
     /// A `--param` that the script does not declare or of the wrong type.
     #[error("{script}: --param {name}: {message}")]
     Param {
-        /// The script file.
         script: String,
         /// The parameter.
         name: String,
@@ -99,7 +98,7 @@ impl RunRequest {
 /// How a run went.
 #[derive(Debug)]
 pub struct RunReport {
-    /// The history id.
+    /// Its history id, as `ferry history` lists it.
     pub id: i64,
     /// How it ended, as recorded.
     pub status: RunStatus,
@@ -109,7 +108,7 @@ pub struct RunReport {
     pub files: Vec<Artifact>,
     /// Deliveries made (in a test: the ones that would have been).
     pub deliveries: Vec<Delivery>,
-    /// The run's log.
+    /// The run's log, as history stores it.
     pub log: Vec<LogLine>,
     /// Why deliveries were held (a guard failed), if any were.
     pub held: Option<String>,

@@ -41,7 +41,7 @@ pub struct ResendReport {
     pub deliveries: Vec<Delivery>,
     /// The first failure, if any (the others are in the log).
     pub error: Option<String>,
-    /// The resend's log.
+    /// The resend's log, as history stores it.
     pub log: Vec<LogLine>,
 }
 

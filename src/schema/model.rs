@@ -37,7 +37,7 @@ pub(crate) struct Dialect {
     pub delimiter: Option<String>,
 }
 
-/// A Table Schema.
+/// A Frictionless Table Schema (the subset guards check), as read from a data package.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TableSchema {

@@ -45,7 +45,6 @@ pub enum SourceError {
     /// Could not connect or open.
     #[error("cannot connect to database '{name}' ({url}): {message}")]
     Connect {
-        /// Database name.
         name: String,
         /// URL without secrets.
         url: String,
@@ -62,11 +61,7 @@ pub enum SourceError {
     MissingParam(String),
     /// A column type ferry does not render.
     #[error("column '{column}' has type {type_name}, which ferry cannot render; cast it in SQL (e.g. CAST({column} AS TEXT))")]
-    Unsupported {
-        /// Column name.
-        column: String,
-        type_name: String,
-    },
+    Unsupported { column: String, type_name: String },
     /// The consumer stopped reading (the run was cancelled or failed).
     #[error("the reader of the rows went away")]
     Closed,

@@ -49,7 +49,7 @@ impl Dialect {
 /// SQL with positional placeholders and the parameter names in bind order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rewritten {
-    /// The SQL to send.
+    /// The SQL with `:name` replaced by the dialect's positional placeholders.
     pub sql: String,
     /// Names to bind, in order (PostgreSQL lists each name once).
     pub order: Vec<String>,

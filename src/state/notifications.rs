@@ -46,7 +46,7 @@ impl Level {
 /// A notification to record, before it is fanned out to members.
 #[derive(Clone, Copy, Debug)]
 pub struct NewNotification<'a> {
-    /// The group told.
+    /// The group told; one row is stored per member.
     pub group: &'a str,
     /// The script that raised it, if a script did.
     pub script: Option<&'a str>,
@@ -65,7 +65,6 @@ pub struct Notification {
     pub id: i64,
     /// The member it is for; `None` when the group had no members.
     pub user: Option<String>,
-    /// The group told.
     pub group: String,
     /// The script that raised it.
     pub script: Option<String>,

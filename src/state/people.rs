@@ -25,20 +25,10 @@ pub enum PeopleError {
     GroupExists(String),
     /// `add-member` twice.
     #[error("'{user}' is already a member of '{group}'")]
-    AlreadyMember {
-        /// The group.
-        group: String,
-        /// The user.
-        user: String,
-    },
+    AlreadyMember { group: String, user: String },
     /// `remove-member` of someone not in the group.
     #[error("'{user}' is not a member of '{group}'")]
-    NotMember {
-        /// The group.
-        group: String,
-        /// The user.
-        user: String,
-    },
+    NotMember { group: String, user: String },
     /// A notification id that does not exist (or is not the user's).
     #[error("there is no notification {0}{1}; `ferry notifications --all` lists them")]
     NoNotification(i64, String),

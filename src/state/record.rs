@@ -87,9 +87,7 @@ pub fn totals(files: &[Artifact]) -> (u64, u64) {
 /// A file sent (or, in a test, that would have been sent) to a destination.
 #[derive(Clone, Debug, Default)]
 pub struct Delivery {
-    /// The file name.
     pub file: String,
-    /// The destination's name.
     pub destination: String,
     /// Where it landed (empty in test mode).
     pub remote_path: String,

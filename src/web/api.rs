@@ -80,7 +80,7 @@ async fn me(caller: Caller) -> Json<Me> {
     })
 }
 
-/// The extract list.
+/// The extract list: what `GET /api/extracts` answers.
 #[derive(Serialize, ToSchema)]
 struct ExtractList {
     extracts: Vec<Extract>,
@@ -107,7 +107,6 @@ async fn one(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) ->
     Ok(Json(extracts::detail(&c.app(), &caller, &id).await?))
 }
 
-/// A new script.
 #[derive(Deserialize, ToSchema)]
 struct NewScript {
     /// Its id: the file name without `.rhai`.
@@ -141,7 +140,6 @@ async fn create(
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
-/// A script saved.
 #[derive(Serialize, ToSchema)]
 struct Saved {
     id: String,
@@ -163,7 +161,6 @@ async fn save(
     Ok(Json(Saved { id, saved: true }))
 }
 
-/// A script deleted.
 #[derive(Serialize, ToSchema)]
 struct Deleted {
     id: String,
@@ -289,9 +286,9 @@ async fn job(State(c): State<Shared>, caller: Caller, Path(id): Path<u64>) -> Re
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
-    /// One script.
+    /// Only this script's runs.
     pub script: Option<String>,
-    /// One status.
+    /// Only runs with this status (`succeeded`, `failed`, `held`, ...).
     pub status: Option<String>,
     /// From this day (YYYY-MM-DD) or instant (RFC 3339).
     pub from: Option<String>,
@@ -429,7 +426,6 @@ struct UserView {
     disabled: bool,
 }
 
-/// The users.
 #[derive(Serialize, ToSchema)]
 struct UserList {
     users: Vec<UserView>,
@@ -500,7 +496,6 @@ async fn add_user(
     Ok((StatusCode::CREATED, Json(UserName { name: u.name })))
 }
 
-/// A user removed.
 #[derive(Serialize, ToSchema)]
 struct Removed {
     name: String,
@@ -600,7 +595,6 @@ struct NewPassword {
     password: String,
 }
 
-/// A password set.
 #[derive(Serialize, ToSchema)]
 struct PasswordSet {
     name: String,
@@ -727,7 +721,6 @@ async fn create_token(
     ))
 }
 
-/// A token revoked.
 #[derive(Serialize, ToSchema)]
 struct Revoked {
     id: i64,

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{Problem, Shared};
 use crate::state::{FactorCheck, Right, StartedBy, ToolRight, Via};
 
-/// The session cookie.
+/// The session cookie's name (HttpOnly, SameSite=Strict).
 pub const COOKIE: &str = "ferry_session";
 /// The header an API client sends its CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
@@ -33,7 +33,6 @@ const WINDOW: Duration = Duration::from_secs(300);
 /// A logged-in user and what they may do.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The user name.
     pub user: String,
     /// Rights, direct and through groups.
     pub rights: BTreeSet<Right>,
@@ -187,9 +186,7 @@ impl Limiter {
 /// A login request.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct Login {
-    /// User name.
     pub user: String,
-    /// Password.
     pub password: String,
     /// The current code of the user's authenticator app, or one of their
     /// recovery codes: needed when the user has a second factor.
@@ -200,9 +197,8 @@ pub struct Login {
 /// What a good login returns.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LoggedIn {
-    /// The user.
     pub user: String,
-    /// Their tool rights.
+    /// Their tool rights, so the client can hide what it may not do.
     pub rights: BTreeSet<String>,
     /// Send this in `X-CSRF-Token` with every state-changing request.
     pub csrf: String,

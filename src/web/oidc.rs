@@ -82,7 +82,7 @@ pub enum Refusal {
     Domain {
         /// The address.
         email: String,
-        /// The allowed domains.
+        /// The allowed domains, listed for the message.
         allowed: String,
     },
     /// No ferry user has the address, and none is created.
@@ -95,7 +95,7 @@ pub enum Refusal {
     Ambiguous {
         /// The address.
         email: String,
-        /// The users.
+        /// The ferry users with that address, listed for the message.
         users: String,
     },
     /// The state store failed.
@@ -257,13 +257,12 @@ pub async fn begin(
 /// What the provider sent the browser back with.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Callback {
-    /// The authorization code.
+    /// The authorization code, exchanged for tokens with the PKCE verifier.
     pub code: Option<String>,
-    /// The flow's state.
+    /// The state sent with the sign-in, which must come back unchanged.
     pub state: Option<String>,
     /// An error code instead of a code.
     pub error: Option<String>,
-    /// Its description.
     pub error_description: Option<String>,
     /// The issuer that answered (RFC 9207), when the provider says.
     pub iss: Option<String>,
@@ -271,7 +270,6 @@ pub struct Callback {
 
 /// A person the provider vouched for, as a ferry user.
 pub struct SignedIn {
-    /// The ferry user.
     pub user: String,
     /// The verified email address.
     pub email: String,

@@ -11,7 +11,6 @@ use crate::state::{PeopleError, StateError};
 /// A refused or failed request.
 #[derive(Debug)]
 pub struct Problem {
-    /// The HTTP status.
     pub status: StatusCode,
     /// What went wrong and what to do, for a person.
     pub message: String,

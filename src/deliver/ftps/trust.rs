@@ -104,7 +104,7 @@ enum Check {
     Chain(Arc<WebPkiServerVerifier>),
     /// Exactly the certificate with this SHA-256 (lowercase hex).
     Pinned(String),
-    /// Anything.
+    /// Any certificate (`insecure_skip_verify`): encryption without authentication.
     Anything,
 }
 

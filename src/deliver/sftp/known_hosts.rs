@@ -19,7 +19,7 @@ use russh::keys::PublicKey;
 pub struct Entry {
     /// 1-based line number in the file.
     pub line: usize,
-    /// The recorded key.
+    /// The key recorded on that line, compared with the one the server offers.
     pub key: PublicKey,
 }
 

@@ -13,7 +13,6 @@ use super::{csrf_field, OrPage, PageResult, Viewer};
 use crate::state::Right;
 use crate::web::{Problem, Shared};
 
-/// The account routes.
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/account", get(account))
@@ -45,7 +44,7 @@ async fn account(State(c): State<Shared>, v: Viewer) -> PageResult {
     Ok(layout("Your account", Some(&v), body).into_response())
 }
 
-/// The zone form.
+/// The time zone chosen for this account's pages.
 #[derive(Deserialize)]
 struct ZoneForm {
     csrf: String,

@@ -249,7 +249,6 @@ async fn action(
 /// A change that is hard to take back, asked about on its own page first
 /// (the console runs no script, so the question is a page, not a dialog).
 struct Ask {
-    /// The right it needs.
     need: ToolRight,
     /// The action the confirming button posts to.
     action: &'static str,

@@ -320,7 +320,6 @@ async fn enrol_page(State(c): State<Shared>, v: Viewer) -> PageResult {
     }
 }
 
-/// The confirming form.
 #[derive(Deserialize)]
 struct ConfirmForm {
     #[serde(default)]

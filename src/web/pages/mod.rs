@@ -170,7 +170,6 @@ struct Csrf {
     csrf: String,
 }
 
-/// The login form's fields.
 #[derive(Deserialize)]
 struct LoginForm {
     user: String,
