@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 /// Creates the database, replacing an existing one.
-pub async fn run(args: Args, settings: &Settings) -> Result<(), super::Failure> {
+pub(super) async fn run(args: Args, settings: &Settings) -> Result<(), super::Failure> {
     let path = match args.out {
         Some(p) => p,
         None => settings

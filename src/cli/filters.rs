@@ -43,7 +43,7 @@ pub enum FiltersCommand {
 }
 
 /// Runs a `ferry filters` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     let filters = Filters::open(&app.settings.filters_dir)?;
     let year = app.settings.active_year();
     match args.command {
@@ -141,7 +141,7 @@ pub struct ResumeArgs {
 }
 
 /// Lets a script stopped for a rights refusal run on schedule again.
-pub async fn resume(args: ResumeArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn resume(args: ResumeArgs, app: &App) -> Result<(), Failure> {
     if !app.store.resume(&args.script).await? {
         return Err(anyhow::anyhow!("{} is not stopped", args.script).into());
     }

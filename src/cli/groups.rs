@@ -81,7 +81,7 @@ pub enum GroupsCommand {
 }
 
 /// Runs a `ferry groups` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         GroupsCommand::Add { name, email, webhook } => {
             // A relative file: reference is stored absolute, so it means the

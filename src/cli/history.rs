@@ -30,7 +30,7 @@ struct Detail {
 }
 
 /// Lists runs, or shows one.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     if let Some(id) = args.run {
         let (r, files, log) = app.store.run(id).await?;
         if args.view.json {

@@ -53,7 +53,7 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 }
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
-pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Result<(), Failure> {
     let stop = stop_signal().map_err(|e| anyhow::anyhow!("cannot listen for SIGTERM and Ctrl-C: {e}"))?;
     let opts = ServeOptions {
         config,
@@ -85,7 +85,7 @@ pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Res
 }
 
 /// Exits 0 when a `ferry serve` instance has a fresh heartbeat in the state store.
-pub async fn health(app: &App) -> Result<(), Failure> {
+pub(super) async fn health(app: &App) -> Result<(), Failure> {
     let live = app.store.live_servers().await?;
     if live.is_empty() {
         return Err(Failure {

@@ -42,7 +42,7 @@ pub enum TokensCommand {
 }
 
 /// Runs a `ferry tokens` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         TokensCommand::Create { user, label } => {
             let (id, token) = Admin::cli(app).create_token(&user, &label).await?;

@@ -123,7 +123,7 @@ pub enum UsersCommand {
 }
 
 /// Runs a `ferry users` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         UsersCommand::Add {
             name,
@@ -133,9 +133,10 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             rights,
             password_stdin,
         } => {
-            let password = match password_stdin {
-                true => Some(password_from_stdin()?),
-                false => None,
+            let password = if password_stdin {
+                Some(password_from_stdin()?)
+            } else {
+                None
             };
             let has_password = password.is_some();
             let user = NewUser {
@@ -154,18 +155,20 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             if !rights.is_empty() {
                 println!("  rights: {}", rights.join(", "));
             }
-            match has_password {
-                true => println!("  can log in to the console"),
-                false => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
+            if has_password {
+                println!("  can log in to the console");
+            } else {
+                println!("  cannot log in (no password); `ferry users password {name}` sets one");
             }
         }
         UsersCommand::Password { name, stdin } => {
             if app.store.user(&name).await?.is_none() {
                 return Err(PeopleError::NoUser(name).into());
             }
-            let password = match stdin {
-                true => password_from_stdin()?,
-                false => password_from_terminal(&name)?,
+            let password = if stdin {
+                password_from_stdin()?
+            } else {
+                password_from_terminal(&name)?
             };
             Admin::cli(app).set_password(&name, &password).await?;
             println!("set the password of {name}; their open console sessions have ended");
@@ -223,14 +226,20 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             println!("revoked {right} from {name}");
         }
         UsersCommand::Rights { name } => rights(app, &name).await?,
-        UsersCommand::Disable { name } => match Admin::cli(app).set_disabled(&name, true).await? {
-            true => println!("disabled {name}: their console sessions have ended and their API tokens are refused"),
-            false => println!("{name} was already disabled"),
-        },
-        UsersCommand::Enable { name } => match Admin::cli(app).set_disabled(&name, false).await? {
-            true => println!("enabled {name}: they can sign in and use their API tokens again"),
-            false => println!("{name} was not disabled"),
-        },
+        UsersCommand::Disable { name } => {
+            if Admin::cli(app).set_disabled(&name, true).await? {
+                println!("disabled {name}: their console sessions have ended and their API tokens are refused");
+            } else {
+                println!("{name} was already disabled");
+            }
+        }
+        UsersCommand::Enable { name } => {
+            if Admin::cli(app).set_disabled(&name, false).await? {
+                println!("enabled {name}: they can sign in and use their API tokens again");
+            } else {
+                println!("{name} was not disabled");
+            }
+        }
         UsersCommand::Changes { last, view } => {
             let mut listing = Listing::new(
                 view,

@@ -17,7 +17,7 @@ use crate::run::next_due;
 use crate::script::{Script, ScriptsDir};
 
 /// One script file.
-pub struct Entry {
+pub(crate) struct Entry {
     /// The version that runs: the last one that loaded.
     pub script: Option<Arc<Script>>,
     /// Hash of the file's content plus the modules and configuration it
@@ -31,7 +31,7 @@ pub struct Entry {
 
 /// What a rescan found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// A new script loaded.
     Added(String),
     /// A changed script loaded; the next run uses it.
@@ -49,7 +49,7 @@ pub enum Change {
 
 /// Every script in the folder.
 #[derive(Default)]
-pub struct Registry {
+pub(crate) struct Registry {
     /// By script id (file name without `.rhai`).
     pub entries: BTreeMap<String, Entry>,
 }
@@ -83,7 +83,7 @@ impl Registry {
     /// Reloads what changed since the last rescan; `config_text` is the
     /// configuration file's content (part of every script's identity, as a
     /// destination may have been added or removed).
-    pub fn rescan(&mut self, settings: &Settings, config_text: &str, now: DateTime<Utc>) -> Vec<Change> {
+    pub(crate) fn rescan(&mut self, settings: &Settings, config_text: &str, now: DateTime<Utc>) -> Vec<Change> {
         let env = environment_hash(settings, config_text);
         let mut seen = Vec::new();
         let mut changes = Vec::new();
@@ -148,7 +148,7 @@ impl Registry {
     }
 
     /// The earliest time any script is due.
-    pub fn earliest(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn earliest(&self) -> Option<DateTime<Utc>> {
         self.entries.values().filter_map(|e| e.next).min()
     }
 }

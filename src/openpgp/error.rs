@@ -4,7 +4,7 @@
 
 /// A keyring or encryption failure.
 #[derive(Debug, thiserror::Error)]
-pub enum PgpError {
+pub(crate) enum PgpError {
     /// The name cannot be a file name in the keyring folder.
     #[error("'{0}' is not a PGP key name: use letters, digits, '.', '_' and '-' (not starting with '.')")]
     BadName(String),

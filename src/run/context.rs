@@ -106,7 +106,7 @@ impl RunContext {
 
     /// The record, even if a panicking thread poisoned the lock.
     pub fn lock(&self) -> std::sync::MutexGuard<'_, RunRecord> {
-        self.record.lock().unwrap_or_else(|p| p.into_inner())
+        self.record.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Why the run must stop now, if it must.

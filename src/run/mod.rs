@@ -15,7 +15,7 @@ pub use handle::{DaemonHandle, RunNow};
 pub use resend::ResendReport;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -213,8 +213,8 @@ impl App {
             use_warehouse: script.spec.use_warehouse,
             progress: req.progress,
             record: Mutex::new(RunRecord::default()),
-            including: Default::default(),
-            included: Default::default(),
+            including: AtomicBool::default(),
+            included: AtomicUsize::default(),
         });
         let includes = script
             .spec

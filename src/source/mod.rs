@@ -214,7 +214,7 @@ impl Databases {
         let password = settings
             .password
             .as_ref()
-            .map(|p| p.resolve())
+            .map(super::config::SecretRef::resolve)
             .transpose()
             .map_err(connect_err)?;
         let url = settings.url.as_str();
@@ -224,11 +224,7 @@ impl Databases {
                     .await
                     .map_err(|e| connect_err(e.to_string()))?;
             }
-            Arc::new(
-                sqlite::SqliteSource::connect(url)
-                    .await
-                    .map_err(|e| connect_err(e.to_string()))?,
-            )
+            Arc::new(sqlite::SqliteSource::connect(url).map_err(|e| connect_err(e.to_string()))?)
         } else if url.starts_with("postgres") {
             Arc::new(
                 postgres::PgSource::connect(url, password)
@@ -239,7 +235,7 @@ impl Databases {
             Arc::new(
                 mysql::MySqlSource::connect(url, password)
                     .await
-                    .map_err(|e| connect_err(e.to_string()))?,
+                    .map_err(|e| connect_err(e.clone()))?,
             )
         };
         open.insert(name.to_string(), source.clone());

@@ -804,7 +804,7 @@ async fn insert_file(
     .bind(d.map(|d| d.attempts as i64).unwrap_or(0))
     .bind(f.stable_key())
     .bind(Some(f.columns.join(",")).filter(|_| !f.columns.is_empty()))
-    .bind(state.map(|s| s.as_str()))
+    .bind(state.map(super::status::DeliveryState::as_str))
     .bind(d.map(|d| d.remote_path.as_str()).filter(|p| !p.is_empty()))
     .bind(i64::from(f.transient))
     .execute(&mut **tx)

@@ -243,20 +243,17 @@ impl Store {
                 .map(|r| r.try_get::<Option<String>, _>(0))
                 .transpose()?
                 .flatten();
-        match stored {
-            Some(hash) => {
-                if PasswordHash::new(&hash).is_err() {
-                    tracing::warn!(
-                        user,
-                        "the stored password of this user is unreadable; set a new one with `ferry users password {user}`"
-                    );
-                }
-                Ok(verify(hash, password.to_string()).await)
+        if let Some(hash) = stored {
+            if PasswordHash::new(&hash).is_err() {
+                tracing::warn!(
+                    user,
+                    "the stored password of this user is unreadable; set a new one with `ferry users password {user}`"
+                );
             }
-            None => {
-                verify(dummy.to_string(), password.to_string()).await;
-                Ok(false)
-            }
+            Ok(verify(hash, password.to_string()).await)
+        } else {
+            verify(dummy.to_string(), password.to_string()).await;
+            Ok(false)
         }
     }
 

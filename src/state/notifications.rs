@@ -147,18 +147,14 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Notification>, PeopleError> {
         let unread = if include_read { "" } else { " AND read_at IS NULL" };
-        let rows = match user {
-            Some(u) => {
-                self.require_user(u).await?;
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM notifications WHERE user_name = $1{unread} ORDER BY id DESC LIMIT $2"
-                );
-                sqlx::query(&sql).bind(u).bind(limit).fetch_all(&self.pool).await?
-            }
-            None => {
-                let sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1{unread} ORDER BY id DESC LIMIT $1");
-                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
-            }
+        let rows = if let Some(u) = user {
+            self.require_user(u).await?;
+            let sql =
+                format!("SELECT {COLUMNS} FROM notifications WHERE user_name = $1{unread} ORDER BY id DESC LIMIT $2");
+            sqlx::query(&sql).bind(u).bind(limit).fetch_all(&self.pool).await?
+        } else {
+            let sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1{unread} ORDER BY id DESC LIMIT $1");
+            sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
         };
         Ok(rows.iter().map(notification_row).collect::<Result<_, _>>()?)
     }

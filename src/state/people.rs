@@ -141,9 +141,12 @@ impl Store {
             .bind(stamp(Utc::now()))
             .execute(&self.pool)
             .await
-            .map_err(|e| match unique_violation(&e) {
-                true => PeopleError::UserExists(name.to_string()),
-                false => e.into(),
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    PeopleError::UserExists(name.to_string())
+                } else {
+                    e.into()
+                }
             })?;
         Ok(())
     }
@@ -246,9 +249,12 @@ impl Store {
             .bind(stamp(Utc::now()))
             .execute(&self.pool)
             .await
-            .map_err(|e| match unique_violation(&e) {
-                true => PeopleError::GroupExists(name.to_string()),
-                false => e.into(),
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    PeopleError::GroupExists(name.to_string())
+                } else {
+                    e.into()
+                }
             })?;
         Ok(())
     }
@@ -337,12 +343,15 @@ impl Store {
             .bind(u)
             .execute(&self.pool)
             .await
-            .map_err(|e| match unique_violation(&e) {
-                true => PeopleError::AlreadyMember {
-                    group: group.to_string(),
-                    user: user.to_string(),
-                },
-                false => e.into(),
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    PeopleError::AlreadyMember {
+                        group: group.to_string(),
+                        user: user.to_string(),
+                    }
+                } else {
+                    e.into()
+                }
             })?;
         Ok(())
     }

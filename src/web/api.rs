@@ -26,7 +26,7 @@ use crate::run::context::LogLine;
 use crate::state::{ApiToken, FileRow, Notification, Right, RunFilter, RunRow, ToolRight};
 
 /// Every API route, relative to `/api`.
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/login", post(auth::api_login))
@@ -211,7 +211,7 @@ async fn test(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    Ok(accepted(extracts::start_test(&c, &caller, &id).await?))
+    Ok(accepted(extracts::start_test(&c, &caller, &id)?))
 }
 
 /// Test Connection: the 1-byte file to each destination; returns a job
@@ -224,7 +224,7 @@ async fn test_connection(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    Ok(accepted(extracts::start_connection(&c, &caller, &id).await?))
+    Ok(accepted(extracts::start_connection(&c, &caller, &id)?))
 }
 
 /// Run Extract now (409 when it is already running); returns a job whose result holds the run id
@@ -285,7 +285,7 @@ async fn job(State(c): State<Shared>, caller: Caller, Path(id): Path<u64>) -> Re
 /// History filters, as query parameters.
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
+pub(super) struct HistoryQuery {
     /// Only this script's runs.
     pub script: Option<String>,
     /// Only runs with this status (`succeeded`, `failed`, `held`, ...).
@@ -313,7 +313,7 @@ fn instant(text: &str, name: &str, end_of_day: bool) -> Result<DateTime<Utc>, Pr
 
 impl HistoryQuery {
     /// The store's filter; empty fields mean "any".
-    pub fn filter(&self) -> Result<RunFilter, Problem> {
+    pub(super) fn filter(&self) -> Result<RunFilter, Problem> {
         let some = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
         Ok(RunFilter {
             script: some(&self.script),
@@ -783,4 +783,4 @@ async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i6
     ),
     components(schemas(ProblemBody))
 )]
-pub struct Routes;
+pub(super) struct Routes;

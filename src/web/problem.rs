@@ -60,7 +60,7 @@ impl std::fmt::Display for Problem {
 
 /// A problem as the API answers it.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ProblemBody {
+pub(super) struct ProblemBody {
     /// The sentence the CLI would print: what went wrong and what to do.
     pub error: String,
 }

@@ -13,7 +13,7 @@ use super::{csrf_field, OrPage, PageResult, Viewer};
 use crate::state::Right;
 use crate::web::{Problem, Shared};
 
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/account", get(account))
         .route("/account/timezone", post(set_timezone))
