@@ -15,17 +15,17 @@ use md5::Digest;
 
 use super::{PartialFile, WrittenFile};
 
-pub use crate::config::{Checksum, Manifest, Sidecars};
+pub(crate) use crate::config::{Checksum, Manifest, Sidecars};
 
 /// Whether `name` is a sidecar of one of `files` (a data file of the same
 /// run), so a resend sends it again only after its data file.
-pub fn is_sidecar_of<'a>(name: &str, mut files: impl Iterator<Item = &'a str>) -> bool {
+pub(crate) fn is_sidecar_of<'a>(name: &str, mut files: impl Iterator<Item = &'a str>) -> bool {
     const SUFFIXES: [&str; 4] = [".sha256", ".md5", ".manifest.csv", ".manifest.json"];
     files.any(|data| name.strip_prefix(data).is_some_and(|rest| SUFFIXES.contains(&rest)))
 }
 
 /// The data file a sidecar describes.
-pub struct Described<'a> {
+pub(crate) struct Described<'a> {
     /// Its name at the receiver.
     pub name: &'a str,
     /// Where it is on local disk.
@@ -50,7 +50,7 @@ struct Fields<'a> {
 }
 
 /// Writes `sidecars` for `data` into `dir`, each committed whole.
-pub fn write(dir: &Path, data: &Described<'_>, sidecars: &Sidecars) -> io::Result<Vec<WrittenFile>> {
+pub(crate) fn write(dir: &Path, data: &Described<'_>, sidecars: &Sidecars) -> io::Result<Vec<WrittenFile>> {
     let mut names = sidecars.names(data.name).into_iter();
     let mut written = Vec::new();
     // `names` holds one name per checksum, then one for the manifest.

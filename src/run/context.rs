@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 
 use crate::config::Settings;
 use crate::source::Databases;
-pub use crate::state::record::{totals, Artifact, Delivery, LogLine};
+pub(crate) use crate::state::record::{totals, Artifact, Delivery, LogLine};
 use crate::state::LogLevel;
 
 /// Why the script is running; decides whether `deliver` sends anything.
@@ -46,7 +46,7 @@ pub struct RunRecord {
 }
 
 /// Called with (file name, rows written so far) while a file is written.
-pub type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
+pub(crate) type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
 
 /// Everything a running script's primitives need, shared with the runner.
 pub struct RunContext {

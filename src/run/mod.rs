@@ -1,14 +1,14 @@
 //! Running a script: the run's folder and deadline, the blocking thread the
 //! engine runs on, what is kept afterwards, and the history record.
 
-pub mod context;
-pub mod deliver;
+pub(crate) mod context;
+pub(crate) mod deliver;
 mod due;
 mod handle;
-pub mod recovery;
+pub(crate) mod recovery;
 mod resend;
 mod retention;
-pub mod send;
+pub(crate) mod send;
 
 pub use due::next_due;
 pub use handle::{DaemonHandle, RunNow};

@@ -10,7 +10,7 @@ mod logins;
 mod notifications;
 mod people;
 mod people_changes;
-pub mod record;
+pub(crate) mod record;
 mod rights;
 mod runs;
 mod status;
