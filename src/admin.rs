@@ -9,10 +9,9 @@ use crate::state::{AdminAction, PeopleError, StartedBy};
 /// A user to add, everything checked before anything is stored so a
 /// refusal leaves no half-made user behind.
 #[derive(Clone, Debug, Default)]
-pub struct NewUser {
+pub(crate) struct NewUser {
     /// The login-style name.
     pub name: String,
-    /// Name for people.
     pub display_name: Option<String>,
     /// Where their email goes.
     pub email: Option<String>,
@@ -25,20 +24,20 @@ pub struct NewUser {
 }
 
 /// An administrator at work: the application and who is making changes.
-pub struct Admin<'a> {
+pub(crate) struct Admin<'a> {
     app: &'a App,
     by: StartedBy,
 }
 
 impl<'a> Admin<'a> {
     /// Changes made by `by` (a person at the command line, console or API).
-    pub fn new(app: &'a App, by: StartedBy) -> Admin<'a> {
+    pub(crate) fn new(app: &'a App, by: StartedBy) -> Admin<'a> {
         Admin { app, by }
     }
 
     /// Changes made at this command line, recorded as the operating-system
     /// user.
-    pub fn cli(app: &'a App) -> Admin<'a> {
+    pub(crate) fn cli(app: &'a App) -> Admin<'a> {
         Admin::new(app, StartedBy::cli())
     }
 
@@ -59,13 +58,13 @@ impl<'a> Admin<'a> {
 
     /// Refuses a right that is not one of the tool rights or the data
     /// rights of the filter model, naming the valid ones.
-    pub fn check_right(&self, right: &str) -> Result<(), PeopleError> {
+    pub(crate) fn check_right(&self, right: &str) -> Result<(), PeopleError> {
         crate::state::check_name("right", right)?;
         self.app.check_right(right).map_err(PeopleError::Invalid)
     }
 
     /// Adds a user with their groups, rights and password.
-    pub async fn add_user(&self, u: &NewUser) -> Result<(), PeopleError> {
+    pub(crate) async fn add_user(&self, u: &NewUser) -> Result<(), PeopleError> {
         if let Some(p) = &u.password {
             crate::state::check_new_password(p)?;
         }
@@ -97,14 +96,14 @@ impl<'a> Admin<'a> {
     }
 
     /// Removes a user with their rights, sessions and tokens.
-    pub async fn remove_user(&self, name: &str) -> Result<(), PeopleError> {
+    pub(crate) async fn remove_user(&self, name: &str) -> Result<(), PeopleError> {
         self.app.store.remove_user(name).await?;
         self.record(AdminAction::UserRemoved, name, None).await
     }
 
     /// Turns a user off (sessions end, tokens refused) or back on. False
     /// when they already were.
-    pub async fn set_disabled(&self, name: &str, disabled: bool) -> Result<bool, PeopleError> {
+    pub(crate) async fn set_disabled(&self, name: &str, disabled: bool) -> Result<bool, PeopleError> {
         if disabled && matches!(&self.by, StartedBy::Person { user, .. } if user == name) {
             return Err(PeopleError::Invalid(format!(
                 "you cannot disable yourself ({name}); another user with manage_users can"
@@ -112,9 +111,10 @@ impl<'a> Admin<'a> {
         }
         let changed = self.app.store.set_disabled(name, disabled).await?;
         if changed {
-            let action = match disabled {
-                true => AdminAction::UserDisabled,
-                false => AdminAction::UserEnabled,
+            let action = if disabled {
+                AdminAction::UserDisabled
+            } else {
+                AdminAction::UserEnabled
             };
             self.record(action, name, None).await?;
         }
@@ -122,7 +122,7 @@ impl<'a> Admin<'a> {
     }
 
     /// Sets a user's password (their open sessions end).
-    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), PeopleError> {
+    pub(crate) async fn set_password(&self, name: &str, password: &str) -> Result<(), PeopleError> {
         self.app.store.set_password(name, password).await?;
         self.record(AdminAction::PasswordSet, name, None).await
     }
@@ -130,7 +130,7 @@ impl<'a> Admin<'a> {
     /// Removes a user's second factor (a lost phone); they set up a new
     /// one at their next sign-in where one is required. False when they had
     /// none.
-    pub async fn reset_second_factor(&self, name: &str) -> Result<bool, PeopleError> {
+    pub(crate) async fn reset_second_factor(&self, name: &str) -> Result<bool, PeopleError> {
         let had = self.app.store.totp_reset(name).await?;
         if had {
             self.record(AdminAction::SecondFactorReset, name, None).await?;
@@ -139,14 +139,14 @@ impl<'a> Admin<'a> {
     }
 
     /// Grants a known right to a user.
-    pub async fn grant(&self, name: &str, right: &str) -> Result<(), PeopleError> {
+    pub(crate) async fn grant(&self, name: &str, right: &str) -> Result<(), PeopleError> {
         self.check_right(right)?;
         self.app.store.grant(name, right).await?;
         self.record(AdminAction::RightGranted, name, Some(right)).await
     }
 
     /// Takes a right from a user; false when they did not hold it by name.
-    pub async fn revoke(&self, name: &str, right: &str) -> Result<bool, PeopleError> {
+    pub(crate) async fn revoke(&self, name: &str, right: &str) -> Result<bool, PeopleError> {
         let had = self.app.store.revoke(name, right).await?;
         if had {
             self.record(AdminAction::RightRevoked, name, Some(right)).await?;
@@ -156,7 +156,7 @@ impl<'a> Admin<'a> {
 
     /// Replaces a user's direct rights as a whole; every right is checked
     /// before any is changed.
-    pub async fn set_rights(&self, name: &str, rights: &[String]) -> Result<(), PeopleError> {
+    pub(crate) async fn set_rights(&self, name: &str, rights: &[String]) -> Result<(), PeopleError> {
         if self.app.store.user(name).await?.is_none() {
             return Err(PeopleError::NoUser(name.to_string()));
         }
@@ -175,7 +175,7 @@ impl<'a> Admin<'a> {
 
     /// Replaces a group's rights as a whole; every right is checked
     /// before any is changed.
-    pub async fn set_group_rights(&self, group: &str, rights: &[String]) -> Result<(), PeopleError> {
+    pub(crate) async fn set_group_rights(&self, group: &str, rights: &[String]) -> Result<(), PeopleError> {
         for right in rights {
             self.check_right(right)?;
         }
@@ -190,7 +190,7 @@ impl<'a> Admin<'a> {
     }
 
     /// Replaces the groups a user is in as a whole.
-    pub async fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), PeopleError> {
+    pub(crate) async fn set_groups(&self, name: &str, groups: &[String]) -> Result<(), PeopleError> {
         let user = self
             .app
             .store
@@ -206,39 +206,44 @@ impl<'a> Admin<'a> {
         Ok(())
     }
 
-    /// Adds a group.
-    pub async fn add_group(&self, name: &str, email: Option<&str>, webhook: Option<&str>) -> Result<(), PeopleError> {
+    /// Adds a group and records who added it in the people-change log.
+    pub(crate) async fn add_group(
+        &self,
+        name: &str,
+        email: Option<&str>,
+        webhook: Option<&str>,
+    ) -> Result<(), PeopleError> {
         self.app.store.add_group(name, email, webhook).await?;
         self.record(AdminAction::GroupAdded, name, None).await
     }
 
     /// Removes a group with its memberships and rights.
-    pub async fn remove_group(&self, name: &str) -> Result<(), PeopleError> {
+    pub(crate) async fn remove_group(&self, name: &str) -> Result<(), PeopleError> {
         self.app.store.remove_group(name).await?;
         self.record(AdminAction::GroupRemoved, name, None).await
     }
 
     /// Puts a user in a group.
-    pub async fn add_member(&self, group: &str, user: &str) -> Result<(), PeopleError> {
+    pub(crate) async fn add_member(&self, group: &str, user: &str) -> Result<(), PeopleError> {
         self.app.store.add_member(group, user).await?;
         self.record(AdminAction::MemberAdded, user, Some(group)).await
     }
 
     /// Takes a user out of a group.
-    pub async fn remove_member(&self, group: &str, user: &str) -> Result<(), PeopleError> {
+    pub(crate) async fn remove_member(&self, group: &str, user: &str) -> Result<(), PeopleError> {
         self.app.store.remove_member(group, user).await?;
         self.record(AdminAction::MemberRemoved, user, Some(group)).await
     }
 
     /// Grants a known right to every member of a group.
-    pub async fn grant_group(&self, group: &str, right: &str) -> Result<(), PeopleError> {
+    pub(crate) async fn grant_group(&self, group: &str, right: &str) -> Result<(), PeopleError> {
         self.check_right(right)?;
         self.app.store.grant_group(group, right).await?;
         self.record(AdminAction::GroupRightGranted, group, Some(right)).await
     }
 
     /// Takes a right from a group; false when it did not hold it.
-    pub async fn revoke_group(&self, group: &str, right: &str) -> Result<bool, PeopleError> {
+    pub(crate) async fn revoke_group(&self, group: &str, right: &str) -> Result<bool, PeopleError> {
         let had = self.app.store.revoke_group(group, right).await?;
         if had {
             self.record(AdminAction::GroupRightRevoked, group, Some(right)).await?;
@@ -248,7 +253,7 @@ impl<'a> Admin<'a> {
 
     /// Makes an API token for `user`; its text, returned here, is never
     /// stored or recorded.
-    pub async fn create_token(&self, user: &str, label: &str) -> Result<(i64, String), PeopleError> {
+    pub(crate) async fn create_token(&self, user: &str, label: &str) -> Result<(i64, String), PeopleError> {
         let (id, token) = self.app.store.create_token(user, label).await?;
         self.record(
             AdminAction::TokenCreated,
@@ -261,7 +266,7 @@ impl<'a> Admin<'a> {
 
     /// Revokes a token; with `Some(user)` only one of theirs. False when
     /// there was no such token.
-    pub async fn revoke_token(&self, id: i64, only_of: Option<&str>) -> Result<bool, PeopleError> {
+    pub(crate) async fn revoke_token(&self, id: i64, only_of: Option<&str>) -> Result<bool, PeopleError> {
         let store = &self.app.store;
         let token = store.tokens(only_of).await?.into_iter().find(|t| t.id == id);
         let Some(token) = token else { return Ok(false) };

@@ -63,7 +63,10 @@ impl App {
     /// filter right and those the data model's sensitive fields ask for.
     /// Rights are a closed set, so a misspelt grant is refused, not stored.
     pub fn known_rights(&self) -> Vec<String> {
-        let mut rights: Vec<String> = crate::state::ToolRight::ALL.iter().map(|r| r.to_string()).collect();
+        let mut rights: Vec<String> = crate::state::ToolRight::ALL
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         rights.push(crate::filter::ADHOC_RIGHT.to_string());
         if let Ok(filters) = crate::filter::Filters::open(&self.settings.filters_dir) {
             for entity in filters.model.entities.values() {

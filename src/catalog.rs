@@ -17,18 +17,17 @@ use crate::state::{RunRow, RunStatus, StateError};
 
 /// The last run of an extract, as the list shows it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct LastRun {
-    /// History id.
+pub(crate) struct LastRun {
+    /// Its history id, as `ferry history` lists it.
     pub id: i64,
     /// Where it is in its life.
     pub status: RunStatus,
-    /// When it started.
     pub started_at: DateTime<Utc>,
 }
 
 /// One line of the extract list.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct Extract {
+pub(crate) struct Extract {
     /// The script id (file name without `.rhai`).
     pub id: String,
     /// The header's display name; "(invalid)" when the script does not load.
@@ -61,7 +60,7 @@ pub struct Extract {
 
 impl Extract {
     /// "yes", "no" or "suspended: why": the list's stopped column.
-    pub fn stopped_text(&self) -> String {
+    pub(crate) fn stopped_text(&self) -> String {
         match &self.suspended {
             _ if self.stopped => "yes".into(),
             Some(why) => format!("suspended: {why}"),
@@ -74,7 +73,7 @@ impl Extract {
 /// second compiles each script once per change of the file or of the
 /// configuration rather than once per request.
 #[derive(Default)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     entries: Mutex<Cached>,
 }
 
@@ -96,7 +95,7 @@ impl Loaded {
             .map(|m| (m.modified().ok(), m.len()))
             .unwrap_or((None, 0));
         {
-            let mut c = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            let mut c = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if !c.app.upgrade().is_some_and(|a| Arc::ptr_eq(&a, app)) {
                 c.app = Arc::downgrade(app);
                 c.scripts.clear();
@@ -108,7 +107,7 @@ impl Loaded {
             }
         }
         let script = Arc::new(app.load(path).map_err(|e| e.to_string()));
-        let mut c = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         c.scripts.insert(path.to_path_buf(), (stamp, script.clone()));
         script
     }
@@ -178,7 +177,7 @@ fn line(
 }
 
 /// One script's line of the list.
-pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
+pub(crate) async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
     let id = ScriptsDir::id_of(&path).unwrap_or_default();
     let last = app.store.last_run(&id).await?;
     let suspended = app.store.suspended(&id).await?;
@@ -194,13 +193,13 @@ pub async fn extract(app: &App, path: PathBuf) -> Result<Extract, StateError> {
 
 /// Every script in the scripts folder, sorted by file name, each compiled
 /// now (the command line asks once).
-pub async fn list(app: &App) -> Result<Vec<Extract>, StateError> {
+pub(crate) async fn list(app: &App) -> Result<Vec<Extract>, StateError> {
     list_with(app, |path| Arc::new(app.load(path).map_err(|e| e.to_string()))).await
 }
 
 /// [`list`] for a server asked many times a second: scripts are compiled
 /// only when they (or the configuration) changed since `loaded` saw them.
-pub async fn list_cached(app: &Arc<App>, loaded: &Loaded) -> Result<Vec<Extract>, StateError> {
+pub(crate) async fn list_cached(app: &Arc<App>, loaded: &Loaded) -> Result<Vec<Extract>, StateError> {
     list_with(app, |path| loaded.script(app, path)).await
 }
 

@@ -181,7 +181,7 @@ impl SecretRef {
     }
 }
 
-/// A named database.
+/// A `[databases.NAME]` table, its URL resolved and checked at load.
 #[derive(Clone, Debug)]
 pub struct DatabaseSettings {
     /// Connection URL (`sqlite:`, `postgres://`, `mysql://`), password-free.
@@ -203,7 +203,7 @@ pub struct Settings {
     pub timezone: chrono_tz::Tz,
     /// The active school year (named by the year it ends in), if fixed here.
     pub active_year: Option<i32>,
-    /// The scripts folder.
+    /// Where the `NAME.rhai` scripts live (`scripts` unless ferry.toml says otherwise).
     pub scripts_dir: PathBuf,
     /// The shipped Rhai modules (`import "oneroster" as or;`).
     pub stdlib_dir: PathBuf,
@@ -225,9 +225,9 @@ pub struct Settings {
     /// told about: a script whose header does not load, a `ferry.toml` that
     /// does not reload.
     pub admin_group: Option<String>,
-    /// Named databases.
+    /// `[databases.NAME]`, by name: a script's `database` header picks one.
     pub databases: BTreeMap<String, DatabaseSettings>,
-    /// Named destinations.
+    /// `[destinations.NAME]`, by name: `deliver("NAME", ...)` picks one.
     pub destinations: BTreeMap<String, DestinationSettings>,
     /// SFTP private keys made with `ferry keys generate`.
     pub keys_dir: PathBuf,

@@ -91,7 +91,7 @@ impl Guards {
 /// How to read a delimited file back.
 #[derive(Clone, Copy, Debug)]
 pub struct Layout {
-    /// The field delimiter.
+    /// The field delimiter, one byte as the CSV reader takes it.
     pub delimiter: u8,
     /// Whether the first line is the header.
     pub header: bool,
@@ -103,12 +103,12 @@ pub struct Layout {
 }
 
 /// What the file is, for the checks.
-pub struct Subject<'a> {
+pub(crate) struct Subject<'a> {
     /// File name, for messages.
     pub name: &'a str,
     /// The file on disk.
     pub path: &'a Path,
-    /// Data rows.
+    /// Data rows, the header not counted.
     pub rows: u64,
     /// Column names, in order.
     pub columns: &'a [String],
@@ -119,7 +119,7 @@ pub struct Subject<'a> {
 
 /// The outcome of the checks.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// Each failed guard, with its figures.
     pub breaches: Vec<String>,
     /// Remarks that are not failures (no baseline for max_change).
@@ -128,7 +128,7 @@ pub struct Verdict {
 
 /// Runs every guard on `file`. `baseline` is the row count of the last
 /// delivered run of the same script and file, if there was one.
-pub fn check(guards: &Guards, file: &Subject<'_>, baseline: Option<u64>) -> Verdict {
+pub(crate) fn check(guards: &Guards, file: &Subject<'_>, baseline: Option<u64>) -> Verdict {
     let mut v = Verdict::default();
     let rows = file.rows;
     if let Some(min) = guards.min_rows {
@@ -256,7 +256,7 @@ fn values(guards: &Guards, file: &Subject<'_>, layout: Layout) -> Result<Vec<Str
         }
         row += 1;
         for (k, (i, _)) in required.iter().enumerate() {
-            if record.get(*i).is_none_or(|f| f.is_empty()) {
+            if record.get(*i).is_none_or(<[u8]>::is_empty) {
                 if empty[k].0 == 0 {
                     empty[k].1 = row;
                 }
@@ -327,7 +327,7 @@ mod tests {
     }
 
     fn cols(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
+        names.iter().map(std::string::ToString::to_string).collect()
     }
 
     #[test]

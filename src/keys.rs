@@ -74,7 +74,7 @@ pub enum KeyError {
     Format { name: String, message: String },
 }
 
-/// The keys folder.
+/// The folder of SSH keys that destinations name with `key = "NAME"` (made by `ferry keys generate`).
 #[derive(Clone, Debug)]
 pub struct KeyStore {
     dir: PathBuf,
@@ -182,7 +182,7 @@ impl KeyStore {
             .open(&private)
             .map_err(io(format!("cannot create {}", private.display())))?;
         f.write_all(text.as_bytes())
-            .and_then(|_| f.sync_all())
+            .and_then(|()| f.sync_all())
             .map_err(io(format!("cannot write {}", private.display())))?;
         fs::write(&public, format!("{public_line}\n")).map_err(io(format!("cannot write {}", public.display())))?;
         Ok(KeyInfo {
@@ -215,7 +215,7 @@ impl KeyStore {
             Err(e) => return Err(io(format!("cannot list {}", self.dir.display()))(e)),
         };
         let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| Self::check_name(n).is_ok())
             .collect();

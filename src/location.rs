@@ -1,7 +1,7 @@
 //! Turning byte offsets into the 1-based line numbers people read in errors.
 
 /// The 1-based line holding byte `offset` of `text`.
-pub fn line_of_offset(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of_offset(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
 }

@@ -13,7 +13,7 @@ use crate::config::SecretRef;
 
 /// How to ask for the document.
 #[derive(Clone, Debug)]
-pub struct ReportRequest {
+pub(crate) struct ReportRequest {
     /// `http://` or `https://` address.
     pub url: String,
     /// `GET` or `POST` (any method the server takes).
@@ -34,7 +34,7 @@ pub struct ReportRequest {
 
 /// A header value: plain text, or a secret looked up when sent.
 #[derive(Clone, Debug)]
-pub enum HeaderValue {
+pub(crate) enum HeaderValue {
     /// Sent as written.
     Plain(String),
     /// Resolved from the environment or a file; never logged.
@@ -43,23 +43,18 @@ pub enum HeaderValue {
 
 /// Secret-backed authentication.
 #[derive(Clone, Debug)]
-pub enum Auth {
+pub(crate) enum Auth {
     /// `Authorization: Bearer <token>`.
     Bearer(SecretRef),
     /// HTTP basic authentication.
-    Basic {
-        /// User name.
-        user: String,
-        /// Password reference.
-        password: SecretRef,
-    },
+    Basic { user: String, password: SecretRef },
 }
 
 /// Why a report could not be fetched, naming the address (without query
 /// string, which may carry a token) and what to do.
 #[derive(Debug, thiserror::Error)]
 #[error("report {url}: {message}")]
-pub struct ReportError {
+pub(crate) struct ReportError {
     /// The address, redacted.
     pub url: String,
     pub message: String,
@@ -67,7 +62,7 @@ pub struct ReportError {
 
 /// What was fetched.
 #[derive(Clone, Debug)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     /// The content type the server sent.
     pub content_type: String,
     /// Body size.
@@ -75,13 +70,13 @@ pub struct Fetched {
 }
 
 /// The address without its query string or credentials, for messages.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let no_query = url.split(['?', '#']).next().unwrap_or(url);
     crate::source::redact_url(no_query)
 }
 
 /// Fetches `req` into `out`.
-pub async fn fetch(req: &ReportRequest, out: &mut impl Write) -> Result<Fetched, ReportError> {
+pub(crate) async fn fetch(req: &ReportRequest, out: &mut impl Write) -> Result<Fetched, ReportError> {
     let fail = |message: String| ReportError {
         url: redact(&req.url),
         message,

@@ -771,7 +771,7 @@ fn run_block(n: usize, block: &Block, expect: &Expect) {
 fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
     e.downcast_ref::<String>()
         .cloned()
-        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .or_else(|| e.downcast_ref::<&str>().map(std::string::ToString::to_string))
         .unwrap_or_default()
 }
 

@@ -125,7 +125,7 @@ if n != 32 { throw "expected 32 files"; }
     assert_eq!(report.files.len(), 32);
     let header: Vec<String> = ["id", "name", "note", "born", "score", "active"]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     let mut checked = 0;
     for (word, ch) in DELIMITERS {

@@ -200,7 +200,7 @@ async fn an_upload_killed_half_way_leaves_nothing_under_the_name_and_the_retry_d
     std::fs::create_dir_all(server.root.join("in")).unwrap();
     let mut s = server.destination("ftps-explicit", "/in", &pinned(&server));
     s.retry.attempts = 2;
-    let big: Vec<u8> = (0..2_000_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let big: Vec<u8> = (0..2_000_000u32).flat_map(u32::to_le_bytes).collect();
     let local = server.dir.path().join("big.csv");
     std::fs::write(&local, &big).unwrap();
 

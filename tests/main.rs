@@ -3,6 +3,7 @@
 //! PostgreSQL / MariaDB suite is `tests/servers.rs`.
 
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the error; see clippy.toml
+#![allow(unreachable_pub)] // helpers are shared between test modules by `pub`; nothing outside this binary can see them
 
 mod harness;
 

@@ -389,7 +389,7 @@ fn recovery_none_records_an_interrupted_occurrence_missed_and_does_not_rerun_it(
     let killed = runs(&p, "slow").into_iter().find(|r| r.status == "running").unwrap();
     std::fs::write(
         p.path("scripts/slow.rhai"),
-        format!("//! schedule = \"none\"\n{}let x = 1;\n", header),
+        format!("//! schedule = \"none\"\n{header}let x = 1;\n"),
     )
     .unwrap();
     let mut again = Serve::start(&p, &[]);

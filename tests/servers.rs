@@ -7,6 +7,7 @@
 //! and results are compared with what SQLite gives for the same data.
 
 #![allow(clippy::unwrap_used)] // a test that unwraps fails with the error; see clippy.toml
+#![allow(unreachable_pub)] // helpers are shared between test modules by `pub`; nothing outside this binary can see them
 
 #[path = "servers/browser.rs"]
 mod browser;

@@ -381,7 +381,7 @@ async fn an_upload_cut_off_half_way_leaves_nothing_under_the_final_name_and_the_
     server.trust(&env.known_hosts);
     let mut s = settings(&server, "sftp", &password_var("FERRY_T_SFTP_CUT", "s3cret-cut"));
     s.retry.delay = Duration::from_millis(50);
-    let big: Vec<u8> = (0..1_500_000u32).flat_map(|i| i.to_be_bytes()).collect();
+    let big: Vec<u8> = (0..1_500_000u32).flat_map(u32::to_be_bytes).collect();
     let file = src(dir.path(), &big);
 
     // One attempt: the connection drops after 1 MB.

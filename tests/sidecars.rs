@@ -59,7 +59,7 @@ fn a_json_manifest_and_checksum_arrive_beside_the_file() {
     assert_eq!(manifest["sha256"], sha.as_str());
     let keys: Vec<&str> = manifest.as_object().unwrap().keys().map(String::as_str).collect();
     let mut want = vec!["bytes", "created", "file", "rows", "sha256"];
-    want.sort();
+    want.sort_unstable();
     assert_eq!(keys, want, "the documented fields, no more");
 
     // History shows each sidecar delivered, after its file.

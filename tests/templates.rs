@@ -103,7 +103,7 @@ json.dump(names, sys.stdout)
 }
 
 fn strs(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    v.iter().map(std::string::ToString::to_string).collect()
 }
 
 /// True for `NNN-NN-NNNN`.
@@ -196,7 +196,7 @@ fn student_demographics_has_one_row_per_active_student_and_ssn_only_when_asked()
     for r in &rows {
         let want = &people[&r[0]];
         let got = [&r[1], &r[2], &r[3], &r[5], &r[6], &r[12]]
-            .map(|s| s.as_str())
+            .map(std::string::String::as_str)
             .join("|");
         assert_eq!(&got, want, "student {}", r[0]);
         assert_eq!(
@@ -284,7 +284,7 @@ fn enrollment_lists_every_active_year_enrolment_and_ssn_only_when_asked() {
     assert_eq!(rows.len(), expected.len(), "every enrolment of {year}, once");
     for r in &rows {
         let got = [&r[1], &r[6], &r[8], &r[9], &r[10], &r[11], &r[12]]
-            .map(|s| s.as_str())
+            .map(std::string::String::as_str)
             .join("|");
         assert_eq!(&got, &expected[&r[0]], "enrollment {}", r[0]);
     }

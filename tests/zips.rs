@@ -334,7 +334,7 @@ fn the_demo_district_has_photos_for_most_active_students() {
         ),
     )[0];
     let mut active: Vec<u64> = list.split(',').map(|s| s.parse().unwrap()).collect();
-    active.sort();
+    active.sort_unstable();
     let all_photos = p.files(".ferry/photos");
     let students = sqlite_column(&db, "SELECT COUNT(*) FROM student")[0]
         .parse::<usize>()

@@ -35,10 +35,10 @@ use crate::format::{PartialFile, WrittenFile};
 
 /// Deflate level used unless a script asks for another: zlib's and `zip`'s
 /// default, the usual balance of size and speed.
-pub const DEFAULT_LEVEL: u32 = 6;
+pub(crate) const DEFAULT_LEVEL: u32 = 6;
 
 /// Highest deflate level accepted.
-pub const MAX_LEVEL: u32 = 9;
+pub(crate) const MAX_LEVEL: u32 = 9;
 
 /// Read size for entries: large reads keep the system-call count low.
 const READ_BUFFER: usize = 256 * 1024;
@@ -54,7 +54,7 @@ const ENTRY_MODE: u32 = 0o644;
 
 /// One file to put into a bundle.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The name inside the zip: a plain file name, no folders.
     pub name: String,
     /// Where the content is read from.
@@ -63,7 +63,7 @@ pub struct Entry {
 
 /// How a bundle is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ZipOptions {
+pub(crate) struct ZipOptions {
     /// Deflate level, 0 to 9; 0 stores entries uncompressed (fastest, and
     /// just as small for already-compressed content such as JPEG photos).
     pub level: u32,
@@ -76,7 +76,7 @@ pub struct ZipOptions {
 impl ZipOptions {
     /// The default level, entries stamped `modified`.
     #[cfg(test)]
-    pub fn new(modified: NaiveDateTime) -> ZipOptions {
+    pub(crate) fn new(modified: NaiveDateTime) -> ZipOptions {
         ZipOptions {
             level: DEFAULT_LEVEL,
             modified,
@@ -86,7 +86,7 @@ impl ZipOptions {
 
 /// Why a bundle could not be written; each message names the entry or file.
 #[derive(Debug, thiserror::Error)]
-pub enum BundleError {
+pub(crate) enum BundleError {
     /// There is nothing to put in the zip.
     #[error("a zip needs at least one file")]
     Empty,
@@ -122,10 +122,9 @@ pub enum BundleError {
 
 /// Sums of what went into a bundle, with the written zip.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Bundle {
+pub(crate) struct Bundle {
     /// The zip: path, name, size, SHA-256.
     pub file: WrittenFile,
-    /// Entries written.
     pub entries: usize,
     /// Bytes before compression.
     pub uncompressed: u64,
@@ -134,7 +133,7 @@ pub struct Bundle {
 /// Writes `entries`, in order, to `<dir>/<name>` and returns it once renamed
 /// into place. `stop` is asked between reads; when it returns a reason the
 /// bundle is abandoned (nothing is left on disk) with [`BundleError::Stopped`].
-pub fn write_zip(
+pub(crate) fn write_zip(
     dir: &Path,
     name: &str,
     entries: &[Entry],

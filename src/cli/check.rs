@@ -11,7 +11,7 @@ pub struct Args {
 }
 
 /// Prints one line per script; fails when any script is invalid.
-pub fn run(args: Args, app: &App) -> Result<(), super::Failure> {
+pub(super) fn run(args: Args, app: &App) -> Result<(), super::Failure> {
     let paths = if args.scripts.is_empty() {
         ScriptsDir::of(&app.settings).list()
     } else {

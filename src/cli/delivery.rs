@@ -36,9 +36,12 @@ fn targets<'a>(app: &'a App, target: &str) -> Result<(Vec<String>, Vec<&'a Desti
     }
     let path = app.script_path(target);
     if !path.exists() {
-        let known = |names: Vec<&String>| match names.is_empty() {
-            true => "none".to_string(),
-            false => names.into_iter().cloned().collect::<Vec<_>>().join(", "),
+        let known = |names: Vec<&String>| {
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.into_iter().cloned().collect::<Vec<_>>().join(", ")
+            }
         };
         return Err(anyhow::anyhow!(
             "'{target}' is neither a destination (configured: {}), a database (configured: {}) nor a script ({} does not exist)",
@@ -112,7 +115,7 @@ async fn test_database(app: &App, name: &str) -> Option<i32> {
 /// Connects to each database and says whether its account could write;
 /// writes and removes a 1-byte file at each destination and says what the
 /// server offered.
-pub async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn test(args: TestConnectionArgs, app: &App) -> Result<(), Failure> {
     let env = DeliveryEnv::from_settings(&app.settings);
     let (databases, destinations) = targets(app, &args.target)?;
     let mut failed = 0;
@@ -177,7 +180,7 @@ fn report_redelivery(report: crate::run::ResendReport, done: String, failed: Str
 }
 
 /// Delivers a run's kept files again.
-pub async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn resend(args: ResendArgs, app: &App) -> Result<(), Failure> {
     let report = app.resend(args.run, args.to.as_deref(), &StartedBy::cli()).await?;
     report_redelivery(
         report,
@@ -209,7 +212,7 @@ pub struct HeldArgs {
 }
 
 /// Lists runs whose files a guard held.
-pub async fn held(args: HeldArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn held(args: HeldArgs, app: &App) -> Result<(), Failure> {
     let runs = app.store.held_runs().await?;
     if args.view.json {
         return super::output::json(&runs);
@@ -234,7 +237,7 @@ pub async fn held(args: HeldArgs, app: &App) -> Result<(), Failure> {
 }
 
 /// Sends a held run's files as they are.
-pub async fn release(args: SettleArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn release(args: SettleArgs, app: &App) -> Result<(), Failure> {
     let by = who(args.by);
     let report = app.release(args.run, &by, &StartedBy::cli()).await?;
     report_redelivery(
@@ -245,7 +248,7 @@ pub async fn release(args: SettleArgs, app: &App) -> Result<(), Failure> {
 }
 
 /// Drops a held run's files.
-pub async fn discard(args: SettleArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn discard(args: SettleArgs, app: &App) -> Result<(), Failure> {
     let by = who(args.by);
     app.discard(args.run, &by).await?;
     println!("run {}: discarded (by {by}); nothing was sent", args.run);

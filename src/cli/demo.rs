@@ -8,7 +8,7 @@ use crate::demo::{create, DemoOptions};
 /// Options of `ferry demo`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Number of students.
+    /// Students to generate; schools are laid out at about one per 400 students.
     #[arg(long, default_value_t = 2000)]
     pub students: u32,
     /// Random seed: the same seed gives the same district.
@@ -20,7 +20,7 @@ pub struct Args {
 }
 
 /// Creates the database, replacing an existing one.
-pub async fn run(args: Args, settings: &Settings) -> Result<(), super::Failure> {
+pub(super) async fn run(args: Args, settings: &Settings) -> Result<(), super::Failure> {
     let path = match args.out {
         Some(p) => p,
         None => settings

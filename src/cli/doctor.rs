@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 /// Prints the report; exits 1 when any check found a problem.
-pub async fn run(args: Args, config: Option<&Path>) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, config: Option<&Path>) -> Result<(), Failure> {
     let report = crate::doctor::examine(config).await;
     let problems = report.problems().count();
     if args.json {

@@ -16,7 +16,7 @@ pub const EXIT_UNREACHABLE: i32 = 3;
 /// The exit code for `error`: the first error in its chain that ferry knows
 /// decides; anything else is bad input, the cause of most refusals before
 /// anything runs.
-pub fn code(error: &anyhow::Error) -> i32 {
+pub(super) fn code(error: &anyhow::Error) -> i32 {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<StateError>() {
             return match e {
@@ -45,7 +45,7 @@ pub fn code(error: &anyhow::Error) -> i32 {
 
 /// A delivery that met the network (refused, timed out, busy) could not
 /// reach its server; one the server refused is a failure.
-pub fn unreachable_or_failed(kind: crate::deliver::FailureKind) -> i32 {
+pub(super) fn unreachable_or_failed(kind: crate::deliver::FailureKind) -> i32 {
     if kind.retryable() {
         EXIT_UNREACHABLE
     } else {

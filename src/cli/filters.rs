@@ -31,19 +31,19 @@ pub enum FiltersCommand {
     },
     /// Compile, check the owner's rights, run it and show the first rows.
     Test {
-        /// The filter's name.
+        /// Name of the filter's file in filters/, without `.toml`.
         name: String,
         /// A value for a `{ param = "..." }` in the filter: --param prefix=Mc
         #[arg(long = "param", value_parser = super::run::parse_param)]
         params: Vec<(String, String)>,
-        /// Rows shown.
+        /// At most this many rows printed; all are counted.
         #[arg(long, default_value_t = 10)]
         rows: usize,
     },
 }
 
 /// Runs a `ferry filters` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     let filters = Filters::open(&app.settings.filters_dir)?;
     let year = app.settings.active_year();
     match args.command {
@@ -141,7 +141,7 @@ pub struct ResumeArgs {
 }
 
 /// Lets a script stopped for a rights refusal run on schedule again.
-pub async fn resume(args: ResumeArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn resume(args: ResumeArgs, app: &App) -> Result<(), Failure> {
     if !app.store.resume(&args.script).await? {
         return Err(anyhow::anyhow!("{} is not stopped", args.script).into());
     }

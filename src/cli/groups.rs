@@ -34,21 +34,21 @@ pub enum GroupsCommand {
     List(super::output::View),
     /// Put a user in a group.
     AddMember {
-        /// The group.
+        /// Group name, as `ferry groups list` shows it.
         group: String,
-        /// The user.
+        /// User name, as `ferry users list` shows it.
         user: String,
     },
     /// Take a user out of a group.
     RemoveMember {
-        /// The group.
+        /// Group name, as `ferry groups list` shows it.
         group: String,
-        /// The user.
+        /// User name, as `ferry users list` shows it.
         user: String,
     },
     /// Remove a group and its memberships (past notifications stay).
     Remove {
-        /// The group.
+        /// Group name, as `ferry groups list` shows it.
         name: String,
     },
     /// Give a right to every member of a group, present and future: a tool
@@ -56,23 +56,23 @@ pub enum GroupsCommand {
     /// (adhoc, ssn, birth_date, ...); `ferry users grant --help` says what
     /// each allows.
     Grant {
-        /// The group.
+        /// Group name, as `ferry groups list` shows it.
         group: String,
-        /// The right.
+        /// A tool or data right, as listed above.
         right: String,
     },
     /// Take a right away from a group; members keep rights given to them by
     /// name or through other groups.
     Revoke {
-        /// The group.
+        /// Group name, as `ferry groups list` shows it.
         group: String,
-        /// The right.
+        /// A tool or data right the group holds.
         right: String,
     },
     /// Send a test notification through every channel of a group and say
     /// what each did.
     Test {
-        /// The group.
+        /// Group name, as `ferry groups list` shows it.
         name: String,
         /// The text to send.
         #[arg(long, default_value = "Test notification from ferry")]
@@ -81,7 +81,7 @@ pub enum GroupsCommand {
 }
 
 /// Runs a `ferry groups` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         GroupsCommand::Add { name, email, webhook } => {
             // A relative file: reference is stored absolute, so it means the

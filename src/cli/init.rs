@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 /// Writes ferry.toml and creates scripts/ and stdlib/.
-pub fn run(args: Args) -> Result<(), super::Failure> {
+pub(super) fn run(args: Args) -> Result<(), super::Failure> {
     let path = Path::new(CONFIG_FILE);
     if path.exists() && !args.force {
         return Err(anyhow::anyhow!("{CONFIG_FILE} already exists; use --force to overwrite it").into());

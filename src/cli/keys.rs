@@ -64,7 +64,7 @@ fn failed(code: i32, message: String) -> Failure {
 }
 
 /// Runs a `ferry keys` subcommand.
-pub async fn run(args: Args, settings: &Settings) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, settings: &Settings) -> Result<(), Failure> {
     let store = KeyStore::open(&settings.keys_dir);
     match args.command {
         KeysCommand::Generate {

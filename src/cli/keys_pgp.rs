@@ -105,7 +105,7 @@ fn confirm(question: &str) -> bool {
 }
 
 /// Runs a `ferry keys pgp` subcommand.
-pub fn run(command: PgpCommand, settings: &Settings) -> Result<(), Failure> {
+pub(super) fn run(command: PgpCommand, settings: &Settings) -> Result<(), Failure> {
     let keyring = Keyring::open(&settings.pgp_keys_dir, &settings.root);
     let now = Utc::now();
     match command {

@@ -31,7 +31,7 @@ fn zone(app: &App, e: &Extract) -> chrono_tz::Tz {
 }
 
 /// Prints name, delivery (mode and server), frequency, extract mode, stopped, last run, next run.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     let view = args.view;
     let extracts = crate::catalog::list(app).await?;
     if view.json {

@@ -11,7 +11,7 @@ use super::{Cli, Failure};
 /// Options of `ferry completions`.
 #[derive(clap::Args, Debug)]
 pub struct CompletionsArgs {
-    /// The shell.
+    /// The shell whose completion script is printed.
     pub shell: Shell,
 }
 
@@ -35,7 +35,7 @@ pub struct ManArgs {
 }
 
 /// Prints the completion script for `args.shell`.
-pub fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
+pub(super) fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
     let shell = match args.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
@@ -47,7 +47,7 @@ pub fn completions(args: &CompletionsArgs) -> Result<(), Failure> {
 
 /// Writes ferry.1 and ferry-SUBCOMMAND.1 (nested ones as ferry-keys-pgp.1)
 /// into `args.out`, and prints each file written.
-pub fn man(args: &ManArgs) -> Result<(), Failure> {
+pub(super) fn man(args: &ManArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| anyhow::anyhow!("cannot create the folder {}: {e}", args.out.display()))?;
     let mut command = Cli::command();

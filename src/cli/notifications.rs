@@ -43,7 +43,7 @@ pub enum NotificationsCommand {
 }
 
 /// Lists notifications or marks them read.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         Some(NotificationsCommand::Read { id: Some(id), user, .. }) => {
             if app.store.mark_read(id, user.as_deref()).await? {

@@ -8,7 +8,7 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
 /// The width a table is fitted to when neither `COLUMNS` nor a terminal
 /// says: what a log file or a mail viewer shows comfortably.
-pub const DEFAULT_WIDTH: u16 = 100;
+pub(super) const DEFAULT_WIDTH: u16 = 100;
 
 /// How a listing command prints: shared by every command that lists things.
 #[derive(clap::Args, Debug, Clone, Copy, Default)]
@@ -105,7 +105,7 @@ impl View {
 
 /// Prints `value` as pretty JSON on standard output.
 /// A reader that stopped early (`| head`) is not an error.
-pub fn json<T: serde::Serialize>(value: &T) -> Result<(), super::Failure> {
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<(), super::Failure> {
     use std::io::Write;
     let text = serde_json::to_string_pretty(value)?;
     match writeln!(std::io::stdout().lock(), "{text}") {
@@ -115,7 +115,7 @@ pub fn json<T: serde::Serialize>(value: &T) -> Result<(), super::Failure> {
 }
 
 /// One cell of a [`Listing`]: what the table shows and what JSON carries.
-pub struct Cell {
+pub(super) struct Cell {
     text: String,
     value: serde_json::Value,
 }
@@ -123,7 +123,7 @@ pub struct Cell {
 impl Cell {
     /// A value shown as itself: lists joined with ", ", nothing as blank,
     /// booleans as yes/no.
-    pub fn of(value: impl serde::Serialize) -> Cell {
+    pub(super) fn of(value: impl serde::Serialize) -> Cell {
         let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
         let text = match &value {
             serde_json::Value::Null => String::new(),
@@ -141,7 +141,7 @@ impl Cell {
 
     /// A time: labelled with its zone in the table, UTC (RFC 3339) in JSON;
     /// `none` is shown when there is no time.
-    pub fn time(t: Option<DateTime<Utc>>, none: &str) -> Cell {
+    pub(super) fn time(t: Option<DateTime<Utc>>, none: &str) -> Cell {
         Cell {
             text: t.map(minute).unwrap_or_else(|| none.to_string()),
             value: serde_json::to_value(t).unwrap_or(serde_json::Value::Null),
@@ -150,7 +150,7 @@ impl Cell {
 
     /// A value shown differently from how JSON carries it (a secret's
     /// redacted form is shown and carried the same: never pass a secret).
-    pub fn shown(text: String, value: impl serde::Serialize) -> Cell {
+    pub(super) fn shown(text: String, value: impl serde::Serialize) -> Cell {
         Cell {
             text,
             value: serde_json::to_value(value).unwrap_or(serde_json::Value::Null),
@@ -160,7 +160,7 @@ impl Cell {
 
 /// What a listing command prints: a fitted table, or with `--json` an
 /// array of objects keyed by column, every column in full.
-pub struct Listing {
+pub(super) struct Listing {
     view: View,
     columns: Vec<(&'static str, &'static str)>,
     rows: Vec<Vec<Cell>>,
@@ -168,7 +168,7 @@ pub struct Listing {
 
 impl Listing {
     /// A listing with `(table header, JSON key)` columns.
-    pub fn new(view: View, columns: &[(&'static str, &'static str)]) -> Listing {
+    pub(super) fn new(view: View, columns: &[(&'static str, &'static str)]) -> Listing {
         Listing {
             view,
             columns: columns.to_vec(),
@@ -177,13 +177,13 @@ impl Listing {
     }
 
     /// Adds a row, one cell per column.
-    pub fn row(&mut self, cells: Vec<Cell>) {
+    pub(super) fn row(&mut self, cells: Vec<Cell>) {
         debug_assert_eq!(cells.len(), self.columns.len());
         self.rows.push(cells);
     }
 
     /// Prints it; `empty` (what to do when there is nothing) replaces an empty table.
-    pub fn print(self, empty: &str) -> Result<(), super::Failure> {
+    pub(super) fn print(self, empty: &str) -> Result<(), super::Failure> {
         if self.view.json {
             let objects: Vec<serde_json::Map<String, serde_json::Value>> = self
                 .rows
@@ -215,12 +215,12 @@ impl Listing {
 }
 
 /// A table with the default view (fitted to the width).
-pub fn table(header: &[&str]) -> Table {
+pub(super) fn table(header: &[&str]) -> Table {
     View::default().table(header)
 }
 
 /// `text` cut to `max` characters, ending in `…` when cut.
-pub fn elide(text: &str, max: usize) -> String {
+pub(super) fn elide(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }
@@ -230,7 +230,7 @@ pub fn elide(text: &str, max: usize) -> String {
 
 /// A path cut to `max` characters from the front, keeping whole trailing
 /// components (`…/exports/roster.csv`): the end says which file it is.
-pub fn elide_path(path: &str, max: usize) -> String {
+pub(super) fn elide_path(path: &str, max: usize) -> String {
     if path.chars().count() <= max {
         return path.to_string();
     }
@@ -256,10 +256,10 @@ pub fn elide_path(path: &str, max: usize) -> String {
     format!("…/{tail}")
 }
 
-pub use crate::format::thousands;
+pub(super) use crate::format::thousands;
 
 /// `12.3 KB`.
-pub fn size(bytes: u64) -> String {
+pub(super) fn size(bytes: u64) -> String {
     match bytes {
         b if b < 1024 => format!("{b} B"),
         b if b < 1024 * 1024 => format!("{:.1} KB", b as f64 / 1024.0),
@@ -272,12 +272,12 @@ pub fn size(bytes: u64) -> String {
 static ZONE: OnceLock<chrono_tz::Tz> = OnceLock::new();
 
 /// Sets the zone [`when`] shows times in (once, from the configuration).
-pub fn show_times_in(zone: chrono_tz::Tz) {
+pub(super) fn show_times_in(zone: chrono_tz::Tz) {
     let _ = ZONE.set(zone);
 }
 
 /// A time for people, labelled with its zone: `2026-12-07 02:30:00 CST`.
-pub fn when(t: DateTime<Utc>) -> String {
+pub(super) fn when(t: DateTime<Utc>) -> String {
     match ZONE.get() {
         Some(zone) => when_in(t, *zone),
         None => t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -286,18 +286,18 @@ pub fn when(t: DateTime<Utc>) -> String {
 
 /// A time to the minute for a table cell, labelled with its zone:
 /// `2026-12-07 02:30 CST`.
-pub fn minute_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+pub(super) fn minute_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
     crate::schedule::labelled(t, zone, false)
 }
 
 /// [`minute_in`] in the zone [`when`] uses.
-pub fn minute(t: DateTime<Utc>) -> String {
+pub(super) fn minute(t: DateTime<Utc>) -> String {
     minute_in(t, ZONE.get().copied().unwrap_or(chrono_tz::UTC))
 }
 
 /// A time in `zone`, labelled with the zone's abbreviation (or its offset
 /// where the zone has no abbreviation, as `+0530`).
-pub fn when_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
+pub(super) fn when_in(t: DateTime<Utc>, zone: chrono_tz::Tz) -> String {
     crate::schedule::labelled(t, zone, true)
 }
 

@@ -91,7 +91,7 @@ async fn one(app: &App, name: &str, trigger: Trigger, params: &[(String, String)
 }
 
 /// Runs scripts one after another; fails when any run failed.
-pub async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: RunArgs, app: &App) -> Result<(), Failure> {
     let names: Vec<String> = if args.all {
         ScriptsDir::of(&app.settings)
             .list()
@@ -168,19 +168,20 @@ fn would_deliver(app: &App, report: &crate::run::RunReport, file: &str) {
             .get(&d.destination)
             .map(|s| s.sidecars.names(file))
             .unwrap_or_default();
-        match sidecars.is_empty() {
-            true => println!("would deliver to '{}'", d.destination),
-            false => println!(
+        if sidecars.is_empty() {
+            println!("would deliver to '{}'", d.destination);
+        } else {
+            println!(
                 "would deliver to '{}', then its sidecars {}",
                 d.destination,
                 sidecars.join(", ")
-            ),
+            );
         }
     }
 }
 
 /// Builds the files, prints a preview of each, delivers and keeps nothing.
-pub async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
+pub(super) async fn test_extract(args: TestArgs, app: &App) -> Result<(), Failure> {
     let report = one(app, &args.script, Trigger::Test, &args.params).await?;
     for f in &report.files {
         println!(

@@ -30,29 +30,31 @@ pub struct Args {
 
 /// SIGTERM or Ctrl-C, listened for from the moment it is called: a stop
 /// that arrives while the daemon still recovers interrupted runs or opens
-/// its console must end it gracefully, not kill it.
-fn stop_signal() -> impl std::future::Future<Output = ()> {
+/// its console must end it gracefully, not kill it. Installing a handler
+/// fails only when the process cannot register signals at all, and a daemon
+/// that could not be stopped cleanly must not start.
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("a SIGTERM handler");
-        let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
-        async move {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
             tokio::select! {
                 _ = term.recv() => {}
                 _ = interrupt.recv() => {}
             }
-        }
+        })
     }
     #[cfg(not(unix))]
-    async {
+    Ok(async {
         let _ = tokio::signal::ctrl_c().await;
-    }
+    })
 }
 
 /// Runs the daemon until SIGTERM or Ctrl-C.
-pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Result<(), Failure> {
-    let stop = stop_signal();
+pub(super) async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Result<(), Failure> {
+    let stop = stop_signal().map_err(|e| anyhow::anyhow!("cannot listen for SIGTERM and Ctrl-C: {e}"))?;
     let opts = ServeOptions {
         config,
         once: args.once,
@@ -83,7 +85,7 @@ pub async fn run(args: Args, config: Option<PathBuf>, settings: Settings) -> Res
 }
 
 /// Exits 0 when a `ferry serve` instance has a fresh heartbeat in the state store.
-pub async fn health(app: &App) -> Result<(), Failure> {
+pub(super) async fn health(app: &App) -> Result<(), Failure> {
     let live = app.store.live_servers().await?;
     if live.is_empty() {
         return Err(Failure {

@@ -36,13 +36,13 @@ pub enum TokensCommand {
     },
     /// Revoke a token by the id `ferry tokens list` shows.
     Revoke {
-        /// The token's id.
+        /// The id in `ferry tokens list`'s first column.
         id: i64,
     },
 }
 
 /// Runs a `ferry tokens` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         TokensCommand::Create { user, label } => {
             let (id, token) = Admin::cli(app).create_token(&user, &label).await?;

@@ -18,7 +18,7 @@ pub struct Args {
 }
 
 /// Connects, shows the host key and records it.
-pub async fn run(args: Args, settings: &Settings) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, settings: &Settings) -> Result<(), Failure> {
     let fail = |code: i32, message: String| Failure {
         code,
         error: anyhow::anyhow!(message),

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::output::{table, Cell, Listing};
+use super::output::{table, Cell, Listing, View};
 use super::Failure;
 use crate::admin::{Admin, NewUser};
 use crate::app::App;
@@ -124,7 +124,7 @@ pub enum UsersCommand {
 }
 
 /// Runs a `ferry users` subcommand.
-pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
+pub(super) async fn run(args: Args, app: &App) -> Result<(), Failure> {
     match args.command {
         UsersCommand::Add {
             name,
@@ -134,72 +134,34 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
             rights,
             password_stdin,
         } => {
-            let password = match password_stdin {
-                true => Some(password_from_stdin()?),
-                false => None,
+            let password = if password_stdin {
+                Some(password_from_stdin()?)
+            } else {
+                None
             };
-            let has_password = password.is_some();
             let user = NewUser {
-                name: name.clone(),
+                name,
                 display_name: display,
                 email,
-                groups: groups.clone(),
-                rights: rights.clone(),
+                groups,
+                rights,
                 password,
             };
-            Admin::cli(app).add_user(&user).await?;
-            println!("added user {name}");
-            if !groups.is_empty() {
-                println!("  groups: {}", groups.join(", "));
-            }
-            if !rights.is_empty() {
-                println!("  rights: {}", rights.join(", "));
-            }
-            let sso = app.settings.console.as_ref().is_some_and(|c| c.oidc.is_some());
-            match (has_password, sso) {
-                (true, _) => println!("  can log in to the console"),
-                (false, true) => println!("  signs in to the console through single sign-on ([console.oidc])"),
-                (false, false) => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
-            }
+            add(app, &user).await?;
         }
         UsersCommand::Password { name, stdin } => {
             if app.store.user(&name).await?.is_none() {
                 return Err(PeopleError::NoUser(name).into());
             }
-            let password = match stdin {
-                true => password_from_stdin()?,
-                false => password_from_terminal(&name)?,
+            let password = if stdin {
+                password_from_stdin()?
+            } else {
+                password_from_terminal(&name)?
             };
             Admin::cli(app).set_password(&name, &password).await?;
             println!("set the password of {name}; their open console sessions have ended");
         }
-        UsersCommand::List(view) => {
-            let users = app.store.users().await?;
-            let mut listing = Listing::new(
-                view,
-                &[
-                    ("user", "name"),
-                    ("display name", "display_name"),
-                    ("email", "email"),
-                    ("groups", "groups"),
-                    ("login", "login"),
-                    ("rights", "rights"),
-                ],
-            );
-            for u in users {
-                let login = app.store.can_log_in(&u.name).await?;
-                let rights = Right::words(&app.store.tool_rights(&u.name).await?);
-                listing.row(vec![
-                    Cell::of(u.name),
-                    Cell::of(u.display_name),
-                    Cell::of(u.email),
-                    Cell::of(u.groups),
-                    Cell::of(login),
-                    Cell::of(rights),
-                ]);
-            }
-            listing.print("no users yet; `ferry users add NAME --email ADDRESS` adds one")?;
-        }
+        UsersCommand::List(view) => list(app, view).await?,
         UsersCommand::Remove { name } => {
             Admin::cli(app).remove_user(&name).await?;
             println!("removed user {name} (and their rights, console sessions and API tokens)");
@@ -210,52 +172,27 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
         }
         UsersCommand::Revoke { name, right } => {
             if !Admin::cli(app).revoke(&name, &right).await? {
-                let mut hint = String::new();
-                if let Some(user) = app.store.user(&name).await? {
-                    for group in user.groups {
-                        if app.store.group_rights(&group).await?.contains(&right) {
-                            hint = format!(
-                                "; they have it through group {group}: `ferry groups revoke {group} {right}` or `ferry groups remove-member {group} {name}`"
-                            );
-                            break;
-                        }
-                    }
-                }
+                let hint = through_group(app, &name, &right).await?;
                 return Err(anyhow::anyhow!("{name} was not given the right '{right}' by name{hint}").into());
             }
             println!("revoked {right} from {name}");
         }
         UsersCommand::Rights { name } => rights(app, &name).await?,
-        UsersCommand::Disable { name } => match Admin::cli(app).set_disabled(&name, true).await? {
-            true => println!("disabled {name}: their console sessions have ended and their API tokens are refused"),
-            false => println!("{name} was already disabled"),
-        },
-        UsersCommand::Enable { name } => match Admin::cli(app).set_disabled(&name, false).await? {
-            true => println!("enabled {name}: they can sign in and use their API tokens again"),
-            false => println!("{name} was not disabled"),
-        },
-        UsersCommand::Changes { last, view } => {
-            let mut listing = Listing::new(
-                view,
-                &[
-                    ("at", "at"),
-                    ("by", "by"),
-                    ("change", "action"),
-                    ("user or group", "subject"),
-                    ("detail", "detail"),
-                ],
-            );
-            for c in app.store.people_changes(last).await? {
-                listing.row(vec![
-                    Cell::time(Some(c.at), ""),
-                    Cell::of(c.by.to_string()),
-                    Cell::of(c.action.word()),
-                    Cell::of(c.subject),
-                    Cell::of(c.detail),
-                ]);
+        UsersCommand::Disable { name } => {
+            if Admin::cli(app).set_disabled(&name, true).await? {
+                println!("disabled {name}: their console sessions have ended and their API tokens are refused");
+            } else {
+                println!("{name} was already disabled");
             }
-            listing.print("no changes to users, groups, rights or tokens recorded yet")?;
         }
+        UsersCommand::Enable { name } => {
+            if Admin::cli(app).set_disabled(&name, false).await? {
+                println!("enabled {name}: they can sign in and use their API tokens again");
+            } else {
+                println!("{name} was not disabled");
+            }
+        }
+        UsersCommand::Changes { last, view } => changes(app, last, view).await?,
         UsersCommand::TotpReset { name } => {
             if Admin::cli(app).reset_second_factor(&name).await? {
                 println!("removed the second factor of {name}; they set up a new one on their account page");
@@ -269,6 +206,98 @@ pub async fn run(args: Args, app: &App) -> Result<(), Failure> {
 
 /// Prints each right of a user with where it comes from, so a right that
 /// will not go away with `users revoke` shows its group.
+/// `ferry users add`, then what the user can do now, so a missing password
+/// is noticed before they try to log in.
+async fn add(app: &App, user: &NewUser) -> Result<(), Failure> {
+    Admin::cli(app).add_user(user).await?;
+    let name = &user.name;
+    println!("added user {name}");
+    if !user.groups.is_empty() {
+        println!("  groups: {}", user.groups.join(", "));
+    }
+    if !user.rights.is_empty() {
+        println!("  rights: {}", user.rights.join(", "));
+    }
+    let sso = app.settings.console.as_ref().is_some_and(|c| c.oidc.is_some());
+    match (user.password.is_some(), sso) {
+        (true, _) => println!("  can log in to the console"),
+        (false, true) => println!("  signs in to the console through single sign-on ([console.oidc])"),
+        (false, false) => println!("  cannot log in (no password); `ferry users password {name}` sets one"),
+    }
+    Ok(())
+}
+
+/// `ferry users list`: each user with their groups, whether they can log
+/// in and their tool rights (given by name or through a group).
+async fn list(app: &App, view: View) -> Result<(), Failure> {
+    let users = app.store.users().await?;
+    let mut listing = Listing::new(
+        view,
+        &[
+            ("user", "name"),
+            ("display name", "display_name"),
+            ("email", "email"),
+            ("groups", "groups"),
+            ("login", "login"),
+            ("rights", "rights"),
+        ],
+    );
+    for u in users {
+        let login = app.store.can_log_in(&u.name).await?;
+        let rights = Right::words(&app.store.tool_rights(&u.name).await?);
+        listing.row(vec![
+            Cell::of(u.name),
+            Cell::of(u.display_name),
+            Cell::of(u.email),
+            Cell::of(u.groups),
+            Cell::of(login),
+            Cell::of(rights),
+        ]);
+    }
+    listing.print("no users yet; `ferry users add NAME --email ADDRESS` adds one")?;
+    Ok(())
+}
+
+/// `ferry users changes`: the people-change log, newest first.
+async fn changes(app: &App, last: i64, view: View) -> Result<(), Failure> {
+    let mut listing = Listing::new(
+        view,
+        &[
+            ("at", "at"),
+            ("by", "by"),
+            ("change", "action"),
+            ("user or group", "subject"),
+            ("detail", "detail"),
+        ],
+    );
+    for c in app.store.people_changes(last).await? {
+        listing.row(vec![
+            Cell::time(Some(c.at), ""),
+            Cell::of(c.by.to_string()),
+            Cell::of(c.action.word()),
+            Cell::of(c.subject),
+            Cell::of(c.detail),
+        ]);
+    }
+    listing.print("no changes to users, groups, rights or tokens recorded yet")?;
+    Ok(())
+}
+
+/// Why a revoke by name changed nothing when the user still holds the right
+/// through a group: the two commands that would take it away.
+async fn through_group(app: &App, name: &str, right: &str) -> Result<String, Failure> {
+    if let Some(user) = app.store.user(name).await? {
+        for group in user.groups {
+            if app.store.group_rights(&group).await?.iter().any(|r| r == right) {
+                return Ok(format!(
+                    "; they have it through group {group}: `ferry groups revoke {group} {right}` or `ferry groups remove-member {group} {name}`"
+                ));
+            }
+        }
+    }
+    Ok(String::new())
+}
+
 async fn rights(app: &App, name: &str) -> Result<(), Failure> {
     if app.store.rights_of(name).await?.is_none() {
         println!("no users are defined: single-administrator mode, filters are not checked");

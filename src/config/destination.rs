@@ -131,7 +131,7 @@ pub enum TlsTrust {
     InsecureSkipVerify,
 }
 
-/// A validated destination.
+/// A `[destinations.NAME]` table once validated at load: deliveries read only this form, never the raw TOML.
 #[derive(Clone, Debug)]
 pub struct DestinationSettings {
     /// The name scripts use (`inline` for an inline map).
@@ -232,23 +232,177 @@ enum OneOrMany {
 /// The longest server name the original tool accepted.
 const MAX_SERVER_LEN: usize = 100;
 
+/// `destinations.NAME.KEY`: every message names the setting to change.
+fn key_at(name: &str, key: &str) -> String {
+    format!("destinations.{name}.{key}")
+}
+
+/// `commit`, `rename` when unset.
+fn commit_strategy(name: &str, text: Option<&str>) -> Result<CommitStrategy, String> {
+    match text.unwrap_or("rename") {
+        "rename" => Ok(CommitStrategy::Rename),
+        "folder" => Ok(CommitStrategy::Folder),
+        "marker" => Ok(CommitStrategy::Marker),
+        "direct" => Ok(CommitStrategy::Direct),
+        other => Err(format!(
+            "{} '{other}' must be \"rename\", \"folder\", \"marker\" or \"direct\"",
+            key_at(name, "commit")
+        )),
+    }
+}
+
+/// `checksum` (one or a list; repeats written once) and `manifest`.
+fn sidecars(name: &str, checksum: Option<OneOrMany>, manifest: Option<&str>) -> Result<Sidecars, String> {
+    let checksums = match checksum {
+        None => Vec::new(),
+        Some(OneOrMany::One(c)) => vec![c],
+        Some(OneOrMany::Many(c)) => c,
+    };
+    let mut sidecars = Sidecars {
+        checksums: Vec::new(),
+        manifest: manifest
+            .map(str::parse::<Manifest>)
+            .transpose()
+            .map_err(|e| format!("{}: {e}", key_at(name, "manifest")))?,
+    };
+    for c in checksums {
+        let c = c
+            .parse::<Checksum>()
+            .map_err(|e| format!("{}: {e}", key_at(name, "checksum")))?;
+        if !sidecars.checksums.contains(&c) {
+            sidecars.checksums.push(c);
+        }
+    }
+    Ok(sidecars)
+}
+
+/// The certificate trust of an FTPS destination: at most one of `ca_file`,
+/// `pinned_certificate` (normalised to lowercase hex without colons, as the
+/// check compares it) and `insecure_skip_verify`.
+fn tls_trust(
+    name: &str,
+    root: &Path,
+    ca_file: Option<String>,
+    pinned: Option<String>,
+    insecure: bool,
+) -> Result<TlsTrust, String> {
+    match (ca_file, pinned, insecure) {
+        (None, None, false) => Ok(TlsTrust::SystemRoots),
+        (Some(f), None, false) => Ok(TlsTrust::CaFile(root.join(f))),
+        (None, Some(p), false) => {
+            let hex: String = p
+                .trim_start_matches("sha256:")
+                .chars()
+                .filter(|c| *c != ':')
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "{} must be the certificate's SHA-256 fingerprint (64 hex digits, colons allowed); \
+                     `ferry test-connection {name}` prints it",
+                    key_at(name, "pinned_certificate")
+                ));
+            }
+            Ok(TlsTrust::Pinned(hex))
+        }
+        (None, None, true) => Ok(TlsTrust::InsecureSkipVerify),
+        _ => Err(format!(
+            "{name}: choose one of ca_file, pinned_certificate and insecure_skip_verify"
+        )),
+    }
+}
+
+/// `mode`, which decides every other check.
+fn delivery_mode(name: &str, text: &str) -> Result<DeliveryMode, String> {
+    DeliveryMode::ALL
+        .into_iter()
+        .find(|m| m.as_str() == text)
+        .ok_or_else(|| {
+            let all: Vec<_> = DeliveryMode::ALL.iter().map(|m| m.as_str()).collect();
+            format!(
+                "{} '{text}' is not a delivery mode (one of: {})",
+                key_at(name, "mode"),
+                all.join(", ")
+            )
+        })
+}
+
+/// How a remote destination logs in: a password for every mode, a key only
+/// for SFTP, and certificate settings only for FTPS (SFTP trusts host keys
+/// instead), so a setting that would be silently ignored is refused.
+fn check_login(
+    name: &str,
+    mode: DeliveryMode,
+    has_password: bool,
+    has_key: bool,
+    tls: &TlsTrust,
+) -> Result<(), String> {
+    if has_key && !mode.is_sftp() {
+        return Err(format!(
+            "{}: keys are for SFTP; {mode} logs in with a password",
+            key_at(name, "key")
+        ));
+    }
+    if !has_password && !has_key {
+        return Err(format!(
+            "{name}: set password = \"env:VARIABLE\"{}",
+            if mode.is_sftp() {
+                " or key = \"NAME\" (see `ferry keys generate`)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if *tls != TlsTrust::SystemRoots && !matches!(mode, DeliveryMode::FtpsExplicit | DeliveryMode::FtpsImplicit) {
+        return Err(format!(
+            "{name}: ca_file, pinned_certificate and insecure_skip_verify are for FTPS; \
+             SFTP trusts host keys with `ferry trust {name}`"
+        ));
+    }
+    Ok(())
+}
+
+/// A remote destination's `server` and `path`: a bare host (no scheme, user
+/// or path, which people paste from URLs) and an absolute path without `..`,
+/// naming the share for SMB.
+fn check_remote_place(name: &str, mode: DeliveryMode, server: &str, path: &str) -> Result<(), String> {
+    let at = |key: &str| key_at(name, key);
+    if server.is_empty() {
+        return Err(format!("{} is missing: give the host name or IP address", at("server")));
+    }
+    if server.len() > MAX_SERVER_LEN || server.contains(['/', ' ', '@']) {
+        return Err(format!(
+            "{} '{server}' must be a host name or IP address of at most {MAX_SERVER_LEN} characters \
+             (no scheme, user or path)",
+            at("server")
+        ));
+    }
+    if !path.starts_with('/') {
+        return Err(format!(
+            "{} '{path}' must be absolute on the server (start with /){}",
+            at("path"),
+            if mode == DeliveryMode::Smb {
+                "; for SMB it is /SHARE/folder"
+            } else {
+                ""
+            }
+        ));
+    }
+    if path.split('/').any(|p| p == "..") {
+        return Err(format!("{} '{path}' must not contain '..'", at("path")));
+    }
+    if mode == DeliveryMode::Smb && path.trim_matches('/').is_empty() {
+        return Err(format!("{} must name the share: /SHARE or /SHARE/folder", at("path")));
+    }
+    Ok(())
+}
+
 impl RawDestination {
     /// Checks the entry `name`; errors name the setting (`destinations.NAME.KEY`)
     /// and say what to write instead.
     pub fn validate(self, name: &str, root: &Path) -> Result<DestinationSettings, String> {
-        let at = |key: &str| format!("destinations.{name}.{key}");
-        let mode = DeliveryMode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == self.mode)
-            .ok_or_else(|| {
-                let all: Vec<_> = DeliveryMode::ALL.iter().map(|m| m.as_str()).collect();
-                format!(
-                    "{} '{}' is not a delivery mode (one of: {})",
-                    at("mode"),
-                    self.mode,
-                    all.join(", ")
-                )
-            })?;
+        let at = |key: &str| key_at(name, key);
+        let mode = delivery_mode(name, &self.mode)?;
         let duration = |key: &str, text: &Option<String>, default: Duration| match text {
             None => Ok(default),
             Some(t) => {
@@ -261,77 +415,24 @@ impl RawDestination {
                 .transpose()
                 .map_err(|e| format!("{}: {e}", at(key)))
         };
-        let commit = match self.commit.as_deref().unwrap_or("rename") {
-            "rename" => CommitStrategy::Rename,
-            "folder" => CommitStrategy::Folder,
-            "marker" => CommitStrategy::Marker,
-            "direct" => CommitStrategy::Direct,
-            other => {
-                return Err(format!(
-                    "{} '{other}' must be \"rename\", \"folder\", \"marker\" or \"direct\"",
-                    at("commit")
-                ))
-            }
-        };
+        let commit = commit_strategy(name, self.commit.as_deref())?;
         let retry = RetryPolicy {
             attempts: self.attempts.unwrap_or(3).max(1),
             delay: duration("retry_delay", &self.retry_delay, Duration::from_secs(30))?,
             max_delay: duration("max_retry_delay", &self.max_retry_delay, Duration::from_secs(600))?,
         };
         let timeout = duration("timeout", &self.timeout, Duration::from_secs(60))?;
-        let checksums = match self.checksum {
-            None => Vec::new(),
-            Some(OneOrMany::One(c)) => vec![c],
-            Some(OneOrMany::Many(c)) => c,
-        };
-        let mut sidecars = Sidecars {
-            checksums: Vec::new(),
-            manifest: self
-                .manifest
-                .as_deref()
-                .map(str::parse::<Manifest>)
-                .transpose()
-                .map_err(|e| format!("{}: {e}", at("manifest")))?,
-        };
-        for c in checksums {
-            let c = c.parse::<Checksum>().map_err(|e| format!("{}: {e}", at("checksum")))?;
-            if !sidecars.checksums.contains(&c) {
-                sidecars.checksums.push(c);
-            }
-        }
+        let sidecars = sidecars(name, self.checksum, self.manifest.as_deref())?;
         let password = secret("password", &self.password)?;
         let key_passphrase = secret("key_passphrase", &self.key_passphrase)?;
         let server = self.server.unwrap_or_default().trim().to_string();
-        let tls = match (
+        let tls = tls_trust(
+            name,
+            root,
             self.ca_file,
             self.pinned_certificate,
             self.insecure_skip_verify.unwrap_or(false),
-        ) {
-            (None, None, false) => TlsTrust::SystemRoots,
-            (Some(f), None, false) => TlsTrust::CaFile(root.join(f)),
-            (None, Some(p), false) => {
-                let hex: String = p
-                    .trim_start_matches("sha256:")
-                    .chars()
-                    .filter(|c| *c != ':')
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                    return Err(format!(
-                        "{} must be the certificate's SHA-256 fingerprint (64 hex digits, colons allowed); \
-                         `ferry test-connection {name}` prints it",
-                        at("pinned_certificate")
-                    ));
-                }
-                TlsTrust::Pinned(hex)
-            }
-            (None, None, true) => TlsTrust::InsecureSkipVerify,
-            _ => {
-                return Err(format!(
-                    "{name}: choose one of ca_file, pinned_certificate and insecure_skip_verify"
-                ))
-            }
-        };
+        )?;
         if mode == DeliveryMode::Local {
             if !server.is_empty() || self.username.is_some() || password.is_some() || self.key.is_some() {
                 return Err(format!(
@@ -363,60 +464,12 @@ impl RawDestination {
                 at("link")
             ));
         }
-        if server.is_empty() {
-            return Err(format!("{} is missing: give the host name or IP address", at("server")));
-        }
-        if server.len() > MAX_SERVER_LEN || server.contains(['/', ' ', '@']) {
-            return Err(format!(
-                "{} '{server}' must be a host name or IP address of at most {MAX_SERVER_LEN} characters \
-                 (no scheme, user or path)",
-                at("server")
-            ));
-        }
-        if !self.path.starts_with('/') {
-            return Err(format!(
-                "{} '{}' must be absolute on the server (start with /){}",
-                at("path"),
-                self.path,
-                if mode == DeliveryMode::Smb {
-                    "; for SMB it is /SHARE/folder"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if self.path.split('/').any(|p| p == "..") {
-            return Err(format!("{} '{}' must not contain '..'", at("path"), self.path));
-        }
-        if mode == DeliveryMode::Smb && self.path.trim_matches('/').is_empty() {
-            return Err(format!("{} must name the share: /SHARE or /SHARE/folder", at("path")));
-        }
+        check_remote_place(name, mode, &server, &self.path)?;
         let username = self.username.filter(|u| !u.is_empty());
         if username.is_none() {
             return Err(format!("{} is missing: the login name at {server}", at("username")));
         }
-        if self.key.is_some() && !mode.is_sftp() {
-            return Err(format!(
-                "{}: keys are for SFTP; {mode} logs in with a password",
-                at("key")
-            ));
-        }
-        if password.is_none() && self.key.is_none() {
-            return Err(format!(
-                "{name}: set password = \"env:VARIABLE\"{}",
-                if mode.is_sftp() {
-                    " or key = \"NAME\" (see `ferry keys generate`)"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if tls != TlsTrust::SystemRoots && !matches!(mode, DeliveryMode::FtpsExplicit | DeliveryMode::FtpsImplicit) {
-            return Err(format!(
-                "{name}: ca_file, pinned_certificate and insecure_skip_verify are for FTPS; \
-                 SFTP trusts host keys with `ferry trust {name}`"
-            ));
-        }
+        check_login(name, mode, password.is_some(), self.key.is_some(), &tls)?;
         Ok(DestinationSettings {
             name: name.to_string(),
             mode,

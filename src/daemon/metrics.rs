@@ -25,20 +25,20 @@ const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset
 /// Why `/metrics` could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("metrics cannot listen on {addr}: {error}; change metrics.listen in ferry.toml or stop what uses the port")]
-pub struct MetricsError {
+pub(crate) struct MetricsError {
     /// The address asked for.
     pub addr: SocketAddr,
     pub error: std::io::Error,
 }
 
 /// A running metrics listener; dropping it does not stop it, [`MetricsHandle::stop`] does.
-pub struct MetricsHandle {
+pub(crate) struct MetricsHandle {
     task: tokio::task::JoinHandle<()>,
 }
 
 impl MetricsHandle {
-    /// Stops listening.
-    pub fn stop(self) {
+    /// Stops listening: the daemon calls it on shutdown, since dropping the handle leaves the task running.
+    pub(crate) fn stop(self) {
         self.task.abort();
     }
 }
@@ -49,12 +49,12 @@ async fn metrics(State(app): State<watch::Receiver<Arc<App>>>) -> impl IntoRespo
 }
 
 /// The router: `GET /metrics` on the daemon's current configuration.
-pub fn router(app: watch::Receiver<Arc<App>>) -> Router {
+pub(crate) fn router(app: watch::Receiver<Arc<App>>) -> Router {
     Router::new().route("/metrics", get(metrics)).with_state(app)
 }
 
 /// Binds `addr` and serves `/metrics` until stopped.
-pub async fn start(addr: SocketAddr, app: watch::Receiver<Arc<App>>) -> Result<MetricsHandle, MetricsError> {
+pub(crate) async fn start(addr: SocketAddr, app: watch::Receiver<Arc<App>>) -> Result<MetricsHandle, MetricsError> {
     let fail = |error| MetricsError { addr, error };
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(fail)?;
     let bound = listener.local_addr().map_err(fail)?;

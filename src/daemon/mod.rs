@@ -9,7 +9,7 @@
 mod clock;
 #[cfg(test)]
 mod clock_tests;
-pub mod metrics;
+pub(crate) mod metrics;
 mod registry;
 mod watcher;
 
@@ -24,7 +24,7 @@ use futures::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
-pub use registry::{Change, Registry};
+pub(crate) use registry::{Change, Registry};
 
 use clock::Clock;
 
@@ -37,7 +37,7 @@ use crate::state::{NewRun, Outcome, RunStatus, StartedBy, StateError, Trigger};
 
 /// How the daemon runs.
 #[derive(Clone, Debug)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     /// The configuration file given on the command line, if any.
     pub config: Option<PathBuf>,
     /// Run what is due now, wait for it, and exit (for cron-driven setups).
@@ -56,14 +56,14 @@ pub struct ServeOptions {
 /// recovered interrupted runs, and gives back how to stop it. The caller
 /// (`ferry serve`) supplies it so that the daemon does not depend on the web
 /// layer above it; the error is the console's own message.
-pub type StartConsole = Box<dyn FnOnce(DaemonHandle) -> BoxFuture<'static, Result<StopConsole, String>> + Send>;
+pub(crate) type StartConsole = Box<dyn FnOnce(DaemonHandle) -> BoxFuture<'static, Result<StopConsole, String>> + Send>;
 
 /// Stops the console: no new requests, those in flight may end.
-pub type StopConsole = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+pub(crate) type StopConsole = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
 
 /// A failure that stops the daemon.
 #[derive(Debug, thiserror::Error)]
-pub enum DaemonError {
+pub(crate) enum DaemonError {
     /// The state store failed.
     #[error(transparent)]
     State(#[from] StateError),
@@ -150,7 +150,7 @@ fn read_config(opts: &ServeOptions) -> String {
 
 /// Runs the daemon until `shutdown` resolves (or, with `once`, until what
 /// was due has run).
-pub async fn serve(
+pub(crate) async fn serve(
     app: App,
     opts: ServeOptions,
     console: Option<StartConsole>,
@@ -189,19 +189,18 @@ pub async fn serve(
         return Ok(());
     }
     let (asks, mut asked) = mpsc::unbounded_channel::<RunNow>();
-    let console = match console {
-        Some(start) => Some(
+    let console = if let Some(start) = console {
+        Some(
             start(DaemonHandle {
                 app: d.published.subscribe(),
                 asks,
             })
             .await
             .map_err(DaemonError::Console)?,
-        ),
-        None => {
-            drop(asks);
-            None
-        }
+        )
+    } else {
+        drop(asks);
+        None
     };
     let metrics = match d.app.settings.metrics {
         Some(addr) => Some(metrics::start(addr, d.published.subscribe()).await?),
@@ -224,8 +223,8 @@ pub async fn serve(
         d.launch_pending().await?;
         let wait = d.clock.until(d.registry.earliest());
         tokio::select! {
-            _ = &mut shutdown => break,
-            _ = tokio::time::sleep(wait) => d.fire_due().await?,
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(wait) => d.fire_due().await?,
             Some(signal) = rx.recv() => {
                 if let watcher::Signal::Failed(e) = signal {
                     tracing::warn!(error = %e, "The folder watcher failed; recreating it and rescanning.");
@@ -239,7 +238,7 @@ pub async fn serve(
                 let first = settle.map_or(now, |(first, _)| first);
                 settle = Some((first, (now + QUIET).min(first + Duration::from_secs(1))));
             }
-            _ = tokio::time::sleep_until(settle.map_or(far, |(_, at)| at)), if settle.is_some() => {
+            () = tokio::time::sleep_until(settle.map_or(far, |(_, at)| at)), if settle.is_some() => {
                 settle = None;
                 d.rescan(false).await;
             }
@@ -447,9 +446,10 @@ impl Daemon {
     /// Tells the configured `admin_group` about a problem no script's own
     /// group can be told about; without one, the log is all there is.
     async fn tell_admins(&self, script: Option<&str>, message: &str) {
-        match self.app.settings.admin_group.clone() {
-            Some(group) => self.notify(&group, script, message).await,
-            None => tracing::warn!("No group is told (set admin_group in ferry.toml to have one told): {message}"),
+        if let Some(group) = self.app.settings.admin_group.clone() {
+            self.notify(&group, script, message).await;
+        } else {
+            tracing::warn!("No group is told (set admin_group in ferry.toml to have one told): {message}");
         }
     }
 
@@ -741,7 +741,7 @@ impl Daemon {
             match (&r.error, r.status) {
                 (None, status) => tracing::info!(script = %id, run = r.id, %status, "Run ended."),
                 (Some(e), RunStatus::Interrupted) => {
-                    tracing::warn!(script = %id, run = r.id, error = %e, "Run interrupted.")
+                    tracing::warn!(script = %id, run = r.id, error = %e, "Run interrupted.");
                 }
                 (Some(e), _) => tracing::error!(script = %id, run = r.id, error = %e, "Run failed."),
             }

@@ -17,7 +17,7 @@ use crate::run::next_due;
 use crate::script::{Script, ScriptsDir};
 
 /// One script file.
-pub struct Entry {
+pub(crate) struct Entry {
     /// The version that runs: the last one that loaded.
     pub script: Option<Arc<Script>>,
     /// Hash of the file's content plus the modules and configuration it
@@ -31,16 +31,14 @@ pub struct Entry {
 
 /// What a rescan found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// A new script loaded.
     Added(String),
     /// A changed script loaded; the next run uses it.
     Updated(String),
     /// A script failed to load; `kept` says whether an older version stays scheduled.
     Failed {
-        /// Script id.
         id: String,
-        /// The located error.
         error: String,
         /// An earlier good version keeps running.
         kept: bool,
@@ -51,7 +49,7 @@ pub enum Change {
 
 /// Every script in the folder.
 #[derive(Default)]
-pub struct Registry {
+pub(crate) struct Registry {
     /// By script id (file name without `.rhai`).
     pub entries: BTreeMap<String, Entry>,
 }
@@ -85,7 +83,7 @@ impl Registry {
     /// Reloads what changed since the last rescan; `config_text` is the
     /// configuration file's content (part of every script's identity, as a
     /// destination may have been added or removed).
-    pub fn rescan(&mut self, settings: &Settings, config_text: &str, now: DateTime<Utc>) -> Vec<Change> {
+    pub(crate) fn rescan(&mut self, settings: &Settings, config_text: &str, now: DateTime<Utc>) -> Vec<Change> {
         let env = environment_hash(settings, config_text);
         let mut seen = Vec::new();
         let mut changes = Vec::new();
@@ -150,7 +148,7 @@ impl Registry {
     }
 
     /// The earliest time any script is due.
-    pub fn earliest(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn earliest(&self) -> Option<DateTime<Utc>> {
         self.entries.values().filter_map(|e| e.next).min()
     }
 
@@ -158,9 +156,9 @@ impl Registry {
     /// due for, moved on to its next time after `now`. A stretch the loop
     /// did not wake for (a suspended machine, a long rescan) gives one run
     /// for its first occurrence, not one for every occurrence in it.
-    pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
+    pub(crate) fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
         let mut due = Vec::new();
-        for (id, e) in self.entries.iter_mut() {
+        for (id, e) in &mut self.entries {
             if let (Some(at), Some(script)) = (e.next, &e.script) {
                 if at <= now {
                     due.push((id.clone(), at));

@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 
 /// What the watcher tells the daemon.
 #[derive(Debug)]
-pub enum Signal {
+pub(super) enum Signal {
     /// Something in a watched folder changed.
     Changed,
     /// The watcher failed; recreate it and rescan.
@@ -22,14 +22,14 @@ pub enum Signal {
 }
 
 /// A running watcher; dropping it stops watching.
-pub struct FolderWatch {
+pub(super) struct FolderWatch {
     _inner: Box<dyn Watcher + Send>,
 }
 
 /// Watches the script folders recursively and the configuration file's
 /// folder (for that one file: logs and databases often live beside it), and
 /// sends a signal per relevant event.
-pub fn watch(
+pub(super) fn watch(
     folders: &[PathBuf],
     config: Option<PathBuf>,
     poll: Option<Duration>,

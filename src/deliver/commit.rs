@@ -276,11 +276,11 @@ async fn sweep(
     for path in found.iter().filter(|p| !live.contains(p)) {
         match within(t, || format!("removing the leftover {path}"), session.remove(path)).await {
             Ok(()) => {
-                tracing::info!(destination = %settings.name, path = %path, "Removed a ferry temporary no delivery is writing.")
+                tracing::info!(destination = %settings.name, path = %path, "Removed a ferry temporary no delivery is writing.");
             }
             Err(e) if e.kind == FailureKind::NotFound => {}
             Err(e) => {
-                tracing::warn!(destination = %settings.name, path = %path, error = %e, "A stale ferry temporary could not be removed.")
+                tracing::warn!(destination = %settings.name, path = %path, error = %e, "A stale ferry temporary could not be removed.");
             }
         }
     }

@@ -37,13 +37,13 @@ type Client = ImplAsyncFtpStream<AsyncRustlsStream>;
 const BLOCK: usize = 256 * 1024;
 
 /// An FTPS server, explicit or implicit by the destination's mode.
-pub struct Ftps {
+pub(super) struct Ftps {
     settings: DestinationSettings,
 }
 
 impl Ftps {
     /// The destination `settings` describes.
-    pub fn new(settings: &DestinationSettings) -> Self {
+    pub(super) fn new(settings: &DestinationSettings) -> Self {
         Ftps {
             settings: settings.clone(),
         }
@@ -90,7 +90,7 @@ impl AsyncTlsConnector for Connector {
         match self.tls.connect(name, stream).await {
             Ok(tls) => {
                 let conn = tls.get_ref().1;
-                let mut seen = self.handshake.lock().unwrap_or_else(|p| p.into_inner());
+                let mut seen = self.handshake.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 if seen.version.is_none() {
                     seen.version = conn.protocol_version().map(|v| match v {
                         rustls::ProtocolVersion::TLSv1_3 => "TLS 1.3".to_string(),
@@ -103,7 +103,10 @@ impl AsyncTlsConnector for Connector {
             }
             Err(e) => {
                 if let Some(r) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    self.handshake.lock().unwrap_or_else(|p| p.into_inner()).error = Some(r.clone());
+                    self.handshake
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .error = Some(r.clone());
                 }
                 Err(FtpError::SecureError(e.to_string()))
             }
@@ -160,10 +163,17 @@ async fn open(s: &DestinationSettings) -> Result<FtpsSession, OpError> {
     };
     // A failed handshake is described from what rustls said, not suppaftp's text.
     let tls_error = |e: FtpError, what: &str, hint: &str| -> OpError {
-        let failed = handshake.lock().unwrap_or_else(|p| p.into_inner()).error.take();
+        let failed = handshake
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .error
+            .take();
         match failed {
             Some(err) => {
-                let cert = seen_cert.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let cert = seen_cert
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
                 trust::handshake_error(&err, cert.as_deref(), &s.tls, &s.server, &at, hint)
             }
             None => command_error(what, &at, &user, e),
@@ -189,79 +199,76 @@ async fn open(s: &DestinationSettings) -> Result<FtpsSession, OpError> {
     })
     .await?;
 
-    let mut ftp: Client = match s.mode {
-        DeliveryMode::FtpsImplicit => {
-            let mut ftp = within(t, || format!("connecting to {at} with TLS (implicit FTPS)"), async {
-                Client::connect_secure_implicit(addr, connector, &s.server)
+    let mut ftp: Client = if s.mode == DeliveryMode::FtpsImplicit {
+        let mut ftp = within(t, || format!("connecting to {at} with TLS (implicit FTPS)"), async {
+            Client::connect_secure_implicit(addr, connector, &s.server)
+                .await
+                .map_err(|e| match e {
+                    FtpError::ConnectionError(io) => connect_error(&at, &io, s.mode),
+                    e => tls_error(
+                        e,
+                        "starting implicit FTPS",
+                        "; if the server expects AUTH TLS (usually on port 21), use mode = \"ftps-explicit\"",
+                    ),
+                })
+        })
+        .await?;
+        // suppaftp leaves these to the caller in implicit mode; without
+        // PROT P, vsftpd refuses data connections ("522").
+        for (command, what) in [
+            ("PBSZ 0", "setting the protection buffer (PBSZ 0)"),
+            ("PROT P", "protecting data connections (PROT P)"),
+        ] {
+            within(t, || format!("{what} on {at}"), async {
+                ftp.custom_command(command, &[Status::CommandOk])
                     .await
-                    .map_err(|e| match e {
-                        FtpError::ConnectionError(io) => connect_error(&at, &io, s.mode),
-                        e => tls_error(
-                            e,
-                            "starting implicit FTPS",
-                            "; if the server expects AUTH TLS (usually on port 21), use mode = \"ftps-explicit\"",
+                    .map(|_| ())
+                    .map_err(|e| command_error(what, &at, &user, e))
+            })
+            .await?;
+        }
+        ftp
+    } else {
+        let tcp = within(t, || format!("connecting to {at}"), async {
+            TcpStream::connect(addr)
+                .await
+                .map_err(|e| connect_error(&at, &e, s.mode))
+        })
+        .await?;
+        let _ = tcp.set_nodelay(true);
+        let plain = within(
+            t,
+            || {
+                format!(
+                    "waiting for the welcome message of {at} (an implicit-FTPS server says nothing until TLS \
+                     starts: if so, use mode = \"ftps-implicit\")"
+                )
+            },
+            async {
+                Client::connect_with_stream(tcp)
+                    .await
+                    .map_err(|e| command_error("waiting for the welcome message", &at, &user, e))
+            },
+        )
+        .await?;
+        within(t, || format!("starting TLS (AUTH TLS) with {at}"), async {
+            plain.into_secure(connector, &s.server).await.map_err(|e| {
+                let e = tls_error(e, "starting TLS (AUTH TLS)", "");
+                if e.kind == FailureKind::Trust {
+                    e
+                } else {
+                    OpError::new(
+                        e.kind,
+                        format!(
+                            "{}; the server may not offer explicit FTPS: if the vendor gave port 990, use \
+                             mode = \"ftps-implicit\"",
+                            e.message
                         ),
-                    })
-            })
-            .await?;
-            // suppaftp leaves these to the caller in implicit mode; without
-            // PROT P, vsftpd refuses data connections ("522").
-            for (command, what) in [
-                ("PBSZ 0", "setting the protection buffer (PBSZ 0)"),
-                ("PROT P", "protecting data connections (PROT P)"),
-            ] {
-                within(t, || format!("{what} on {at}"), async {
-                    ftp.custom_command(command, &[Status::CommandOk])
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| command_error(what, &at, &user, e))
-                })
-                .await?;
-            }
-            ftp
-        }
-        _ => {
-            let tcp = within(t, || format!("connecting to {at}"), async {
-                TcpStream::connect(addr)
-                    .await
-                    .map_err(|e| connect_error(&at, &e, s.mode))
-            })
-            .await?;
-            let _ = tcp.set_nodelay(true);
-            let plain = within(
-                t,
-                || {
-                    format!(
-                        "waiting for the welcome message of {at} (an implicit-FTPS server says nothing until TLS \
-                         starts: if so, use mode = \"ftps-implicit\")"
                     )
-                },
-                async {
-                    Client::connect_with_stream(tcp)
-                        .await
-                        .map_err(|e| command_error("waiting for the welcome message", &at, &user, e))
-                },
-            )
-            .await?;
-            within(t, || format!("starting TLS (AUTH TLS) with {at}"), async {
-                plain.into_secure(connector, &s.server).await.map_err(|e| {
-                    let e = tls_error(e, "starting TLS (AUTH TLS)", "");
-                    if e.kind == FailureKind::Trust {
-                        e
-                    } else {
-                        OpError::new(
-                            e.kind,
-                            format!(
-                                "{}; the server may not offer explicit FTPS: if the vendor gave port 990, use \
-                                 mode = \"ftps-implicit\"",
-                                e.message
-                            ),
-                        )
-                    }
-                })
+                }
             })
-            .await?
-        }
+        })
+        .await?
     };
 
     within(t, || format!("logging in to {at} as {user}"), async {
@@ -302,14 +309,14 @@ async fn open(s: &DestinationSettings) -> Result<FtpsSession, OpError> {
         // "220 (vsFTPd 3.0.3)" → "(vsFTPd 3.0.3)", line by line.
         let text: Vec<&str> = banner
             .lines()
-            .map(|l| l.trim())
+            .map(str::trim)
             .map(|l| l.strip_prefix("220-").or_else(|| l.strip_prefix("220 ")).unwrap_or(l))
             .filter(|l| !l.is_empty())
             .collect();
         info.add("banner", text.join(" / "));
     }
     {
-        let h = handshake.lock().unwrap_or_else(|p| p.into_inner());
+        let h = handshake.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(v) = &h.version {
             info.add("TLS version", v.clone());
         }
@@ -326,7 +333,11 @@ async fn open(s: &DestinationSettings) -> Result<FtpsSession, OpError> {
             TlsTrust::InsecureSkipVerify => "NONE (insecure_skip_verify)".to_string(),
         },
     );
-    if let Some(der) = seen_cert.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+    if let Some(der) = seen_cert
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+    {
         let cert = CertFacts::of(&der);
         info.add("certificate subject", cert.subject.clone());
         info.add("certificate issuer", cert.issuer.clone());

@@ -178,7 +178,7 @@ impl Session for LocalSession {
     async fn list(&mut self, dir: &str) -> Result<Vec<String>, OpError> {
         let entries = std::fs::read_dir(dir).map_err(|e| io_error(format!("cannot list {dir}"), e))?;
         Ok(entries
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect())
     }

@@ -82,7 +82,7 @@ impl FailureKind {
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct OpError {
-    /// The failure's kind.
+    /// Decides whether a later attempt may succeed, hence retries and the exit code.
     pub kind: FailureKind,
     /// What happened and what to do.
     pub message: String,
@@ -209,7 +209,6 @@ pub struct Delivered {
 #[derive(Debug, thiserror::Error)]
 #[error("delivery to '{destination}' ({target}) failed{tries}: {message}{outlook}", tries = tries(self.attempts.len()), outlook = self.outlook())]
 pub struct DeliveryError {
-    /// The destination's name.
     pub destination: String,
     /// `mode://user@server:port/path`.
     pub target: String,

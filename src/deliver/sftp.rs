@@ -10,7 +10,7 @@
 //! the administrator's side of the same connection.
 
 mod connect;
-pub mod known_hosts;
+pub(crate) mod known_hosts;
 
 use std::path::Path;
 use std::sync::Arc;

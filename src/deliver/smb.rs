@@ -29,13 +29,13 @@ const WRITE_CHUNK: usize = 8 * 1024 * 1024;
 const MIN_DIALECT: SmbDialect = SmbDialect::Smb202;
 
 /// An SMB share: `path` is `/SHARE/folder...`.
-pub struct Smb {
+pub(super) struct Smb {
     settings: DestinationSettings,
 }
 
 impl Smb {
     /// The destination `settings` describes.
-    pub fn new(settings: &DestinationSettings) -> Self {
+    pub(super) fn new(settings: &DestinationSettings) -> Self {
         Smb {
             settings: settings.clone(),
         }

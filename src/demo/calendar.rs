@@ -45,7 +45,7 @@ impl Calendar {
     ///
     /// Returns `None` only when the year is outside what chrono can represent,
     /// which the caller has already ruled out with [`MIN_YEAR`]/[`MAX_YEAR`].
-    pub fn new(end_year: i32) -> Option<Self> {
+    pub(super) fn new(end_year: i32) -> Option<Self> {
         let first = end_year - 1;
         let start = NaiveDate::from_ymd_opt(first, 8, 15)?;
         let end = NaiveDate::from_ymd_opt(end_year, 6, 5)?;
@@ -88,7 +88,7 @@ impl Calendar {
     }
 
     /// The school days that have already happened in the demo world.
-    pub fn elapsed(&self) -> &[NaiveDate] {
+    pub(super) fn elapsed(&self) -> &[NaiveDate] {
         &self.days[..ELAPSED_DAYS.min(self.days.len())]
     }
 }

@@ -18,10 +18,10 @@ pub(crate) enum Band {
 
 impl Band {
     /// All bands, in grade order.
-    pub const ALL: [Band; 3] = [Band::Elementary, Band::Middle, Band::High];
+    pub(super) const ALL: [Band; 3] = [Band::Elementary, Band::Middle, Band::High];
 
     /// The band a grade (0 = kindergarten) belongs to.
-    pub fn of_grade(grade: u8) -> Band {
+    pub(super) fn of_grade(grade: u8) -> Band {
         match grade {
             0..=5 => Band::Elementary,
             6..=8 => Band::Middle,
@@ -30,7 +30,7 @@ impl Band {
     }
 
     /// Lowest and highest grade taught, as stored in `school`.
-    pub fn grade_span(self) -> (u8, u8) {
+    pub(super) fn grade_span(self) -> (u8, u8) {
         match self {
             Band::Elementary => (0, 5),
             Band::Middle => (6, 8),
@@ -39,7 +39,7 @@ impl Band {
     }
 
     /// How many students a section of this band holds at most.
-    pub fn class_size(self) -> usize {
+    pub(super) fn class_size(self) -> usize {
         match self {
             Band::Elementary => 24,
             Band::Middle => 28,
@@ -67,7 +67,7 @@ pub(crate) enum Term {
 
 impl Term {
     /// The value stored in `section.term`.
-    pub fn code(self) -> &'static str {
+    pub(super) fn code(self) -> &'static str {
         match self {
             Term::Year => "Year",
             Term::S1 => "S1",
@@ -76,7 +76,7 @@ impl Term {
     }
 
     /// Which halves of the year the term occupies (bit 0: S1, bit 1: S2), for clash checks.
-    pub fn halves(self) -> u8 {
+    pub(super) fn halves(self) -> u8 {
         match self {
             Term::Year => 0b11,
             Term::S1 => 0b01,
@@ -140,7 +140,7 @@ impl Catalog {
     }
 
     /// The catalog of a band.
-    pub fn new(band: Band) -> Catalog {
+    pub(super) fn new(band: Band) -> Catalog {
         let mut c = Catalog {
             courses: Vec::new(),
             plans: vec![Vec::new(); 13],
@@ -159,7 +159,7 @@ impl Catalog {
     /// Picks one course per slot for a student of `grade`: (slot, course index).
     ///
     /// The two semester electives of a high-school student are always different courses.
-    pub fn choose(&self, rng: &mut ChaCha8Rng, grade: u8) -> Vec<(&Slot, usize)> {
+    pub(super) fn choose(&self, rng: &mut ChaCha8Rng, grade: u8) -> Vec<(&Slot, usize)> {
         let mut chosen: Vec<(&Slot, usize)> = Vec::with_capacity(7);
         for slot in &self.plans[grade as usize] {
             let mut course = weighted(rng, &slot.options);

@@ -53,7 +53,7 @@ const FEATURES: &[&str] = &[
 impl District {
     /// Lays out about one school per 400 students (at least one of each band),
     /// split across bands in proportion to the grades each band serves.
-    pub fn new(rng: &mut ChaCha8Rng, students: usize) -> District {
+    pub(super) fn new(rng: &mut ChaCha8Rng, students: usize) -> District {
         let total = (students as f64 / STUDENTS_PER_SCHOOL as f64).round() as usize;
         let total = total.max(3);
         let high = ((total * 4) as f64 / 13.0).round().max(1.0) as usize;
@@ -104,7 +104,7 @@ impl District {
     }
 
     /// The school (index into `schools`) a student of `grade` living in `zone` (0..1) attends.
-    pub fn school_for(&self, grade: u8, zone: f64) -> usize {
+    pub(super) fn school_for(&self, grade: u8, zone: f64) -> usize {
         let band = Band::of_grade(grade);
         let schools = &self.by_band[band as usize];
         let i = ((zone * schools.len() as f64) as usize).min(schools.len() - 1);
@@ -129,7 +129,7 @@ pub(crate) enum Kind {
 
 impl Kind {
     /// Whether the student is enrolled in the active year.
-    pub fn is_active(self) -> bool {
+    pub(super) fn is_active(self) -> bool {
         matches!(self, Kind::Continuing | Kind::New | Kind::Withdrawn)
     }
 }
@@ -175,7 +175,7 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// The enrolment in `end_year`, if the student had one.
-    pub fn stint(&self, end_year: i32) -> Option<&Stint> {
+    pub(super) fn stint(&self, end_year: i32) -> Option<&Stint> {
         self.stints.iter().find(|s| s.end_year == end_year)
     }
 }

@@ -41,7 +41,7 @@ const STUDENT_DOMAIN: &str = "students.riverbend.example";
 /// First person_id, so ids look like a real SIS's and never collide with small counters.
 const FIRST_PERSON_ID: i64 = 100_001;
 
-/// First staff_id.
+/// First staff_id, in a range apart from person ids so the two never look alike.
 const FIRST_STAFF_ID: i64 = 1001;
 
 /// Share of student-days with an attendance event, on average.

@@ -53,13 +53,13 @@ use sqlx::{ConnectOptions, Connection};
 #[cfg(test)]
 use crate::config::school_year_for;
 use calendar::{Calendar, MAX_YEAR, MIN_YEAR};
-pub use photos::photos_dir;
+pub(crate) use photos::photos_dir;
 
-pub use crate::config::DemoOptions;
+pub(crate) use crate::config::DemoOptions;
 
 /// How many rows each table received, so callers can report what was built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DemoSummary {
+pub(crate) struct DemoSummary {
     /// The school year marked active, which example scripts filter on.
     pub active_year: i32,
     /// Schools: about one per 400 students, at least one per grade band.
@@ -86,7 +86,7 @@ pub struct DemoSummary {
 
 /// Why the demo database could not be built; each message names the file or folder involved.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(crate) enum DemoError {
     /// The active year is one the calendar arithmetic does not support.
     #[error(
         "cannot build a demo district for the school year ending in {year}: \
@@ -151,7 +151,7 @@ pub enum DemoError {
 ///
 /// This is what runs on every start without configuration: the first start
 /// pays for generation, later ones reuse the file (and any edits made to it).
-pub async fn ensure(path: &Path, opts: &DemoOptions) -> Result<Option<DemoSummary>, DemoError> {
+pub(crate) async fn ensure(path: &Path, opts: &DemoOptions) -> Result<Option<DemoSummary>, DemoError> {
     match tokio::fs::try_exists(path).await {
         Ok(true) => Ok(None),
         Ok(false) => create(path, opts).await.map(Some),
@@ -169,7 +169,7 @@ pub async fn ensure(path: &Path, opts: &DemoOptions) -> Result<Option<DemoSummar
 /// never sees half a district, and two processes creating it at once both
 /// succeed (the last rename wins, with identical contents). Missing parent
 /// folders are created.
-pub async fn create(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
+pub(crate) async fn create(path: &Path, opts: &DemoOptions) -> Result<DemoSummary, DemoError> {
     let calendars = calendars(opts.active_year)?;
     let partial = partial_path(path)?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

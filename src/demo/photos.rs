@@ -30,7 +30,7 @@ const MISSING_ONE_IN: u64 = 12;
 ///
 /// `photos()` uses it as its default folder when its database is the demo,
 /// so the demo works with no configuration.
-pub fn photos_dir(database: &Path) -> PathBuf {
+pub(crate) fn photos_dir(database: &Path) -> PathBuf {
     database.parent().unwrap_or(Path::new("")).join("photos")
 }
 
@@ -75,7 +75,7 @@ fn write_folder(ids: &[i64], target: &Path, seed: u64) -> io::Result<u64> {
         .unwrap_or_default();
     let unique = format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
     let partial = parent.join(format!("{name}.{unique}.partial"));
-    let result = fill(&partial, ids, seed).and_then(|n| swap_in(&partial, target, &unique).map(|_| n));
+    let result = fill(&partial, ids, seed).and_then(|n| swap_in(&partial, target, &unique).map(|()| n));
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&partial);
     }

@@ -235,7 +235,7 @@ pub(crate) struct Inserter {
 
 impl Inserter {
     /// A writer for `table`, whose columns are `columns` in the order rows give them.
-    pub fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
+    pub(super) fn new(table: &'static str, columns: &'static [&'static str]) -> Self {
         let per_statement = (MAX_PARAMS / columns.len()).clamp(1, 200);
         Inserter {
             table,
@@ -248,7 +248,7 @@ impl Inserter {
     }
 
     /// Queues one row, writing a batch when the buffer is full.
-    pub async fn row<const N: usize>(
+    pub(super) async fn row<const N: usize>(
         &mut self,
         conn: &mut SqliteConnection,
         cells: [Cell; N],
@@ -263,7 +263,7 @@ impl Inserter {
     }
 
     /// Writes what is left and returns how many rows the table received.
-    pub async fn finish(mut self, conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
+    pub(super) async fn finish(mut self, conn: &mut SqliteConnection) -> Result<u64, sqlx::Error> {
         self.flush(conn).await?;
         Ok(self.rows)
     }

@@ -197,30 +197,29 @@ impl Hiring<'_> {
         let p = period - 1;
         let pool = self.pools.entry((school, department)).or_default();
         let found = pool.iter().copied().find(|&t| teachers[t].can_teach(p, term));
-        let t = match found {
-            Some(t) => t,
-            None => {
-                let (first_name, last_name) = staff_name(self.rng);
-                let email = unique_email(&mut self.emails, &first_name, &last_name);
-                let room = if department == "Physical Education" {
-                    "Gym".to_string()
-                } else {
-                    let k = self.rooms[school];
-                    self.rooms[school] += 1;
-                    format!("{}{:02}", 1 + k / 30, 1 + k % 30)
-                };
-                teachers.push(Teacher {
-                    school,
-                    first_name,
-                    last_name,
-                    email,
-                    room,
-                    department,
-                    busy: [0; PERIODS as usize],
-                });
-                pool.push(teachers.len() - 1);
-                teachers.len() - 1
-            }
+        let t = if let Some(t) = found {
+            t
+        } else {
+            let (first_name, last_name) = staff_name(self.rng);
+            let email = unique_email(&mut self.emails, &first_name, &last_name);
+            let room = if department == "Physical Education" {
+                "Gym".to_string()
+            } else {
+                let k = self.rooms[school];
+                self.rooms[school] += 1;
+                format!("{}{:02}", 1 + k / 30, 1 + k % 30)
+            };
+            teachers.push(Teacher {
+                school,
+                first_name,
+                last_name,
+                email,
+                room,
+                department,
+                busy: [0; PERIODS as usize],
+            });
+            pool.push(teachers.len() - 1);
+            teachers.len() - 1
         };
         teachers[t].busy[p as usize] |= term.halves();
         debug_assert_eq!(teachers[t].department, department);

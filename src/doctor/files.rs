@@ -14,7 +14,7 @@ use crate::keys::{KeyError, KeyStore};
 pub(super) fn work_folder(settings: &Settings) -> Check {
     let dir = &settings.work_dir;
     let subject = "work folder";
-    let writable = std::fs::create_dir_all(dir).and_then(|_| tempfile::tempfile_in(dir).map(drop));
+    let writable = std::fs::create_dir_all(dir).and_then(|()| tempfile::tempfile_in(dir).map(drop));
     if let Err(e) = writable {
         return Check::problem(
             subject,

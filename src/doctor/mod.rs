@@ -19,7 +19,7 @@ use crate::script::ScriptsDir;
 
 /// One line of the report.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// What was checked: `configuration`, `database live`, `key vendor`...
     pub subject: String,
     /// Whether it is in order.
@@ -52,14 +52,14 @@ impl Check {
 
 /// The whole report, in the order the checks ran.
 #[derive(Clone, Debug, Default, serde::Serialize)]
-pub struct Report {
-    /// Every check.
+pub(crate) struct Report {
+    /// Every check, in the order printed.
     pub checks: Vec<Check>,
 }
 
 impl Report {
     /// The checks that found a problem.
-    pub fn problems(&self) -> impl Iterator<Item = &Check> {
+    pub(crate) fn problems(&self) -> impl Iterator<Item = &Check> {
         self.checks.iter().filter(|c| !c.ok)
     }
 
@@ -70,7 +70,7 @@ impl Report {
 
 /// Checks the installation configured by `config` (as `--config` would
 /// pick it: `None` is ./ferry.toml or the embedded default).
-pub async fn examine(config: Option<&Path>) -> Report {
+pub(crate) async fn examine(config: Option<&Path>) -> Report {
     let mut report = Report::default();
     let settings = match Settings::load(config) {
         Ok(s) => s,

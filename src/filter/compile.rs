@@ -13,7 +13,7 @@ use crate::source::{Param, Query};
 /// A value in a filter file: a literal, a list, or `{ param = "name" }`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(untagged)]
-pub enum Value {
+pub(crate) enum Value {
     /// Supplied by the script: `filter("name", #{ prefix: "Mc" })`.
     Param {
         /// The parameter's name.
@@ -30,11 +30,11 @@ pub enum Value {
     Bool(bool),
 }
 
-/// One condition.
+/// One condition of a filter file, checked against the data model when compiled.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Condition {
-    /// `entity.field`.
+pub(crate) struct Condition {
+    /// `entity.field` in the data model, e.g. `student.lastName`.
     pub field: String,
     /// `=`, `<>`, `<`, `>`, `<=`, `>=`, `between`, `in`, `is empty`,
     /// `is not empty`, `starts with`, `contains`.
@@ -46,12 +46,12 @@ pub struct Condition {
 /// A selected field, optionally renamed.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
-pub enum Selected {
+pub(crate) enum Selected {
     /// `"student.lastName"`: the column is named `lastName`.
     Field(String),
     /// `{ field = "student.lastName", as = "last_name" }`.
     Named {
-        /// `entity.field`.
+        /// `entity.field` in the data model, e.g. `student.lastName`.
         field: String,
         /// The output column's name.
         #[serde(rename = "as")]
@@ -62,8 +62,7 @@ pub enum Selected {
 /// A saved filter, as written in `filters/NAME.toml`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Filter {
-    /// Display name.
+pub(crate) struct Filter {
     pub name: Option<String>,
     /// The user whose rights the filter runs with.
     pub owner: String,
@@ -77,8 +76,8 @@ pub struct Filter {
     pub sort: Vec<String>,
 }
 
-/// The operators, for messages.
-pub const OPERATORS: &[&str] = &[
+/// Every operator `op` accepts, listed in the error for an unknown one.
+pub(crate) const OPERATORS: &[&str] = &[
     "=",
     "<>",
     "<",
@@ -142,7 +141,7 @@ fn like_escape(s: &str) -> String {
 }
 
 /// Compiles `filter` over `model`, scoped to `year`, with the script's `given` values.
-pub fn compile(
+pub(crate) fn compile(
     model: &Model,
     filter: &Filter,
     given: &BTreeMap<String, Param>,
@@ -275,7 +274,7 @@ pub fn compile(
 }
 
 /// Every field a filter uses (selected, conditions, sort), for rights checks.
-pub fn used_fields(filter: &Filter) -> Vec<&str> {
+pub(crate) fn used_fields(filter: &Filter) -> Vec<&str> {
     let mut v: Vec<&str> = filter
         .fields
         .iter()

@@ -12,15 +12,15 @@ mod model;
 
 use std::path::{Path, PathBuf};
 
-pub use compile::{compile, used_fields, Filter, OPERATORS};
-pub use model::Model;
+pub(crate) use compile::{compile, used_fields, Filter, OPERATORS};
+pub(crate) use model::Model;
 
 /// The right a filter's owner needs to run ad hoc filters at all.
-pub const ADHOC_RIGHT: &str = "adhoc";
+pub(crate) const ADHOC_RIGHT: &str = "adhoc";
 
 /// A filter or model problem, written for the person who edits them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FilterError {
+pub(crate) enum FilterError {
     /// The data model file is missing or wrong.
     #[error("data model {origin}: {message}")]
     Model { origin: String, message: String },
@@ -46,7 +46,7 @@ pub enum FilterError {
     #[error("filter '{filter}' is refused: its owner '{owner}' {why}")]
     Refused {
         filter: String,
-        /// Its owner.
+        /// The filter's owner, whose rights a filter runs with.
         owner: String,
         /// Which right is missing.
         why: String,
@@ -65,15 +65,15 @@ pub enum OwnerRights {
 }
 
 /// The filters folder: the model and the saved filters.
-pub struct Filters {
+pub(crate) struct Filters {
     dir: PathBuf,
-    /// The data model.
+    /// The entities and fields filters may name; compiled filters are checked against it.
     pub model: Model,
 }
 
 impl Filters {
     /// Loads the model of a filters folder.
-    pub fn open(dir: &Path) -> Result<Filters, FilterError> {
+    pub(crate) fn open(dir: &Path) -> Result<Filters, FilterError> {
         let path = dir.join("model.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| FilterError::Model {
             origin: path.display().to_string(),
@@ -86,7 +86,7 @@ impl Filters {
     }
 
     /// The names of the saved filters, sorted.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(&self.dir)
             .map(|d| {
                 d.filter_map(|e| e.ok().map(|e| e.path()))
@@ -101,7 +101,7 @@ impl Filters {
     }
 
     /// Reads one filter and checks every field it names against the model.
-    pub fn get(&self, name: &str) -> Result<Filter, FilterError> {
+    pub(crate) fn get(&self, name: &str) -> Result<Filter, FilterError> {
         let plain =
             !name.is_empty() && name != "model" && name.chars().all(|c| c.is_alphanumeric() || "_-".contains(c));
         let path = self.dir.join(format!("{name}.toml"));
@@ -138,7 +138,7 @@ impl Filters {
     /// Checks that the owner's rights allow the filter: the ad hoc right and
     /// every sensitive field's (nothing is checked in single-administrator
     /// mode, before any user is defined).
-    pub fn check_rights(&self, name: &str, filter: &Filter, owner: &OwnerRights) -> Result<(), FilterError> {
+    pub(crate) fn check_rights(&self, name: &str, filter: &Filter, owner: &OwnerRights) -> Result<(), FilterError> {
         let refuse = |why: String| FilterError::Refused {
             filter: name.to_string(),
             owner: filter.owner.clone(),

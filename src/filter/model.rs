@@ -11,7 +11,7 @@ use super::FilterError;
 /// How a field's values are compared and bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum FieldType {
+pub(crate) enum FieldType {
     /// Text (the default).
     #[default]
     Text,
@@ -28,7 +28,7 @@ pub enum FieldType {
 /// One business field.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Field {
+pub(crate) struct Field {
     /// The column in the entity's table.
     pub column: String,
     /// Its type.
@@ -41,8 +41,8 @@ pub struct Field {
 /// A table and how it joins to the rest.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Entity {
-    /// The table.
+pub(crate) struct Entity {
+    /// The SQL table behind the entity.
     pub table: String,
     /// The join condition (SQL over entity names), absent for the root.
     pub join: Option<String>,
@@ -53,10 +53,10 @@ pub struct Entity {
     pub fields: BTreeMap<String, Field>,
 }
 
-/// The whole model.
+/// Every entity and field filters may name: nothing outside it reaches SQL.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Model {
+pub(crate) struct Model {
     /// The entity every filter starts from.
     pub root: String,
     /// The field holding the school year every filter is scoped to.
@@ -67,10 +67,8 @@ pub struct Model {
 
 /// A resolved `entity.field`.
 #[derive(Clone, Debug)]
-pub struct FieldRef<'m> {
-    /// The entity's name.
+pub(crate) struct FieldRef<'m> {
     pub entity: &'m str,
-    /// The field's name.
     pub name: &'m str,
     /// Its definition.
     pub field: &'m Field,
@@ -78,7 +76,7 @@ pub struct FieldRef<'m> {
 
 impl FieldRef<'_> {
     /// `entity.column`, the SQL for the value.
-    pub fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         format!("{}.{}", self.entity, self.field.column)
     }
 }
@@ -92,7 +90,7 @@ fn identifier(s: &str) -> bool {
 
 impl Model {
     /// Parses and checks a model file's text.
-    pub fn parse(text: &str, origin: &str) -> Result<Model, FilterError> {
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Model, FilterError> {
         let model: Model = toml::from_str(text).map_err(|e| FilterError::Model {
             origin: origin.to_string(),
             message: e.to_string(),
@@ -137,7 +135,7 @@ impl Model {
     }
 
     /// Resolves `entity.field`, or says which fields exist.
-    pub fn field<'m>(&'m self, path: &str) -> Result<FieldRef<'m>, FilterError> {
+    pub(crate) fn field<'m>(&'m self, path: &str) -> Result<FieldRef<'m>, FilterError> {
         let unknown = || FilterError::UnknownField {
             field: path.to_string(),
             known: self.field_names().join(", "),
@@ -153,7 +151,7 @@ impl Model {
     }
 
     /// Every `entity.field`, sorted.
-    pub fn field_names(&self) -> Vec<String> {
+    pub(crate) fn field_names(&self) -> Vec<String> {
         self.entities
             .iter()
             .flat_map(|(e, ent)| ent.fields.keys().map(move |f| format!("{e}.{f}")))
@@ -161,7 +159,7 @@ impl Model {
     }
 
     /// The entities to join for `needed`, each after what it requires, root first.
-    pub fn join_order(&self, needed: &[&str]) -> Vec<&str> {
+    pub(crate) fn join_order(&self, needed: &[&str]) -> Vec<&str> {
         let mut order: Vec<&str> = vec![self.root.as_str()];
         fn visit<'m>(m: &'m Model, e: &'m str, order: &mut Vec<&'m str>) {
             if order.contains(&e) {

@@ -119,7 +119,7 @@ fn rights_cover_the_ad_hoc_right_and_sensitive_fields() {
     let fs = filters();
     let f: Filter =
         toml::from_str("owner = \"ann\"\nfields = [\"student.lastName\"]\nsort = [\"student.ssn\"]\n").unwrap();
-    let granted = |r: &[&str]| OwnerRights::Granted(r.iter().map(|s| s.to_string()).collect());
+    let granted = |r: &[&str]| OwnerRights::Granted(r.iter().map(std::string::ToString::to_string).collect());
     assert!(
         fs.check_rights("x", &f, &OwnerRights::Unchecked).is_ok(),
         "no users: single-administrator mode"

@@ -313,7 +313,6 @@ impl FromStr for Unmappable {
 pub struct Unencodable {
     /// The character.
     pub ch: char,
-    /// The charset's name.
     pub charset: &'static str,
 }
 

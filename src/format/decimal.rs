@@ -10,7 +10,7 @@ use std::fmt;
 
 /// Why a value could not be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SumError {
+pub(super) enum SumError {
     /// The text is not `[+-]digits[.digits]`.
     NotANumber,
     /// The total needs more than 38 digits.
@@ -21,7 +21,7 @@ pub enum SumError {
 /// digits of any value added, so `1.5 + 2.25` is written `3.75` and
 /// `0.10 + 0.20` keeps its two digits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DecimalSum {
+pub(super) struct DecimalSum {
     units: i128,
     scale: u32,
 }
@@ -33,7 +33,7 @@ impl DecimalSum {
     /// Adds one value as a database renders it: an optional sign, digits,
     /// optionally a point and more digits; surrounding spaces (a padded
     /// CHAR column) are ignored.
-    pub fn add(&mut self, text: &str) -> Result<(), SumError> {
+    pub(super) fn add(&mut self, text: &str) -> Result<(), SumError> {
         let (units, scale) = parse(text.trim_matches(' '))?;
         let scale_to = self.scale.max(scale);
         let mine = rescale(self.units, scale_to - self.scale)?;

@@ -101,9 +101,12 @@ fn layouts() -> Vec<CsvOptions> {
 /// What a reader should see: NULL as empty, and for US-ASCII deunicode's
 /// transliteration of the input.
 fn expected(opts: &CsvOptions, cols: &[Column]) -> Vec<Vec<Vec<u8>>> {
-    let cell = |v: &str| match opts.charset.is_utf8() {
-        true => v.as_bytes().to_vec(),
-        false => deunicode::deunicode(v).into_bytes(),
+    let cell = |v: &str| {
+        if opts.charset.is_utf8() {
+            v.as_bytes().to_vec()
+        } else {
+            deunicode::deunicode(v).into_bytes()
+        }
     };
     let header = cols.iter().map(|c| cell(&c.name)).collect();
     let rows = VALUES

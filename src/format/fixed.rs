@@ -319,20 +319,19 @@ impl<W: Write> RowWriter for FixedWriter<W> {
         }
         for (i, f) in fields.iter().enumerate() {
             let column = || format!("field {}", i + 1);
-            match &f.slot {
-                Some(slot) => self.put(&f.text, slot, place, column)?,
-                None => {
-                    let encoded = self
-                        .opts
-                        .charset
-                        .encode(&f.text, self.opts.unmappable, &mut self.scratch)
-                        .map_err(|source| FormatError::Unencodable {
-                            place,
-                            column: column(),
-                            source,
-                        })?;
-                    self.buf.extend_from_slice(encoded);
-                }
+            if let Some(slot) = &f.slot {
+                self.put(&f.text, slot, place, column)?;
+            } else {
+                let encoded = self
+                    .opts
+                    .charset
+                    .encode(&f.text, self.opts.unmappable, &mut self.scratch)
+                    .map_err(|source| FormatError::Unencodable {
+                        place,
+                        column: column(),
+                        source,
+                    })?;
+                self.buf.extend_from_slice(encoded);
             }
         }
         self.end_record();

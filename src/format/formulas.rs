@@ -38,7 +38,7 @@ impl FromStr for Formulas {
 
 /// True when a spreadsheet would take `value` for a formula. A plain number
 /// (`-3.00`, `+1e5`) is a number there, not a formula, and is left alone.
-pub fn is_formula(value: &str) -> bool {
+pub(super) fn is_formula(value: &str) -> bool {
     match value.as_bytes().first() {
         Some(b'=' | b'@' | b'\t' | b'\r') => true,
         // A number goes on with a digit or a point; "-inf", "+nan" and "--1"

@@ -25,7 +25,7 @@ mod naming;
 mod output;
 mod preview;
 mod records;
-pub mod sidecar;
+pub(crate) mod sidecar;
 mod unquoted;
 mod xlsx;
 

@@ -43,10 +43,7 @@ impl DateStamp {
             return Err(FormatError::InvalidOption {
                 option: "append_date",
                 value: s.to_string(),
-                expected: format!(
-                    "it would put {:?} in the file name; use characters such as '-' or '_'",
-                    c
-                ),
+                expected: format!("it would put {c:?} in the file name; use characters such as '-' or '_'"),
             });
         }
         Ok(stamp)

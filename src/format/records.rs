@@ -30,9 +30,7 @@ pub enum Count {
 /// What a field of a record holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
-    /// Literal text.
     Text(String),
-    /// A count of lines.
     Count(Count),
     /// The exact decimal sum of a column of the rows.
     Sum(String),

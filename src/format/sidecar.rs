@@ -15,17 +15,17 @@ use md5::Digest;
 
 use super::{PartialFile, WrittenFile};
 
-pub use crate::config::{Checksum, Manifest, Sidecars};
+pub(crate) use crate::config::{Checksum, Manifest, Sidecars};
 
 /// Whether `name` is a sidecar of one of `files` (a data file of the same
 /// run), so a resend sends it again only after its data file.
-pub fn is_sidecar_of<'a>(name: &str, mut files: impl Iterator<Item = &'a str>) -> bool {
+pub(crate) fn is_sidecar_of<'a>(name: &str, mut files: impl Iterator<Item = &'a str>) -> bool {
     const SUFFIXES: [&str; 4] = [".sha256", ".md5", ".manifest.csv", ".manifest.json"];
     files.any(|data| name.strip_prefix(data).is_some_and(|rest| SUFFIXES.contains(&rest)))
 }
 
 /// The data file a sidecar describes.
-pub struct Described<'a> {
+pub(crate) struct Described<'a> {
     /// Its name at the receiver.
     pub name: &'a str,
     /// Where it is on local disk.
@@ -50,23 +50,20 @@ struct Fields<'a> {
 }
 
 /// Writes `sidecars` for `data` into `dir`, each committed whole.
-pub fn write(dir: &Path, data: &Described<'_>, sidecars: &Sidecars) -> io::Result<Vec<WrittenFile>> {
+pub(crate) fn write(dir: &Path, data: &Described<'_>, sidecars: &Sidecars) -> io::Result<Vec<WrittenFile>> {
     let mut names = sidecars.names(data.name).into_iter();
     let mut written = Vec::new();
-    for &checksum in &sidecars.checksums {
+    // `names` holds one name per checksum, then one for the manifest.
+    for (&checksum, name) in sidecars.checksums.iter().zip(&mut names) {
         let digest = match checksum {
             Checksum::Sha256 => data.sha256.to_string(),
             Checksum::Md5 => md5_file(data.path)?,
         };
         // Two spaces: the text mode of `sha256sum` / `md5sum`, which `-c` reads.
         let text = format!("{digest}  {}\n", data.name);
-        written.push(commit(
-            dir,
-            &names.next().expect("a name per sidecar"),
-            text.as_bytes(),
-        )?);
+        written.push(commit(dir, &name, text.as_bytes())?);
     }
-    if let Some(manifest) = sidecars.manifest {
+    if let (Some(manifest), Some(name)) = (sidecars.manifest, names.next()) {
         let created: chrono::DateTime<chrono::Utc> = std::fs::metadata(data.path)?.modified()?.into();
         let fields = Fields {
             file: data.name,
@@ -87,7 +84,7 @@ pub fn write(dir: &Path, data: &Described<'_>, sidecars: &Sidecars) -> io::Resul
                 w.into_inner().map_err(|e| io::Error::other(e.to_string()))?
             }
         };
-        written.push(commit(dir, &names.next().expect("a name per sidecar"), &bytes)?);
+        written.push(commit(dir, &name, &bytes)?);
     }
     Ok(written)
 }

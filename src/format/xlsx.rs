@@ -246,13 +246,12 @@ impl RowWriter for XlsxWriter {
                 columns.len()
             )));
         }
-        let name = match self.next.take() {
-            Some(n) => n,
-            None => {
-                let n = format!("Sheet{}", self.book.worksheets().len() + 1);
-                self.sheet(&n)?;
-                self.next.take().expect("named above")
-            }
+        let name = if let Some(n) = self.next.take() {
+            n
+        } else {
+            let n = format!("Sheet{}", self.book.worksheets().len() + 1);
+            self.sheet(&n)?;
+            self.next.take().unwrap_or(n)
         };
         self.book
             .add_worksheet_with_constant_memory()

@@ -140,7 +140,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 
 /// A run ended: counted under its script and status, with its duration,
 /// rows and bytes.
-pub fn run_finished(script: &str, status: &str, took: Duration, rows: u64, bytes: u64) {
+pub(crate) fn run_finished(script: &str, status: &str, took: Duration, rows: u64, bytes: u64) {
     let m = &*METRICS;
     let script_label = ScriptLabels {
         script: script.to_string(),
@@ -157,7 +157,7 @@ pub fn run_finished(script: &str, status: &str, took: Duration, rows: u64, bytes
 }
 
 /// A try at a delivery ended; `failure` is its class when it failed.
-pub fn delivery_attempt(destination: &str, mode: &str, failure: Option<&str>) {
+pub(crate) fn delivery_attempt(destination: &str, mode: &str, failure: Option<&str>) {
     let m = &*METRICS;
     m.attempts
         .get_or_create(&AttemptLabels {
@@ -176,7 +176,7 @@ pub fn delivery_attempt(destination: &str, mode: &str, failure: Option<&str>) {
 }
 
 /// A state store operation took `took`.
-pub fn store_query(operation: &str, took: Duration) {
+pub(crate) fn store_query(operation: &str, took: Duration) {
     METRICS
         .store
         .get_or_create(&OperationLabels {
@@ -186,7 +186,7 @@ pub fn store_query(operation: &str, took: Duration) {
 }
 
 /// Times one state store query for [`store_query`].
-pub async fn timed<T>(operation: &str, query: impl std::future::Future<Output = T>) -> T {
+pub(crate) async fn timed<T>(operation: &str, query: impl std::future::Future<Output = T>) -> T {
     let began = Instant::now();
     let out = query.await;
     store_query(operation, began.elapsed());
@@ -195,7 +195,7 @@ pub async fn timed<T>(operation: &str, query: impl std::future::Future<Output = 
 
 /// What is true now, read by the daemon at each scrape (it owns the store
 /// and the scripts folder; this module only counts and encodes).
-pub struct Now {
+pub(crate) struct Now {
     /// Runs whose files a guard holds; `None` when the store could not be
     /// read (the last value stays).
     pub held: Option<i64>,
@@ -204,8 +204,7 @@ pub struct Now {
 }
 
 /// One script at scrape time.
-pub struct ScriptNow {
-    /// The script id.
+pub(crate) struct ScriptNow {
     pub id: String,
     /// False when it does not load.
     pub loads: bool,
@@ -215,7 +214,7 @@ pub struct ScriptNow {
 
 /// Sets the gauges to `now` and returns every metric in the OpenMetrics
 /// text format.
-pub fn encode(now: Now) -> String {
+pub(crate) fn encode(now: Now) -> String {
     let m = &*METRICS;
     if let Some(held) = now.held {
         m.held.set(held);

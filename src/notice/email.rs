@@ -17,7 +17,12 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds the email for a notification: a subject that says what failed or
 /// who is talking, and a body with the message and where to look next.
-pub fn message(from: &str, to: &[String], n: &NewNotification<'_>, at: DateTime<Utc>) -> Result<Message, String> {
+pub(super) fn message(
+    from: &str,
+    to: &[String],
+    n: &NewNotification<'_>,
+    at: DateTime<Utc>,
+) -> Result<Message, String> {
     let from: Mailbox = from.parse().map_err(|e| format!("smtp.from '{from}': {e}"))?;
     let first_line = n.message.lines().next().unwrap_or_default();
     let short: String = first_line.chars().take(90).collect();
@@ -54,7 +59,7 @@ pub fn message(from: &str, to: &[String], n: &NewNotification<'_>, at: DateTime<
 /// Sends one notification to `to`; on success says to whom and through
 /// which server. Errors name the server and the secret reference, never a
 /// password.
-pub async fn send(
+pub(super) async fn send(
     smtp: &SmtpSettings,
     to: &[String],
     n: &NewNotification<'_>,

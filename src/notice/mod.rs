@@ -22,7 +22,7 @@ use crate::state::{Level, NewNotification, Store};
 use email::message as email_message;
 #[cfg(test)]
 use webhook::payload as webhook_payload;
-pub use webhook::redact as redact_webhook;
+pub(crate) use webhook::redact as redact_webhook;
 
 /// The whole of one email, connect to QUIT, must finish within this (each
 /// SMTP command also has its own 10-second limit).
@@ -31,7 +31,7 @@ const EMAIL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
 /// What became of one channel, so callers (`ferry groups test`, tests) can
 /// say what happened without parsing logs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Channel {
+pub(crate) enum Channel {
     /// The group has nothing to send to on this channel (or, for email,
     /// ferry.toml has no `[smtp]`).
     Off,
@@ -43,33 +43,33 @@ pub enum Channel {
 
 /// The outcome of [`Notifier::send`] on every channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sent {
+pub(crate) struct Sent {
     /// Members who got an in-app row (empty: one row with no user was kept).
     pub members: Vec<String>,
     /// The in-app list: `Sent("to ann, bob")` or why the store refused.
     pub stored: Channel,
-    /// Group email.
+    /// The group's email: `Off` without an address or without `[smtp]`.
     pub email: Channel,
-    /// Group webhook.
+    /// The group's webhook, `Off` without one.
     pub webhook: Channel,
 }
 
 /// Sends notifications; cheap to make, one per run or per daemon.
 #[derive(Clone)]
-pub struct Notifier {
+pub(crate) struct Notifier {
     store: Store,
     settings: Arc<Settings>,
 }
 
 impl Notifier {
     /// A notifier writing to `store` and mailing through `settings.smtp`.
-    pub fn new(store: Store, settings: Arc<Settings>) -> Notifier {
+    pub(crate) fn new(store: Store, settings: Arc<Settings>) -> Notifier {
         Notifier { store, settings }
     }
 
     /// Stores the notification for each member of its group and sends it to
     /// the group's email and webhook. Never fails: see the module comment.
-    pub async fn send(&self, n: &NewNotification<'_>) -> Sent {
+    pub(crate) async fn send(&self, n: &NewNotification<'_>) -> Sent {
         let at = Utc::now();
         let (members, stored) = match self.store.add_notification(n).await {
             Ok(members) if members.is_empty() => (members, Channel::Sent("with no recipient".into())),
@@ -132,7 +132,7 @@ impl Notifier {
     /// `warnings` (a recipient key about to expire), a warning when a guard
     /// held the run's files (`held`: what to tell) or an error notification
     /// naming the script, run and error if it failed.
-    pub async fn after_run(
+    pub(crate) async fn after_run(
         &self,
         script: &Script,
         run: i64,
@@ -230,7 +230,7 @@ impl Notifier {
 
 /// The text of a failed run's notification: what ran, which run to look at,
 /// and the error as the run recorded it (which names file:line already).
-pub fn failure_message(script: &Script, run: i64, error: &str) -> String {
+pub(crate) fn failure_message(script: &Script, run: i64, error: &str) -> String {
     let what = if script.spec.name == script.id {
         script.id.clone()
     } else {

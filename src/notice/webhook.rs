@@ -32,7 +32,7 @@ fn client() -> Result<&'static reqwest::Client, String> {
 
 /// The JSON body: `{group, script, run, level, message, at}`; `script` and
 /// `run` are null when no script or run raised the notification.
-pub fn payload(n: &NewNotification<'_>, at: DateTime<Utc>) -> serde_json::Value {
+pub(super) fn payload(n: &NewNotification<'_>, at: DateTime<Utc>) -> serde_json::Value {
     serde_json::json!({
         "group": n.group,
         "script": n.script,
@@ -45,7 +45,7 @@ pub fn payload(n: &NewNotification<'_>, at: DateTime<Utc>) -> serde_json::Value 
 
 /// How a webhook may be shown: a secret reference as written, a URL as
 /// `scheme://host[:port]/…` (the path may be the token).
-pub fn redact(hook: &str) -> String {
+pub(crate) fn redact(hook: &str) -> String {
     if hook.starts_with("env:") || hook.starts_with("file:") {
         return hook.to_string();
     }
@@ -65,7 +65,7 @@ pub fn redact(hook: &str) -> String {
 
 /// POSTs the notification; on success says where (redacted). The error
 /// says why without the URL's path or any secret.
-pub async fn post(hook: &str, n: &NewNotification<'_>, at: DateTime<Utc>) -> Result<String, String> {
+pub(super) async fn post(hook: &str, n: &NewNotification<'_>, at: DateTime<Utc>) -> Result<String, String> {
     let shown = redact(hook);
     let fail = |e: String| format!("webhook {shown}: {e}");
     let url = if hook.starts_with("env:") || hook.starts_with("file:") {

@@ -23,11 +23,11 @@ pub(crate) fn time(t: Timestamp) -> DateTime<Utc> {
 }
 
 /// The key's fingerprint as GnuPG prints it (upper-case hex, no spaces).
-pub fn fingerprint(key: &impl KeyDetails) -> String {
+pub(crate) fn fingerprint(key: &impl KeyDetails) -> String {
     format!("{:X}", key.fingerprint())
 }
 
-/// An algorithm's usual name.
+/// An algorithm's usual name, for messages about which key was chosen or refused.
 pub(crate) fn algorithm_name(alg: PublicKeyAlgorithm) -> &'static str {
     use PublicKeyAlgorithm::*;
     match alg {
@@ -47,7 +47,7 @@ pub(crate) fn algorithm_name(alg: PublicKeyAlgorithm) -> &'static str {
 
 /// Which key of the certificate a message is encrypted to.
 #[derive(Clone, Copy, Debug)]
-pub enum Target<'a> {
+pub(crate) enum Target<'a> {
     /// The primary key itself (an RSA key made for both uses).
     Primary(&'a SignedPublicKey),
     /// An encryption subkey (the usual shape).
@@ -56,7 +56,7 @@ pub enum Target<'a> {
 
 /// Why a certificate cannot be encrypted to now.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Its owner revoked the key (with the reason they gave, if any).
     Revoked(Option<String>),
     /// The key, or every key of it that could encrypt, expired at this time.
@@ -72,7 +72,7 @@ pub enum Refusal {
 
 /// What ferry reads from a certificate.
 #[derive(Clone, Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// The primary key's fingerprint.
     pub fingerprint: String,
     /// The user IDs ("Acme Rostering <sftp@acme.example>").
@@ -182,7 +182,7 @@ fn primary_binding(cert: &SignedPublicKey) -> Option<Bound<'_>> {
 }
 
 /// The owner's revocation of the whole key, if one verifies.
-pub fn revoked(cert: &SignedPublicKey) -> Option<Option<String>> {
+pub(crate) fn revoked(cert: &SignedPublicKey) -> Option<Option<String>> {
     cert.details
         .revocation_signatures
         .iter()
@@ -191,7 +191,7 @@ pub fn revoked(cert: &SignedPublicKey) -> Option<Option<String>> {
 }
 
 /// What a certificate says about itself.
-pub fn summary(cert: &SignedPublicKey) -> Summary {
+pub(crate) fn summary(cert: &SignedPublicKey) -> Summary {
     let primary = &cert.primary_key;
     let binding = primary_binding(cert);
     let user_ids = cert
@@ -213,7 +213,7 @@ pub fn summary(cert: &SignedPublicKey) -> Summary {
 /// The key to encrypt to at `now`, and when encrypting to it stops being
 /// possible (the earlier of the primary key's and the chosen key's expiry);
 /// or why there is none.
-pub fn encryption_key(
+pub(crate) fn encryption_key(
     cert: &SignedPublicKey,
     now: DateTime<Utc>,
 ) -> Result<(Target<'_>, Option<DateTime<Utc>>), Refusal> {

@@ -21,7 +21,7 @@ use super::error::PgpError;
 
 /// A key to encrypt to, checked when it was loaded.
 #[derive(Clone, Debug)]
-pub struct Recipient {
+pub(crate) struct Recipient {
     /// Its name in the keyring.
     pub name: String,
     /// User ID and fingerprint, for messages.
@@ -32,10 +32,10 @@ pub struct Recipient {
 }
 
 /// The district's key, unlocked, to sign with.
-pub struct Signer {
+pub(crate) struct Signer {
     /// Its name in the keyring.
     pub name: String,
-    /// Its fingerprint.
+    /// Its fingerprint, named in the run's log beside the name so the key used can be checked.
     pub fingerprint: String,
     pub(crate) key: SignedSecretKey,
     /// The passphrase (rpgp's `Password` cannot be copied for each message).
@@ -76,7 +76,7 @@ fn finish<'a, R: Read, E: Encryption>(
 /// recipient (each checked again at `now`), signed by `signer` when given;
 /// with no recipients, a signed (not encrypted) message, as `gpg --sign`
 /// makes. `literal_name` is the file name recorded inside.
-pub fn write_message(
+pub(crate) fn write_message(
     input: impl Read,
     literal_name: &str,
     out: impl Write,

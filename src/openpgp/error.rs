@@ -4,7 +4,7 @@
 
 /// A keyring or encryption failure.
 #[derive(Debug, thiserror::Error)]
-pub enum PgpError {
+pub(crate) enum PgpError {
     /// The name cannot be a file name in the keyring folder.
     #[error("'{0}' is not a PGP key name: use letters, digits, '.', '_' and '-' (not starting with '.')")]
     BadName(String),
@@ -68,7 +68,7 @@ pub enum PgpError {
         name: String,
         /// User ID and fingerprint.
         who: String,
-        /// What it has.
+        /// The key uses it has, to set against the use needed.
         has: String,
     },
     /// An encryption key of an algorithm rpgp cannot encrypt with.

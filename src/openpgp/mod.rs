@@ -11,7 +11,7 @@
 //! (owner-only), beside `NAME.sec.toml`, which holds the passphrase's secret
 //! reference (`env:VAR` or `file:PATH`), never the passphrase.
 
-pub mod cert;
+pub(crate) mod cert;
 mod encrypt;
 mod error;
 
@@ -32,17 +32,17 @@ use pgp::types::{CompressionAlgorithm, Password};
 
 use crate::config::SecretRef;
 
-pub use cert::{Refusal, Summary};
-pub use encrypt::{write_message, Recipient, Signer};
-pub use error::PgpError;
+pub(crate) use cert::{Refusal, Summary};
+pub(crate) use encrypt::{write_message, Recipient, Signer};
+pub(crate) use error::PgpError;
 
 /// A recipient key closer than this to its expiry is warned about at every
 /// run that encrypts to it, so the vendor has time to send a new one.
-pub const EXPIRY_WARNING_DAYS: i64 = 30;
+pub(crate) const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// What `ferry keys pgp list` and `show` say about a key.
 #[derive(Clone, Debug)]
-pub struct KeyInfo {
+pub(crate) struct KeyInfo {
     /// The key's name in the keyring.
     pub name: String,
     /// What the certificate says about itself.
@@ -55,7 +55,7 @@ pub struct KeyInfo {
 
 impl KeyInfo {
     /// "usable", "usable until 2027-03-01", "expired 2026-01-01", ...
-    pub fn status(&self) -> String {
+    pub(crate) fn status(&self) -> String {
         match &self.encrypt {
             Ok(None) => "usable".into(),
             Ok(Some(at)) => format!("usable until {}", at.format("%Y-%m-%d")),
@@ -69,16 +69,16 @@ impl KeyInfo {
 }
 
 /// Who a key is, for messages: its first user ID and fingerprint.
-pub fn describe(s: &Summary) -> String {
+pub(crate) fn describe(s: &Summary) -> String {
     match s.user_ids.first() {
         Some(uid) => format!("{uid}, fingerprint {}", s.fingerprint),
         None => format!("fingerprint {}", s.fingerprint),
     }
 }
 
-/// The keyring folder.
+/// The folder of OpenPGP keys (`pgp_keys_dir`) that scripts name recipients and signers from.
 #[derive(Clone, Debug)]
-pub struct Keyring {
+pub(crate) struct Keyring {
     dir: PathBuf,
     root: PathBuf,
 }
@@ -89,7 +89,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> PgpError {
 }
 
 /// The error for a certificate that cannot be encrypted to.
-pub fn refused(name: &str, summary: &Summary, refusal: Refusal) -> PgpError {
+pub(crate) fn refused(name: &str, summary: &Summary, refusal: Refusal) -> PgpError {
     let (name, who) = (name.to_string(), describe(summary));
     match refusal {
         Refusal::Revoked(reason) => PgpError::Revoked {
@@ -110,13 +110,13 @@ pub fn refused(name: &str, summary: &Summary, refusal: Refusal) -> PgpError {
 
 /// Reads one public key from armored or binary OpenPGP data. `file` names
 /// the source in errors; `name` is the key's name in the keyring.
-pub fn parse_public(file: &str, bytes: &[u8]) -> Result<SignedPublicKey, PgpError> {
+pub(crate) fn parse_public(file: &str, bytes: &[u8]) -> Result<SignedPublicKey, PgpError> {
     let not_a_key = |message: String| PgpError::NotAKey {
         file: file.to_string(),
         message,
     };
     let parsed = SignedPublicKey::from_reader_many(bytes);
-    let keys: Vec<SignedPublicKey> = match parsed {
+    let mut keys: Vec<SignedPublicKey> = match parsed {
         Ok((iter, _)) => iter.collect::<Result<_, _>>().map_err(|e| not_a_key(e.to_string()))?,
         Err(e) => {
             if SignedSecretKey::from_reader_single(bytes).is_ok() {
@@ -126,13 +126,13 @@ pub fn parse_public(file: &str, bytes: &[u8]) -> Result<SignedPublicKey, PgpErro
         }
     };
     match keys.len() {
+        1 => Ok(keys.swap_remove(0)),
         0 => {
             if SignedSecretKey::from_reader_single(bytes).is_ok() {
                 return Err(PgpError::SecretKey { file: file.to_string() });
             }
             Err(not_a_key("no public key in it".into()))
         }
-        1 => Ok(keys.into_iter().next().expect("one key")),
         count => Err(PgpError::Several {
             file: file.to_string(),
             count,
@@ -143,7 +143,7 @@ pub fn parse_public(file: &str, bytes: &[u8]) -> Result<SignedPublicKey, PgpErro
 impl Keyring {
     /// The keyring in `dir` (created, owner-only, when a key is first
     /// stored); `root` resolves relative `file:` passphrase references.
-    pub fn open(dir: &Path, root: &Path) -> Self {
+    pub(crate) fn open(dir: &Path, root: &Path) -> Self {
         Keyring {
             dir: dir.to_path_buf(),
             root: root.to_path_buf(),
@@ -151,12 +151,12 @@ impl Keyring {
     }
 
     /// The folder.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
 
     /// Refuses names that are not plain file names.
-    pub fn check_name(name: &str) -> Result<(), PgpError> {
+    pub(crate) fn check_name(name: &str) -> Result<(), PgpError> {
         if crate::keys::is_plain_key_name(name) {
             Ok(())
         } else {
@@ -204,7 +204,7 @@ impl Keyring {
             .open(path)
             .map_err(io(format!("cannot create {}", path.display())))?;
         f.write_all(bytes)
-            .and_then(|_| f.sync_all())
+            .and_then(|()| f.sync_all())
             .map_err(io(format!("cannot write {}", path.display())))
     }
 
@@ -221,7 +221,7 @@ impl Keyring {
 
     /// Checks that `cert` can be encrypted to at `now` (not revoked, not
     /// expired, with a key ferry can encrypt to), naming it `name` in errors.
-    pub fn check_recipient(name: &str, cert: &SignedPublicKey, now: DateTime<Utc>) -> Result<(), PgpError> {
+    pub(crate) fn check_recipient(name: &str, cert: &SignedPublicKey, now: DateTime<Utc>) -> Result<(), PgpError> {
         cert::encryption_key(cert, now)
             .map(drop)
             .map_err(|r| refused(name, &cert::summary(cert), r))
@@ -229,7 +229,7 @@ impl Keyring {
 
     /// Stores a vendor's public key as `name` once [`Keyring::check_recipient`]
     /// accepts it at `now`.
-    pub fn import(&self, name: &str, cert: &SignedPublicKey, now: DateTime<Utc>) -> Result<KeyInfo, PgpError> {
+    pub(crate) fn import(&self, name: &str, cert: &SignedPublicKey, now: DateTime<Utc>) -> Result<KeyInfo, PgpError> {
         self.check_free(name)?;
         Self::check_recipient(name, cert, now)?;
         let armored = cert.to_armored_bytes(None.into()).map_err(|e| PgpError::Format {
@@ -245,7 +245,7 @@ impl Keyring {
     /// Curve25519 encryption subkey (what GnuPG 2.2 and later read), its
     /// secret locked with the passphrase `passphrase` refers to. The
     /// reference, not the passphrase, is kept beside it for signing.
-    pub fn generate(
+    pub(crate) fn generate(
         &self,
         name: &str,
         user_id: &str,
@@ -335,14 +335,14 @@ impl Keyring {
     }
 
     /// Every key, by name.
-    pub fn list(&self, now: DateTime<Utc>) -> Result<Vec<KeyInfo>, PgpError> {
+    pub(crate) fn list(&self, now: DateTime<Utc>) -> Result<Vec<KeyInfo>, PgpError> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io(format!("cannot list {}", self.dir.display()))(e)),
         };
         let mut names: Vec<String> = entries
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .filter_map(|e| {
                 e.file_name()
                     .to_string_lossy()
@@ -356,14 +356,14 @@ impl Keyring {
     }
 
     /// What the keyring knows about `name`.
-    pub fn info(&self, name: &str, now: DateTime<Utc>) -> Result<KeyInfo, PgpError> {
+    pub(crate) fn info(&self, name: &str, now: DateTime<Utc>) -> Result<KeyInfo, PgpError> {
         let cert = self.read_public(name)?;
         Ok(info(name, &cert, self.secret_path(name).exists(), now))
     }
 
     /// The armored public key, to send to a vendor (a generated key) or to
     /// compare with what the vendor sent (an imported one).
-    pub fn public_armored(&self, name: &str) -> Result<String, PgpError> {
+    pub(crate) fn public_armored(&self, name: &str) -> Result<String, PgpError> {
         let cert = self.read_public(name)?;
         cert.to_armored_string(None.into()).map_err(|e| PgpError::Format {
             name: name.to_string(),
@@ -372,7 +372,7 @@ impl Keyring {
     }
 
     /// Removes a key's files.
-    pub fn remove(&self, name: &str) -> Result<(), PgpError> {
+    pub(crate) fn remove(&self, name: &str) -> Result<(), PgpError> {
         Self::check_name(name)?;
         let paths = [
             self.public_path(name),
@@ -390,7 +390,7 @@ impl Keyring {
 
     /// A key to encrypt to, checked at `now`: refused (naming it) when
     /// revoked, expired, or unable to encrypt.
-    pub fn recipient(&self, name: &str, now: DateTime<Utc>) -> Result<Recipient, PgpError> {
+    pub(crate) fn recipient(&self, name: &str, now: DateTime<Utc>) -> Result<Recipient, PgpError> {
         let cert = self.read_public(name)?;
         let summary = cert::summary(&cert);
         let expires = cert::encryption_key(&cert, now)
@@ -406,7 +406,7 @@ impl Keyring {
 
     /// The district's key `name`, unlocked with the passphrase its reference
     /// names, to sign with.
-    pub fn signer(&self, name: &str, now: DateTime<Utc>) -> Result<Signer, PgpError> {
+    pub(crate) fn signer(&self, name: &str, now: DateTime<Utc>) -> Result<Signer, PgpError> {
         let public = self.read_public(name)?;
         let path = self.secret_path(name);
         let text = match fs::read(&path) {

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 
 use crate::config::Settings;
 use crate::source::Databases;
-pub use crate::state::record::{totals, Artifact, Delivery, LogLine};
+pub(crate) use crate::state::record::{totals, Artifact, Delivery, LogLine};
 use crate::state::LogLevel;
 
 /// Why the script is running; decides whether `deliver` sends anything.
@@ -28,9 +28,9 @@ pub enum Mode {
 pub struct RunRecord {
     /// Log lines, in order.
     pub log: Vec<LogLine>,
-    /// Files written.
+    /// Files written, in order, as history records them.
     pub files: Vec<Artifact>,
-    /// Deliveries made.
+    /// Deliveries made, in order, as history records them.
     pub deliveries: Vec<Delivery>,
     /// `notify(group, message)` calls, sent by the runner once the run is
     /// recorded, so a slow mail server never holds up the extract.
@@ -46,13 +46,12 @@ pub struct RunRecord {
 }
 
 /// Called with (file name, rows written so far) while a file is written.
-pub type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
+pub(crate) type Progress = Arc<dyn Fn(&str, u64) + Send + Sync>;
 
 /// Everything a running script's primitives need, shared with the runner.
 pub struct RunContext {
     /// The configuration.
     pub settings: Arc<Settings>,
-    /// The configured databases.
     pub databases: Arc<Databases>,
     /// The state store (rights of filter owners).
     pub store: crate::state::Store,
@@ -107,7 +106,7 @@ impl RunContext {
 
     /// The record, even if a panicking thread poisoned the lock.
     pub fn lock(&self) -> std::sync::MutexGuard<'_, RunRecord> {
-        self.record.lock().unwrap_or_else(|p| p.into_inner())
+        self.record.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Why the run must stop now, if it must.

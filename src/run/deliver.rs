@@ -10,7 +10,7 @@ use crate::state::{DeliveryState, LogLevel};
 
 /// Delivers `artifact` to `settings` for the run, or records why not; the
 /// error says what failed and where the file is kept.
-pub fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSettings) -> Result<(), String> {
+pub(crate) fn deliver(run: &RunContext, artifact: &Artifact, settings: &DestinationSettings) -> Result<(), String> {
     let dest = settings.name.as_str();
     if run.including.load(std::sync::atomic::Ordering::Relaxed) {
         run.log(

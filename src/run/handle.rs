@@ -24,7 +24,6 @@ pub struct DaemonHandle {
 /// goes through the daemon so the concurrency limit and the never-twice
 /// rule hold for it as for scheduled runs.
 pub struct RunNow {
-    /// The script id.
     pub script: String,
     /// Who asked, for history.
     pub by: StartedBy,

@@ -1,21 +1,21 @@
 //! Running a script: the run's folder and deadline, the blocking thread the
 //! engine runs on, what is kept afterwards, and the history record.
 
-pub mod context;
-pub mod deliver;
+pub(crate) mod context;
+pub(crate) mod deliver;
 mod due;
 mod handle;
-pub mod recovery;
+pub(crate) mod recovery;
 mod resend;
 mod retention;
-pub mod send;
+pub(crate) mod send;
 
 pub use due::next_due;
 pub use handle::{DaemonHandle, RunNow};
 pub use resend::ResendReport;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -33,7 +33,6 @@ pub enum RunError {
     /// A `--param` that the script does not declare or of the wrong type.
     #[error("{script}: --param {name}: {message}")]
     Param {
-        /// The script file.
         script: String,
         /// The parameter.
         name: String,
@@ -99,7 +98,7 @@ impl RunRequest {
 /// How a run went.
 #[derive(Debug)]
 pub struct RunReport {
-    /// The history id.
+    /// Its history id, as `ferry history` lists it.
     pub id: i64,
     /// How it ended, as recorded.
     pub status: RunStatus,
@@ -109,7 +108,7 @@ pub struct RunReport {
     pub files: Vec<Artifact>,
     /// Deliveries made (in a test: the ones that would have been).
     pub deliveries: Vec<Delivery>,
-    /// The run's log.
+    /// The run's log, as history stores it.
     pub log: Vec<LogLine>,
     /// Why deliveries were held (a guard failed), if any were.
     pub held: Option<String>,
@@ -214,8 +213,8 @@ impl App {
             use_warehouse: script.spec.use_warehouse,
             progress: req.progress,
             record: Mutex::new(RunRecord::default()),
-            including: Default::default(),
-            included: Default::default(),
+            including: AtomicBool::default(),
+            included: AtomicUsize::default(),
         });
         let includes = script
             .spec

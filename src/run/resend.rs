@@ -9,7 +9,7 @@ use chrono::Utc;
 use super::context::{Artifact, Delivery, LogLine};
 use super::{App, RunError};
 use crate::deliver::DeliveryEnv;
-use crate::state::{LogLevel, NewRun, Outcome, RunStatus, StartedBy, Trigger};
+use crate::state::{DeliveryState, LogLevel, NewRun, Outcome, RunStatus, StartedBy, Trigger};
 
 /// What a person asked of a run's kept files, for messages that name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub struct ResendReport {
     pub deliveries: Vec<Delivery>,
     /// The first failure, if any (the others are in the log).
     pub error: Option<String>,
-    /// The resend's log.
+    /// The resend's log, as history stores it.
     pub log: Vec<LogLine>,
 }
 
@@ -144,7 +144,7 @@ impl App {
             if crate::format::sidecar::is_sidecar_of(&f.name, files.iter().map(|d| d.name.as_str())) {
                 continue;
             }
-            if trigger == Trigger::Release && f.state.is_some_and(|s| s.arrived()) {
+            if trigger == Trigger::Release && f.state.is_some_and(DeliveryState::arrived) {
                 continue;
             }
             let dest = match (to, &f.destination) {
@@ -230,8 +230,8 @@ impl App {
         let never = std::sync::atomic::AtomicBool::new(false);
         let warn = |m: String| {
             log.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(line(LogLevel::Warn, m))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(line(LogLevel::Warn, m));
         };
         let courier = super::send::Courier {
             store: &self.store,
@@ -246,14 +246,14 @@ impl App {
             let Some(settings) = self.settings.destinations.get(dest) else {
                 let e = format!("{}: destination '{dest}' is no longer configured; use --to", a.name);
                 log.lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(line(LogLevel::Error, e.clone()));
                 error.get_or_insert(e);
                 continue;
             };
             let sent = courier.send_with_sidecars(a, settings).await;
             for d in &sent.deliveries {
-                log.lock().unwrap_or_else(|p| p.into_inner()).push(line(
+                log.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(line(
                     LogLevel::Info,
                     format!("delivered {} to '{dest}' as {}", d.file, d.remote_path),
                 ));
@@ -262,13 +262,13 @@ impl App {
             sidecars.extend(sent.sidecars);
             if let Some(e) = sent.failed {
                 log.lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(line(LogLevel::Error, e.error.clone()));
                 deliveries.push(e.delivery);
                 error.get_or_insert(e.error);
             }
         }
-        let log = log.into_inner().unwrap_or_else(|p| p.into_inner());
+        let log = log.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut artifacts: Vec<Artifact> = Vec::new();
         for a in plan.into_iter().map(|(a, _)| a).chain(sidecars) {
             if !artifacts.iter().any(|x| x.name == a.name) {

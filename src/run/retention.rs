@@ -20,9 +20,9 @@ fn folder_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|entries| {
             entries
-                .filter_map(|e| e.ok())
+                .filter_map(std::result::Result::ok)
                 .filter_map(|e| e.metadata().ok())
-                .filter(|m| m.is_file())
+                .filter(std::fs::Metadata::is_file)
                 .map(|m| m.len())
                 .sum()
         })
@@ -75,7 +75,7 @@ impl App {
             return Vec::new();
         };
         let kept: Vec<Kept> = entries
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .filter_map(|e| {
                 let id = e.file_name().to_str()?.strip_prefix("run-")?.parse().ok()?;
                 let modified = e.metadata().ok()?.modified().ok()?;

@@ -13,18 +13,16 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use super::context::{Artifact, Delivery};
 use crate::config::DestinationSettings;
 use crate::deliver::commit::{self, Journal};
-use crate::deliver::{DeliveryEnv, DeliveryError};
+use crate::deliver::DeliveryEnv;
 use crate::state::{DeliveryIntent, DeliveryState, Store};
 
 /// A delivery that did not arrive: what is recorded, and why.
 #[derive(Debug)]
-pub struct NotSent {
+pub(crate) struct NotSent {
     /// The failed delivery as recorded.
     pub delivery: Delivery,
     /// What went wrong and what to do.
     pub error: String,
-    /// The delivery error, when the destination was tried.
-    pub cause: Option<DeliveryError>,
 }
 
 /// A check of a file's content running beside its upload.
@@ -36,13 +34,13 @@ type Check = Shared<BoxFuture<'static, Result<(), String>>>;
 /// run is still never committed at the destination (its temporary is left
 /// to the sweep, under a name no receiver reads).
 #[derive(Default)]
-pub struct Verification {
+pub(crate) struct Verification {
     checks: HashMap<PathBuf, Check>,
 }
 
 impl Verification {
     /// Starts checking that each file still has its recorded SHA-256.
-    pub fn start<'f>(files: impl IntoIterator<Item = &'f Artifact>) -> Verification {
+    pub(crate) fn start<'f>(files: impl IntoIterator<Item = &'f Artifact>) -> Verification {
         let mut checks = HashMap::new();
         for a in files {
             let (path, want) = (a.path.clone(), a.sha256.clone());
@@ -68,14 +66,6 @@ impl Verification {
     /// The check of `path`, if one was started.
     fn of(&self, path: &std::path::Path) -> Option<Check> {
         self.checks.get(path).cloned()
-    }
-
-    /// Waits for every check; the first failure.
-    pub async fn all(&self) -> Result<(), String> {
-        for check in self.checks.values() {
-            check.clone().await?;
-        }
-        Ok(())
     }
 }
 
@@ -110,7 +100,7 @@ impl Journal for LedgerJournal<'_> {
 
 /// What a delivery needs besides the file and where it goes: the ledger,
 /// whose run it is, and how to report and stop.
-pub struct Courier<'a> {
+pub(crate) struct Courier<'a> {
     pub store: &'a Store,
     pub instance: &'a str,
     pub run: i64,
@@ -122,7 +112,7 @@ pub struct Courier<'a> {
 }
 
 /// A data file's delivery with its sidecars.
-pub struct Sent {
+pub(crate) struct Sent {
     /// Every delivery tried, the data file's first.
     pub deliveries: Vec<Delivery>,
     /// The sidecar files written beside the data file.
@@ -136,7 +126,7 @@ impl Courier<'_> {
     /// checksum and manifest sidecars beside it and sends each the same
     /// way, so a receiver never sees a sidecar before its file. The first
     /// failure stops the rest.
-    pub async fn send_with_sidecars(&self, file: &Artifact, settings: &DestinationSettings) -> Sent {
+    pub(crate) async fn send_with_sidecars(&self, file: &Artifact, settings: &DestinationSettings) -> Sent {
         let mut sent = Sent {
             deliveries: Vec::new(),
             sidecars: Vec::new(),
@@ -171,7 +161,6 @@ impl Courier<'_> {
                         file.name,
                         dir.display()
                     ),
-                    cause: None,
                 });
                 return sent;
             }
@@ -197,7 +186,7 @@ impl Courier<'_> {
     /// raised mid-way the upload is dropped and the delivery stays
     /// `sending`: whether its bytes or its rename reached the server is
     /// settled against the destination by recovery at the next start.
-    pub async fn send(&self, file: &Artifact, settings: &DestinationSettings) -> Result<Delivery, NotSent> {
+    pub(crate) async fn send(&self, file: &Artifact, settings: &DestinationSettings) -> Result<Delivery, NotSent> {
         let Courier {
             store,
             instance,
@@ -208,18 +197,17 @@ impl Courier<'_> {
             verified,
         } = *self;
         let dest = settings.name.as_str();
-        let refused = |error: String, cause: Option<DeliveryError>, attempts: u32| NotSent {
+        let refused = |error: String, attempts: u32| NotSent {
             delivery: Delivery::not_sent(&file.name, dest, attempts, DeliveryState::Failed),
             error,
-            cause,
         };
-        let plan = commit::plan(settings, &file.name).map_err(|e| refused(e.message, None, 0))?;
+        let plan = commit::plan(settings, &file.name).map_err(|e| refused(e.message, 0))?;
         let check = verified.and_then(|v| v.of(&file.path));
         if let Some(check) = &check {
             // Without a temporary or marker there is no commit to hold back:
             // the check comes first.
             if plan.temp.is_none() && plan.marker.is_none() {
-                check.clone().await.map_err(|e| refused(e, None, 0))?;
+                check.clone().await.map_err(|e| refused(e, 0))?;
             }
         }
         let id = store
@@ -239,7 +227,6 @@ impl Courier<'_> {
                         "cannot record the delivery of {} in the state store, so nothing was sent: {e}",
                         file.name
                     ),
-                    None,
                     0,
                 )
             })?;
@@ -260,7 +247,6 @@ impl Courier<'_> {
                          destination at its next start and records whether it arrived",
                         file.name
                     ),
-                    cause: None,
                 });
             }
         };
@@ -279,7 +265,7 @@ impl Courier<'_> {
                 if let Err(se) = store.delivery_failed(&id, attempts).await {
                     tracing::error!(error = %se, file = %file.name, "A failed delivery could not be recorded; recovery will look.");
                 }
-                Err(refused(e.to_string(), Some(e), attempts))
+                Err(refused(e.to_string(), attempts))
             }
         }
     }

@@ -50,7 +50,7 @@
 mod next;
 mod zone;
 
-pub use zone::labelled;
+pub(crate) use zone::labelled;
 
 #[cfg(test)]
 mod next_tests;
@@ -129,7 +129,7 @@ impl FromStr for Schedule {
                     .split(',')
                     .map(|d| parse_weekday(d.trim()))
                     .collect::<Result<Vec<_>, _>>()?;
-                list.sort_by_key(|d| d.num_days_from_monday());
+                list.sort_by_key(chrono::Weekday::num_days_from_monday);
                 list.dedup();
                 Ok(Schedule::Weekly(list, parse_time(t)?))
             }

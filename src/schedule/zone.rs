@@ -155,7 +155,7 @@ pub(super) fn previous_transition(
 /// to guess whether 08:30 was UTC: `2026-12-07 02:30:00 CST`, to the
 /// minute without `seconds`. A zone with no abbreviation shows its offset
 /// (`+0530`). The CLI and the console both show times this way.
-pub fn labelled(t: DateTime<Utc>, tz: Tz, seconds: bool) -> String {
+pub(crate) fn labelled(t: DateTime<Utc>, tz: Tz, seconds: bool) -> String {
     let local = t.with_timezone(&tz);
     let abbreviation = local.format("%Z").to_string();
     let label = if abbreviation.starts_with(['+', '-']) {

@@ -150,7 +150,7 @@ struct Checker<'a> {
 /// against the resource with its name; references to other resources are
 /// checked against the files of the same name beside it (the run's other
 /// files). Returns the breaches, most `examples` examples per rule.
-pub fn check(schema: &Schema, name: &str, key: &str, path: &Path, examples: usize) -> Vec<String> {
+pub(crate) fn check(schema: &Schema, name: &str, key: &str, path: &Path, examples: usize) -> Vec<String> {
     let described = || {
         schema
             .tables
@@ -171,7 +171,7 @@ pub fn check(schema: &Schema, name: &str, key: &str, path: &Path, examples: usiz
         let entries: Vec<String> = archive
             .file_names()
             .filter_map(Result::ok)
-            .map(|n| n.into_owned())
+            .map(std::borrow::Cow::into_owned)
             .collect();
         for entry in entries {
             if !entry.ends_with('/') && !schema.tables.iter().any(|t| t.path == entry) {
@@ -374,7 +374,7 @@ impl Checker<'_> {
         let mut tallies = std::mem::take(&mut self.tallies);
         let outcome = self.rows(t, &mut |row, record| {
             let mut note = |column: Option<usize>, rule: Rule, value: &dyn Fn() -> (String, Option<u64>)| {
-                tallies.note(t, column, rule, row, value)
+                tallies.note(t, column, rule, row, value);
             };
             if record.len() != table.columns.len() {
                 note(None, Rule::Shape, &|| (format!("{} cells", record.len()), None));
@@ -397,7 +397,7 @@ impl Checker<'_> {
                     note(Some(i), rule, &|| (text.to_string(), None));
                 }
             }
-            for (i, rule, seen) in unique.iter_mut() {
+            for (i, rule, seen) in &mut unique {
                 let text = record.get(*i).unwrap_or_default();
                 if table.missing.iter().any(|m| m.as_bytes() == text) {
                     continue;

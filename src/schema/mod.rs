@@ -13,13 +13,13 @@ mod value;
 
 use std::path::{Path, PathBuf};
 
-pub use check::check;
-pub use model::Schema;
+pub(crate) use check::check;
+pub(crate) use model::Schema;
 
 /// A schema that cannot be used: the guard's configuration is wrong, not the
 /// file, so the run fails rather than holds.
 #[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
+pub(crate) enum SchemaError {
     #[error(
         "guards: schema '{name}': {path} cannot be read ({reason}); the schemas shipped are in {dir}: {available}"
     )]
@@ -41,7 +41,7 @@ pub enum SchemaError {
 }
 
 /// Reads `stdlib_dir/schemas/NAME/datapackage.json`.
-pub fn load(stdlib_dir: &Path, name: &str) -> Result<Schema, SchemaError> {
+pub(crate) fn load(stdlib_dir: &Path, name: &str) -> Result<Schema, SchemaError> {
     let plain = !name.is_empty()
         && !name.starts_with('.')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));

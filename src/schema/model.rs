@@ -37,7 +37,7 @@ pub(crate) struct Dialect {
     pub delimiter: Option<String>,
 }
 
-/// A Table Schema.
+/// A Frictionless Table Schema (the subset guards check), as read from a data package.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TableSchema {
@@ -59,7 +59,7 @@ pub(crate) enum Names {
 }
 
 impl Names {
-    pub fn list(&self) -> Vec<String> {
+    pub(crate) fn list(&self) -> Vec<String> {
         match self {
             Names::One(n) => vec![n.clone()],
             Names::Many(v) => v.clone(),
@@ -199,7 +199,7 @@ pub(crate) struct Table {
 
 /// A compiled package.
 #[derive(Debug)]
-pub struct Schema {
+pub(crate) struct Schema {
     /// The name the guard used (`oneroster-1.1`).
     pub name: String,
     pub(crate) tables: Vec<Table>,

@@ -32,9 +32,10 @@ impl Call<'_> {
     pub(crate) fn database(&mut self, db: &str) -> Result<(), String> {
         let db = header::database_for(self.spec.use_warehouse, db);
         self.uses.databases.insert(db.to_string());
-        match self.settings.databases.contains_key(db) {
-            true => Ok(()),
-            false => Err(unknown("database", "databases", db, self.settings.databases.keys())),
+        if self.settings.databases.contains_key(db) {
+            Ok(())
+        } else {
+            Err(unknown("database", "databases", db, self.settings.databases.keys()))
         }
     }
 
@@ -42,14 +43,15 @@ impl Call<'_> {
     /// does not configure.
     pub(crate) fn destination(&mut self, dest: &str) -> Result<(), String> {
         self.uses.destinations.insert(dest.to_string());
-        match self.settings.destinations.contains_key(dest) {
-            true => Ok(()),
-            false => Err(unknown(
+        if self.settings.destinations.contains_key(dest) {
+            Ok(())
+        } else {
+            Err(unknown(
                 "destination",
                 "destinations",
                 dest,
                 self.settings.destinations.keys(),
-            )),
+            ))
         }
     }
 

@@ -36,7 +36,7 @@ static BUILTINS: LazyLock<BTreeSet<String>> = LazyLock::new(|| {
 
 /// The function name of a signature as Rhai writes it (`len(string: &str) -> i64`);
 /// `None` for property getters, setters and indexers.
-pub fn signature_name(signature: &str) -> Option<&str> {
+pub(super) fn signature_name(signature: &str) -> Option<&str> {
     let name = signature.split('(').next()?.trim();
     let name = name.rsplit(' ').next().unwrap_or(name);
     (!name.contains('$') && !name.is_empty()).then_some(name)
@@ -44,14 +44,14 @@ pub fn signature_name(signature: &str) -> Option<&str> {
 
 /// True when `name` is a primitive, a Rhai keyword function or a function
 /// of Rhai's packages.
-pub fn is_builtin(name: &str) -> bool {
+pub(super) fn is_builtin(name: &str) -> bool {
     super::api::primitive(name).is_some() || KEYWORDS.contains(&name) || BUILTINS.contains(name)
 }
 
 /// The closest known name to a misspelt `name`, if one is close enough to
 /// be what was meant: among the primitives and `own` (the script's
 /// functions) first, then Rhai's.
-pub fn suggestion<'a>(name: &str, own: &'a [String]) -> Option<&'a str> {
+pub(super) fn suggestion<'a>(name: &str, own: &'a [String]) -> Option<&'a str> {
     if name.chars().count() < 3 {
         return None;
     }
@@ -72,7 +72,7 @@ pub fn suggestion<'a>(name: &str, own: &'a [String]) -> Option<&'a str> {
 
 /// An engine message with its Rust type names replaced by the words the
 /// docs use: `&str | ImmutableString | String` is text, `i64` a number.
-pub fn plain_types(message: &str) -> String {
+pub(super) fn plain_types(message: &str) -> String {
     [
         ("&str | ImmutableString | String", "text"),
         ("ImmutableString", "text"),

@@ -8,14 +8,14 @@ use rhai::module_resolvers::FileModuleResolver;
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Shared};
 
 /// Resolves imports inside the allowed folders only.
-pub struct SandboxResolver {
+pub(super) struct SandboxResolver {
     folders: Vec<FileModuleResolver>,
     names: String,
 }
 
 impl SandboxResolver {
     /// Searches `folders` in order.
-    pub fn new(folders: &[&Path]) -> Self {
+    pub(super) fn new(folders: &[&Path]) -> Self {
         SandboxResolver {
             folders: folders.iter().map(|f| FileModuleResolver::new_with_path(*f)).collect(),
             names: folders

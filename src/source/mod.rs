@@ -45,7 +45,6 @@ pub enum SourceError {
     /// Could not connect or open.
     #[error("cannot connect to database '{name}' ({url}): {message}")]
     Connect {
-        /// Database name.
         name: String,
         /// URL without secrets.
         url: String,
@@ -62,11 +61,7 @@ pub enum SourceError {
     MissingParam(String),
     /// A column type ferry does not render.
     #[error("column '{column}' has type {type_name}, which ferry cannot render; cast it in SQL (e.g. CAST({column} AS TEXT))")]
-    Unsupported {
-        /// Column name.
-        column: String,
-        type_name: String,
-    },
+    Unsupported { column: String, type_name: String },
     /// The consumer stopped reading (the run was cancelled or failed).
     #[error("the reader of the rows went away")]
     Closed,
@@ -219,7 +214,7 @@ impl Databases {
         let password = settings
             .password
             .as_ref()
-            .map(|p| p.resolve())
+            .map(super::config::SecretRef::resolve)
             .transpose()
             .map_err(connect_err)?;
         let url = settings.url.as_str();
@@ -229,11 +224,7 @@ impl Databases {
                     .await
                     .map_err(|e| connect_err(e.to_string()))?;
             }
-            Arc::new(
-                sqlite::SqliteSource::connect(url)
-                    .await
-                    .map_err(|e| connect_err(e.to_string()))?,
-            )
+            Arc::new(sqlite::SqliteSource::connect(url).map_err(|e| connect_err(e.to_string()))?)
         } else if url.starts_with("postgres") {
             Arc::new(
                 postgres::PgSource::connect(url, password)
@@ -244,7 +235,7 @@ impl Databases {
             Arc::new(
                 mysql::MySqlSource::connect(url, password)
                     .await
-                    .map_err(|e| connect_err(e.to_string()))?,
+                    .map_err(|e| connect_err(e.clone()))?,
             )
         };
         open.insert(name.to_string(), source.clone());

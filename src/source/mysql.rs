@@ -23,7 +23,7 @@ const SETUP: &str = "SET time_zone = '+00:00', \
     sql_mode = CONCAT(@@sql_mode, ',PIPES_AS_CONCAT,NO_ENGINE_SUBSTITUTION'), NAMES utf8mb4";
 
 /// A MySQL or MariaDB database.
-pub struct MySqlSource {
+pub(super) struct MySqlSource {
     pool: Pool,
     /// For the second connection that stops a statement (`KILL QUERY`).
     opts: Opts,
@@ -39,7 +39,7 @@ fn query_error(e: mysql_async::Error) -> SourceError {
 impl MySqlSource {
     /// Connects a small pool (and checks one connection); `password`
     /// overrides the URL's. `mariadb://` is accepted as a spelling of `mysql://`.
-    pub async fn connect(url: &str, password: Option<String>) -> Result<Self, String> {
+    pub(super) async fn connect(url: &str, password: Option<String>) -> Result<Self, String> {
         let url = url.replacen("mariadb://", "mysql://", 1);
         let opts = Opts::from_url(&url).map_err(|e| e.to_string())?;
         let mut builder = OptsBuilder::from_opts(opts)
@@ -236,9 +236,10 @@ impl Source for MySqlSource {
                 .unwrap_or_default();
             let grants: Vec<String> = conn.query("SHOW GRANTS").await.map_err(query_error)?;
             Ok(ServerProbe {
-                version: match version.contains("MariaDB") {
-                    true => format!("MariaDB {version}"),
-                    false => format!("MySQL {version}"),
+                version: if version.contains("MariaDB") {
+                    format!("MariaDB {version}")
+                } else {
+                    format!("MySQL {version}")
                 },
                 account,
                 writes: probe::mysql_write_grants(&grants),
@@ -278,9 +279,10 @@ async fn read(conn: &mut Conn, sql: String, values: Vec<Param>, out: &mut BatchS
     }
     let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
     out.columns(columns).await?;
-    let params = match values.is_empty() {
-        true => Params::Empty,
-        false => Params::Positional(values.into_iter().map(to_value).collect()),
+    let params = if values.is_empty() {
+        Params::Empty
+    } else {
+        Params::Positional(values.into_iter().map(to_value).collect())
     };
     let mut rows = conn.exec_iter(&stmt, params).await.map_err(query_error)?;
     while let Some(row) = rows.next().await.map_err(query_error)? {

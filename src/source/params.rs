@@ -49,7 +49,7 @@ impl Dialect {
 /// SQL with positional placeholders and the parameter names in bind order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rewritten {
-    /// The SQL to send.
+    /// The SQL with `:name` replaced by the dialect's positional placeholders.
     pub sql: String,
     /// Names to bind, in order (PostgreSQL lists each name once).
     pub order: Vec<String>,
@@ -59,8 +59,8 @@ pub struct Rewritten {
 pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
     let mut order: Vec<String> = Vec::new();
     let mut pg_index: HashMap<String, usize> = HashMap::new();
-    let sql = replace_placeholders(sql, dialect, |name, out| match dialect {
-        Dialect::Postgres => {
+    let sql = replace_placeholders(sql, dialect, |name, out| {
+        if dialect == Dialect::Postgres {
             let next = pg_index.len() + 1;
             let n = *pg_index.entry(name.to_string()).or_insert_with(|| {
                 order.push(name.to_string());
@@ -68,8 +68,7 @@ pub fn rewrite(sql: &str, dialect: Dialect) -> Rewritten {
             });
             out.push('$');
             out.push_str(itoa::Buffer::new().format(n));
-        }
-        _ => {
+        } else {
             order.push(name.to_string());
             out.push('?');
         }

@@ -187,9 +187,10 @@ fn render_timestamp(out: &mut String, micros: i64, zoned: bool) -> Result<(), Ba
     let days = micros.div_euclid(MICROS_PER_DAY);
     let Some((y, mo, d)) = civil(days) else {
         let ts = timestamp_of(micros)?;
-        match zoned {
-            true => render::timestamp_tz(out, ts.and_utc()),
-            false => render::timestamp(out, ts),
+        if zoned {
+            render::timestamp_tz(out, ts.and_utc());
+        } else {
+            render::timestamp(out, ts);
         }
         return Ok(());
     };
@@ -586,13 +587,12 @@ fn element_text(d: Decoder, b: &[u8], out: &mut String) -> Result<(), Bad> {
 /// A date `days` after 2000-01-01 as PostgreSQL's ISO form writes it: the
 /// year of its era in at least four digits; true when that era is BC.
 fn pg_date(out: &mut String, days: i64) -> Result<bool, Bad> {
-    let (y, m, d) = match civil(days) {
-        Some(ymd) => ymd,
-        None => {
-            use chrono::Datelike;
-            let date = date_of(i32::try_from(days).map_err(|_| "date out of range")?)?;
-            (date.year(), date.month(), date.day())
-        }
+    let (y, m, d) = if let Some(ymd) = civil(days) {
+        ymd
+    } else {
+        use chrono::Datelike;
+        let date = date_of(i32::try_from(days).map_err(|_| "date out of range")?)?;
+        (date.year(), date.month(), date.day())
     };
     let bc = y <= 0;
     render::ymd(out, if bc { 1 - y } else { y }, m, d);

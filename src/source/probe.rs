@@ -49,7 +49,7 @@ const READS: &[&str] = &[
 /// it is granted on (`INSERT on test.*`). A role grant (`GRANT r TO u`)
 /// carries no privileges itself and is skipped: MariaDB lists the role's
 /// own grants in the same output once it is the default role.
-pub fn mysql_write_grants(lines: &[String]) -> Vec<String> {
+pub(super) fn mysql_write_grants(lines: &[String]) -> Vec<String> {
     let mut writes = Vec::new();
     for line in lines {
         let Some(rest) = line.strip_prefix("GRANT ") else {
@@ -102,7 +102,7 @@ fn split_privileges(list: &str) -> Vec<String> {
 
 /// PostgreSQL: the role's attributes and what it may change, one row per
 /// finding. A standby (in recovery) cannot be written by anyone.
-pub const PG_WRITES: &str = "\
+pub(super) const PG_WRITES: &str = "\
 WITH me AS (SELECT * FROM pg_roles WHERE rolname = current_user),
      tables AS (
        SELECT c.oid, c.relowner, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -19,7 +19,7 @@ use super::{render, BatchSender, Column, Dialect, Kind, Param, Query, ServerProb
 const IDLE: usize = 4;
 
 /// A SQLite database opened read-only.
-pub struct SqliteSource {
+pub(super) struct SqliteSource {
     shared: Arc<Shared>,
 }
 
@@ -32,7 +32,7 @@ struct Shared {
 impl SqliteSource {
     /// Opens the database of a `sqlite:` URL read-only (a write is refused
     /// by SQLite itself); fails when the file cannot be opened.
-    pub async fn connect(url: &str) -> Result<Self, rusqlite::Error> {
+    pub(super) fn connect(url: &str) -> Result<Self, rusqlite::Error> {
         let shared = Arc::new(Shared {
             target: target_of(url),
             idle: Mutex::new(Vec::new()),
@@ -65,7 +65,11 @@ impl Shared {
     }
 
     fn take(&self) -> Result<Connection, rusqlite::Error> {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
         match idle {
             Some(c) => Ok(c),
             None => self.open(),
@@ -73,7 +77,7 @@ impl Shared {
     }
 
     fn give_back(&self, conn: Connection) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if idle.len() < IDLE {
             idle.push(conn);
         }

@@ -21,7 +21,7 @@ fn dialect_of(d: Dialect) -> Box<dyn SqlDialect> {
 /// Refuses `sql` (placeholders already in the dialect's form) unless it is
 /// a single read: SELECT, WITH … SELECT, VALUES, a SHOW, or EXPLAIN without
 /// ANALYZE.
-pub fn check_read_only(sql: &str, d: Dialect) -> Result<(), SourceError> {
+pub(super) fn check_read_only(sql: &str, d: Dialect) -> Result<(), SourceError> {
     let statements = Parser::parse_sql(&*dialect_of(d), sql).map_err(|e| SourceError::NotRead {
         what: format!("the SQL does not parse as one {} statement: {e}", d.name()),
     })?;
@@ -97,7 +97,7 @@ fn set_kind(body: &SetExpr) -> Option<String> {
 /// "an INSERT".
 fn kind_of(s: &Statement) -> String {
     let text = s.to_string();
-    let mut words = text.split_whitespace().map(|w| w.to_ascii_uppercase());
+    let mut words = text.split_whitespace().map(str::to_ascii_uppercase);
     let first = words.next().unwrap_or_default();
     let two = [
         "CREATE", "DROP", "ALTER", "RENAME", "TRUNCATE", "GRANT", "REVOKE", "LOCK",

@@ -34,7 +34,6 @@ pub enum StartedBy {
     /// A person: the operating-system user for the command line, the
     /// signed-in user for the console, the token's user for the API.
     Person {
-        /// The user name.
         user: String,
         /// Where they asked.
         via: Via,

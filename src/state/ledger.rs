@@ -23,7 +23,6 @@ use super::{
 /// Who started a run and for which schedule occurrence.
 #[derive(Clone, Debug)]
 pub struct NewRun<'a> {
-    /// Script id.
     pub script: &'a str,
     /// Script file.
     pub path: &'a str,
@@ -48,29 +47,25 @@ pub struct NewRun<'a> {
 
 /// How a run ended, for [`Store::finish_run`].
 pub struct Outcome<'a> {
-    /// The final status.
     pub status: RunStatus,
-    /// The error text.
+    /// What failed, shown by `ferry history` and the console.
     pub error: Option<&'a str>,
-    /// Files produced.
     pub files: &'a [Artifact],
     /// Whether local copies were kept.
     pub kept: bool,
     /// Deliveries not recorded as they happened (held, planned); those that
     /// moved bytes were recorded by [`Store::delivery_sending`] and after.
     pub deliveries: &'a [Delivery],
-    /// The run's log.
+    /// The run's log, stored whole with the run.
     pub log: &'a [LogLine],
 }
 
 /// Where a delivery's bytes go, recorded before they move.
 #[derive(Clone, Debug)]
 pub struct DeliveryIntent<'a> {
-    /// The run sending.
     pub run: i64,
-    /// The file.
+    /// The file sent: its name and hash identify it in the ledger.
     pub file: &'a Artifact,
-    /// The destination's name.
     pub destination: &'a str,
     /// The final remote path.
     pub target: &'a str,
@@ -85,13 +80,10 @@ pub struct DeliveryIntent<'a> {
 /// A delivery a dead instance left `sending` or `committing`.
 #[derive(Clone, Debug)]
 pub struct OpenDelivery {
-    /// The delivery's id.
+    /// The delivery's id, a random UUID recorded before the first byte moves.
     pub id: String,
-    /// Its run.
     pub run: i64,
-    /// The file name.
     pub name: String,
-    /// The destination's name.
     pub destination: String,
     /// How far it got.
     pub state: DeliveryState,
@@ -111,7 +103,6 @@ pub struct OpenDelivery {
 /// claimed with no run): recovery runs it again or says why not.
 #[derive(Clone, Debug)]
 pub struct InterruptedOccurrence {
-    /// Script id.
     pub script: String,
     /// The occurrence.
     pub at: DateTime<Utc>,
@@ -813,7 +804,7 @@ async fn insert_file(
     .bind(d.map(|d| d.attempts as i64).unwrap_or(0))
     .bind(f.stable_key())
     .bind(Some(f.columns.join(",")).filter(|_| !f.columns.is_empty()))
-    .bind(state.map(|s| s.as_str()))
+    .bind(state.map(super::status::DeliveryState::as_str))
     .bind(d.map(|d| d.remote_path.as_str()).filter(|p| !p.is_empty()))
     .bind(i64::from(f.transient))
     .execute(&mut **tx)

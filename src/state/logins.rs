@@ -163,7 +163,8 @@ async fn verify(hash: String, password: String) -> bool {
         Err(_) => false,
     })
     .await
-    .expect("password verification does not panic")
+    // A verification that panicked or was cancelled did not verify.
+    .unwrap_or(false)
 }
 
 fn token_row(r: &AnyRow) -> Result<ApiToken, sqlx::Error> {
@@ -209,7 +210,7 @@ impl Store {
                 .map(|h| h.to_string())
         })
         .await
-        .expect("password hashing does not panic")
+        .map_err(|e| PeopleError::Invalid(format!("cannot hash this password ({e})")))?
         .map_err(|e| PeopleError::Invalid(format!("cannot hash this password ({e}); choose another one")))?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
@@ -242,20 +243,17 @@ impl Store {
                 .map(|r| r.try_get::<Option<String>, _>(0))
                 .transpose()?
                 .flatten();
-        match stored {
-            Some(hash) => {
-                if PasswordHash::new(&hash).is_err() {
-                    tracing::warn!(
-                        user,
-                        "the stored password of this user is unreadable; set a new one with `ferry users password {user}`"
-                    );
-                }
-                Ok(verify(hash, password.to_string()).await)
+        if let Some(hash) = stored {
+            if PasswordHash::new(&hash).is_err() {
+                tracing::warn!(
+                    user,
+                    "the stored password of this user is unreadable; set a new one with `ferry users password {user}`"
+                );
             }
-            None => {
-                verify(dummy.to_string(), password.to_string()).await;
-                Ok(false)
-            }
+            Ok(verify(hash, password.to_string()).await)
+        } else {
+            verify(dummy.to_string(), password.to_string()).await;
+            Ok(false)
         }
     }
 

@@ -10,7 +10,7 @@ mod logins;
 mod notifications;
 mod people;
 mod people_changes;
-pub mod record;
+pub(crate) mod record;
 mod rights;
 mod runs;
 mod status;
@@ -44,7 +44,7 @@ pub enum StateError {
         path: String,
         message: String,
     },
-    /// A query failed.
+    /// A query failed: the store is reachable in name only (exit code 3).
     #[error("state store: {0}")]
     Query(#[from] sqlx::Error),
     /// A run id that does not exist.
@@ -108,11 +108,10 @@ impl Trigger {
 /// A run as recorded.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct RunRow {
-    /// Run id.
+    /// Run id, as `ferry history` lists it.
     pub id: i64,
     /// Script id (file name without `.rhai`).
     pub script: String,
-    /// Script file.
     pub script_path: String,
     /// SHA-256 of the script version.
     pub script_hash: String,
@@ -149,11 +148,10 @@ pub struct RunRow {
 /// A recorded file of a run.
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct FileRow {
-    /// File name.
     pub name: String,
     /// Kept local copy, if any.
     pub local_path: Option<String>,
-    /// Data rows.
+    /// Data rows, header and trailer records not counted.
     pub rows: i64,
     /// Size.
     pub bytes: i64,

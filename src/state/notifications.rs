@@ -46,7 +46,7 @@ impl Level {
 /// A notification to record, before it is fanned out to members.
 #[derive(Clone, Copy, Debug)]
 pub struct NewNotification<'a> {
-    /// The group told.
+    /// The group told; one row is stored per member.
     pub group: &'a str,
     /// The script that raised it, if a script did.
     pub script: Option<&'a str>,
@@ -65,7 +65,6 @@ pub struct Notification {
     pub id: i64,
     /// The member it is for; `None` when the group had no members.
     pub user: Option<String>,
-    /// The group told.
     pub group: String,
     /// The script that raised it.
     pub script: Option<String>,
@@ -151,18 +150,14 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Notification>, PeopleError> {
         let unread = if include_read { "" } else { " AND read_at IS NULL" };
-        let rows = match user {
-            Some(u) => {
-                self.require_user(u).await?;
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM notifications WHERE user_name = $1{unread} ORDER BY id DESC LIMIT $2"
-                );
-                sqlx::query(&sql).bind(u).bind(limit).fetch_all(&self.pool).await?
-            }
-            None => {
-                let sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1{unread} ORDER BY id DESC LIMIT $1");
-                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
-            }
+        let rows = if let Some(u) = user {
+            self.require_user(u).await?;
+            let sql =
+                format!("SELECT {COLUMNS} FROM notifications WHERE user_name = $1{unread} ORDER BY id DESC LIMIT $2");
+            sqlx::query(&sql).bind(u).bind(limit).fetch_all(&self.pool).await?
+        } else {
+            let sql = format!("SELECT {COLUMNS} FROM notifications WHERE 1 = 1{unread} ORDER BY id DESC LIMIT $1");
+            sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
         };
         Ok(rows.iter().map(notification_row).collect::<Result<_, _>>()?)
     }

@@ -25,20 +25,10 @@ pub enum PeopleError {
     GroupExists(String),
     /// `add-member` twice.
     #[error("'{user}' is already a member of '{group}'")]
-    AlreadyMember {
-        /// The group.
-        group: String,
-        /// The user.
-        user: String,
-    },
+    AlreadyMember { group: String, user: String },
     /// `remove-member` of someone not in the group.
     #[error("'{user}' is not a member of '{group}'")]
-    NotMember {
-        /// The group.
-        group: String,
-        /// The user.
-        user: String,
-    },
+    NotMember { group: String, user: String },
     /// A notification id that does not exist (or is not the user's).
     #[error("there is no notification {0}{1}; `ferry notifications --all` lists them")]
     NoNotification(i64, String),
@@ -151,9 +141,12 @@ impl Store {
             .bind(stamp(Utc::now()))
             .execute(&self.pool)
             .await
-            .map_err(|e| match unique_violation(&e) {
-                true => PeopleError::UserExists(name.to_string()),
-                false => e.into(),
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    PeopleError::UserExists(name.to_string())
+                } else {
+                    e.into()
+                }
             })?;
         Ok(())
     }
@@ -256,9 +249,12 @@ impl Store {
             .bind(stamp(Utc::now()))
             .execute(&self.pool)
             .await
-            .map_err(|e| match unique_violation(&e) {
-                true => PeopleError::GroupExists(name.to_string()),
-                false => e.into(),
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    PeopleError::GroupExists(name.to_string())
+                } else {
+                    e.into()
+                }
             })?;
         Ok(())
     }
@@ -347,12 +343,15 @@ impl Store {
             .bind(u)
             .execute(&self.pool)
             .await
-            .map_err(|e| match unique_violation(&e) {
-                true => PeopleError::AlreadyMember {
-                    group: group.to_string(),
-                    user: user.to_string(),
-                },
-                false => e.into(),
+            .map_err(|e| {
+                if unique_violation(&e) {
+                    PeopleError::AlreadyMember {
+                        group: group.to_string(),
+                        user: user.to_string(),
+                    }
+                } else {
+                    e.into()
+                }
             })?;
         Ok(())
     }

@@ -77,7 +77,7 @@ impl Artifact {
 
 /// Rows and bytes over a run's files, a file inside a zip counted once: in
 /// the zip. History and the metrics both count this way.
-pub fn totals(files: &[Artifact]) -> (u64, u64) {
+pub(crate) fn totals(files: &[Artifact]) -> (u64, u64) {
     files
         .iter()
         .filter(|f| !files.iter().any(|z| z.parts.contains(&f.name)))
@@ -87,9 +87,7 @@ pub fn totals(files: &[Artifact]) -> (u64, u64) {
 /// A file sent (or, in a test, that would have been sent) to a destination.
 #[derive(Clone, Debug, Default)]
 pub struct Delivery {
-    /// The file name.
     pub file: String,
-    /// The destination's name.
     pub destination: String,
     /// Where it landed (empty in test mode).
     pub remote_path: String,

@@ -64,15 +64,12 @@ pub struct RunFilter {
 impl Store {
     /// Recent runs, newest first, of one script or all.
     pub async fn runs(&self, script: Option<&str>, limit: i64) -> Result<Vec<RunRow>, StateError> {
-        let rows = match script {
-            Some(s) => {
-                let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = $1 ORDER BY id DESC LIMIT $2");
-                sqlx::query(&sql).bind(s).bind(limit).fetch_all(&self.pool).await?
-            }
-            None => {
-                let sql = format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT $1");
-                sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
-            }
+        let rows = if let Some(s) = script {
+            let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE script = $1 ORDER BY id DESC LIMIT $2");
+            sqlx::query(&sql).bind(s).bind(limit).fetch_all(&self.pool).await?
+        } else {
+            let sql = format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id DESC LIMIT $1");
+            sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?
         };
         Ok(rows.iter().map(run_row).collect::<Result<_, _>>()?)
     }

@@ -26,7 +26,7 @@ use crate::run::context::LogLine;
 use crate::state::{ApiToken, FileRow, Notification, Right, RunFilter, RunRow, ToolRight};
 
 /// Every API route, relative to `/api`.
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/login", post(auth::api_login))
@@ -80,7 +80,7 @@ async fn me(caller: Caller) -> Json<Me> {
     })
 }
 
-/// The extract list.
+/// The extract list: what `GET /api/extracts` answers.
 #[derive(Serialize, ToSchema)]
 struct ExtractList {
     extracts: Vec<Extract>,
@@ -107,7 +107,6 @@ async fn one(State(c): State<Shared>, caller: Caller, Path(id): Path<String>) ->
     Ok(Json(extracts::detail(&c.app(), &caller, &id).await?))
 }
 
-/// A new script.
 #[derive(Deserialize, ToSchema)]
 struct NewScript {
     /// Its id: the file name without `.rhai`.
@@ -141,7 +140,6 @@ async fn create(
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
-/// A script saved.
 #[derive(Serialize, ToSchema)]
 struct Saved {
     id: String,
@@ -163,7 +161,6 @@ async fn save(
     Ok(Json(Saved { id, saved: true }))
 }
 
-/// A script deleted.
 #[derive(Serialize, ToSchema)]
 struct Deleted {
     id: String,
@@ -214,7 +211,7 @@ async fn test(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    Ok(accepted(extracts::start_test(&c, &caller, &id).await?))
+    Ok(accepted(extracts::start_test(&c, &caller, &id)?))
 }
 
 /// Test Connection: the 1-byte file to each destination; returns a job
@@ -227,7 +224,7 @@ async fn test_connection(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Accepted>), Problem> {
-    Ok(accepted(extracts::start_connection(&c, &caller, &id).await?))
+    Ok(accepted(extracts::start_connection(&c, &caller, &id)?))
 }
 
 /// Run Extract now (409 when it is already running); returns a job whose result holds the run id
@@ -288,10 +285,10 @@ async fn job(State(c): State<Shared>, caller: Caller, Path(id): Path<u64>) -> Re
 /// History filters, as query parameters.
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct HistoryQuery {
-    /// One script.
+pub(super) struct HistoryQuery {
+    /// Only this script's runs.
     pub script: Option<String>,
-    /// One status.
+    /// Only runs with this status (`succeeded`, `failed`, `held`, ...).
     pub status: Option<String>,
     /// From this day (YYYY-MM-DD) or instant (RFC 3339).
     pub from: Option<String>,
@@ -316,7 +313,7 @@ fn instant(text: &str, name: &str, end_of_day: bool) -> Result<DateTime<Utc>, Pr
 
 impl HistoryQuery {
     /// The store's filter; empty fields mean "any".
-    pub fn filter(&self) -> Result<RunFilter, Problem> {
+    pub(super) fn filter(&self) -> Result<RunFilter, Problem> {
         let some = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
         Ok(RunFilter {
             script: some(&self.script),
@@ -429,7 +426,6 @@ struct UserView {
     disabled: bool,
 }
 
-/// The users.
 #[derive(Serialize, ToSchema)]
 struct UserList {
     users: Vec<UserView>,
@@ -500,7 +496,6 @@ async fn add_user(
     Ok((StatusCode::CREATED, Json(UserName { name: u.name })))
 }
 
-/// A user removed.
 #[derive(Serialize, ToSchema)]
 struct Removed {
     name: String,
@@ -600,7 +595,6 @@ struct NewPassword {
     password: String,
 }
 
-/// A password set.
 #[derive(Serialize, ToSchema)]
 struct PasswordSet {
     name: String,
@@ -727,7 +721,6 @@ async fn create_token(
     ))
 }
 
-/// A token revoked.
 #[derive(Serialize, ToSchema)]
 struct Revoked {
     id: i64,
@@ -790,4 +783,4 @@ async fn revoke_token(State(c): State<Shared>, caller: Caller, Path(id): Path<i6
     ),
     components(schemas(ProblemBody))
 )]
-pub struct Routes;
+pub(super) struct Routes;

@@ -18,10 +18,10 @@ use serde::{Deserialize, Serialize};
 use super::{Problem, Shared};
 use crate::state::{FactorCheck, Right, StartedBy, ToolRight, Via};
 
-/// The session cookie.
-pub const COOKIE: &str = "ferry_session";
+/// The session cookie's name (HttpOnly, SameSite=Strict).
+pub(super) const COOKIE: &str = "ferry_session";
 /// The header an API client sends its CSRF token in.
-pub const CSRF_HEADER: &str = "x-csrf-token";
+pub(super) const CSRF_HEADER: &str = "x-csrf-token";
 /// Failed logins allowed per user name in [`WINDOW`].
 pub const LOGIN_LIMIT: usize = 5;
 /// Failed logins allowed per address in [`WINDOW`]: higher, because a
@@ -32,8 +32,7 @@ const WINDOW: Duration = Duration::from_secs(300);
 
 /// A logged-in user and what they may do.
 #[derive(Clone, Debug)]
-pub struct Caller {
-    /// The user name.
+pub(super) struct Caller {
     pub user: String,
     /// Rights, direct and through groups.
     pub rights: BTreeSet<Right>,
@@ -44,7 +43,7 @@ pub struct Caller {
 
 impl Caller {
     /// The caller as history records who started a run.
-    pub fn started_by(&self) -> StartedBy {
+    pub(super) fn started_by(&self) -> StartedBy {
         StartedBy::Person {
             user: self.user.clone(),
             via: if self.csrf.is_some() { Via::Console } else { Via::Api },
@@ -52,12 +51,12 @@ impl Caller {
     }
 
     /// True when the user holds `right`.
-    pub fn may(&self, right: ToolRight) -> bool {
+    pub(super) fn may(&self, right: ToolRight) -> bool {
         self.rights.contains(&Right::Tool(right))
     }
 
     /// Refuses with 403 unless the user holds `right`.
-    pub fn need(&self, right: ToolRight) -> Result<(), Problem> {
+    pub(super) fn need(&self, right: ToolRight) -> Result<(), Problem> {
         if self.may(right) {
             Ok(())
         } else {
@@ -66,7 +65,7 @@ impl Caller {
     }
 
     /// Refuses with 403 unless `sent` is the session's CSRF token.
-    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), Problem> {
+    pub(super) fn check_csrf(&self, sent: Option<&str>) -> Result<(), Problem> {
         match (&self.csrf, sent) {
             (None, _) => Ok(()),
             (Some(ours), Some(sent)) if constant_eq(ours.as_bytes(), sent.as_bytes()) => Ok(()),
@@ -84,7 +83,7 @@ fn constant_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Finds the caller from the `Authorization: Bearer` header or the session cookie.
-pub async fn authenticate(parts: &Parts, console: &Shared) -> Result<Caller, Problem> {
+pub(super) async fn authenticate(parts: &Parts, console: &Shared) -> Result<Caller, Problem> {
     let app = console.app();
     let bearer = parts
         .headers
@@ -140,7 +139,7 @@ impl FromRequestParts<Shared> for Caller {
 
 /// Counts failed logins per user name and per address.
 #[derive(Default)]
-pub struct Limiter {
+pub(super) struct Limiter {
     failures: Mutex<HashMap<String, Vec<Instant>>>,
 }
 
@@ -150,8 +149,8 @@ impl Limiter {
     }
 
     /// `Some(seconds to wait)` when the user name or address has failed too often.
-    pub fn blocked(&self, user: &str, ip: IpAddr) -> Option<u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    pub(super) fn blocked(&self, user: &str, ip: IpAddr) -> Option<u64> {
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = Instant::now();
         let mut wait = None;
         for (key, limit) in Self::keys(user, ip).into_iter().zip([LOGIN_LIMIT, ADDRESS_LIMIT]) {
@@ -167,8 +166,8 @@ impl Limiter {
     }
 
     /// Records a failed login.
-    pub fn failed(&self, user: &str, ip: IpAddr) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    pub(super) fn failed(&self, user: &str, ip: IpAddr) {
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() > 10_000 {
             map.clear();
         }
@@ -178,18 +177,16 @@ impl Limiter {
     }
 
     /// Forgets the user name's failures after a good login.
-    pub fn succeeded(&self, user: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+    pub(super) fn succeeded(&self, user: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.remove(&format!("user:{}", user.to_lowercase()));
     }
 }
 
 /// A login request.
 #[derive(Deserialize, utoipa::ToSchema)]
-pub struct Login {
-    /// User name.
+pub(super) struct Login {
     pub user: String,
-    /// Password.
     pub password: String,
     /// The current code of the user's authenticator app, or one of their
     /// recovery codes: needed when the user has a second factor.
@@ -199,10 +196,9 @@ pub struct Login {
 
 /// What a good login returns.
 #[derive(Serialize, utoipa::ToSchema)]
-pub struct LoggedIn {
-    /// The user.
+pub(super) struct LoggedIn {
     pub user: String,
-    /// Their tool rights.
+    /// Their tool rights, so the client can hide what it may not do.
     pub rights: BTreeSet<String>,
     /// Send this in `X-CSRF-Token` with every state-changing request.
     pub csrf: String,
@@ -211,7 +207,7 @@ pub struct LoggedIn {
 }
 
 /// Refuses with 429 while the user name or address has failed too often.
-pub fn not_blocked(console: &Shared, user: &str, ip: IpAddr) -> Result<(), Problem> {
+pub(super) fn not_blocked(console: &Shared, user: &str, ip: IpAddr) -> Result<(), Problem> {
     match console.logins.blocked(user, ip) {
         Some(wait) => Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -223,7 +219,7 @@ pub fn not_blocked(console: &Shared, user: &str, ip: IpAddr) -> Result<(), Probl
 
 /// The password step of every local login, under the rate limit: a wrong
 /// password counts against the user name and the address.
-pub async fn check_password(console: &Shared, ip: IpAddr, user: &str, password: &str) -> Result<(), Problem> {
+pub(super) async fn check_password(console: &Shared, ip: IpAddr, user: &str, password: &str) -> Result<(), Problem> {
     not_blocked(console, user, ip)?;
     if !console.app().store.check_password(user, password).await? {
         console.logins.failed(user, ip);
@@ -240,7 +236,7 @@ pub async fn check_password(console: &Shared, ip: IpAddr, user: &str, password: 
 /// The second-factor step: a wrong or reused code counts against the same
 /// limit as a wrong password, so codes cannot be guessed faster than
 /// passwords.
-pub async fn check_code(console: &Shared, ip: IpAddr, user: &str, code: &str) -> Result<FactorCheck, Problem> {
+pub(super) async fn check_code(console: &Shared, ip: IpAddr, user: &str, code: &str) -> Result<FactorCheck, Problem> {
     not_blocked(console, user, ip)?;
     let check = console.app().store.totp_check(user, code).await?;
     if !check.passed() {
@@ -260,7 +256,7 @@ pub async fn check_code(console: &Shared, ip: IpAddr, user: &str, code: &str) ->
 
 /// What the console asks for after a right password.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NextStep {
+pub(super) enum NextStep {
     /// Nothing: the session opens.
     Session,
     /// The code of the user's second factor.
@@ -270,7 +266,7 @@ pub enum NextStep {
 }
 
 /// What follows a right password for `user`.
-pub async fn next_step(console: &Shared, user: &str) -> Result<NextStep, Problem> {
+pub(super) async fn next_step(console: &Shared, user: &str) -> Result<NextStep, Problem> {
     let store = console.app().store.clone();
     if store.totp_on(user).await? {
         return Ok(NextStep::Code);
@@ -285,7 +281,11 @@ pub async fn next_step(console: &Shared, user: &str) -> Result<NextStep, Problem
 
 /// Opens a session for a user who passed every step: the cookie to set and
 /// the answer.
-pub async fn open_session(console: &Shared, ip: IpAddr, user: &str) -> Result<(Cookie<'static>, LoggedIn), Problem> {
+pub(super) async fn open_session(
+    console: &Shared,
+    ip: IpAddr,
+    user: &str,
+) -> Result<(Cookie<'static>, LoggedIn), Problem> {
     console.logins.succeeded(user);
     let app = console.app();
     let ttl = chrono::Duration::from_std(console.settings.session).unwrap_or(chrono::Duration::hours(8));
@@ -305,7 +305,11 @@ pub async fn open_session(console: &Shared, ip: IpAddr, user: &str) -> Result<(C
 
 /// Checks a login in one request (the API's): the password, then the code
 /// when the user has a second factor; opens a session.
-pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cookie<'static>, LoggedIn), Problem> {
+pub(super) async fn log_in(
+    console: &Shared,
+    ip: IpAddr,
+    login: &Login,
+) -> Result<(Cookie<'static>, LoggedIn), Problem> {
     check_password(console, ip, &login.user, &login.password).await?;
     match next_step(console, &login.user).await? {
         NextStep::Session => {}
@@ -332,7 +336,7 @@ pub async fn log_in(console: &Shared, ip: IpAddr, login: &Login) -> Result<(Cook
 
 /// The session cookie for a session just opened: the one a password
 /// login sets, which single sign-on sets too.
-pub fn session_cookie(console: &Shared, token: String) -> Cookie<'static> {
+pub(super) fn session_cookie(console: &Shared, token: String) -> Cookie<'static> {
     Cookie::build((COOKIE, token))
         .path("/")
         .http_only(true)
@@ -342,7 +346,7 @@ pub fn session_cookie(console: &Shared, token: String) -> Cookie<'static> {
 }
 
 /// Refuses a password login when `[console.oidc] local_passwords = false`.
-pub fn passwords_allowed(console: &Shared) -> Result<(), Problem> {
+pub(super) fn passwords_allowed(console: &Shared) -> Result<(), Problem> {
     match &console.settings.oidc {
         Some(o) if !o.local_passwords => Err(Problem::new(
             StatusCode::FORBIDDEN,
@@ -356,7 +360,7 @@ pub fn passwords_allowed(console: &Shared) -> Result<(), Problem> {
 }
 
 /// Ends the session the cookie names; the cookie to clear it.
-pub async fn log_out(console: &Shared, jar: &CookieJar) -> Result<Cookie<'static>, Problem> {
+pub(super) async fn log_out(console: &Shared, jar: &CookieJar) -> Result<Cookie<'static>, Problem> {
     if let Some(c) = jar.get(COOKIE) {
         console.app().store.close_session(c.value()).await?;
     }
@@ -369,7 +373,7 @@ pub async fn log_out(console: &Shared, jar: &CookieJar) -> Result<Cookie<'static
 /// are answered 429 until the window passes. A user with a second factor
 /// sends `code` too; a wrong or reused code counts as a failed login.
 #[utoipa::path(post, path = "/api/login", request_body = Login, responses((status = 200, body = LoggedIn)))]
-pub async fn api_login(
+pub(super) async fn api_login(
     State(console): State<Shared>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     jar: CookieJar,
@@ -382,7 +386,7 @@ pub async fn api_login(
 
 /// Log out: ends the session
 #[utoipa::path(post, path = "/api/logout", responses((status = 204, description = "The session ended")))]
-pub async fn api_logout(
+pub(super) async fn api_logout(
     State(console): State<Shared>,
     _caller: Caller,
     jar: CookieJar,

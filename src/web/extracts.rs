@@ -24,14 +24,14 @@ use crate::state::{LogLevel, RunRow, RunStatus, ScriptAction, ScriptChange, Tool
 /// The file of script `id`, refusing anything that is not a plain name —
 /// no separators, no `..`, no hidden files — so no request can reach a
 /// file outside the scripts folder.
-pub fn script_file(app: &App, id: &str) -> Result<PathBuf, Problem> {
+pub(super) fn script_file(app: &App, id: &str) -> Result<PathBuf, Problem> {
     ScriptsDir::of(&app.settings)
         .checked_path_of(id)
         .map_err(|e| Problem::bad(e.to_string()))
 }
 
 /// The file of an existing script, or 404.
-pub fn existing(app: &App, id: &str) -> Result<PathBuf, Problem> {
+pub(super) fn existing(app: &App, id: &str) -> Result<PathBuf, Problem> {
     let path = script_file(app, id)?;
     if !path.is_file() {
         return Err(Problem::missing(format!(
@@ -51,7 +51,7 @@ fn loaded(app: &App, id: &str) -> Result<Script, Problem> {
 /// A destination as the console shows it; the password's secret reference
 /// only to administrators, its value to nobody.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct DestinationView {
+pub(super) struct DestinationView {
     /// Its name in ferry.toml.
     pub name: String,
     /// Protocol and address, in one line.
@@ -65,7 +65,7 @@ pub struct DestinationView {
 
 /// One extract in full.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct ExtractDetail {
+pub(super) struct ExtractDetail {
     /// The list's line.
     #[serde(flatten)]
     pub summary: Extract,
@@ -82,7 +82,7 @@ pub struct ExtractDetail {
 }
 
 /// Reads one extract.
-pub async fn detail(app: &App, caller: &Caller, id: &str) -> Result<ExtractDetail, Problem> {
+pub(super) async fn detail(app: &App, caller: &Caller, id: &str) -> Result<ExtractDetail, Problem> {
     let path = existing(app, id)?;
     let source =
         std::fs::read_to_string(&path).map_err(|e| Problem::missing(format!("cannot read {}: {e}", path.display())))?;
@@ -101,7 +101,7 @@ pub async fn detail(app: &App, caller: &Caller, id: &str) -> Result<ExtractDetai
                     .password
                     .as_ref()
                     .map(|p| if admin { p.to_string() } else { "(hidden)".into() }),
-                key: d.key.as_ref().filter(|_| admin).map(|k| k.to_string()),
+                key: d.key.as_ref().filter(|_| admin).cloned(),
             })
             .collect(),
         Err(_) => Vec::new(),
@@ -157,7 +157,7 @@ fn write_whole(path: &Path, source: &str) -> Result<(), Problem> {
 }
 
 /// Saves a new version of an existing script, after it compiles.
-pub async fn save(app: &App, caller: &Caller, id: &str, source: &str) -> Result<(), Problem> {
+pub(super) async fn save(app: &App, caller: &Caller, id: &str, source: &str) -> Result<(), Problem> {
     caller.need(ToolRight::Write)?;
     let path = existing(app, id)?;
     validate(app, &path, source)?;
@@ -179,7 +179,7 @@ pub async fn save(app: &App, caller: &Caller, id: &str, source: &str) -> Result<
 /// Creates a script, after it compiles; refuses a name already taken.
 /// A name given with its `.rhai` ending means the same script (`a.rhai` is
 /// `a`, written to `a.rhai`); the id it was created under is returned.
-pub async fn create<'a>(app: &App, caller: &Caller, id: &'a str, source: &str) -> Result<&'a str, Problem> {
+pub(super) async fn create<'a>(app: &App, caller: &Caller, id: &'a str, source: &str) -> Result<&'a str, Problem> {
     caller.need(ToolRight::Add)?;
     let id = id.strip_suffix(".rhai").unwrap_or(id);
     let path = script_file(app, id)?;
@@ -199,7 +199,7 @@ pub async fn create<'a>(app: &App, caller: &Caller, id: &'a str, source: &str) -
 }
 
 /// Deletes a script, keeping a copy under the work folder (nothing is lost).
-pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<PathBuf, Problem> {
+pub(super) async fn delete(app: &App, caller: &Caller, id: &str) -> Result<PathBuf, Problem> {
     caller.need(ToolRight::Delete)?;
     let path = existing(app, id)?;
     let old = std::fs::read_to_string(&path).unwrap_or_default();
@@ -223,7 +223,7 @@ pub async fn delete(app: &App, caller: &Caller, id: &str) -> Result<PathBuf, Pro
 }
 
 /// Stops (`stop = true`) or starts a script's automated runs.
-pub async fn stop_start(app: &App, caller: &Caller, id: &str, stop: bool) -> Result<(), Problem> {
+pub(super) async fn stop_start(app: &App, caller: &Caller, id: &str, stop: bool) -> Result<(), Problem> {
     caller.need(ToolRight::Write)?;
     existing(app, id)?;
     if stop {
@@ -249,13 +249,13 @@ fn progress_to(console: &Arc<Console>, job: u64) -> Progress {
     let c = console.clone();
     Arc::new(move |file: &str, rows: u64| {
         c.jobs
-            .progress(job, format!("{file}: {} rows", crate::format::thousands(rows)))
+            .progress(job, format!("{file}: {} rows", crate::format::thousands(rows)));
     })
 }
 
 /// Starts Test Extract: builds the files, stores and delivers nothing; the
 /// job's result is each file's columns, first rows and row count.
-pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
+pub(super) fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
     caller.need(ToolRight::Run)?;
     let app = console.app();
     let script = loaded(&app, id)?;
@@ -305,7 +305,7 @@ pub async fn start_test(console: &Arc<Console>, caller: &Caller, id: &str) -> Re
 }
 
 /// Starts Test Connection: the 1-byte file to each destination the script uses.
-pub async fn start_connection(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
+pub(super) fn start_connection(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
     caller.need(ToolRight::Run)?;
     let app = console.app();
     let script = loaded(&app, id)?;
@@ -359,7 +359,7 @@ pub async fn start_connection(console: &Arc<Console>, caller: &Caller, id: &str)
 }
 
 /// Starts Run Extract through the daemon's queue.
-pub async fn start_run(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
+pub(super) async fn start_run(console: &Arc<Console>, caller: &Caller, id: &str) -> Result<u64, Problem> {
     caller.need(ToolRight::Run)?;
     let app = console.app();
     existing(&app, id)?;

@@ -21,7 +21,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-ac
 
 /// Adds the security headers to every response; `Cache-Control: no-store`
 /// unless the handler chose a policy (the style sheet may be cached).
-pub async fn secure(State(console): State<Shared>, request: Request, next: Next) -> Response {
+pub(super) async fn secure(State(console): State<Shared>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     let set = |h: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
@@ -45,7 +45,7 @@ pub async fn secure(State(console): State<Shared>, request: Request, next: Next)
 /// its `Origin` is not this console's host. Requests with neither header
 /// (API clients, `curl`) pass; they are checked by their token or CSRF
 /// token as before.
-pub async fn same_origin(request: Request, next: Next) -> Response {
+pub(super) async fn same_origin(request: Request, next: Next) -> Response {
     if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(request).await;
     }
@@ -81,7 +81,7 @@ fn cross_site(headers: &HeaderMap) -> Option<&'static str> {
 /// missing content type, a bad query string, an oversized body, an unknown
 /// route or method) into the documented JSON problem, keeping their status
 /// and words.
-pub async fn json_problems(request: Request, next: Next) -> Response {
+pub(super) async fn json_problems(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response

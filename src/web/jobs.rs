@@ -17,7 +17,7 @@ const KEEP: usize = 500;
 /// still waits for a slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum JobState {
+pub(super) enum JobState {
     /// A run waiting in the scheduler's queue.
     Queued,
     /// Working.
@@ -41,7 +41,7 @@ impl std::fmt::Display for JobState {
 
 /// One long action, as the API returns it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct Job {
+pub(super) struct Job {
     /// Its id, for `GET /api/jobs/{id}` and `/jobs/{id}`.
     pub id: u64,
     /// `test`, `connection` or `run`.
@@ -66,23 +66,23 @@ pub struct Job {
 
 impl Job {
     /// True until it has ended.
-    pub fn running(&self) -> bool {
+    pub(super) fn running(&self) -> bool {
         self.ended_at.is_none()
     }
 }
 
 /// The jobs of this console.
 #[derive(Default)]
-pub struct Jobs {
+pub(super) struct Jobs {
     next: AtomicU64,
     map: Mutex<BTreeMap<u64, Job>>,
 }
 
 impl Jobs {
     /// Records a new job as running; its id.
-    pub fn begin(&self, kind: &str, script: &str, by: &str) -> u64 {
+    pub(super) fn begin(&self, kind: &str, script: &str, by: &str) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.insert(
             id,
             Job {
@@ -106,15 +106,25 @@ impl Jobs {
 
     /// A run job waits in the scheduler's queue (under its concurrency
     /// limit) until its first progress.
-    pub fn queued(&self, id: u64) {
-        if let Some(j) = self.map.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+    pub(super) fn queued(&self, id: u64) {
+        if let Some(j) = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&id)
+        {
             j.state = JobState::Queued;
         }
     }
 
     /// Updates what a job is doing; a queued job is running from then on.
-    pub fn progress(&self, id: u64, text: String) {
-        if let Some(j) = self.map.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+    pub(super) fn progress(&self, id: u64, text: String) {
+        if let Some(j) = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&id)
+        {
             j.progress = Some(text);
             if j.state == JobState::Queued {
                 j.state = JobState::Running;
@@ -124,8 +134,13 @@ impl Jobs {
 
     /// Ends a job with its result (`Ok`) or failure; a result may still
     /// carry details of a failure (a test's preview with the script error).
-    pub fn finish(&self, id: u64, result: Result<serde_json::Value, (String, Option<serde_json::Value>)>) {
-        if let Some(j) = self.map.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+    pub(super) fn finish(&self, id: u64, result: Result<serde_json::Value, (String, Option<serde_json::Value>)>) {
+        if let Some(j) = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_mut(&id)
+        {
             j.ended_at = Some(Utc::now());
             match result {
                 Ok(v) => {
@@ -142,13 +157,17 @@ impl Jobs {
     }
 
     /// One job.
-    pub fn get(&self, id: u64) -> Option<Job> {
-        self.map.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    pub(super) fn get(&self, id: u64) -> Option<Job> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)
+            .cloned()
     }
 
     /// A script's jobs, newest first.
-    pub fn of_script(&self, script: &str, limit: usize) -> Vec<Job> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+    pub(super) fn of_script(&self, script: &str, limit: usize) -> Vec<Job> {
+        let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.values()
             .rev()
             .filter(|j| j.script == script)

@@ -49,7 +49,6 @@ pub enum WebError {
     Tls {
         /// The certificate file.
         cert: String,
-        /// The key file.
         key: String,
         message: String,
     },
@@ -71,7 +70,6 @@ pub(crate) struct Console {
     catalog: crate::catalog::Loaded,
     /// The list's sparklines as last drawn.
     sparklines: pages::Sparklines,
-    /// The `[console]` settings.
     settings: ConsoleSettings,
 }
 

@@ -30,11 +30,11 @@ use crate::config::{OidcSettings, UnknownUsers};
 use crate::state::{PeopleError, Store};
 
 /// The cookie naming the browser's sign-in in progress.
-pub const FLOW_COOKIE: &str = "ferry_oidc";
+pub(super) const FLOW_COOKIE: &str = "ferry_oidc";
 /// The path the console's callback lives at.
-pub const CALLBACK_PATH: &str = "/login/oidc/callback";
+pub(super) const CALLBACK_PATH: &str = "/login/oidc/callback";
 /// How long a person may take at the provider's login form.
-pub const FLOW_TTL: Duration = Duration::from_secs(600);
+pub(super) const FLOW_TTL: Duration = Duration::from_secs(600);
 /// Sign-ins in progress kept at most, so a flood of started flows cannot
 /// grow memory without bound.
 const MAX_FLOWS: usize = 10_000;
@@ -42,7 +42,7 @@ const MAX_FLOWS: usize = 10_000;
 /// Why a sign-in through the provider was refused: each says what happened
 /// and what to do, and none holds a code, token or secret.
 #[derive(Debug, thiserror::Error)]
-pub enum Refusal {
+pub(super) enum Refusal {
     /// The provider cannot be reached or its discovery document is wrong.
     #[error("the identity provider {issuer} cannot be used: {message}; check console.oidc.issuer in ferry.toml and that ferry can reach it")]
     Provider {
@@ -82,7 +82,7 @@ pub enum Refusal {
     Domain {
         /// The address.
         email: String,
-        /// The allowed domains.
+        /// The allowed domains, listed for the message.
         allowed: String,
     },
     /// No ferry user has the address, and none is created.
@@ -95,7 +95,7 @@ pub enum Refusal {
     Ambiguous {
         /// The address.
         email: String,
-        /// The users.
+        /// The ferry users with that address, listed for the message.
         users: String,
     },
     /// The state store failed.
@@ -105,7 +105,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The status of the page that shows it.
-    pub fn status(&self) -> StatusCode {
+    pub(super) fn status(&self) -> StatusCode {
         match self {
             Refusal::Provider { .. } | Refusal::Exchange(_) => StatusCode::BAD_GATEWAY,
             Refusal::Secret(_) | Refusal::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -115,7 +115,7 @@ impl Refusal {
     }
 
     /// A short name for the log.
-    pub fn kind(&self) -> &'static str {
+    pub(super) fn kind(&self) -> &'static str {
         match self {
             Refusal::Provider { .. } => "provider",
             Refusal::Secret(_) => "secret",
@@ -146,7 +146,7 @@ struct Pending {
 
 /// The sign-ins in progress.
 #[derive(Default)]
-pub struct Flows {
+pub(super) struct Flows {
     pending: Mutex<HashMap<String, Pending>>,
 }
 
@@ -155,7 +155,7 @@ impl Flows {
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
         let id = URL_SAFE_NO_PAD.encode(bytes);
-        let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, p| p.began.elapsed() < FLOW_TTL);
         if map.len() >= MAX_FLOWS {
             map.clear();
@@ -166,7 +166,7 @@ impl Flows {
 
     /// Takes the flow out: whatever the callback brings, it is used once.
     fn take(&self, id: &str) -> Option<Pending> {
-        let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         map.remove(id).filter(|p| p.began.elapsed() < FLOW_TTL)
     }
 }
@@ -216,7 +216,7 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 /// Begins a sign-in: the provider's authorization URL to send the browser
 /// to, and the flow id for the browser's cookie.
-pub async fn begin(
+pub(super) async fn begin(
     flows: &Flows,
     settings: &OidcSettings,
     redirect: String,
@@ -256,22 +256,20 @@ pub async fn begin(
 
 /// What the provider sent the browser back with.
 #[derive(Debug, Default, serde::Deserialize)]
-pub struct Callback {
-    /// The authorization code.
+pub(super) struct Callback {
+    /// The authorization code, exchanged for tokens with the PKCE verifier.
     pub code: Option<String>,
-    /// The flow's state.
+    /// The state sent with the sign-in, which must come back unchanged.
     pub state: Option<String>,
     /// An error code instead of a code.
     pub error: Option<String>,
-    /// Its description.
     pub error_description: Option<String>,
     /// The issuer that answered (RFC 9207), when the provider says.
     pub iss: Option<String>,
 }
 
 /// A person the provider vouched for, as a ferry user.
-pub struct SignedIn {
-    /// The ferry user.
+pub(super) struct SignedIn {
     pub user: String,
     /// The verified email address.
     pub email: String,
@@ -283,7 +281,7 @@ pub struct SignedIn {
 /// the PKCE verifier, verifies the ID token (signature, issuer, audience,
 /// expiry, nonce), then finds or makes the ferry user and brings the
 /// mapped groups in line with the provider's.
-pub async fn finish(
+pub(super) async fn finish(
     flows: &Flows,
     settings: &OidcSettings,
     store: &Store,
@@ -396,7 +394,7 @@ fn groups_claim(jwt: &str, claim: &str) -> Vec<String> {
 
 /// Whether `email` is in one of the allowed domains (exactly; a
 /// subdomain must be listed itself).
-pub fn domain_allowed(settings: &OidcSettings, email: &str) -> bool {
+pub(super) fn domain_allowed(settings: &OidcSettings, email: &str) -> bool {
     email
         .rsplit_once('@')
         .is_some_and(|(_, d)| settings.allowed_domains.iter().any(|a| a.eq_ignore_ascii_case(d)))
@@ -447,7 +445,7 @@ async fn ferry_user(store: &Store, settings: &OidcSettings, email: &str, groups:
 /// Where to send the browser to end the provider's session too, when the
 /// provider advertises `end_session_endpoint`; `None` otherwise, or when
 /// the provider cannot be reached (the ferry session is over either way).
-pub async fn end_session_url(settings: &OidcSettings, after: String) -> Option<reqwest::Url> {
+pub(super) async fn end_session_url(settings: &OidcSettings, after: String) -> Option<reqwest::Url> {
     let http = http().ok()?;
     let metadata = match discover(settings, &http).await {
         Ok(m) => m,

@@ -15,7 +15,7 @@ use utoipa::OpenApi as _;
 const OPEN: &[&str] = &["/api/openapi.json", "/api/login"];
 
 /// The document, as served at `GET /api/openapi.json`.
-pub fn document() -> &'static str {
+pub(super) fn document() -> &'static str {
     static DOC: OnceLock<String> = OnceLock::new();
     DOC.get_or_init(|| build().to_pretty_json().unwrap_or_default())
 }
@@ -60,7 +60,7 @@ fn build() -> OpenApi {
         SecurityRequirement::new("token", Vec::<String>::new()),
         SecurityRequirement::new("session", Vec::<String>::new()),
     ]);
-    for (path, item) in doc.paths.paths.iter_mut() {
+    for (path, item) in &mut doc.paths.paths {
         let open = OPEN.contains(&path.as_str());
         for op in [&mut item.get, &mut item.post, &mut item.put, &mut item.delete]
             .into_iter()

@@ -11,7 +11,6 @@ use crate::state::{PeopleError, StateError};
 /// A refused or failed request.
 #[derive(Debug)]
 pub struct Problem {
-    /// The HTTP status.
     pub status: StatusCode,
     /// What went wrong and what to do, for a person.
     pub message: String,
@@ -61,7 +60,7 @@ impl std::fmt::Display for Problem {
 
 /// A problem as the API answers it.
 #[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ProblemBody {
+pub(super) struct ProblemBody {
     /// The sentence the CLI would print: what went wrong and what to do.
     pub error: String,
 }

@@ -29,7 +29,7 @@ impl Peek for Served<'_> {
     fn names(&self, remote: &str) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.root.join(remote.trim_start_matches('/')))
             .map(|d| {
-                d.filter_map(|e| e.ok())
+                d.filter_map(std::result::Result::ok)
                     .map(|e| e.file_name().to_string_lossy().into_owned())
                     .collect()
             })
@@ -55,7 +55,7 @@ pub async fn run(base: &DestinationSettings, env: &DeliveryEnv, peek: &dyn Peek,
     s.retry.attempts = 1;
 
     // Put, then overwrite with different (shorter) content.
-    let big: Vec<u8> = (0..300_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    let big: Vec<u8> = (0..300_000u32).flat_map(u32::to_le_bytes).collect();
     let first = file(local.path(), "first", &big);
     let d = deliver(&s, env, &first, "roster.csv", &quiet).await.unwrap();
     assert_eq!(d.remote_path, format!("{}/roster.csv", s.path.trim_end_matches('/')));

@@ -254,7 +254,7 @@ pub fn sqlite_exec(path: &Path, sql: &str) {
             .execute(&mut conn)
             .await
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    })
+    });
 }
 
 /// The value of a scalar query (one row, one column), as text, in a one-item list.

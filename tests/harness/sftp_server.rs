@@ -133,7 +133,7 @@ impl SftpServer {
                     ..Default::default()
                 }
             } else {
-                Default::default()
+                russh::Preferred::default()
             },
             ..Default::default()
         });
@@ -545,7 +545,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     async fn opendir(&mut self, id: u32, path: String) -> Result<Handle, Self::Error> {
         let entries = std::fs::read_dir(self.local(&path)).map_err(io_status)?;
         let files = entries
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .map(|e| {
                 let attrs = e.metadata().map(|m| FileAttributes::from(&m)).unwrap_or_default();
                 SftpFile::new(e.file_name().to_string_lossy().into_owned(), attrs)
@@ -557,7 +557,7 @@ impl russh_sftp::server::Handler for SftpHandler {
     }
 
     async fn readdir(&mut self, id: u32, handle: String) -> Result<Name, Self::Error> {
-        match self.dirs.get_mut(&handle).and_then(|d| d.take()) {
+        match self.dirs.get_mut(&handle).and_then(std::option::Option::take) {
             Some(files) => Ok(Name { id, files }),
             None => Err(StatusReply::new(StatusCode::Eof)),
         }

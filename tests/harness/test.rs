@@ -92,7 +92,7 @@ impl Test {
 
     /// The command line after `ferry`.
     pub fn args(mut self, args: &[&str]) -> Self {
-        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.args = args.iter().map(std::string::ToString::to_string).collect();
         self
     }
 
@@ -141,16 +141,20 @@ impl Test {
     /// The entries directly in folder `rel` (files and folders, sorted) must
     /// be exactly `names`; a missing folder has none.
     pub fn dir(mut self, rel: &str, names: &[&str]) -> Self {
-        self.dirs
-            .push((rel.to_string(), names.iter().map(|n| n.to_string()).collect()));
+        self.dirs.push((
+            rel.to_string(),
+            names.iter().map(std::string::ToString::to_string).collect(),
+        ));
         self
     }
 
     /// Every file below folder `rel`, as sorted paths relative to it, must
     /// be exactly `paths`.
     pub fn tree(mut self, rel: &str, paths: &[&str]) -> Self {
-        self.trees
-            .push((rel.to_string(), paths.iter().map(|n| n.to_string()).collect()));
+        self.trees.push((
+            rel.to_string(),
+            paths.iter().map(std::string::ToString::to_string).collect(),
+        ));
         self
     }
 

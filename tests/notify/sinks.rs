@@ -103,14 +103,13 @@ fn smtp_session(stream: TcpStream, seen: &Mutex<Vec<Mail>>) -> std::io::Result<(
             "HELO" => out.write_all(b"250 sink\r\n")?,
             "AUTH" => {
                 let mut parts = command.split_whitespace().skip(2);
-                let encoded = match parts.next() {
-                    Some(initial) => initial.to_string(),
-                    None => {
-                        out.write_all(b"334 \r\n")?;
-                        let mut reply = String::new();
-                        lines.read_line(&mut reply)?;
-                        reply.trim().to_string()
-                    }
+                let encoded = if let Some(initial) = parts.next() {
+                    initial.to_string()
+                } else {
+                    out.write_all(b"334 \r\n")?;
+                    let mut reply = String::new();
+                    lines.read_line(&mut reply)?;
+                    reply.trim().to_string()
                 };
                 mail.auth = Some(String::from_utf8_lossy(&base64_decode(&encoded)).into_owned());
                 out.write_all(b"235 2.7.0 accepted\r\n")?;

@@ -218,7 +218,7 @@ impl Browser {
 
     /// Logs in through the form and waits for the extract list.
     pub async fn log_in(&self, user: &str) {
-        self.log_in_with(user, PASSWORD).await
+        self.log_in_with(user, PASSWORD).await;
     }
 
     /// Logs in with `password` and waits for the extract list.

@@ -110,7 +110,7 @@ fn is_temp(name: &str) -> bool {
 fn listing(folder: &Path) -> Vec<String> {
     match std::fs::read_dir(folder) {
         Ok(entries) => entries
-            .filter_map(|e| e.ok())
+            .filter_map(std::result::Result::ok)
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect(),
@@ -122,7 +122,7 @@ fn listing(folder: &Path) -> Vec<String> {
 fn holds_open(pid: u32, path: &Path) -> bool {
     std::fs::read_dir(format!("/proc/{pid}/fd"))
         .map(|fds| {
-            fds.filter_map(|f| f.ok())
+            fds.filter_map(std::result::Result::ok)
                 .any(|f| std::fs::read_link(f.path()).is_ok_and(|l| l == path))
         })
         .unwrap_or(false)
@@ -191,9 +191,10 @@ pub fn crash_and_check(p: &Project, db: &Db, folder: &Path, plan: &Plan) -> Coun
             let started = Instant::now();
             let name = loop {
                 let now = listing(folder);
-                let hit = match at_commit {
-                    false => now.into_iter().find(|n| is_temp(n)),
-                    true => now.into_iter().find(|n| !is_temp(n) && !before.contains(n)),
+                let hit = if !at_commit {
+                    now.into_iter().find(|n| is_temp(n))
+                } else {
+                    now.into_iter().find(|n| !is_temp(n) && !before.contains(n))
                 };
                 if let Some(n) = hit {
                     break n;
@@ -201,7 +202,11 @@ pub fn crash_and_check(p: &Project, db: &Db, folder: &Path, plan: &Plan) -> Coun
                 assert!(
                     started.elapsed() < Duration::from_secs(60),
                     "no delivery reached the destination folder within 60 s; logs:\n{}",
-                    serves.iter().map(|s| s.log()).collect::<Vec<_>>().join("\n")
+                    serves
+                        .iter()
+                        .map(super::harness::daemon::Serve::log)
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 );
                 std::thread::sleep(Duration::from_micros(200));
             };
@@ -260,7 +265,7 @@ pub fn crash_and_check(p: &Project, db: &Db, folder: &Path, plan: &Plan) -> Coun
     for s in &serves {
         s.signal("TERM");
     }
-    for s in serves.iter_mut() {
+    for s in &mut serves {
         assert_eq!(s.wait(Duration::from_secs(90)), Some(0), "{}", s.log());
     }
     // Occurrences that fell due just before the stop and were still waiting

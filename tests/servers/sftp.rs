@@ -323,7 +323,7 @@ fn sigkill_during_sftp_uploads_leaves_the_server_folder_and_history_in_agreement
             .collect();
     let on_disk: std::collections::BTreeSet<String> = std::fs::read_dir(&server.data)
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .filter(|e| e.path().is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();

@@ -311,7 +311,7 @@ async fn a_delivered_extract_reads_back_whole_with_smbclient() {
     std::fs::write(&file, &csv).unwrap();
     let logged = std::sync::Mutex::new(Vec::new());
     let d = deliver(&s, &env(local.path()), &file, "roster 2026.csv", &|l| {
-        logged.lock().unwrap().push(l)
+        logged.lock().unwrap().push(l);
     })
     .await
     .unwrap_or_else(|e| panic!("{e}\nsmbd:\n{}", samba.log()));
@@ -410,7 +410,7 @@ async fn a_server_that_is_not_there_is_a_retried_network_error() {
     let logged = std::sync::Mutex::new(Vec::new());
     let kept = dir.path().join("pw");
     let e = deliver(&s, &env(dir.path()), &kept, "x.csv", &|l| {
-        logged.lock().unwrap().push(l)
+        logged.lock().unwrap().push(l);
     })
     .await
     .unwrap_err();
@@ -483,7 +483,7 @@ fn heavy_disk_write(dir: &Path) {
 fn temporaries(folder: &Path) -> Vec<String> {
     std::fs::read_dir(folder)
         .map(|d| {
-            d.filter_map(|e| e.ok())
+            d.filter_map(std::result::Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| n.contains(".ferry-") && n.ends_with(".partial"))
                 .collect()

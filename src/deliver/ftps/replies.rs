@@ -11,7 +11,7 @@ use crate::deliver::{FailureKind, OpError};
 
 /// A server reply: its code and its text, lines joined.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reply {
+pub(super) struct Reply {
     /// The three-digit code (0 when the reply had none).
     pub code: u32,
     /// The text as the server sent it, line breaks turned into ` / `.
@@ -20,7 +20,7 @@ pub struct Reply {
 
 impl Reply {
     /// Reads the reply suppaftp rejected.
-    pub fn of(response: &suppaftp::types::Response) -> Self {
+    pub(super) fn of(response: &suppaftp::types::Response) -> Self {
         let raw = String::from_utf8_lossy(&response.body);
         let text = raw
             .lines()
@@ -41,7 +41,7 @@ impl Reply {
     }
 
     /// The kind of failure this reply reports.
-    pub fn kind(&self) -> FailureKind {
+    pub(super) fn kind(&self) -> FailureKind {
         if self.says(&[
             "disk full",
             "quota",
@@ -85,7 +85,7 @@ fn advice(kind: FailureKind, user: &str) -> String {
 
 /// Describes a failed command: `what` says what was being done (and names
 /// the path), `at` is `host:port`, `user` the login.
-pub fn command_error(what: &str, at: &str, user: &str, err: FtpError) -> OpError {
+pub(super) fn command_error(what: &str, at: &str, user: &str, err: FtpError) -> OpError {
     match err {
         FtpError::UnexpectedResponse(response) => {
             let reply = Reply::of(&response);

@@ -25,13 +25,13 @@ use crate::deliver::{FailureKind, OpError};
 
 /// The ring provider: the rest of the tree (sqlx, reqwest) uses ring, and
 /// naming it here keeps aws-lc out of the build.
-pub fn provider() -> Arc<CryptoProvider> {
+pub(super) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// What the server's leaf certificate says about itself.
 #[derive(Clone, Debug, Default)]
-pub struct CertFacts {
+pub(super) struct CertFacts {
     /// The subject's distinguished name.
     pub subject: String,
     /// The issuer's distinguished name.
@@ -47,7 +47,7 @@ pub struct CertFacts {
 impl CertFacts {
     /// Reads a DER certificate; a certificate x509-parser cannot read still
     /// has its fingerprint.
-    pub fn of(der: &[u8]) -> Self {
+    pub(super) fn of(der: &[u8]) -> Self {
         let sha256 = hex::encode(Sha256::digest(der));
         let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
             return CertFacts {
@@ -93,7 +93,7 @@ impl CertFacts {
     }
 
     /// `sha256:HEX`, the form ferry records and accepts in `pinned_certificate`.
-    pub fn fingerprint(&self) -> String {
+    pub(super) fn fingerprint(&self) -> String {
         format!("sha256:{}", self.sha256)
     }
 }
@@ -104,13 +104,13 @@ enum Check {
     Chain(Arc<WebPkiServerVerifier>),
     /// Exactly the certificate with this SHA-256 (lowercase hex).
     Pinned(String),
-    /// Anything.
+    /// Any certificate (`insecure_skip_verify`): encryption without authentication.
     Anything,
 }
 
 /// A certificate verifier that remembers the leaf certificate it was shown,
 /// so a refusal can describe it.
-pub struct Verifier {
+pub(super) struct Verifier {
     check: Check,
     provider: Arc<CryptoProvider>,
     /// The leaf certificate of the latest handshake (DER).
@@ -126,7 +126,7 @@ impl fmt::Debug for Verifier {
 impl Verifier {
     /// The verifier `trust` asks for. `place` names the destination for
     /// errors about the trust settings themselves.
-    pub fn new(trust: &TlsTrust, place: &str) -> Result<Self, OpError> {
+    pub(super) fn new(trust: &TlsTrust, place: &str) -> Result<Self, OpError> {
         let provider = provider();
         let chain = |roots: RootCertStore| {
             WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
@@ -158,7 +158,7 @@ impl Verifier {
             }
             TlsTrust::CaFile(path) => {
                 let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                    .and_then(std::iter::Iterator::collect::<Result<Vec<_>, _>>)
                     .map_err(|e| {
                         OpError::new(
                             FailureKind::Local,
@@ -203,7 +203,7 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(end_entity.to_vec());
+        *self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(end_entity.to_vec());
         match &self.check {
             Check::Chain(webpki) => {
                 webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
@@ -248,7 +248,7 @@ impl ServerCertVerifier for Verifier {
 /// [`FailureKind::Trust`] with the certificate described and the fix named;
 /// no common TLS version or cipher is [`FailureKind::Algorithms`]; anything
 /// else (usually the wrong FTPS flavour for the port) is refused, with `hint`.
-pub fn handshake_error(
+pub(super) fn handshake_error(
     err: &rustls::Error,
     seen: Option<&[u8]>,
     trust: &TlsTrust,
@@ -306,7 +306,7 @@ pub fn handshake_error(
              the server is answering in its place",
             facts
                 .as_ref()
-                .map(|f| f.fingerprint())
+                .map(CertFacts::fingerprint)
                 .unwrap_or_else(|| "an unreadable certificate".into()),
         ),
         (CertificateError::UnknownIssuer | CertificateError::BadSignature, TlsTrust::CaFile(path)) => format!(
@@ -349,7 +349,9 @@ mod tests {
 
     fn cert(names: &[&str], not_after: (i32, u8, u8)) -> Vec<u8> {
         let key = rcgen::KeyPair::generate().unwrap();
-        let mut p = rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+        let mut p =
+            rcgen::CertificateParams::new(names.iter().map(std::string::ToString::to_string).collect::<Vec<_>>())
+                .unwrap();
         p.distinguished_name
             .push(rcgen::DnType::CommonName, "files.vendor.example");
         p.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);

@@ -34,7 +34,7 @@ enum Check {
     CaptureOnly,
 }
 
-pub struct Handler {
+pub(super) struct Handler {
     entries: Vec<known_hosts::Entry>,
     check: Check,
     learnt: Arc<Mutex<Learnt>>,
@@ -43,7 +43,7 @@ pub struct Handler {
 /// The handler's error: russh's, kept whole so the negotiation failure's
 /// algorithm lists reach the message.
 #[derive(Debug)]
-pub struct HandlerError(russh::Error);
+pub(super) struct HandlerError(russh::Error);
 
 impl From<russh::Error> for HandlerError {
     fn from(e: russh::Error) -> Self {
@@ -60,7 +60,7 @@ impl client::Handler for Handler {
             russh::keys::PublicKeyOrCertificate::Certificate(c) => PublicKey::from(c.public_key().clone()),
         };
         let verdict = known_hosts::verdict(&self.entries, &key);
-        let mut learnt = self.learnt.lock().unwrap_or_else(|p| p.into_inner());
+        let mut learnt = self.learnt.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         learnt.host_key = Some(key);
         learnt.verdict = Some(verdict.clone());
         Ok(self.check == Check::KnownHosts && verdict == Verdict::Trusted)
@@ -77,7 +77,10 @@ impl client::Handler for Handler {
         } else {
             names.client_mac.as_ref().to_string()
         };
-        self.learnt.lock().unwrap_or_else(|p| p.into_inner()).chosen = Some((
+        self.learnt
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .chosen = Some((
             names.kex.as_ref().to_string(),
             names.key.to_string(),
             names.cipher.as_ref().to_string(),
@@ -102,7 +105,7 @@ impl AsyncRead for Tap {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = r {
-            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if seen.len() < TAP_LIMIT {
                 seen.extend_from_slice(&buf.filled()[before..]);
             }
@@ -267,7 +270,7 @@ fn preferred(mode: DeliveryMode, recorded: &[known_hosts::Entry]) -> Preferred {
 }
 
 /// A connected, not yet authenticated SSH session and what was learnt.
-pub struct Connected {
+pub(super) struct Connected {
     pub handle: client::Handle<Handler>,
     pub info: ServerInfo,
     pub host_key: PublicKey,
@@ -288,7 +291,7 @@ fn negotiation_error(mode: DeliveryMode, at: &str, kind: AlgorithmKind, ours: &[
     let legacy = preferred(DeliveryMode::SftpLegacy, &[]);
     let legacy_names: Vec<String> = match kind {
         AlgorithmKind::Kex => legacy.kex.iter().map(|k| k.as_ref().to_string()).collect(),
-        AlgorithmKind::Key => legacy.key.iter().map(|k| k.to_string()).collect(),
+        AlgorithmKind::Key => legacy.key.iter().map(std::string::ToString::to_string).collect(),
         AlgorithmKind::Mac => legacy.mac.iter().map(|k| k.as_ref().to_string()).collect(),
         _ => Vec::new(),
     };
@@ -369,8 +372,8 @@ async fn handshake(
         seen: seen.clone(),
     };
     let result = client::connect_stream(Arc::new(config), tap, handler).await;
-    let hello = parse_hello(&seen.lock().unwrap_or_else(|p| p.into_inner()));
-    let learnt = std::mem::take(&mut *learnt.lock().unwrap_or_else(|p| p.into_inner()));
+    let hello = parse_hello(&seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    let learnt = std::mem::take(&mut *learnt.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     let handle = match result {
         Ok(h) => h,
         Err(HandlerError(russh::Error::NoCommonAlgo { kind, ours, theirs })) => {
@@ -452,19 +455,31 @@ async fn handshake(
     info.add("key exchange chosen", chosen.0.clone());
     info.add(
         "host-key algorithms offered by ferry",
-        pref.key.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(","),
+        pref.key
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
     );
     info.add("host-key algorithms offered by the server", list(&hello.host_key));
     info.add("host-key algorithm chosen", chosen.1.clone());
     info.add(
         "ciphers offered by ferry",
-        pref.cipher.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(","),
+        pref.cipher
+            .iter()
+            .map(std::convert::AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(","),
     );
     info.add("ciphers offered by the server", list(&hello.cipher));
     info.add("cipher chosen", chosen.2.clone());
     info.add(
         "MACs offered by ferry",
-        pref.mac.iter().map(|c| c.as_ref()).collect::<Vec<_>>().join(","),
+        pref.mac
+            .iter()
+            .map(std::convert::AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(","),
     );
     info.add("MACs offered by the server", list(&hello.mac));
     info.add("MAC chosen", chosen.3.clone());
@@ -475,7 +490,7 @@ async fn handshake(
 }
 
 /// Connects and checks the host key against known_hosts.
-pub async fn connect(settings: &DestinationSettings, env: &DeliveryEnv) -> Result<Connected, OpError> {
+pub(super) async fn connect(settings: &DestinationSettings, env: &DeliveryEnv) -> Result<Connected, OpError> {
     match handshake(settings, env, Check::KnownHosts).await? {
         Ok(c) => Ok(c),
         Err(_) => unreachable!("host keys are only captured for `ferry trust`"),
@@ -483,7 +498,7 @@ pub async fn connect(settings: &DestinationSettings, env: &DeliveryEnv) -> Resul
 }
 
 /// The host key `settings`' server presents, without trusting or logging in.
-pub async fn host_key(settings: &DestinationSettings, env: &DeliveryEnv) -> Result<PublicKey, OpError> {
+pub(super) async fn host_key(settings: &DestinationSettings, env: &DeliveryEnv) -> Result<PublicKey, OpError> {
     match handshake(settings, env, Check::CaptureOnly).await? {
         Ok(c) => Ok(c.host_key),
         Err(key) => Ok(key),
@@ -508,7 +523,7 @@ fn auth_transport_error(at: &str, e: russh::Error) -> OpError {
 /// Logs in: the key alone; or the key, then the password, then
 /// keyboard-interactive answering every prompt with the password; or the
 /// password then keyboard-interactive. Returns the method that worked.
-pub async fn authenticate(
+pub(super) async fn authenticate(
     handle: &mut client::Handle<Handler>,
     settings: &DestinationSettings,
     env: &DeliveryEnv,

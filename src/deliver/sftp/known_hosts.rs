@@ -16,16 +16,16 @@ use russh::keys::PublicKey;
 
 /// A key recorded for a host.
 #[derive(Clone, Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// 1-based line number in the file.
     pub line: usize,
-    /// The recorded key.
+    /// The key recorded on that line, compared with the one the server offers.
     pub key: PublicKey,
 }
 
 /// What the file says about a key a server presented.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The same key is recorded.
     Trusted,
     /// Nothing is recorded for this host and key type.
@@ -38,7 +38,7 @@ pub enum Verdict {
 }
 
 /// How the host is written in the file: `host` on port 22, else `[host]:port`.
-pub fn host_pattern(host: &str, port: u16) -> String {
+pub(crate) fn host_pattern(host: &str, port: u16) -> String {
     if port == 22 {
         host.to_string()
     } else {
@@ -91,7 +91,7 @@ fn hosts_match(field: &str, name: &str) -> bool {
 
 /// The keys recorded for `host`:`port`, in file order. A missing file is an
 /// empty one; lines ferry cannot parse are passed over.
-pub fn entries(path: &Path, host: &str, port: u16) -> Result<Vec<Entry>, String> {
+pub(crate) fn entries(path: &Path, host: &str, port: u16) -> Result<Vec<Entry>, String> {
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -119,7 +119,7 @@ pub fn entries(path: &Path, host: &str, port: u16) -> Result<Vec<Entry>, String>
 }
 
 /// Checks `key` against the entries for its host.
-pub fn verdict(entries: &[Entry], key: &PublicKey) -> Verdict {
+pub(crate) fn verdict(entries: &[Entry], key: &PublicKey) -> Verdict {
     let same_type: Vec<&Entry> = entries
         .iter()
         .filter(|e| e.key.algorithm() == key.algorithm())
@@ -134,7 +134,7 @@ pub fn verdict(entries: &[Entry], key: &PublicKey) -> Verdict {
 }
 
 /// Appends `key` for `host`:`port`, creating the file (and its folder).
-pub fn add(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
+pub(crate) fn add(path: &Path, host: &str, port: u16, key: &PublicKey) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).map_err(|e| format!("cannot create the folder {}: {e}", dir.display()))?;
     }

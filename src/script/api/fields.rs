@@ -14,7 +14,7 @@ const COLUMN_KEYS: &[&str] = &["name", "width", "align", "pad", "overflow"];
 const FIELD_KEYS: &[&str] = &["text", "count", "sum", "date", "width", "align", "pad", "overflow"];
 
 /// The `columns` of a fixed-width file; `overflow` is the file-wide default.
-pub fn fixed_columns(v: &Dynamic, overflow: Overflow) -> Result<Vec<FixedColumn>, String> {
+pub(super) fn fixed_columns(v: &Dynamic, overflow: Overflow) -> Result<Vec<FixedColumn>, String> {
     let items = array(v, "a list of maps, one per column: [#{ name: \"id\", width: 9 }, ...]")?;
     items
         .iter()
@@ -41,7 +41,7 @@ pub fn fixed_columns(v: &Dynamic, overflow: Overflow) -> Result<Vec<FixedColumn>
 
 /// `header_record` and `trailer_record` from the options map. In a
 /// fixed-width file (`fixed`) every field needs a width.
-pub fn records(options: &Map, fixed: bool, overflow: Overflow) -> Result<Records, (&'static str, String)> {
+pub(super) fn records(options: &Map, fixed: bool, overflow: Overflow) -> Result<Records, (&'static str, String)> {
     let one = |key: &'static str| match options.get(key) {
         None => Ok(Vec::new()),
         Some(v) => record(v, fixed, overflow).map_err(|e| (key, e)),
@@ -176,7 +176,7 @@ fn slot(m: &Map, what: &str, overflow: Overflow) -> Result<Option<Slot>, String>
 }
 
 /// `"fail"` or `"truncate"`.
-pub fn parse_overflow(s: &str) -> Result<Overflow, String> {
+pub(super) fn parse_overflow(s: &str) -> Result<Overflow, String> {
     match s {
         "fail" => Ok(Overflow::Fail),
         "truncate" => Ok(Overflow::Truncate),

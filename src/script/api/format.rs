@@ -565,7 +565,8 @@ fn fill_sheets(
     let pos = ctx.call_position();
     let fmt_err = |e: FormatError| runtime_error(format!("xlsx(): {e}"), pos);
     let sheets: Option<Vec<Sheet>> = input.clone().try_cast::<Array>().and_then(|a| {
-        (!a.is_empty() && a.iter().all(|s| s.is::<Sheet>())).then(|| a.into_iter().map(|s| s.cast::<Sheet>()).collect())
+        (!a.is_empty() && a.iter().all(rhai::Dynamic::is::<Sheet>))
+            .then(|| a.into_iter().map(rhai::Dynamic::cast::<Sheet>).collect())
     });
     let Some(sheets) = sheets else {
         if let Some(name) = sheet {
@@ -615,9 +616,10 @@ fn build(ctx: NativeCallContext, run: &RunContext, input: Dynamic, opts: &Map, f
     // header followed by a copy of the body (a second pass over the disk,
     // never the rows in memory).
     let deferred = o.records.header_needs_totals();
-    let mut body = match deferred {
-        true => Some(PartialFile::create(&run.work_dir, &format!("{file_name}.body")).map_err(io_err)?),
-        false => None,
+    let mut body = if deferred {
+        Some(PartialFile::create(&run.work_dir, &format!("{file_name}.body")).map_err(io_err)?)
+    } else {
+        None
     };
     let (layout, charset) = match &o.kind {
         Kind::Csv(c) => (

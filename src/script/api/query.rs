@@ -155,7 +155,7 @@ impl Started {
     }
 
     /// The next batch of source rows, failing at the query's position.
-    pub fn next(&mut self, run: &RunContext) -> Res<Option<Batch>> {
+    pub(crate) fn next(&mut self, run: &RunContext) -> Res<Option<Batch>> {
         if run.stop_reason().is_some() || std::time::Instant::now() >= self.deadline {
             return Err(self.stopped(run));
         }

@@ -308,7 +308,7 @@ async fn script_changes_are_listed_newest_first() {
     // where it is read, naming the ones there are.
     let err = "renamed".parse::<ScriptAction>().unwrap_err();
     assert!(
-        err.to_string().contains("created, edited, deleted, stopped, started"),
+        err.clone().contains("created, edited, deleted, stopped, started"),
         "{err}"
     );
 }

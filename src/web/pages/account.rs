@@ -13,8 +13,7 @@ use super::{csrf_field, OrPage, PageResult, Viewer};
 use crate::state::Right;
 use crate::web::{Problem, Shared};
 
-/// The account routes.
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/account", get(account))
         .route("/account/timezone", post(set_timezone))
@@ -45,7 +44,7 @@ async fn account(State(c): State<Shared>, v: Viewer) -> PageResult {
     Ok(layout("Your account", Some(&v), body).into_response())
 }
 
-/// The zone form.
+/// The time zone chosen for this account's pages.
 #[derive(Deserialize)]
 struct ZoneForm {
     csrf: String,

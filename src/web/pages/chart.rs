@@ -23,7 +23,7 @@ const BOTTOM: f64 = 30.0;
 
 /// What kind of run a point stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mark {
+pub(super) enum Mark {
     /// It ran and delivered (or was released): a circle.
     Done,
     /// A guard held its files: a square.
@@ -45,7 +45,7 @@ impl Mark {
 
 /// One run of a series.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Point {
+pub(super) struct Point {
     /// Its value (rows, seconds).
     pub value: f64,
     /// Its kind.
@@ -58,7 +58,7 @@ pub struct Point {
 
 /// A guard drawn across the series.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Threshold {
+pub(super) enum Threshold {
     /// A floor (`min_rows`): a dashed line.
     Floor {
         value: f64,
@@ -78,7 +78,7 @@ pub enum Threshold {
 }
 
 /// A run series to draw.
-pub struct Series<'a> {
+pub(super) struct Series<'a> {
     /// The `id` of the `<svg>`.
     pub id: &'a str,
     /// The picture's title (read first by screen readers).
@@ -97,7 +97,7 @@ pub struct Series<'a> {
 
 /// The smallest of 1, 2 and 5 times a power of ten at or above `v`, so the
 /// axis reads in round numbers.
-pub fn nice_ceiling(v: f64) -> f64 {
+pub(super) fn nice_ceiling(v: f64) -> f64 {
     if !(v.is_finite() && v > 0.0) {
         return 1.0;
     }
@@ -111,7 +111,7 @@ pub fn nice_ceiling(v: f64) -> f64 {
 
 /// The axis labels from 0 to `top` in round steps (at most six), so an axis
 /// of rows never reads 2.5.
-pub fn ticks(top: f64) -> Vec<f64> {
+pub(super) fn ticks(top: f64) -> Vec<f64> {
     let step = nice_ceiling(top / 5.0);
     let count = (top / step + 1e-9).floor() as usize;
     (0..=count).map(|i| step * i as f64).collect()
@@ -151,7 +151,7 @@ fn shape(p: &Point, x: f64, y: f64) -> Markup {
 }
 
 /// A run series with its axis, guards and one shape per run.
-pub fn series(s: &Series<'_>) -> Markup {
+pub(super) fn series(s: &Series<'_>) -> Markup {
     let highest = s
         .points
         .iter()
@@ -210,7 +210,7 @@ pub fn series(s: &Series<'_>) -> Markup {
 }
 
 /// The key to the shapes, in words and the same shapes.
-pub fn legend() -> Markup {
+pub(super) fn legend() -> Markup {
     html! {
         p .legend aria-hidden="true" {
             svg .key viewBox="0 0 12 12" { circle .point.done cx="6" cy="6" r="4" {} } " delivered  "
@@ -224,7 +224,7 @@ pub fn legend() -> Markup {
 
 /// A small line of values, oldest first, for a list row; held and failed
 /// runs get their shape. The title says it in words.
-pub fn sparkline(title: &str, points: &[(f64, Mark)]) -> Markup {
+pub(super) fn sparkline(title: &str, points: &[(f64, Mark)]) -> Markup {
     const W: f64 = 120.0;
     const H: f64 = 24.0;
     let top = nice_ceiling(points.iter().map(|p| p.0).fold(0.0, f64::max));
@@ -251,7 +251,7 @@ pub fn sparkline(title: &str, points: &[(f64, Mark)]) -> Markup {
 }
 
 /// One script's row of the timeline.
-pub struct Lane {
+pub(super) struct Lane {
     /// The script's name, as the row's label.
     pub label: String,
     /// Where its page is.
@@ -262,7 +262,7 @@ pub struct Lane {
 
 /// The next day's runs: one row per script, a tick per run, the hours
 /// along the top labelled in the reader's zone.
-pub fn timeline(id: &str, title: &str, desc: &str, hours: &[(f64, String)], lanes: &[Lane]) -> Markup {
+pub(super) fn timeline(id: &str, title: &str, desc: &str, hours: &[(f64, String)], lanes: &[Lane]) -> Markup {
     const LABELS: f64 = 190.0;
     const ROW: f64 = 26.0;
     const HEAD: f64 = 26.0;
@@ -293,7 +293,7 @@ pub fn timeline(id: &str, title: &str, desc: &str, hours: &[(f64, String)], lane
 
 /// Seconds as a person reads a run's length: `0.4 s`, `42 s`, `3 m 05 s`,
 /// `1 h 02 m`.
-pub fn duration(secs: f64) -> String {
+pub(super) fn duration(secs: f64) -> String {
     let secs = secs.max(0.0);
     if secs < 10.0 {
         return format!("{} s", n((secs * 10.0).round() / 10.0));
@@ -307,7 +307,7 @@ pub fn duration(secs: f64) -> String {
 }
 
 /// Rows as the rest of the console writes them: `12,345`.
-pub fn rows(v: f64) -> String {
+pub(super) fn rows(v: f64) -> String {
     crate::format::thousands(v.max(0.0).round() as u64)
 }
 

@@ -228,8 +228,8 @@ async fn action(
 ) -> PageResult {
     v.caller.check_csrf(Some(&f.csrf)).or_page(&v)?;
     let job = match what.as_str() {
-        "test" => extracts::start_test(&c, &v.caller, &id).await,
-        "test-connection" => extracts::start_connection(&c, &v.caller, &id).await,
+        "test" => extracts::start_test(&c, &v.caller, &id),
+        "test-connection" => extracts::start_connection(&c, &v.caller, &id),
         "run" => extracts::start_run(&c, &v.caller, &id).await,
         "start" => {
             extracts::stop_start(&c.app(), &v.caller, &id, false)
@@ -249,7 +249,6 @@ async fn action(
 /// A change that is hard to take back, asked about on its own page first
 /// (the console runs no script, so the question is a page, not a dialog).
 struct Ask {
-    /// The right it needs.
     need: ToolRight,
     /// The action the confirming button posts to.
     action: &'static str,
@@ -408,7 +407,7 @@ async fn job_page(State(c): State<Shared>, v: Viewer, Path(id): Path<u64>) -> Pa
             p .hint { "This page refreshes itself; you can leave and come back from the extract's page." }
         }
         @if let Some(e) = &j.error { p #error .error { (e) } }
-        @if let Some(run) = result.get("run").and_then(|r| r.as_i64()) {
+        @if let Some(run) = result.get("run").and_then(serde_json::Value::as_i64) {
             p { "History: " a #run-link href={"/runs/" (run)} { "run " (run) } }
         }
         @if let Some(files) = result.get("files").and_then(|f| f.as_array()) {

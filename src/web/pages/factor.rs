@@ -320,7 +320,6 @@ async fn enrol_page(State(c): State<Shared>, v: Viewer) -> PageResult {
     }
 }
 
-/// The confirming form.
 #[derive(Deserialize)]
 struct ConfirmForm {
     #[serde(default)]
@@ -341,15 +340,12 @@ async fn enrol_confirm(
     if let Err(p) = auth::not_blocked(&c, &user, peer.ip()) {
         return confirm_again(&store, &v, p).await;
     }
-    match store.totp_confirm(&user, &f.code).await.or_page(&v)? {
-        Some(codes) => {
-            tracing::info!(user = ?user, "Second factor turned on.");
-            Ok(layout("Recovery codes", Some(&v), recovery_body(&codes, "/account")).into_response())
-        }
-        None => {
-            c.logins.failed(&user, peer.ip());
-            confirm_again(&store, &v, wrong_code()).await
-        }
+    if let Some(codes) = store.totp_confirm(&user, &f.code).await.or_page(&v)? {
+        tracing::info!(user = ?user, "Second factor turned on.");
+        Ok(layout("Recovery codes", Some(&v), recovery_body(&codes, "/account")).into_response())
+    } else {
+        c.logins.failed(&user, peer.ip());
+        confirm_again(&store, &v, wrong_code()).await
     }
 }
 

@@ -9,14 +9,14 @@ use crate::state::ToolRight;
 
 impl Viewer {
     /// A time in the zone this person reads times in, labelled with it.
-    pub fn when(&self, t: DateTime<Utc>) -> String {
+    pub(crate) fn when(&self, t: DateTime<Utc>) -> String {
         crate::schedule::labelled(t, self.zone, true)
     }
 }
 
 /// The console's one style sheet, served as `/console.css` (the content
 /// security policy allows no inline style).
-pub const STYLE: &str = r#"
+pub(super) const STYLE: &str = r#"
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0; color: #1d2430; background: #f6f7f9; }
 header { display: flex; gap: 1.2em; align-items: center; padding: .6em 1.2em; background: #1f3a5f; color: #fff; }
 header a { color: #fff; text-decoration: none; } header .brand { font-weight: 700; font-size: 1.1em; }
@@ -61,7 +61,7 @@ code.secret { font-size: 1.1em; letter-spacing: .08em; } #recovery-codes code { 
 "#;
 
 /// A whole page around `body`.
-pub fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {

@@ -39,7 +39,7 @@ use super::{Problem, Shared};
 use layout::layout;
 
 /// Every page route.
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/login", get(login_page).post(login))
         .route("/console.css", get(style))
@@ -65,7 +65,7 @@ async fn style() -> impl IntoResponse {
 }
 
 /// A logged-in person looking at pages; without a session, the login page.
-pub struct Viewer {
+pub(super) struct Viewer {
     caller: Caller,
     unread: usize,
     /// The zone times are shown in: the person's choice on their account
@@ -74,7 +74,7 @@ pub struct Viewer {
 }
 
 /// Sends a visitor without a session to the login page, then back.
-pub struct ToLogin(Response);
+pub(super) struct ToLogin(Response);
 
 impl IntoResponse for ToLogin {
     fn into_response(self) -> Response {
@@ -107,7 +107,11 @@ impl FromRequestParts<Shared> for Viewer {
                 Ok(Viewer { caller, unread, zone })
             }
             Err(p) if p.status == StatusCode::UNAUTHORIZED => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(axum::http::uri::PathAndQuery::as_str)
+                    .unwrap_or("/");
                 let to = format!("/login?next={}", encode(next));
                 Err(ToLogin(Redirect::to(&to).into_response()))
             }
@@ -137,7 +141,7 @@ fn error_page(viewer: Option<&Viewer>, p: Problem) -> Response {
 }
 
 /// A page shown instead of the one asked for (an error, a refused edit).
-pub struct Instead(Box<Response>);
+pub(super) struct Instead(Box<Response>);
 
 impl IntoResponse for Instead {
     fn into_response(self) -> Response {
@@ -170,7 +174,6 @@ struct Csrf {
     csrf: String,
 }
 
-/// The login form's fields.
 #[derive(Deserialize)]
 struct LoginForm {
     user: String,

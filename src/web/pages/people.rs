@@ -17,7 +17,6 @@ use crate::admin::{Admin, NewUser};
 use crate::state::{Right, ToolRight};
 use crate::web::{Problem, Shared};
 
-/// The people routes.
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route("/users", get(users).post(add_user))

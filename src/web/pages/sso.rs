@@ -22,12 +22,12 @@ use crate::web::{auth, Shared};
 /// Marks a session that began at the provider, so logging out also ends
 /// the provider's session. Not a secret: at worst it sends a browser to
 /// the provider's sign-out page.
-pub const SSO_COOKIE: &str = "ferry_sso";
+pub(super) const SSO_COOKIE: &str = "ferry_sso";
 /// Where the flow cookie is sent: only to the sign-in's own routes.
 const FLOW_PATH: &str = "/login/oidc";
 
 /// The sign-in routes.
-pub fn routes() -> Router<Shared> {
+pub(super) fn routes() -> Router<Shared> {
     Router::new()
         .route(FLOW_PATH, get(start))
         .route(CALLBACK_PATH, get(callback))
@@ -36,7 +36,7 @@ pub fn routes() -> Router<Shared> {
 /// The "Sign in with ..." button, when single sign-on is configured. A
 /// link, not a form: `form-action 'self'` would stop a form's redirect to
 /// the provider.
-pub fn button(settings: Option<&OidcSettings>, next: &str) -> Markup {
+pub(super) fn button(settings: Option<&OidcSettings>, next: &str) -> Markup {
     html! {
         @if let Some(s) = settings {
             p .sso {
@@ -182,7 +182,7 @@ fn signed_in_page(next: &str) -> Markup {
 /// advertises one. A page rather than a redirect, because the log-out is a
 /// form and the CSP's `form-action 'self'` stops a form's redirect to
 /// another site.
-pub async fn provider_logout(c: &Shared, headers: &HeaderMap, jar: &CookieJar) -> Option<Markup> {
+pub(super) async fn provider_logout(c: &Shared, headers: &HeaderMap, jar: &CookieJar) -> Option<Markup> {
     let settings = c.settings.oidc.as_ref()?;
     jar.get(SSO_COOKIE)?;
     let after = format!("{}/login", base_url(c, headers));
@@ -192,7 +192,7 @@ pub async fn provider_logout(c: &Shared, headers: &HeaderMap, jar: &CookieJar) -
 }
 
 /// Clears the single sign-on marker.
-pub fn forget(jar: CookieJar) -> CookieJar {
+pub(super) fn forget(jar: CookieJar) -> CookieJar {
     jar.add(Cookie::build((SSO_COOKIE, "")).path("/").removal().build())
 }
 

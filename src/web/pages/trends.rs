@@ -18,7 +18,7 @@ use crate::state::{RunRow, RunStatus, StateError, Store};
 /// changes when it has a new run or its latest run changes status (only the
 /// latest can be running, and a guard's hold stays drawn as held).
 #[derive(Default)]
-pub struct Sparklines {
+pub(crate) struct Sparklines {
     drawn: Mutex<Drawn>,
 }
 
@@ -27,7 +27,7 @@ type Drawn = HashMap<String, (Option<(i64, RunStatus)>, Markup)>;
 
 impl Sparklines {
     /// The sparkline of the list line `e`, drawn again only when needed.
-    pub async fn of(&self, store: &Store, e: &Extract) -> Result<Markup, StateError> {
+    pub(crate) async fn of(&self, store: &Store, e: &Extract) -> Result<Markup, StateError> {
         let latest = e.last_run.as_ref().map(|r| (r.id, r.status));
         if let Some((shown, markup)) = self.lock().get(&e.id) {
             if *shown == latest {
@@ -41,14 +41,14 @@ impl Sparklines {
     }
 
     fn lock(&self) -> MutexGuard<'_, Drawn> {
-        self.drawn.lock().unwrap_or_else(|e| e.into_inner())
+        self.drawn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 /// Runs on an extract's page.
-pub const PAGE_RUNS: i64 = 60;
+pub(super) const PAGE_RUNS: i64 = 60;
 /// Runs in a list row's sparkline.
-pub const SPARK_RUNS: i64 = 20;
+pub(super) const SPARK_RUNS: i64 = 20;
 
 /// How a run is drawn; `None` for what never ran (a skipped or missed
 /// occurrence, a test that delivered nothing, a run still going).
@@ -66,7 +66,7 @@ fn mark(r: &RunRow) -> Option<Mark> {
 }
 
 /// The runs worth drawing, oldest first (history comes newest first).
-pub fn drawn(runs: &[RunRow]) -> Vec<(&RunRow, Mark)> {
+pub(super) fn drawn(runs: &[RunRow]) -> Vec<(&RunRow, Mark)> {
     let mut v: Vec<_> = runs.iter().filter_map(|r| mark(r).map(|m| (r, m))).collect();
     v.reverse();
     v
@@ -106,7 +106,7 @@ fn thresholds(guards: &Guards, runs: &[(&RunRow, Mark)]) -> Vec<Threshold> {
 
 /// The rows and duration charts of an extract's last runs, their key, and
 /// the same numbers as a table.
-pub fn extract_charts(v: &Viewer, name: &str, runs: &[RunRow], guards: &Guards) -> Markup {
+pub(super) fn extract_charts(v: &Viewer, name: &str, runs: &[RunRow], guards: &Guards) -> Markup {
     let drawn = drawn(runs);
     if drawn.is_empty() {
         return html! { p #no-chart { "No runs to draw yet: the charts show each run once it has run." } };
@@ -197,7 +197,7 @@ pub fn extract_charts(v: &Viewer, name: &str, runs: &[RunRow], guards: &Guards) 
 }
 
 /// A list row's sparkline of rows over the last runs, titled in words.
-pub fn sparkline(id: &str, runs: &[RunRow]) -> Markup {
+pub(super) fn sparkline(id: &str, runs: &[RunRow]) -> Markup {
     let drawn = drawn(runs);
     if drawn.is_empty() {
         return html! { span .hint { "no runs" } };
