@@ -13,19 +13,19 @@ use crate::state::LogLevel;
 
 /// Operations a run may perform before it is stopped (a loop gone wrong).
 /// Streaming rows through `csv` costs no operations; only script code does.
-pub const MAX_OPERATIONS: u64 = 500_000_000;
+pub(crate) const MAX_OPERATIONS: u64 = 500_000_000;
 /// Nested function calls.
-pub const MAX_CALL_LEVELS: usize = 64;
+pub(crate) const MAX_CALL_LEVELS: usize = 64;
 /// Bytes in one string.
-pub const MAX_STRING_SIZE: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_STRING_SIZE: usize = 16 * 1024 * 1024;
 /// Items in one array (`rows.to_array()` is meant for small results).
-pub const MAX_ARRAY_SIZE: usize = 1_000_000;
+pub(crate) const MAX_ARRAY_SIZE: usize = 1_000_000;
 /// Entries in one object map.
-pub const MAX_MAP_SIZE: usize = 100_000;
+pub(crate) const MAX_MAP_SIZE: usize = 100_000;
 
 /// An engine with ferry's limits and import folders; `run` adds the
 /// primitives bound to that run.
-pub fn build(scripts_dir: &Path, stdlib_dir: &Path, run: Option<Arc<RunContext>>) -> Engine {
+pub(crate) fn build(scripts_dir: &Path, stdlib_dir: &Path, run: Option<Arc<RunContext>>) -> Engine {
     let mut engine = Engine::new();
     engine
         .set_max_operations(MAX_OPERATIONS)
@@ -169,6 +169,6 @@ fn function_not_found(signature: &str) -> String {
 }
 
 /// A host-function error at the script position that called it.
-pub fn runtime_error(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
+pub(crate) fn runtime_error(message: impl Into<String>, pos: Position) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(message.into()), pos).into()
 }

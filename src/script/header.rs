@@ -107,7 +107,7 @@ pub struct JobSpec {
 
 /// A header problem at a line of the script file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeaderError {
+pub(crate) struct HeaderError {
     /// 1-based line in the script file.
     pub line: usize,
     /// What is wrong and what to do.
@@ -138,7 +138,7 @@ struct RawHeader {
 /// The header text (prefixes removed, one line per file line so offsets map
 /// back) and the file line it starts at; public so the console can show
 /// the header apart from the code.
-pub fn extract(source: &str) -> (String, usize) {
+pub(crate) fn extract(source: &str) -> (String, usize) {
     let mut text = String::new();
     let mut first = 0;
     for (i, line) in source.lines().enumerate() {
@@ -185,7 +185,7 @@ fn choice<T: Copy>(
 /// The `notify` group of a header that may not load as a whole (a bad
 /// schedule, a typo in another key, broken TOML elsewhere), so the people
 /// who own a broken script can still be told about it.
-pub fn notify_group(source: &str) -> Option<String> {
+pub(crate) fn notify_group(source: &str) -> Option<String> {
     let (text, _) = extract(source);
     let group = |table: &toml::Table| table.get("notify").and_then(|v| v.as_str()).map(str::to_string);
     if let Ok(table) = toml::from_str::<toml::Table>(&text) {
@@ -199,7 +199,7 @@ pub fn notify_group(source: &str) -> Option<String> {
 /// The database a literal name in a script means: under the header's
 /// `use_warehouse`, `live` is the `warehouse` copy. One rule for the
 /// load-time checks and the run, so both look at the same database.
-pub fn database_for(use_warehouse: bool, name: &str) -> &str {
+pub(crate) fn database_for(use_warehouse: bool, name: &str) -> &str {
     if use_warehouse && name == "live" {
         "warehouse"
     } else {
@@ -208,7 +208,7 @@ pub fn database_for(use_warehouse: bool, name: &str) -> &str {
 }
 
 /// Parses the header of `source`; `stem` is the default name.
-pub fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
+pub(crate) fn parse(source: &str, stem: &str) -> Result<JobSpec, HeaderError> {
     let (text, first) = extract(source);
     let at = |offset: usize| first + line_of_offset(&text, offset) - 1;
     let raw: RawHeader = toml::from_str(&text).map_err(|e| HeaderError {

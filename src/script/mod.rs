@@ -3,10 +3,10 @@
 //! any run (databases, destinations and option names that are written
 //! literally), and runs it with the primitives bound to one run.
 
-pub mod api;
+pub(crate) mod api;
 mod check;
-pub mod engine;
-pub mod header;
+pub(crate) mod engine;
+pub(crate) mod header;
 mod names;
 mod resolver;
 

@@ -29,21 +29,21 @@ use crate::state::LogLevel;
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
 /// Rows of each file kept for `test-extract`'s preview.
-pub const PREVIEW_ROWS: usize = 20;
+pub(crate) const PREVIEW_ROWS: usize = 20;
 
 /// A file the run built. Cheap to clone.
 #[derive(Clone)]
-pub struct File(Arc<Artifact>);
+pub(crate) struct File(Arc<Artifact>);
 
 impl File {
     /// Wraps a file the run built (and recorded in its `files`), so other
     /// primitives (`zip`, `photos`) return the same type `deliver` takes.
-    pub fn new(artifact: Artifact) -> File {
+    pub(crate) fn new(artifact: Artifact) -> File {
         File(Arc::new(artifact))
     }
 
     /// The built file's record.
-    pub fn artifact(&self) -> &Artifact {
+    pub(crate) fn artifact(&self) -> &Artifact {
         &self.0
     }
 }
@@ -164,7 +164,7 @@ enum Kind {
 /// One sheet of a workbook: `sheet("Students", rows)`, its name checked
 /// against Excel's rules when the script makes it.
 #[derive(Clone)]
-pub struct Sheet {
+pub(crate) struct Sheet {
     name: String,
     rows: Dynamic,
 }

@@ -1,17 +1,17 @@
 //! The primitives scripts call, one file per family, each with `register()`.
 
-pub mod deliver;
+pub(crate) mod deliver;
 mod fields;
-pub mod filter;
-pub mod format;
-pub mod gzip;
-pub mod notify;
-pub mod pgp;
-pub mod photos;
-pub mod query;
-pub mod report;
-pub mod time;
-pub mod zip;
+pub(crate) mod filter;
+pub(crate) mod format;
+pub(crate) mod gzip;
+pub(crate) mod notify;
+pub(crate) mod pgp;
+pub(crate) mod photos;
+pub(crate) mod query;
+pub(crate) mod report;
+pub(crate) mod time;
+pub(crate) mod zip;
 
 use std::sync::Arc;
 
@@ -78,7 +78,7 @@ pub(crate) fn primitive(name: &str) -> Option<&'static Primitive> {
 }
 
 /// Registers every primitive, bound to one run.
-pub fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
+pub(crate) fn register_all(engine: &mut Engine, run: Arc<RunContext>) {
     for p in PRIMITIVES {
         (p.register)(engine, run.clone());
     }

@@ -14,7 +14,7 @@ use crate::state::LogLevel;
 
 /// At most this many `notify()` calls per run are sent; a loop calling it
 /// per row must not mail the group ten thousand times.
-pub const MAX_NOTICES: usize = 20;
+pub(crate) const MAX_NOTICES: usize = 20;
 
 /// ### `notify(group, message)`
 ///

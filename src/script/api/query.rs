@@ -15,7 +15,7 @@ type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
 /// The rows of a query, not yet fetched. Cheap to clone.
 #[derive(Clone)]
-pub struct Rows {
+pub(crate) struct Rows {
     spec: Arc<RowsSpec>,
 }
 
@@ -137,11 +137,6 @@ impl Rows {
                 limit: Some(limit),
             }),
         }
-    }
-
-    /// The database name the script used.
-    pub fn database(&self) -> &str {
-        &self.spec.db
     }
 }
 

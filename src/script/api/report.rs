@@ -18,7 +18,7 @@ use crate::state::LogLevel;
 type Res<T> = Result<T, Box<rhai::EvalAltResult>>;
 
 /// The options `report` accepts, for load-time checks.
-pub const OPTIONS: &[&str] = &[
+pub(crate) const OPTIONS: &[&str] = &[
     "method",
     "headers",
     "body",
