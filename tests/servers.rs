@@ -753,6 +753,25 @@ async fn console_logins_work_on_a_postgres_state_store() {
     assert!(store.recent_runs("roster", 20).await.unwrap().is_empty());
     assert!(store.suspensions().await.unwrap().is_empty());
     assert_eq!(store.unread_count("ann").await.unwrap(), 0);
+    // Notifications are written before the members are read back, with the
+    // same statements on PostgreSQL as on SQLite.
+    let told = |group| ferry::state::NewNotification {
+        group,
+        script: Some("roster"),
+        run: None,
+        level: ferry::state::Level::Info,
+        message: "sent 3 files",
+    };
+    assert_eq!(store.add_notification(&told("editors")).await.unwrap(), vec!["ann"]);
+    assert_eq!(store.unread_count("ann").await.unwrap(), 1);
+    assert!(store.add_notification(&told("nobody")).await.unwrap().is_empty());
+    assert_eq!(
+        psql_on(
+            db,
+            "SELECT count(*) FROM notifications WHERE user_name IS NULL AND group_name = 'nobody'"
+        ),
+        "1"
+    );
 
     store.remove_user("ann").await.unwrap();
     assert!(store.session(&session.token).await.unwrap().is_none());

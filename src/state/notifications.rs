@@ -104,7 +104,39 @@ impl Store {
     /// members, or no such group, still gets one row with no user, so
     /// nothing is lost.
     pub async fn add_notification(&self, n: &NewNotification<'_>) -> Result<Vec<String>, PeopleError> {
+        // Written before anything is read: in SQLite a transaction that reads
+        // first cannot become a writer while another connection writes (it
+        // fails at once with "database is locked", without the busy wait).
         let mut tx = self.pool.begin().await?;
+        let now = stamp(Utc::now());
+        let told = sqlx::query(
+            "INSERT INTO notifications (user_name, group_name, script, run_id, level, message, created_at) \
+             SELECT u.name, $1, $2, $3, $4, $5, $6 FROM group_members m JOIN users u ON u.id = m.user_id \
+             JOIN user_groups g ON g.id = m.group_id WHERE g.name = $1 AND u.disabled_at IS NULL",
+        )
+        .bind(n.group)
+        .bind(n.script)
+        .bind(n.run)
+        .bind(n.level.as_str())
+        .bind(n.message)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if told == 0 {
+            sqlx::query(
+                "INSERT INTO notifications (user_name, group_name, script, run_id, level, message, created_at) \
+                 VALUES (NULL, $1, $2, $3, $4, $5, $6)",
+            )
+            .bind(n.group)
+            .bind(n.script)
+            .bind(n.run)
+            .bind(n.level.as_str())
+            .bind(n.message)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
         let members: Vec<String> = sqlx::query(
             "SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id \
              JOIN user_groups g ON g.id = m.group_id WHERE g.name = $1 AND u.disabled_at IS NULL \
@@ -116,27 +148,6 @@ impl Store {
         .iter()
         .map(|r| r.try_get(0))
         .collect::<Result<_, _>>()?;
-        let now = stamp(Utc::now());
-        let recipients: Vec<Option<&str>> = if members.is_empty() {
-            vec![None]
-        } else {
-            members.iter().map(|m| Some(m.as_str())).collect()
-        };
-        for user in recipients {
-            sqlx::query(
-                "INSERT INTO notifications (user_name, group_name, script, run_id, level, message, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(user)
-            .bind(n.group)
-            .bind(n.script)
-            .bind(n.run)
-            .bind(n.level.as_str())
-            .bind(n.message)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
         Ok(members)
     }

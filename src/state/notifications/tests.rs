@@ -174,3 +174,24 @@ async fn reading_marks_one_or_all_and_respects_the_owner() {
     assert!(s.notifications(None, false, 50).await.unwrap().is_empty());
     assert_eq!(s.notifications(None, true, 3).await.unwrap().len(), 3, "limit applies");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_beside_a_concurrent_writer_wait_instead_of_failing() {
+    let (_d, s) = store().await;
+    admins(&s).await;
+    // Another connection commits writes all the while. A transaction that
+    // read before writing would fail at once with "database is locked"
+    // when a write lands between its read and its write.
+    let other = s.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..200 {
+            other.add_user(&format!("writer{i}"), None, None).await.unwrap();
+        }
+    });
+    for run in 0..200 {
+        let told = s.add_notification(&failure(run)).await.unwrap();
+        assert_eq!(told, vec!["ann", "bob"]);
+    }
+    writer.await.unwrap();
+    assert_eq!(s.unread_count("ann").await.unwrap(), 200);
+}
