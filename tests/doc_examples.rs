@@ -27,7 +27,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -610,25 +609,6 @@ impl Ran<'_> {
     }
 }
 
-/// Runs the ferry binary in the project with extra environment variables.
-fn ferry(p: &Project, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(args)
-        .current_dir(p.dir.path())
-        .env_remove("FERRY_CONFIG")
-        .env_remove("RUST_LOG")
-        .env_remove("USER")
-        .env_remove("LOGNAME")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    Output {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
 /// The PGP keys of the sign example: the district's own key, and a vendor's
 /// public key `acme` made in another project and imported, as a vendor's is.
 fn pgp_keys(p: &Project) {
@@ -685,7 +665,7 @@ fn run_block(n: usize, block: &Block, expect: &Expect) {
     for param in expect.params {
         args.extend(["--param", param]);
     }
-    let output = ferry(&p, &args, &[("REPORT_TOKEN", REPORT_TOKEN), ("VENDOR_PW", VENDOR_PW)]);
+    let output = p.ferry_with_env(&args, &[("REPORT_TOKEN", REPORT_TOKEN), ("VENDOR_PW", VENDOR_PW)]);
     let context = format!(
         "{} (block {} under it, line {} of docs/scripting.md; params {:?}):\n--- script\n{source}--- stdout\n{}--- stderr\n{}",
         block.heading, block.nth, block.line, expect.params, output.stdout, output.stderr

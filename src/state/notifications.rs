@@ -109,31 +109,28 @@ impl Store {
         // fails at once with "database is locked", without the busy wait).
         let mut tx = self.pool.begin().await?;
         let now = stamp(Utc::now());
-        let told = sqlx::query(
+        let insert = |rows: &'static str| {
+            sqlx::query(rows)
+                .bind(n.group)
+                .bind(n.script)
+                .bind(n.run)
+                .bind(n.level.as_str())
+                .bind(n.message)
+                .bind(now.clone())
+        };
+        let told = insert(
             "INSERT INTO notifications (user_name, group_name, script, run_id, level, message, created_at) \
              SELECT u.name, $1, $2, $3, $4, $5, $6 FROM group_members m JOIN users u ON u.id = m.user_id \
              JOIN user_groups g ON g.id = m.group_id WHERE g.name = $1 AND u.disabled_at IS NULL",
         )
-        .bind(n.group)
-        .bind(n.script)
-        .bind(n.run)
-        .bind(n.level.as_str())
-        .bind(n.message)
-        .bind(&now)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if told == 0 {
-            sqlx::query(
+            insert(
                 "INSERT INTO notifications (user_name, group_name, script, run_id, level, message, created_at) \
                  VALUES (NULL, $1, $2, $3, $4, $5, $6)",
             )
-            .bind(n.group)
-            .bind(n.script)
-            .bind(n.run)
-            .bind(n.level.as_str())
-            .bind(n.message)
-            .bind(&now)
             .execute(&mut *tx)
             .await?;
         }

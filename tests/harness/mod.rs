@@ -132,6 +132,12 @@ path = "out"
 
     /// Runs the ferry binary in the project folder.
     pub fn ferry(&self, args: &[&str]) -> Output {
+        self.ferry_with_env(args, &[])
+    }
+
+    /// Runs the ferry binary in the project folder with extra environment
+    /// variables (the secrets an `env:` reference names).
+    pub fn ferry_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
             .args(args)
             .current_dir(self.dir.path())
@@ -140,6 +146,7 @@ path = "out"
             // As under systemd and cron: ferry names its user without these.
             .env_remove("USER")
             .env_remove("LOGNAME")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         Output {
