@@ -1,4 +1,5 @@
-//! The primitives scripts call, one file per family, each with `register()`.
+//! The primitives scripts call, one file per family, each primitive described
+//! once by its [`Primitive`] descriptor.
 
 pub(crate) mod deliver;
 mod fields;
