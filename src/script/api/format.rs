@@ -184,12 +184,7 @@ fn parse_opts(format: &'static str, map: &Map, run: &RunContext, pos: Position) 
     let known = super::primitive(format)
         .and_then(|p| p.options)
         .map_or(&[][..], |(_, names)| names());
-    if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(runtime_error(
-            format!("{format}(): unknown option '{k}' (options: {})", known.join(", ")),
-            pos,
-        ));
-    }
+    super::refuse_unknown(format, map, known, pos)?;
     let o: FormatOptions = read_options(format, map, pos)?;
     let err = |key: &str, msg: &dyn std::fmt::Display| runtime_error(format!("{format}(): option {key}: {msg}"), pos);
     let invalid = |e: FormatError| runtime_error(format!("{format}(): {e}"), pos);

@@ -101,16 +101,27 @@ pub(crate) fn option_names<T: Options>() -> &'static [&'static str] {
     serde_aux::serde_introspection::serde_introspect::<T>()
 }
 
+/// Refuses an options key outside `known`, naming the accepted ones: the
+/// run-time twin of the load-time check of a literal map.
+pub(crate) fn refuse_unknown(
+    func: &str,
+    map: &Map,
+    known: &[&str],
+    pos: Position,
+) -> Result<(), Box<rhai::EvalAltResult>> {
+    match map.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(crate::script::engine::runtime_error(
+            format!("{func}(): unknown option '{k}' (options: {})", known.join(", ")),
+            pos,
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Reads a script's options map into `T`. An unknown key is named with the
 /// accepted ones; a value of the wrong kind is named with what it should be.
 pub(crate) fn read_options<T: Options>(func: &str, map: &Map, pos: Position) -> Result<T, Box<rhai::EvalAltResult>> {
-    let known = option_names::<T>();
-    if let Some(k) = map.keys().find(|k| !known.contains(&k.as_str())) {
-        return Err(crate::script::engine::runtime_error(
-            format!("{func}(): unknown option '{k}' (options: {})", known.join(", ")),
-            pos,
-        ));
-    }
+    refuse_unknown(func, map, option_names::<T>(), pos)?;
     let fail = |m: String| crate::script::engine::runtime_error(format!("{func}(): {m}"), pos);
     let table = options_table(map).map_err(fail)?;
     serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {

@@ -47,12 +47,7 @@ fn secret(value: &str, what: &str, run: &RunContext, pos: Position) -> Res<Secre
 }
 
 fn request(url: &str, o: &Map, run: &RunContext, pos: Position) -> Res<ReportRequest> {
-    if let Some(k) = o.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
-        return Err(runtime_error(
-            format!("report(): unknown option '{k}' (options: {})", OPTIONS.join(", ")),
-            pos,
-        ));
-    }
+    super::refuse_unknown("report", o, OPTIONS, pos)?;
     let mut headers = Vec::new();
     if let Some(h) = o.get("headers") {
         let h = h
