@@ -8,11 +8,12 @@ use tokio::sync::mpsc;
 
 use super::{Batch, Column, SourceError};
 
-/// Rows per batch: large enough to amortise channel hand-offs, small enough
-/// that a few batches in flight stay well under a megabyte or two.
-const BATCH_ROWS: usize = 1024;
+/// Rows per batch: large enough to amortise channel hand-offs (each one
+/// can wake a sleeping thread), small enough that the batches in flight
+/// stay at a few megabytes.
+const BATCH_ROWS: usize = 2048;
 /// A batch is also sent once its text passes this many bytes (wide rows).
-const BATCH_BYTES: usize = 256 * 1024;
+const BATCH_BYTES: usize = 512 * 1024;
 /// Batches queued between producer and consumer.
 const IN_FLIGHT: usize = 4;
 
