@@ -161,6 +161,49 @@ impl Samba {
         std::fs::read_to_string(self.dir.path().join("smbd.out")).unwrap_or_default()
     }
 
+    /// The processes smbd has forked: its helpers, and one per client
+    /// connection while that connection lasts.
+    fn children(&self) -> std::collections::BTreeSet<u32> {
+        let master = self.child.id();
+        let mut found = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (name) state ppid ...": the name may hold spaces.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1));
+            if ppid.and_then(|p| p.parse::<u32>().ok()) == Some(master) {
+                found.insert(pid);
+            }
+        }
+        found
+    }
+
+    /// Waits until every connection process not in `before` has ended:
+    /// smbd holds a killed client's open file until the process serving
+    /// that connection sees it gone, which can take seconds while that
+    /// process is in a write to a busy disk.
+    fn wait_for_connections_to_end(&self, before: &std::collections::BTreeSet<u32>, why: &str) {
+        let started = Instant::now();
+        loop {
+            let now = self.children();
+            if now.is_subset(before) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{why}: smbd still serves the killed connection after 60 s (processes {now:?}, before {before:?})\nsmbd:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// The served folder.
     fn share_dir(&self) -> PathBuf {
         self.dir.path().join("share")
@@ -569,6 +612,7 @@ async fn sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file() {
     let mut mid_upload = 0;
     for round in 1..=10 {
         let before = std::fs::read(folder.join("big.bin")).ok();
+        let serving = samba.children();
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
@@ -614,7 +658,10 @@ async fn sigkill_mid_smb_upload_ten_times_never_leaves_a_partial_file() {
             before,
             "round {round}: the final name changed under a killed upload"
         );
-        // The next delivery arrives whole and sweeps what the killed one left.
+        // The next delivery arrives whole and sweeps what the killed one
+        // left, once the server has let go of the killed connection's open
+        // file (no client can remove a file another session holds open).
+        samba.wait_for_connections_to_end(&serving, &format!("round {round}"));
         let plan = ferry::deliver::commit::plan(&s, "big.bin").unwrap();
         let d = ferry::deliver::deliver_planned(&s, &env(local.path()), &file, &plan, &NothingInFlight, &|_| {})
             .await
