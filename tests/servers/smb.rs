@@ -4,6 +4,7 @@
 //! Files are read back from the served folder and with the real
 //! `smbclient`. A missing `smbd`/`smbclient` fails these tests.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
@@ -163,9 +164,9 @@ impl Samba {
 
     /// The processes smbd has forked: its helpers, and one per client
     /// connection while that connection lasts.
-    fn children(&self) -> std::collections::BTreeSet<u32> {
+    fn children(&self) -> BTreeSet<u32> {
         let master = self.child.id();
-        let mut found = std::collections::BTreeSet::new();
+        let mut found = BTreeSet::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
                 continue;
@@ -188,7 +189,7 @@ impl Samba {
     /// smbd holds a killed client's open file until the process serving
     /// that connection sees it gone, which can take seconds while that
     /// process is in a write to a busy disk.
-    fn wait_for_connections_to_end(&self, before: &std::collections::BTreeSet<u32>, why: &str) {
+    fn wait_for_connections_to_end(&self, before: &BTreeSet<u32>, why: &str) {
         let started = Instant::now();
         loop {
             let now = self.children();
